@@ -1,0 +1,3 @@
+"""boundaries package."""
+
+__all__: list[str] = []

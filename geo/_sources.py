@@ -1,0 +1,94 @@
+"""Turn a file, a folder, a glob or a list of them into a sorted list of files."""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from geo.errors import EmptyInputError, InputFormatError
+
+__all__ = ["PathLike", "Sources", "expand_sources"]
+
+PathLike = str | os.PathLike[str]
+Sources = PathLike | Sequence[PathLike]
+
+_GLOB_CHARS = set("*?[")
+
+
+def expand_sources(source: Sources, *, suffixes: Iterable[str] | None = None) -> list[Path]:
+    """List the files ``source`` names, in a stable order.
+
+    Parameters
+    ----------
+    source : path, glob or sequence of them
+        A file; a folder (its files whose suffix is in ``suffixes``, not recursive); a glob
+        pattern; or a list mixing these.
+    suffixes : iterable of str, optional
+        Lower-case suffixes (``".csv"``, ``".json"`` ...) to take from folders. ``None`` takes
+        every file in a folder.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Files in the order given, each folder's and glob's matches sorted by name; no repeats.
+
+    Raises
+    ------
+    InputFormatError
+        A path that does not exist.
+    EmptyInputError
+        Nothing matched.
+    """
+    items: Sequence[PathLike] = (
+        [source] if isinstance(source, str | os.PathLike) else list(source)
+    )
+    wanted = None if suffixes is None else {s.lower() for s in suffixes}
+    out: list[Path] = []
+    missing: list[str] = []
+    for item in items:
+        text = os.fspath(item)
+        path = Path(text)
+        if path.is_dir():
+            found = sorted(
+                p for p in path.iterdir()
+                if p.is_file() and (wanted is None or _suffix(p) in wanted)
+            )
+            if not found:
+                raise EmptyInputError(
+                    f"{text}: folder holds no file ending in "
+                    f"{', '.join(sorted(wanted)) if wanted else 'anything'}"
+                )
+            out.extend(found)
+        elif path.is_file():
+            out.append(path)
+        elif _GLOB_CHARS & set(text):
+            found = sorted(Path(p) for p in glob.glob(text) if Path(p).is_file())
+            if not found:
+                raise EmptyInputError(f"{text}: the pattern matches no file")
+            out.extend(found)
+        else:
+            missing.append(text)
+    if missing:
+        raise InputFormatError(
+            "no such file or folder: " + ", ".join(missing) + " (check the path and spelling)"
+        )
+    if not out:
+        raise EmptyInputError("no input files given")
+    seen: set[Path] = set()
+    unique = []
+    for p in out:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique
+
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    for double in (".csv.gz", ".csv.zip", ".tab.gz", ".tsv.gz"):
+        if name.endswith(double):
+            return double
+    return path.suffix.lower()

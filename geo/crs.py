@@ -1,0 +1,215 @@
+"""The CRS policy: metres inside.
+
+Every distance, area and cluster in beatplan is computed in one projected CRS: the one the
+user names, else British National Grid (EPSG:27700) for data inside Great Britain, else the
+local UTM zone. :func:`working_crs` makes that choice and logs it; :func:`to_working`
+reprojects a layer into it. Layers are reprojected, never mixed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+from pyproj import CRS, Transformer
+from pyproj.aoi import AreaOfInterest
+from pyproj.database import query_utm_crs_info
+
+from geo.errors import CRSError
+
+__all__ = [
+    "BNG",
+    "WGS84",
+    "GB_LONLAT_BOUNDS",
+    "check_crs_fits",
+    "lonlat_bounds",
+    "parse_crs",
+    "to_working",
+    "working_crs",
+]
+
+log = logging.getLogger("beatplan")
+
+BNG = CRS.from_epsg(27700)
+WGS84 = CRS.from_epsg(4326)
+#: Great Britain (with its islands) in lon/lat: west, south, east, north.
+GB_LONLAT_BOUNDS = (-8.9, 49.8, 1.9, 60.9)
+#: Northern Ireland lies inside the GB box but is not British National Grid country.
+_NI_LONLAT_BOUNDS = (-8.2, 54.0, -5.4, 55.4)
+
+Bounds = tuple[float, float, float, float]
+
+
+def parse_crs(value: Any, *, what: str = "crs") -> CRS:
+    """Turn user input (EPSG code, ``"EPSG:27700"``, WKT, a ``CRS``) into a :class:`pyproj.CRS`.
+
+    Parameters
+    ----------
+    value : any
+        Anything :meth:`pyproj.CRS.from_user_input` accepts.
+    what : str
+        Name used in the error message.
+
+    Returns
+    -------
+    pyproj.CRS
+    """
+    try:
+        return CRS.from_user_input(value)
+    except Exception as exc:  # pyproj raises its own CRSError with a long message
+        raise CRSError(
+            f"{what}={value!r} is not a coordinate reference system pyproj understands "
+            f"(give e.g. 'EPSG:27700' or 27700): {exc}"
+        ) from exc
+
+
+def lonlat_bounds(bounds: Bounds, crs: CRS) -> Bounds:
+    """Return ``bounds`` (minx, miny, maxx, maxy in ``crs``) as lon/lat degrees."""
+    if crs.is_geographic and crs.equals(WGS84, ignore_axis_order=True):
+        return bounds
+    t = Transformer.from_crs(crs, WGS84, always_xy=True)
+    return tuple(float(v) for v in t.transform_bounds(*bounds, densify_pts=21))  # type: ignore[return-value]
+
+
+def _inside(inner: Bounds, outer: Bounds, margin: float = 0.0) -> bool:
+    return (
+        inner[0] >= outer[0] - margin
+        and inner[1] >= outer[1] - margin
+        and inner[2] <= outer[2] + margin
+        and inner[3] <= outer[3] + margin
+    )
+
+
+def check_crs_fits(bounds: Bounds, crs: CRS, *, what: str = "layer") -> str | None:
+    """Say why ``crs`` cannot be right for coordinates spanning ``bounds``, or return None.
+
+    Three tests: lon/lat out of range for a geographic CRS; degree-sized numbers declared in a
+    projected CRS; coordinates outside the CRS's published area of use (with a 10 % margin).
+
+    Parameters
+    ----------
+    bounds : tuple of float
+        ``(minx, miny, maxx, maxy)`` of the coordinates as stored.
+    crs : pyproj.CRS
+        The CRS the data declares.
+    what : str
+        Name used in the message.
+
+    Returns
+    -------
+    str or None
+        One line describing the problem, or None when the CRS is plausible.
+    """
+    minx, miny, maxx, maxy = bounds
+    if not all(math.isfinite(v) for v in bounds):
+        return None
+    name = crs.to_string()
+    if crs.is_geographic:
+        if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
+            return (
+                f"{what}: declares the geographic CRS {name} but its coordinates span "
+                f"x {minx:.6g}..{maxx:.6g}, y {miny:.6g}..{maxy:.6g}, which are not degrees; "
+                "pass the projected CRS the file really uses with crs=..."
+            )
+    elif max(abs(minx), abs(maxx)) <= 180 and max(abs(miny), abs(maxy)) <= 90:
+        return (
+            f"{what}: declares the projected CRS {name} but its coordinates "
+            f"(x {minx:.6g}..{maxx:.6g}, y {miny:.6g}..{maxy:.6g}) look like lon/lat degrees; "
+            "pass crs='EPSG:4326' if they are"
+        )
+    aou = crs.area_of_use
+    if aou is None:
+        return None
+    try:
+        ll = lonlat_bounds(bounds, crs)
+    except Exception:  # noqa: BLE001 - a transform failure is itself the evidence
+        return f"{what}: coordinates cannot be transformed from its declared CRS {name}"
+    if not all(math.isfinite(v) for v in ll):
+        return f"{what}: coordinates cannot be transformed from its declared CRS {name}"
+    west, south, east, north = aou.bounds
+    if west > east:  # area of use crosses the antimeridian; skip the box test
+        return None
+    margin = 0.1 * max(east - west, north - south, 1.0)
+    if not _inside(ll, (west, south, east, north), margin):
+        return (
+            f"{what}: declares {name} ({aou.name}) but its coordinates lie at lon "
+            f"{ll[0]:.4f}..{ll[2]:.4f}, lat {ll[1]:.4f}..{ll[3]:.4f}, outside that CRS's area of "
+            f"use (lon {west}..{east}, lat {south}..{north}); the declared CRS is wrong: pass the "
+            "right one with crs=... (e.g. crs='EPSG:4326' for lon/lat)"
+        )
+    return None
+
+
+def working_crs(*layers: gpd.GeoDataFrame | gpd.GeoSeries, crs: Any = None) -> CRS:
+    """Choose the projected CRS that beatplan computes in.
+
+    The CRS named by the caller wins (it must be projected). Otherwise EPSG:27700 when every
+    layer lies inside Great Britain, else the UTM zone (WGS 84) of the layers' centre.
+
+    Parameters
+    ----------
+    *layers : GeoDataFrame or GeoSeries
+        Layers with a CRS; their joint extent decides.
+    crs : optional
+        A CRS to use as is.
+
+    Returns
+    -------
+    pyproj.CRS
+        A projected CRS in metres.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import Point
+    >>> pts = gpd.GeoSeries([Point(-1.13, 52.63)], crs=4326)   # Leicester
+    >>> working_crs(pts).to_epsg()
+    27700
+    """
+    if crs is not None:
+        chosen = parse_crs(crs)
+        if not chosen.is_projected:
+            raise CRSError(
+                f"the working CRS must be projected (metres), but {chosen.to_string()} is "
+                "geographic; name a projected CRS such as 'EPSG:27700' or a UTM zone"
+            )
+        log.info("working CRS: %s (named by the caller)", chosen.to_string())
+        return chosen
+    boxes = []
+    for layer in layers:
+        if layer is None or len(layer) == 0:
+            continue
+        if layer.crs is None:
+            raise CRSError("working_crs: a layer has no CRS; set one with .set_crs(...) first")
+        b = tuple(float(v) for v in layer.total_bounds)
+        if not all(np.isfinite(b)):
+            continue
+        boxes.append(lonlat_bounds(b, CRS.from_user_input(layer.crs)))  # type: ignore[arg-type]
+    if not boxes:
+        log.info("working CRS: EPSG:27700 (no extent to judge by; the default)")
+        return BNG
+    arr = np.array(boxes)
+    box: Bounds = (arr[:, 0].min(), arr[:, 1].min(), arr[:, 2].max(), arr[:, 3].max())
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    in_ni = _inside(box, _NI_LONLAT_BOUNDS)
+    if _inside(box, GB_LONLAT_BOUNDS) and not in_ni:
+        log.info("working CRS: EPSG:27700 (data inside Great Britain)")
+        return BNG
+    infos = query_utm_crs_info(
+        datum_name="WGS 84", area_of_interest=AreaOfInterest(cx, cy, cx, cy)
+    )
+    chosen = CRS.from_epsg(int(infos[0].code)) if infos else BNG
+    log.info("working CRS: %s (local UTM zone of lon %.3f, lat %.3f)", chosen.to_string(), cx, cy)
+    return chosen
+
+
+def to_working(gdf: gpd.GeoDataFrame, crs: CRS) -> gpd.GeoDataFrame:
+    """Return ``gdf`` in ``crs`` (a copy; unchanged when already there)."""
+    if gdf.crs is None:
+        raise CRSError("to_working: the layer has no CRS; set one with .set_crs(...) first")
+    if CRS.from_user_input(gdf.crs).equals(crs):
+        return gdf
+    return gdf.to_crs(crs)

@@ -1,0 +1,3 @@
+"""hotspots package."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""maps package."""
+
+__all__: list[str] = []
