@@ -1,0 +1,60 @@
+"""Options and error handling shared by every command."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from geo.errors import BeatplanError
+
+__all__ = ["ExitCode", "crs_option", "handle_errors", "out_option", "overwrite_option"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ExitCode:
+    """Exit codes: 0 success, 1 unexpected failure, 2 bad input or usage."""
+
+    OK = 0
+    FAILURE = 1
+    BAD_INPUT = 2
+
+
+overwrite_option = click.option(
+    "--overwrite", is_flag=True, help="Replace outputs that already exist."
+)
+crs_option = click.option(
+    "--crs", default=None, metavar="CRS",
+    help="CRS of inputs that lack one or declare a wrong one (e.g. EPSG:4326).",
+)
+
+
+def out_option(default: str | None = None, help: str = "Output path.") -> Callable[[F], F]:
+    """Return an ``--out`` option with the given default and help text."""
+    return click.option(  # type: ignore[return-value]
+        "--out", "-o", type=click.Path(path_type=Path), default=default,
+        required=default is None, help=help,
+    )
+
+
+def handle_errors(func: F) -> F:
+    """Turn beatplan errors into one message on stderr and exit code 2 (traceback only with -v)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (BeatplanError, FileNotFoundError) as exc:
+            ctx = click.get_current_context(silent=True)
+            if ctx is not None and ctx.find_root().params.get("verbose", 0):
+                raise
+            msg = str(exc).replace("\n", "\n  ") if "\n" in str(exc) else str(exc)
+            click.echo(f"error: {msg}", err=True)
+            sys.exit(ExitCode.BAD_INPUT)
+
+    return wrapper  # type: ignore[return-value]
