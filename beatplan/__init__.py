@@ -1,5 +1,7 @@
-"""beatplan's command line: a thin layer over the ``geo``, ``boundaries``, ``hotspots`` and ``maps``
-packages. It parses, calls them, prints and writes; no analysis lives here.
+"""beatplan's command line.
+
+A thin layer over the ``geo``, ``boundaries``, ``hotspots`` and ``maps`` packages: it parses,
+calls them, prints and writes; no analysis lives here.
 """
 
 from importlib.metadata import PackageNotFoundError, version

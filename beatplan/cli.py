@@ -40,10 +40,14 @@ class _LazyGroup(click.Group):
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="beatplan")
-@click.option("-v", "--verbose", count=True, help="More log output, and tracebacks on errors (-vv: debug).")
+@click.option(
+    "-v", "--verbose", count=True, help="More log output, and tracebacks on errors (-vv: debug)."
+)
 @click.option("-q", "--quiet", is_flag=True, help="Only errors.")
 def main(verbose: int, quiet: bool) -> None:
     """Police planning: realign beats to wards, find hotspots, render briefing maps."""
-    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    level = (
+        logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    )
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s", force=True)
     logging.getLogger("beatplan").setLevel(level)

@@ -14,8 +14,12 @@ __all__ = ["command"]
 
 @click.command("demo")
 @click.option(
-    "--out", "-o", type=click.Path(path_type=Path), default=Path("beatplan-demo"),
-    show_default=True, help="Folder for the demo's results.",
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=Path("beatplan-demo"),
+    show_default=True,
+    help="Folder for the demo's results.",
 )
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Random seed.")
 @overwrite_option
@@ -29,6 +33,8 @@ def command(out: Path, seed: int, overwrite: bool) -> None:
     written = write_sample(out / "sample", seed=seed, overwrite=overwrite)
     wards = read_boundaries(written["wards_new"])
     incidents = read_incidents(written["crime"])
-    click.echo(f"  new wards: {len(wards)}; incidents read: {incidents.rows_read:,} "
-               f"({len(incidents.points):,} located, {len(incidents.rejected):,} rejected)")
+    click.echo(
+        f"  new wards: {len(wards)}; incidents read: {incidents.rows_read:,} "
+        f"({len(incidents.points):,} located, {len(incidents.rejected):,} rejected)"
+    )
     click.echo(f"done: results are in {out.resolve()}")

@@ -45,7 +45,7 @@ def _describe_boundaries(path: Path, crs: str | None) -> list[str]:
     lines = [
         "kind: boundaries (polygons)",
         f"features: {len(gdf)}",
-        f"CRS as read: {rep.get('crs_source')}; working CRS: {gdf.crs.to_string() if gdf.crs else None}",
+        f"CRS as read: {rep.get('crs_source')}; working CRS: {gdf.crs}",
         f"id column: {rep.get('id_col')}; name column: {rep.get('name_col')}",
         f"columns: {', '.join(c for c in gdf.columns if c != 'geometry')}",
         f"area: {gdf.area.sum() / 1e6:,.2f} km²",
@@ -76,9 +76,11 @@ def command(files: tuple[Path, ...], crs: str | None) -> None:
         click.echo(f"== {path}")
         kind = file_kind(path)
         try:
-            lines = (_describe_boundaries if kind == "boundaries" else _describe_incidents)(path, crs)
+            describe = _describe_boundaries if kind == "boundaries" else _describe_incidents
+            lines = describe(path, crs)
         except BeatplanError as exc:
             logging.getLogger("beatplan").debug("info failed", exc_info=True)
-            lines = [f"kind: {kind}", "problems found:", *("  " + ln for ln in str(exc).splitlines())]
+            problems = ["  " + ln for ln in str(exc).splitlines()]
+            lines = [f"kind: {kind}", "problems found:", *problems]
         for line in lines:
             click.echo(f"  {line}")

@@ -29,7 +29,9 @@ overwrite_option = click.option(
     "--overwrite", is_flag=True, help="Replace outputs that already exist."
 )
 crs_option = click.option(
-    "--crs", default=None, metavar="CRS",
+    "--crs",
+    default=None,
+    metavar="CRS",
     help="CRS of inputs that lack one or declare a wrong one (e.g. EPSG:4326).",
 )
 
@@ -37,8 +39,12 @@ crs_option = click.option(
 def out_option(default: str | None = None, help: str = "Output path.") -> Callable[[F], F]:
     """Return an ``--out`` option with the given default and help text."""
     return click.option(  # type: ignore[return-value]
-        "--out", "-o", type=click.Path(path_type=Path), default=default,
-        required=default is None, help=help,
+        "--out",
+        "-o",
+        type=click.Path(path_type=Path),
+        default=default,
+        required=default is None,
+        help=help,
     )
 
 

@@ -11,8 +11,20 @@ import click
 __all__ = ["command", "versions"]
 
 _PACKAGES = (
-    "beatplan", "geopandas", "shapely", "pyproj", "pyogrio", "rtree", "folium", "scikit-learn",
-    "scipy", "numpy", "pandas", "pyarrow", "click", "pyyaml",
+    "beatplan",
+    "geopandas",
+    "shapely",
+    "pyproj",
+    "pyogrio",
+    "rtree",
+    "folium",
+    "scikit-learn",
+    "scipy",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "click",
+    "pyyaml",
 )
 
 

@@ -1,5 +1,7 @@
-"""beatplan's ground floor: reading and writing layers and incidents, the CRS policy, point location,
-errors and the synthetic sample county.
+"""beatplan's ground floor.
+
+Reading and writing layers and incidents, the CRS policy, point location, errors and the
+synthetic sample county.
 
 ``geo`` imports none of beatplan's other packages.
 """

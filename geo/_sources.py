@@ -41,9 +41,7 @@ def expand_sources(source: Sources, *, suffixes: Iterable[str] | None = None) ->
     EmptyInputError
         Nothing matched.
     """
-    items: Sequence[PathLike] = (
-        [source] if isinstance(source, str | os.PathLike) else list(source)
-    )
+    items: Sequence[PathLike] = [source] if isinstance(source, str | os.PathLike) else list(source)
     wanted = None if suffixes is None else {s.lower() for s in suffixes}
     out: list[Path] = []
     missing: list[str] = []
@@ -52,7 +50,8 @@ def expand_sources(source: Sources, *, suffixes: Iterable[str] | None = None) ->
         path = Path(text)
         if path.is_dir():
             found = sorted(
-                p for p in path.iterdir()
+                p
+                for p in path.iterdir()
                 if p.is_file() and (wanted is None or _suffix(p) in wanted)
             )
             if not found:

@@ -198,9 +198,7 @@ def working_crs(*layers: gpd.GeoDataFrame | gpd.GeoSeries, crs: Any = None) -> C
     if _inside(box, GB_LONLAT_BOUNDS) and not in_ni:
         log.info("working CRS: EPSG:27700 (data inside Great Britain)")
         return BNG
-    infos = query_utm_crs_info(
-        datum_name="WGS 84", area_of_interest=AreaOfInterest(cx, cy, cx, cy)
-    )
+    infos = query_utm_crs_info(datum_name="WGS 84", area_of_interest=AreaOfInterest(cx, cy, cx, cy))
     chosen = CRS.from_epsg(int(infos[0].code)) if infos else BNG
     log.info("working CRS: %s (local UTM zone of lon %.3f, lat %.3f)", chosen.to_string(), cx, cy)
     return chosen

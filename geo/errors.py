@@ -113,6 +113,7 @@ def check_option(name: str, value: str, choices: Iterable[str]) -> str:
     valid = tuple(choices)
     if value not in valid:
         raise OptionError(
-            f"{name}={value!r} is not a valid choice; expected one of: {', '.join(map(repr, valid))}"
+            f"{name}={value!r} is not a valid choice; "
+            f"expected one of: {', '.join(map(repr, valid))}"
         )
     return value
