@@ -1,0 +1,767 @@
+"""Read boundary layers (wards, beats, sectors, NPAs) from any vector file GDAL reads.
+
+:func:`read_boundaries` turns a GeoPackage, GeoJSON, GeoJSON-lines, Shapefile, KML (or any other
+vector format pyogrio reads) - or a folder, glob or list of such files holding one layer between
+them - into the boundaries contract: a GeoDataFrame with columns ``id`` (unique strings),
+``name``, the file's other attributes and valid polygonal geometries, in the working CRS.
+
+Every problem found is reported together in one :class:`~geo.errors.ValidationError`;
+invalid geometries are repaired (and reported) rather than refused.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from geo._sources import PathLike, Sources, expand_sources
+from geo.crs import check_crs_fits, parse_crs, to_working, working_crs
+from geo.errors import (
+    ColumnNotFoundError,
+    EmptyInputError,
+    InputFormatError,
+    OptionError,
+    ValidationError,
+    check_option,
+)
+
+__all__ = ["VECTOR_SUFFIXES", "detect_columns", "read_boundaries"]
+
+log = logging.getLogger("beatplan")
+
+#: File suffixes taken from a folder (other files in it are ignored). A shapefile is named by
+#: its ``.shp`` part; a ``.gdb`` folder is read as one File Geodatabase.
+VECTOR_SUFFIXES = (
+    ".gpkg",
+    ".geojson",
+    ".json",
+    ".geojsonl",
+    ".geojsons",
+    ".ndjson",
+    ".shp",
+    ".kml",
+    ".kmz",
+    ".fgb",
+    ".gml",
+    ".topojson",
+    ".sqlite",
+)
+
+# Id columns in order of preference (full, case-insensitive matches). The contract's own `id`
+# comes first so that files beatplan wrote read back as they were written.
+_ID_PATTERNS = [
+    r"id",
+    r"wd\d{2}cd",  # ONS ward codes of every vintage: WD13CD, wd19cd, WD22CD ...
+    r"ward_?(code|cd|id)",
+    r"(oa|lsoa|msoa|dz|iz)\d{2}cd",  # small statistical areas: LSOA11CD ...
+    r"(lsoa|msoa)_?code",
+    r"(lad|ltla|utla|cty|ctyua|cmlad|lau1|pcon|pfa|csp|rgn|ctry)\d{2}cd",  # districts, forces
+    r"(lad|district)_?code",
+    r"[a-z]+\d{2}cd",  # any other ONS GSS code column
+    r"ward",
+    r"beat_?(num|no|number|code|id)",
+    r"beat",
+    r"(sector|npa|lpa|neighbourhood|neighborhood|nbhd|team|area)_?(code|cd|id|num|no)",
+    r"dist_?num",
+    r"district_?(num|no|number|id)",
+    r"gss_?code",
+    r"code",
+    r".+_code",
+    r".+_(cd|id)",
+    r".+_num",
+    r"name",  # a KML placemark's name
+    r"objectid",
+    r"fid",
+    r"ogc_fid",
+]
+_NAME_PATTERNS = [
+    r"name",
+    r"wd\d{2}nm",
+    r"ward_?(name|nm)",
+    r"[a-z]+\d{2}nm",
+    r"(beat|sector|npa|lpa|neighbourhood|neighborhood|district|area)_?(name|nm|label)",
+    r".+_name",
+    r".+_label",
+    r"label",
+    r"title",
+]
+_ID_RES = [re.compile(p, re.IGNORECASE) for p in _ID_PATTERNS]
+_NAME_RES = [re.compile(p, re.IGNORECASE) for p in _NAME_PATTERNS]
+
+# LIBKML exposes these placemark fields on every KML layer; dropped when they carry nothing.
+_KML_HOUSEKEEPING = (
+    "id",
+    "description",
+    "timestamp",
+    "begin",
+    "end",
+    "altitudeMode",
+    "tessellate",
+    "extrude",
+    "visibility",
+    "drawOrder",
+    "icon",
+    "snippet",
+)
+_SINGLE_LAYER_SUFFIXES = (".json", ".geojson", ".geojsonl", ".geojsons", ".ndjson", ".shp", ".fgb")
+_POLYGON, _MULTIPOLYGON, _COLLECTION = 3, 6, 7
+_MAX_LISTED = 25
+
+
+def read_boundaries(
+    path: Sources,
+    *,
+    layer: str | int | None = None,
+    id_col: str | None = None,
+    name_col: str | None = None,
+    crs: Any = None,
+    to_crs: Any = "working",
+) -> gpd.GeoDataFrame:
+    """Read a boundary layer, check it and return it in the boundaries contract.
+
+    Parameters
+    ----------
+    path : path, glob or sequence of them
+        A vector file (GeoPackage, GeoJSON, GeoJSON-lines, Shapefile, KML/KMZ, FlatGeobuf, a
+        ``.gdb`` File Geodatabase - anything pyogrio reads); a folder (its files ending in one of
+        :data:`VECTOR_SUFFIXES`); a glob; or a list of these. Several files are concatenated as
+        one layer (e.g. ONS wards published one file per district); files in other CRSs are
+        reprojected to the first file's CRS.
+    layer : str or int, optional
+        The layer to read from a multi-layer file (GeoPackage, KML with folders). Required
+        when a file holds several layers.
+    id_col, name_col : str, optional
+        The columns holding each feature's unique id and its name (matched exactly, else
+        case-insensitively). Detected when not given: ONS codes and names of any vintage
+        (``WD13CD``/``WD13NM``, ``wd19cd``, ``WD22CD``, ``LSOA11CD``, ``LAD22CD`` ...),
+        ``ward_code``/``ward_name``, police columns (``beat_num``, ``DIST_NUM`` ...), then
+        generic ones (``id``, ``code``, ``*_code``, ``*_id``, the KML placemark ``Name``).
+    crs : optional
+        The CRS the coordinates are in (``'EPSG:27700'``, 27700, WKT ...). Used when the file
+        declares none, and overrides (with a logged warning) a CRS the file declares wrongly.
+    to_crs : "working", None or CRS, default "working"
+        ``"working"``: reproject to the working CRS (:func:`geo.crs.working_crs`: British
+        National Grid inside Great Britain, else the local UTM zone). ``None``: keep the source
+        CRS. Anything else: reproject to that CRS.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``id`` (string, unique, non-null), ``name`` (string or <NA>), the file's other
+        attribute columns, then ``geometry`` (valid Polygon/MultiPolygon); a RangeIndex.
+        ``attrs["beatplan"]`` holds ``source``, ``id_col``, ``name_col``, ``crs_source``,
+        ``repaired`` (ids whose geometry was repaired with :func:`shapely.make_valid`) and
+        ``warnings``.
+
+    Raises
+    ------
+    InputFormatError
+        A path that does not exist, or a file GDAL cannot read as vector data.
+    EmptyInputError
+        The input holds no features.
+    ColumnNotFoundError
+        ``id_col``/``name_col`` is not a column, or no id column can be detected.
+    OptionError
+        ``layer`` is not a layer of the file, or a multi-layer file was given without it.
+    ValidationError
+        Every problem found, together: no CRS, a CRS that cannot be right for the coordinates,
+        missing or duplicate ids, null or empty geometries, non-polygons, geometries that cannot
+        be repaired.
+
+    Examples
+    --------
+    >>> wards = read_boundaries("data/wd13_wards_by_lad")  # doctest: +SKIP
+    >>> wards.attrs["beatplan"]["id_col"], wards.crs.to_epsg()  # doctest: +SKIP
+    ('WD13CD', 27700)
+    """
+    files = _expand(path)
+    source = _source_label(path)
+    given_crs = None if crs is None else parse_crs(crs, what="crs")
+    if to_crs is None or (isinstance(to_crs, str) and to_crs == "working"):
+        target_crs = None
+    else:
+        target_crs = parse_crs(to_crs, what="to_crs")
+
+    problems: list[str] = []
+    warnings: list[str] = []
+
+    parts = [_read_file(f, layer) for f in files]
+    if not any(len(p) for p in parts):
+        what = files[0] if len(files) == 1 else f"{source} ({len(files)} files)"
+        raise EmptyInputError(f"{what}: holds no features; expected boundary polygons")
+    for p in parts:
+        if not len(p):
+            _warn(warnings, f"{p.path}: holds no features; skipped")
+    parts = [p for p in parts if len(p)]
+    files = [p.path for p in parts]
+
+    # --- CRS: each file's declared CRS, the override, the fit check, one CRS for all ---------
+    declared = [p.crs for p in parts]
+    crs_source = next((c.to_string() for c in declared if c is not None), None)
+    effective: list[CRS | None] = []
+    for f, dec in zip(files, declared, strict=True):
+        if given_crs is not None:
+            if dec is not None and not dec.equals(given_crs, ignore_axis_order=True):
+                _warn(
+                    warnings,
+                    f"{f}: declares {_crs_name(dec)} but crs={_crs_name(given_crs)} was given; "
+                    f"using {_crs_name(given_crs)}",
+                )
+            effective.append(given_crs)
+        else:
+            effective.append(dec)
+    missing_crs = [f for f, c in zip(files, effective, strict=True) if c is None]
+    if missing_crs:
+        problems.append(_no_crs_message(missing_crs, parts, effective))
+    crs_ok = not missing_crs
+    for f, part, c in zip(files, parts, effective, strict=True):
+        if c is None:
+            continue
+        bounds = _bounds(part.geoms)
+        if bounds is None:
+            continue
+        why = check_crs_fits(bounds, c, what=f.name)
+        if why is not None:
+            problems.append(why)
+            crs_ok = False
+    base_crs = effective[0] if crs_ok else None
+    geoms = []
+    for part, c in zip(parts, effective, strict=True):
+        g = part.geoms
+        if crs_ok and c is not None and base_crs is not None and not c.equals(base_crs):
+            g = np.asarray(gpd.GeoSeries(g, crs=c).to_crs(base_crs).values, dtype=object)
+        geoms.append(g)
+    geometry = np.concatenate(geoms)
+    files_per_row = np.repeat(
+        np.array([str(f) for f in files], dtype=object), [len(p) for p in parts]
+    )
+    row_no = np.concatenate([np.arange(1, len(p) + 1) for p in parts])
+    table = (
+        parts[0].table
+        if len(parts) == 1
+        else pd.concat([p.table for p in parts], ignore_index=True)
+    )
+
+    # --- id and name columns ------------------------------------------------------------------
+    if id_col is not None:
+        id_used = _resolve_column(id_col, "id_col", files, parts, table)
+    else:
+        detected = _detect(table, _ID_RES, source=source, what="id")
+        if detected is None:
+            raise ColumnNotFoundError(
+                f"{source}: cannot tell which column holds the feature ids; the columns are: "
+                f"{_list_columns(table)}. Pass id_col= naming the column with one unique id per "
+                "feature (--id-col on the command line)"
+            )
+        id_used = detected
+    if name_col is not None:
+        name_used: str | None = _resolve_column(name_col, "name_col", files, parts, table)
+    else:
+        name_used = _detect(table, _NAME_RES, source=source, what="name", exclude=id_used)
+        if name_used is None and id_used.lower() == "name":
+            name_used = id_used
+    log.info(
+        "%s: %d features from %d file%s; id column %r%s, name column %r%s",
+        source,
+        len(table),
+        len(files),
+        "" if len(files) == 1 else "s",
+        id_used,
+        "" if id_col else " (detected)",
+        name_used,
+        "" if name_col else " (detected)",
+    )
+    ids = _as_id_strings(table[id_used])
+    names = (
+        table[name_used].astype("string")
+        if name_used is not None
+        else pd.Series(pd.NA, index=table.index, dtype="string")
+    )
+
+    labels = np.where(
+        ids.isna().to_numpy(),
+        [f"{f} feature {n}" for f, n in zip(files_per_row, row_no, strict=True)]
+        if len(files) > 1
+        else [f"feature {n}" for n in row_no],
+        ids.fillna("").to_numpy(dtype=object),
+    )
+    no_id = ids.isna().to_numpy()
+    if no_id.any():
+        problems.append(
+            f"{int(no_id.sum())} feature{_s(no_id.sum())} {_have(no_id.sum())} no id in column "
+            f"{id_used!r}: {_listing(labels[no_id])}; every feature needs an id"
+        )
+    dup = ids.duplicated(keep=False).to_numpy() & ~no_id
+    if dup.any():
+        counts = ids[dup].value_counts(sort=False)
+        shown = [f"{v!r} appears {n} times" for v, n in counts.items()]
+        where = ""
+        if len(files) > 1:
+            where = " (in " + ", ".join(sorted({Path(f).name for f in files_per_row[dup]})) + ")"
+        problems.append(
+            f"id column {id_used!r} is not unique: {_listing(shown, quote=False)}{where}; "
+            "pass id_col= naming a column with one unique value per feature, or merge the parts "
+            "of each area into one feature "
+            "(e.g. GeoDataFrame.dissolve) first"
+        )
+
+    # --- geometry checks and repair -------------------------------------------------------------
+    geometry, repaired = _check_geometry(geometry, labels, problems)
+    if repaired:
+        _warn(
+            warnings,
+            f"{source}: repaired {len(repaired)} invalid "
+            f"geometr{'y' if len(repaired) == 1 else 'ies'} with make_valid: {_listing(repaired)}",
+        )
+    if problems:
+        raise ValidationError(source, problems)
+
+    # --- assemble the contract frame ------------------------------------------------------------
+    others = table.drop(columns=list({id_used, *([name_used] if name_used else [])}))
+    if any(p.kml for p in parts):
+        others = _drop_kml_housekeeping(others)
+    others = _rename_clashes(others, source, warnings)
+    out = pd.concat(
+        [
+            pd.DataFrame({"id": ids.to_numpy(), "name": names.to_numpy()}).astype(
+                {"id": "string", "name": "string"}
+            ),
+            others,
+        ],
+        axis=1,
+    )
+    gdf = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geometry), crs=base_crs)
+    if to_crs is not None:
+        if target_crs is None:
+            target_crs = working_crs(gdf)
+        gdf = to_working(gdf, target_crs)
+    gdf.attrs["beatplan"] = {
+        "source": source,
+        "id_col": id_used,
+        "name_col": name_used,
+        "crs_source": crs_source,
+        "repaired": repaired,
+        "warnings": warnings,
+    }
+    return gdf
+
+
+def detect_columns(columns: Sequence[str]) -> tuple[str | None, str | None]:
+    """Guess the id and name columns from column names alone.
+
+    Parameters
+    ----------
+    columns : sequence of str
+        Column names.
+
+    Returns
+    -------
+    tuple of (str or None, str or None)
+        The id column and the name column :func:`read_boundaries` would choose when every
+        column holds values; None where no column matches.
+
+    Examples
+    --------
+    >>> detect_columns(["WD13CD", "WD13CDO", "WD13NM", "WD13NMW"])
+    ('WD13CD', 'WD13NM')
+    >>> detect_columns(["beat", "beat_num", "district", "sector"])
+    ('beat_num', None)
+    """
+    table = pd.DataFrame({c: ["x"] for c in columns})
+    id_used = _detect(table, _ID_RES, source="", what="id", quiet=True)
+    name_used = _detect(table, _NAME_RES, source="", what="name", exclude=id_used, quiet=True)
+    if name_used is None and id_used is not None and id_used.lower() == "name":
+        name_used = id_used
+    return id_used, name_used
+
+
+# ---------------------------------------------------------------------------------------------
+# reading
+
+
+def _expand(path: Sources) -> list[Path]:
+    items: list[PathLike] = [path] if isinstance(path, str | os.PathLike) else list(path)
+    out: list[Path] = []
+    for item in items:
+        p = Path(os.fspath(item))
+        if p.is_dir() and p.suffix.lower() == ".gdb":
+            out.append(p)  # a File Geodatabase is a folder GDAL reads as one dataset
+        else:
+            out.extend(expand_sources(item, suffixes=VECTOR_SUFFIXES))
+    if not out:
+        raise EmptyInputError("read_boundaries: no input files given")
+    return out
+
+
+def _source_label(path: Sources) -> str:
+    if isinstance(path, str | os.PathLike):
+        return os.fspath(path)
+    return ", ".join(os.fspath(p) for p in path)
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One file's features: attributes, geometries (shapely array) and declared CRS."""
+
+    path: Path
+    table: pd.DataFrame
+    geoms: np.ndarray
+    crs: CRS | None
+    kml: bool
+
+    def __len__(self) -> int:
+        return len(self.geoms)
+
+
+def _read_file(path: Path, layer: str | int | None) -> _Part:
+    if path.is_file() and path.stat().st_size == 0:
+        raise EmptyInputError(f"{path}: the file is empty (0 bytes); expected boundary polygons")
+    if layer is not None or path.suffix.lower() not in _SINGLE_LAYER_SUFFIXES:
+        _check_layer(path, layer)
+    try:
+        meta, arrow = pyogrio.read_arrow(path, layer=layer)
+    except Exception as exc:  # pyogrio.errors.DataSourceError and friends
+        raise InputFormatError(
+            f"{path}: GDAL cannot read this as a vector file ({exc}); expected GeoPackage, "
+            "GeoJSON, GeoJSON-lines, Shapefile, KML or another format GDAL reads"
+        ) from exc
+    geom_col = meta.get("geometry_name") or "wkb_geometry"
+    if meta.get("geometry_type") is None or geom_col not in arrow.column_names:
+        raise InputFormatError(
+            f"{path}: has no geometry column; expected a layer of boundary polygons"
+        )
+    geoms = shapely.from_wkb(arrow.column(geom_col).to_numpy(zero_copy_only=False))
+    table = arrow.drop_columns([geom_col]).to_pandas()
+    crs = None if not meta.get("crs") else CRS.from_user_input(meta["crs"])
+    kml = path.suffix.lower() in (".kml", ".kmz")
+    return _Part(path=path, table=table, geoms=np.asarray(geoms, dtype=object), crs=crs, kml=kml)
+
+
+def _check_layer(path: Path, layer: str | int | None) -> None:
+    try:
+        layers = pyogrio.list_layers(path)
+    except Exception as exc:  # pyogrio.errors.DataSourceError and friends
+        raise InputFormatError(
+            f"{path}: GDAL cannot read this as a vector file ({exc}); expected GeoPackage, "
+            "GeoJSON, GeoJSON-lines, Shapefile, KML or another format GDAL reads"
+        ) from exc
+    names = [str(n) for n in layers[:, 0]] if len(layers) else []
+    if layer is None:
+        if len(names) > 1:
+            raise OptionError(
+                f"{path}: holds {len(names)} layers ({', '.join(map(repr, names))}); pass "
+                "layer= naming the one to read (--layer on the command line)"
+            )
+    elif isinstance(layer, int) and not isinstance(layer, bool):
+        if not 0 <= layer < len(names):
+            raise OptionError(
+                f"{path}: layer={layer} is out of range; the file holds {len(names)} "
+                f"layer{_s(len(names))}: {', '.join(map(repr, names))}"
+            )
+    else:
+        check_option(f"layer (of {path})", str(layer), names)
+
+
+def _bounds(geoms: np.ndarray) -> tuple[float, float, float, float] | None:
+    b = shapely.total_bounds(geoms)
+    if not np.all(np.isfinite(b)):
+        return None
+    return (float(b[0]), float(b[1]), float(b[2]), float(b[3]))
+
+
+def _crs_name(crs: CRS) -> str:
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else crs.name
+
+
+def _no_crs_message(missing: list[Path], parts: list[_Part], effective: list[CRS | None]) -> str:
+    first = missing[0]
+    idx = [i for i, c in enumerate(effective) if c is None]
+    boxes = [b for b in (_bounds(parts[i].geoms) for i in idx) if b is not None]
+    hint = "pass the CRS the coordinates are in, e.g. crs='EPSG:27700' (--crs EPSG:27700)"
+    if boxes:
+        arr = np.array(boxes)
+        minx, miny = arr[:, 0].min(), arr[:, 1].min()
+        maxx, maxy = arr[:, 2].max(), arr[:, 3].max()
+        span = f"x {minx:.6g}..{maxx:.6g}, y {miny:.6g}..{maxy:.6g}"
+        if -180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90:
+            hint = (
+                f"its coordinates ({span}) look like lon/lat degrees: pass crs='EPSG:4326' "
+                "(--crs EPSG:4326)"
+            )
+        elif 0 <= minx and maxx <= 700_000 and 0 <= miny and maxy <= 1_300_000:
+            hint = (
+                f"its coordinates ({span}) look like British National Grid metres: pass "
+                "crs='EPSG:27700' (--crs EPSG:27700)"
+            )
+        else:
+            hint = (
+                f"its coordinates span {span}; pass the CRS they are in, e.g. "
+                "crs='EPSG:27700' (--crs EPSG:27700)"
+            )
+    what = first.name if len(missing) == 1 else f"{len(missing)} files ({first.name} ...)"
+    return f"{what}: declares no CRS; {hint}"
+
+
+# ---------------------------------------------------------------------------------------------
+# columns
+
+
+def _detect(
+    table: pd.DataFrame,
+    patterns: list[re.Pattern[str]],
+    *,
+    source: str,
+    what: str,
+    exclude: str | None = None,
+    quiet: bool = False,
+) -> str | None:
+    columns = [c for c in table.columns if isinstance(c, str) and c != exclude]
+    usable = [c for c in columns if _has_values(table[c])]
+    for pat in patterns:
+        hits = [c for c in usable if pat.fullmatch(c)]
+        if hits:
+            if len(hits) > 1 and not quiet:
+                log.info(
+                    "%s: several %s columns match (%s); using %r",
+                    source,
+                    what,
+                    ", ".join(hits),
+                    hits[0],
+                )
+            return hits[0]
+    return None
+
+
+def _has_values(s: pd.Series) -> bool:
+    if s.dtype.kind in "biufcmM":
+        return bool(s.notna().any())
+    v = s.dropna()
+    if v.empty:
+        return False
+    return bool((v.astype(str).str.strip() != "").any())
+
+
+def _resolve_column(
+    col: str, option: str, files: list[Path], parts: list[_Part], table: pd.DataFrame
+) -> str:
+    present = [c for c in table.columns if isinstance(c, str)]
+    if col in present:
+        chosen = col
+    else:
+        folded = [c for c in present if c.lower() == col.lower()]
+        if len(folded) != 1:
+            where = str(files[0]) if len(files) == 1 else f"{len(files)} files ({files[0]} ...)"
+            raise ColumnNotFoundError(
+                f"{where}: {option}={col!r} is not a column; the columns are: "
+                f"{_list_columns(table)}. Pass {option}= naming one of them"
+            )
+        chosen = folded[0]
+    lacking = [str(p.path) for p in parts if chosen not in p.table.columns]
+    if lacking:
+        raise ColumnNotFoundError(
+            f"{option}={col!r}: the column is missing from {len(lacking)} of {len(files)} files "
+            f"({_listing(lacking)}); all files of one layer need it"
+        )
+    return chosen
+
+
+def _list_columns(table: pd.DataFrame) -> str:
+    cols = [str(c) for c in table.columns]
+    return ", ".join(cols) if cols else "(none: the layer has geometry only)"
+
+
+def _as_id_strings(values: pd.Series) -> pd.Series:
+    """Ids as strings: integral floats lose their ``.0``, blanks become <NA>."""
+    s = values
+    if s.dtype.kind == "f":
+        finite = s.dropna()
+        if len(finite) and np.all(np.mod(finite.to_numpy(), 1) == 0):
+            s = s.astype("Int64")
+    out = s.astype("string").str.strip()
+    return out.mask(out == "")
+
+
+def _drop_kml_housekeeping(table: pd.DataFrame) -> pd.DataFrame:
+    drop = [c for c in _KML_HOUSEKEEPING if c in table.columns and table[c].dropna().nunique() <= 1]
+    return table.drop(columns=drop)
+
+
+def _rename_clashes(table: pd.DataFrame, source: str, warnings: list[str]) -> pd.DataFrame:
+    """Rename attribute columns whose names clash (case-insensitively) with ``id``/``name``."""
+    taken = {"id", "name", "geometry"}
+    mapping = {}
+    used = {str(c).lower() for c in table.columns}
+    for c in table.columns:
+        if str(c).lower() in taken:
+            new = f"{c}_orig"
+            n = 1
+            while new.lower() in used or new.lower() in taken:
+                n += 1
+                new = f"{c}_orig{n}"
+            used.add(new.lower())
+            mapping[c] = new
+    if mapping:
+        _warn(
+            warnings,
+            f"{source}: renamed column{_s(len(mapping))} "
+            + ", ".join(f"{a!r} to {b!r}" for a, b in mapping.items())
+            + " (the names id/name/geometry are the contract's own)",
+        )
+    return table.rename(columns=mapping)
+
+
+# ---------------------------------------------------------------------------------------------
+# geometry
+
+
+def _check_geometry(
+    geoms: np.ndarray, labels: np.ndarray, problems: list[str]
+) -> tuple[np.ndarray, list[str]]:
+    geoms = shapely.force_2d(geoms)
+    null = shapely.is_missing(geoms)
+    if null.any():
+        problems.append(
+            f"{int(null.sum())} feature{_s(null.sum())} {_have(null.sum())} no geometry (null): "
+            f"{_listing(labels[null])}; drop them or give them a polygon"
+        )
+    empty = ~null & shapely.is_empty(geoms)
+    if empty.any():
+        problems.append(
+            f"{int(empty.sum())} feature{_s(empty.sum())} {_have(empty.sum())} an empty "
+            f"geometry: {_listing(labels[empty])}; drop them or give them a polygon"
+        )
+    types = shapely.get_type_id(geoms)
+    coll = ~null & ~empty & (types == _COLLECTION)
+    if coll.any():
+        geoms = geoms.copy()
+        fixed = _polygonal_part(geoms[coll], only_if_all=True)
+        ok = ~shapely.is_missing(fixed)
+        idx = np.flatnonzero(coll)[ok]
+        geoms[idx] = fixed[ok]
+        types = shapely.get_type_id(geoms)
+    bad_type = ~null & ~empty & (types != _POLYGON) & (types != _MULTIPOLYGON)
+    if bad_type.any():
+        kinds = shapely.get_type_id(geoms[bad_type])
+        names = np.array(
+            [
+                "Point",
+                "LineString",
+                "LinearRing",
+                "Polygon",
+                "MultiPoint",
+                "MultiLineString",
+                "MultiPolygon",
+                "GeometryCollection",
+            ],
+            dtype=object,
+        )[kinds]
+        shown = [f"{lab!r} ({k})" for lab, k in zip(labels[bad_type], names, strict=True)]
+        problems.append(
+            f"{int(bad_type.sum())} feature{_s(bad_type.sum())} {_be(bad_type.sum())} not "
+            f"polygons: {_listing(shown, quote=False)}; boundaries must be Polygon or "
+            "MultiPolygon (is this a point or line layer?)"
+        )
+    poly = ~null & ~empty & ~bad_type
+    invalid = poly & ~shapely.is_valid(geoms)
+    repaired: list[str] = []
+    if invalid.any():
+        geoms = geoms.copy()
+        fixed = _polygonal_part(
+            shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False),
+            only_if_all=False,
+        )
+        lost = shapely.is_missing(fixed) | shapely.is_empty(fixed)
+        if lost.any():
+            problems.append(
+                f"{int(lost.sum())} invalid geometr{'y' if lost.sum() == 1 else 'ies'} cannot be "
+                f"repaired (no area left after make_valid): {_listing(labels[invalid][lost])}; "
+                "fix or drop them"
+            )
+        geoms[np.flatnonzero(invalid)] = fixed
+        repaired = [str(x) for x in labels[invalid][~lost]]
+    return geoms, repaired
+
+
+def _polygonal_part(geoms: np.ndarray, *, only_if_all: bool) -> np.ndarray:
+    """Return the polygonal part of each geometry (a Polygon or MultiPolygon).
+
+    With ``only_if_all`` a geometry that also holds non-polygonal parts gives None. A geometry
+    with no polygonal part gives None.
+    """
+    n = len(geoms)
+    out = np.full(n, None, dtype=object)
+    if n == 0:
+        return out
+    parts, idx = shapely.get_parts(geoms, return_index=True)
+    # flatten nested collections and multipolygons down to single parts
+    while True:
+        t = shapely.get_type_id(parts)
+        nested = (t == _MULTIPOLYGON) | (t == _COLLECTION) | (t == 4) | (t == 5)
+        if not nested.any():
+            break
+        sub, sub_idx = shapely.get_parts(parts[nested], return_index=True)
+        parts = np.concatenate([parts[~nested], sub])
+        idx = np.concatenate([idx[~nested], idx[nested][sub_idx]])
+    t = shapely.get_type_id(parts)
+    is_poly = (t == _POLYGON) & ~shapely.is_empty(parts)
+    has_other = np.zeros(n, dtype=bool)
+    if only_if_all:
+        has_other[idx[~is_poly & ~shapely.is_empty(parts)]] = True
+    parts, idx = parts[is_poly], idx[is_poly]
+    if len(parts):
+        order = np.argsort(idx, kind="stable")
+        parts, idx = parts[order], idx[order]
+        counts = np.bincount(idx, minlength=n)
+        single = counts == 1
+        multi = counts > 1
+        first = np.searchsorted(idx, np.arange(n))
+        out[single] = parts[first[single]]
+        if multi.any():
+            keep = multi[idx]
+            built = shapely.multipolygons(
+                parts[keep], indices=np.searchsorted(np.flatnonzero(multi), idx[keep])
+            )
+            out[multi] = built
+    out[has_other] = None
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# messages
+
+
+def _warn(warnings: list[str], message: str) -> None:
+    warnings.append(message)
+    log.warning("%s", message)
+
+
+def _s(n: int | np.integer) -> str:
+    return "" if n == 1 else "s"
+
+
+def _have(n: int | np.integer) -> str:
+    return "has" if n == 1 else "have"
+
+
+def _be(n: int | np.integer) -> str:
+    return "is" if n == 1 else "are"
+
+
+def _listing(values: Any, *, quote: bool = True) -> str:
+    items = [repr(str(v)) if quote else str(v) for v in values]
+    if len(items) > _MAX_LISTED:
+        return ", ".join(items[:_MAX_LISTED]) + f" and {len(items) - _MAX_LISTED} more"
+    return ", ".join(items)
