@@ -311,7 +311,8 @@ def read_boundaries(
         if len(files) > 1:
             where = " (in " + ", ".join(sorted({Path(f).name for f in files_per_row[dup]})) + ")"
         problems.append(
-            f"id column {id_used!r} is not unique: {_listing(shown, quote=False)}{where}; "
+            f"id column {id_used!r} is not unique ({len(ids)} features, "
+            f"{ids.nunique()} distinct ids): {_listing(shown, quote=False)}{where}; "
             "pass id_col= naming a column with one unique value per feature, or merge the parts "
             "of each area into one feature "
             "(e.g. GeoDataFrame.dissolve) first"
@@ -446,7 +447,18 @@ def _read_file(path: Path, layer: str | int | None) -> _Part:
     table = arrow.drop_columns([geom_col]).to_pandas()
     crs = None if not meta.get("crs") else CRS.from_user_input(meta["crs"])
     kml = path.suffix.lower() in (".kml", ".kmz")
+    if kml and "id" in table.columns and _generated_kml_ids(table["id"]):
+        table = table.drop(columns="id")
     return _Part(path=path, table=table, geoms=np.asarray(geoms, dtype=object), crs=crs, kml=kml)
+
+
+def _generated_kml_ids(values: pd.Series) -> bool:
+    """Tell whether KML placemark ids are GDAL's own ``<layer>.<n>`` numbering, not real ids."""
+    v = values.dropna().astype(str)
+    if v.empty:
+        return False
+    parts = v.str.extract(r"^(.+)\.(\d+)$")
+    return bool(parts[0].notna().all() and parts[0].nunique() == 1)
 
 
 def _check_layer(path: Path, layer: str | int | None) -> None:
