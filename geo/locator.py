@@ -71,6 +71,11 @@ _FORMAT = "beatplan-locator"
 _VERSION = 1
 _POLYGON_TYPES = ("Polygon", "MultiPolygon")
 _MAX_LISTED = 10
+#: Batches of at least this many points use the grid (built once, kept, saved); smaller
+#: batches query an STRtree. Both give the same answers.
+_GRID_MIN_POINTS = 5_000
+_GRID_CELLS_PER_POLYGON = 200
+_GRID_MAX_CELLS = 250_000
 
 Answer = str | None | dict[str, str | None]
 
@@ -81,13 +86,142 @@ def _listing(items: Sequence[Any]) -> str:
     return shown + (f" and {more} more" if more > 0 else "")
 
 
+def _first_per_point(pi: np.ndarray, gi: np.ndarray, n: int) -> np.ndarray:
+    """Smallest rank ``gi`` per point ``pi`` (-1 where a point has none)."""
+    big = np.iinfo(np.int64).max
+    best = np.full(n, big, dtype=np.int64)
+    np.minimum.at(best, pi, gi)
+    best[best == big] = -1
+    return best
+
+
+class _Grid:
+    """A uniform grid over a level's extent that answers most points without a geometry test.
+
+    Each cell (padded by a hair, so that rounding in the cell arithmetic cannot matter) is
+    *empty* (no polygon meets it: every point in it is outside), *covered* (exactly one
+    polygon meets it and covers it: every point in it has that polygon, and no other) or
+    *mixed* (the polygons meeting it are listed, and its points are tested exactly). So the
+    answers are the same as the exact test on every candidate, only cheaper.
+    """
+
+    __slots__ = ("origin", "size", "shape", "state", "starts", "cands")
+    EMPTY, MIXED = -1, -2
+
+    def __init__(
+        self,
+        origin: tuple[float, float],
+        size: float,
+        shape: tuple[int, int],
+        state: np.ndarray,
+        starts: np.ndarray,
+        cands: np.ndarray,
+    ) -> None:
+        self.origin = origin  # lower-left corner of cell (0, 0)
+        self.size = size  # cell side
+        self.shape = shape  # (nx, ny)
+        self.state = state  # per cell: rank if covered, EMPTY or MIXED
+        self.starts = starts  # CSR: candidates of cell c are cands[starts[c]:starts[c + 1]]
+        self.cands = cands
+
+    @classmethod
+    def build(cls, geoms: np.ndarray, tree: shapely.STRtree) -> _Grid:
+        minx, miny, maxx, maxy = (float(v) for v in shapely.total_bounds(geoms))
+        width, height = max(maxx - minx, 1e-9), max(maxy - miny, 1e-9)
+        target = min(max(_GRID_CELLS_PER_POLYGON * len(geoms), 1024), _GRID_MAX_CELLS)
+        size = math.sqrt(width * height / target)
+        size = min(max(size, width / 4096, height / 4096), max(width, height))
+        pad = 1e-6 * size + 1e-9 * max(abs(minx), abs(maxx), abs(miny), abs(maxy))
+        x0, y0 = minx - pad, miny - pad
+        nx = int((maxx + pad - x0) // size) + 1
+        ny = int((maxy + pad - y0) // size) + 1
+        cell = np.arange(nx * ny, dtype=np.int64)
+        cx, cy = cell % nx, cell // nx
+        boxes = shapely.box(
+            x0 + cx * size - pad,
+            y0 + cy * size - pad,
+            x0 + (cx + 1) * size + pad,
+            y0 + (cy + 1) * size + pad,
+        )
+        ci, gi = tree.query(boxes, predicate="intersects")
+        order = np.lexsort((gi, ci))
+        ci, gi = ci[order], gi[order]
+        counts = np.bincount(ci, minlength=nx * ny)
+        starts = np.zeros(nx * ny + 1, dtype=np.int64)
+        np.cumsum(counts, out=starts[1:])
+        state = np.full(nx * ny, cls.MIXED, dtype=np.int64)
+        state[counts == 0] = cls.EMPTY
+        lone = np.flatnonzero(counts == 1)
+        rank = gi[starts[lone]]
+        covered = shapely.covers(geoms[rank], boxes[lone])
+        state[lone[covered]] = rank[covered]
+        return cls((x0, y0), size, (nx, ny), state, starts, gi.astype(np.int64))
+
+    def lookup(self, geoms: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Ranks (-1 = none) for coordinates ``x``, ``y`` (NaN gives -1)."""
+        nx, ny = self.shape
+        out = np.full(len(x), -1, dtype=np.int64)
+        col = (x - self.origin[0]) / self.size
+        row = (y - self.origin[1]) / self.size
+        inside = np.flatnonzero((col >= 0) & (col < nx) & (row >= 0) & (row < ny))  # NaN: no
+        cell = col[inside].astype(np.int64) + nx * row[inside].astype(np.int64)
+        state = self.state[cell]
+        covered = state >= 0
+        out[inside[covered]] = state[covered]
+        mixed = state == self.MIXED
+        pts, cell = inside[mixed], cell[mixed]
+        lo, hi = self.starts[cell], self.starts[cell + 1]
+        counts = hi - lo
+        pi = np.repeat(np.arange(len(pts)), counts)
+        pos = np.arange(int(counts.sum()), dtype=np.int64) + np.repeat(
+            lo - np.cumsum(counts) + counts, counts
+        )
+        gi = self.cands[pos]
+        hit = shapely.intersects_xy(geoms[gi], x[pts[pi]], y[pts[pi]])
+        out[pts] = _first_per_point(pi[hit], gi[hit], len(pts))
+        return out
+
+    def save(self, path: Path) -> None:
+        """Write the grid as plain arrays (``numpy.savez``; no pickles)."""
+        np.savez(
+            path,
+            origin_size=np.array([*self.origin, self.size]),
+            shape=np.array(self.shape, dtype=np.int64),
+            state=self.state,
+            starts=self.starts,
+            cands=self.cands,
+        )
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], n_polygons: int) -> _Grid:
+        """Reopen what :meth:`save` wrote; ValueError when the arrays do not fit together."""
+        x0, y0, size = (float(v) for v in arrays["origin_size"])
+        nx, ny = (int(v) for v in arrays["shape"])
+        state, starts, cands = arrays["state"], arrays["starts"], arrays["cands"]
+        if (
+            len(state) != nx * ny
+            or len(starts) != nx * ny + 1
+            or int(starts[-1]) != len(cands)
+            or (len(cands) and (cands.min() < 0 or cands.max() >= n_polygons))
+            or state.max(initial=-1) >= n_polygons
+        ):
+            raise ValueError("grid arrays do not fit together")
+        return cls((x0, y0), size, (nx, ny), state, starts, cands)
+
+
 class _Level:
     """One level's polygons, ids and indexes; position in the arrays is the tie-break rank."""
 
-    __slots__ = ("name", "id_col", "ids", "geoms", "rtree", "_strtree", "_pa_ids")
+    __slots__ = ("name", "id_col", "ids", "geoms", "rtree", "_strtree", "_grid", "_pa_ids")
 
     def __init__(
-        self, name: str, id_col: str, ids: np.ndarray, geoms: np.ndarray, rtree: rindex.Index
+        self,
+        name: str,
+        id_col: str,
+        ids: np.ndarray,
+        geoms: np.ndarray,
+        rtree: rindex.Index,
+        grid: _Grid | None = None,
     ) -> None:
         self.name = name
         self.id_col = id_col
@@ -95,15 +229,23 @@ class _Level:
         self.geoms = geoms  # object array of prepared (Multi)Polygons, same order
         self.rtree = rtree  # entry ids are ranks
         self._strtree: shapely.STRtree | None = None
+        self._grid = grid
         self._pa_ids: pa.Array | None = None
 
     @property
     def strtree(self) -> shapely.STRtree:
-        # Built on the first bulk query only: a saved locator reopens its rtree from disk,
-        # and a locator used only one point at a time never needs this tree.
+        # Built when first needed (small batches, tolerance, building the grid): cheap, and
+        # a locator used one point at a time never needs it.
         if self._strtree is None:
             self._strtree = shapely.STRtree(self.geoms)
         return self._strtree
+
+    @property
+    def grid(self) -> _Grid:
+        # Built on the first large batch (or by save(), which stores it).
+        if self._grid is None:
+            self._grid = _Grid.build(self.geoms, self.strtree)
+        return self._grid
 
     def id_array(self, ranks: np.ndarray) -> pd.api.extensions.ExtensionArray:
         """Ids for ``ranks`` (-1 = none) as a pandas "string" array with <NA>."""
@@ -138,36 +280,31 @@ class _Level:
 
     # -- many points -----------------------------------------------------------------------
     def locate_bulk(
-        self, pts: np.ndarray, x: np.ndarray, y: np.ndarray, tolerance: float
+        self, x: np.ndarray, y: np.ndarray, pts: np.ndarray | None, tolerance: float
     ) -> np.ndarray:
-        """Ranks (-1 = none) for finite points ``pts`` with coordinates ``x``, ``y``."""
-        n = len(pts)
-        out = np.full(n, -1, dtype=np.int64)
-        if n == 0:
-            return out
-        pi, gi = self.strtree.query(pts)  # box candidates; exact test below
-        hit = shapely.intersects_xy(self.geoms[gi], x[pi], y[pi])
-        pi, gi = pi[hit], gi[hit]
-        big = np.iinfo(np.int64).max
-        best = np.full(n, big, dtype=np.int64)
-        np.minimum.at(best, pi, gi)
-        found = best != big
-        out[found] = best[found]
+        """Return ranks (-1 = none) for finite ``x``, ``y``; ``pts``: their Points, if made."""
+        n = len(x)
+        if n >= _GRID_MIN_POINTS:
+            out = self.grid.lookup(self.geoms, x, y)
+        else:
+            if pts is None:
+                pts = shapely.points(x, y)
+            pi, gi = self.strtree.query(pts)  # box candidates; exact test below
+            hit = shapely.intersects_xy(self.geoms[gi], x[pi], y[pi])
+            out = _first_per_point(pi[hit], gi[hit], n)
         if tolerance > 0:
-            miss = np.flatnonzero(~found)
+            miss = np.flatnonzero(out < 0)
             if miss.size:
-                out[miss] = self._nearest_bulk(pts[miss], x[miss], y[miss], tolerance)
+                out[miss] = self._nearest_bulk(x[miss], y[miss], tolerance)
         return out
 
-    def _nearest_bulk(
-        self, pts: np.ndarray, x: np.ndarray, y: np.ndarray, tolerance: float
-    ) -> np.ndarray:
-        out = np.full(len(pts), -1, dtype=np.int64)
+    def _nearest_bulk(self, x: np.ndarray, y: np.ndarray, tolerance: float) -> np.ndarray:
+        out = np.full(len(x), -1, dtype=np.int64)
         boxes = shapely.box(x - tolerance, y - tolerance, x + tolerance, y + tolerance)
         pi, gi = self.strtree.query(boxes)
         if pi.size == 0:
             return out
-        dist = shapely.distance(self.geoms[gi], pts[pi])
+        dist = shapely.distance(self.geoms[gi], shapely.points(x[pi], y[pi]))
         ok = dist <= tolerance
         pi, gi, dist = pi[ok], gi[ok], dist[ok]
         order = np.lexsort((gi, dist, pi))  # by point, then distance, then rank
@@ -493,11 +630,13 @@ class Locator:
         ok = np.isfinite(x) & np.isfinite(y_arr)
         sel = np.flatnonzero(ok)
         xs, ys = x[sel], y_arr[sel]
-        pts = geoms[sel] if geoms is not None else shapely.points(xs, ys)
+        pts = geoms[sel] if geoms is not None else None
+        if pts is None and len(sel) < _GRID_MIN_POINTS:  # made once for every level
+            pts = shapely.points(xs, ys)
         columns = {}
         for lv in self._levels:
             ranks = np.full(len(x), -1, dtype=np.int64)
-            ranks[sel] = lv.locate_bulk(pts, xs, ys, tol)
+            ranks[sel] = lv.locate_bulk(xs, ys, pts, tol)
             columns[lv.name] = lv.id_array(ranks)
         return pd.DataFrame(columns, index=index)
 
@@ -585,9 +724,10 @@ class Locator:
         """Write the locator to a folder that :meth:`load` reopens without rebuilding.
 
         The folder holds ``locator.json`` (format, CRS, levels), and per level an rtree disk
-        index (``levelN.idx``/``levelN.dat``, entry ids = tie-break ranks) and a GeoParquet
-        file of ids and polygons (``levelN.parquet``, WKB). It is written to a temporary
-        folder beside ``path`` and renamed into place.
+        index (``levelN.idx``/``levelN.dat``, entry ids = tie-break ranks), a GeoParquet
+        file of ids and polygons (``levelN.parquet``, WKB) and the bulk-lookup grid
+        (``levelN.grid.npz``, plain arrays). It is written to a temporary folder beside
+        ``path`` and renamed into place.
 
         Parameters
         ----------
@@ -636,6 +776,7 @@ class Locator:
                     geometry=gpd.GeoSeries(lv.geoms, crs=self._crs),
                 )
                 frame.to_parquet(tmp / f"{stem}.parquet", index=False)
+                lv.grid.save(tmp / f"{stem}.grid.npz")
                 manifest["levels"].append(
                     {"name": lv.name, "id_col": lv.id_col, "stem": stem, "count": len(lv.ids)}
                 )
@@ -655,7 +796,7 @@ class Locator:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Locator:
-        """Reopen a locator written by :meth:`save`; its rtree indexes are not rebuilt.
+        """Reopen a locator written by :meth:`save`; its indexes are read, not rebuilt.
 
         Parameters
         ----------
@@ -693,7 +834,7 @@ class Locator:
             stem = src / entry["stem"]
             missing = [
                 f"{stem}{ext}"
-                for ext in (".idx", ".dat", ".parquet")
+                for ext in (".idx", ".dat", ".parquet", ".grid.npz")
                 if not Path(f"{stem}{ext}").is_file()
             ]
             if missing:
@@ -714,7 +855,16 @@ class Locator:
                     f"{src}: level {entry['name']!r} is inconsistent (manifest {entry['count']} "
                     f"polygons, parquet {n}, rtree {found} entries); save the locator again"
                 )
-            levels.append(_Level(entry["name"], entry["id_col"], ids, geoms, tree))
+            try:
+                with np.load(f"{stem}.grid.npz", allow_pickle=False) as arrays:
+                    grid = _Grid.from_arrays(arrays, n)
+            except (OSError, ValueError, KeyError) as exc:
+                tree.close()
+                raise InputFormatError(
+                    f"{stem}.grid.npz: not a valid grid for level {entry['name']!r} ({exc}); "
+                    "save the locator again"
+                ) from exc
+            levels.append(_Level(entry["name"], entry["id_col"], ids, geoms, tree, grid))
         self = cls.__new__(cls)
         self._init(levels, crs, bool(manifest.get("single", len(levels) == 1)))
         log.info("Locator loaded from %s", src)

@@ -15,6 +15,7 @@ from pyproj import CRS
 from rtree import index as rindex
 from shapely import box
 
+import geo.locator as locator_module
 from geo.errors import (
     BeatplanError,
     ColumnNotFoundError,
@@ -48,6 +49,14 @@ def grid() -> gpd.GeoDataFrame:
     )
 
 
+@pytest.fixture(params=["grid", "strtree"])
+def bulk_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with locate_many on each of its two bulk paths (they must agree)."""
+    threshold = 0 if request.param == "grid" else 10**12
+    monkeypatch.setattr(locator_module, "_GRID_MIN_POINTS", threshold)
+    return str(request.param)
+
+
 @pytest.fixture
 def loc(grid: gpd.GeoDataFrame) -> Locator:
     return Locator(grid, level="beat")
@@ -73,6 +82,7 @@ def test_interior_points(loc: Locator) -> None:
     assert _both(loc, list(xs), list(ys)) == names
 
 
+@pytest.mark.usefixtures("bulk_path")
 def test_shared_edge_and_vertex_go_to_smallest_id(grid: gpd.GeoDataFrame) -> None:
     xm, ym = X0 + S, Y0 + S  # the vertex all four squares share
     xs = [xm, X0 + 0.5 * S, xm, X0 + 1.5 * S, xm]
@@ -83,11 +93,13 @@ def test_shared_edge_and_vertex_go_to_smallest_id(grid: gpd.GeoDataFrame) -> Non
         assert _both(Locator(frame), xs, ys) == expected
 
 
+@pytest.mark.usefixtures("bulk_path")
 def test_outer_boundary_is_inside(loc: Locator) -> None:
     # covers semantics: the outer edge and corner belong to the square
     assert _both(loc, [X0, X0, X0 + 2 * S], [Y0 + 10, Y0, Y0 + 2 * S]) == ["A", "A", "D"]
 
 
+@pytest.mark.usefixtures("bulk_path")
 def test_lattice_invariant_matches_covers_rule(loc: Locator, grid: gpd.GeoDataFrame) -> None:
     """Random points on a lattice (many on edges): the answer is the smallest covering id."""
     rng = np.random.default_rng(42)
@@ -101,6 +113,40 @@ def test_lattice_invariant_matches_covers_rule(loc: Locator, grid: gpd.GeoDataFr
     on_edges = sum(len(c) > 1 for c in covering)
     assert on_edges > 50  # the lattice really exercised shared edges and vertices
     assert sum(g is None for g in got) == sum(not c for c in covering) > 0
+
+
+@pytest.mark.usefixtures("bulk_path")
+@pytest.mark.usefixtures("bulk_path")
+def test_overlaps_holes_and_multipolygons() -> None:
+    """Overlapping squares, a polygon with a hole, a two-part polygon: smallest covering id."""
+    ring = box(X0 + 1200, Y0, X0 + 2000, Y0 + 800).difference(
+        box(X0 + 1400, Y0 + 200, X0 + 1800, Y0 + 600)
+    )
+    layer = gpd.GeoDataFrame(
+        {"id": ["R", "Q", "P", "H"]},
+        geometry=[
+            shapely.MultiPolygon([ring, box(X0 + 2200, Y0, X0 + 2400, Y0 + 200)]),
+            box(X0 + 400, Y0 + 400, X0 + 1000, Y0 + 1000),
+            box(X0, Y0, X0 + 600, Y0 + 600),
+            box(X0 + 1500, Y0 + 300, X0 + 1700, Y0 + 500),  # an island in R's hole
+        ],
+        crs=27700,
+    )
+    loc = Locator(layer)
+    rng = np.random.default_rng(11)
+    lattice_x = X0 - 100 + 50.0 * rng.integers(0, 53, 1500)
+    lattice_y = Y0 - 100 + 50.0 * rng.integers(0, 25, 1500)
+    xs = np.concatenate([lattice_x, rng.uniform(X0 - 100, X0 + 2500, 1500)])
+    ys = np.concatenate([lattice_y, rng.uniform(Y0 - 100, Y0 + 1100, 1500)])
+    got = _both(loc, xs.tolist(), ys.tolist())
+    pts = shapely.points(xs, ys)
+    ids = sorted(layer.id)
+    covers = np.column_stack([layer.geometry[layer.id == i].iloc[0].covers(pts) for i in ids])
+    want = [ids[int(np.argmax(row))] if row.any() else None for row in covers]
+    assert got == want
+    # every kind of place was hit: overlap, hole, island, second part, outside, edges
+    assert {"P", "Q", "R", "H", None} <= set(got)
+    assert (covers.sum(axis=1) > 1).sum() > 20  # overlaps and shared edges were exercised
 
 
 def test_outside_and_tolerance(loc: Locator) -> None:
@@ -121,6 +167,7 @@ def test_outside_and_tolerance(loc: Locator) -> None:
     assert _both(loc, [cx], [cy], tolerance=5_000) == ["C"]
 
 
+@pytest.mark.usefixtures("bulk_path")
 def test_tolerance_picks_nearest_not_smallest_id(loc: Locator) -> None:
     top = Y0 + 2 * S
     # 2 m north of D's top edge; C is 500 m away: D although "C" < "D"
@@ -131,11 +178,14 @@ def test_tolerance_picks_nearest_not_smallest_id(loc: Locator) -> None:
     assert _both(loc, [X0 + S - 1], [top + 2], tolerance=100) == ["C"]
 
 
+@pytest.mark.usefixtures("bulk_path")
 def test_nan_and_missing_points(loc: Locator) -> None:
     cx, cy = _centre("B")
     assert loc.locate(math.nan, cy) is None
     assert loc.locate(cx, math.inf, tolerance=10) is None
     assert _both(loc, [cx, math.nan, cx], [cy, cy, math.nan], tolerance=10) == ["B", None, None]
+    far = [1e300, -1e300, cx, cx]
+    assert _both(loc, far, [cy, cy, 1e300, -math.inf], tolerance=10) == [None] * 4
     pts = gpd.GeoSeries(
         [shapely.Point(cx, cy), None, shapely.Point(), shapely.Point(cx, cy)],
         index=[10, 20, 30, 40],
@@ -181,6 +231,7 @@ def test_lonlat_input_is_transformed(loc: Locator) -> None:
     assert loc.locate(lon[0], lat[0]) is None
 
 
+@pytest.mark.usefixtures("bulk_path")
 def test_lonlat_edge_points_agree_between_locate_and_locate_many(loc: Locator) -> None:
     rng = np.random.default_rng(7)
     step = S / 8
@@ -204,6 +255,7 @@ def test_geographic_layer_is_held_in_metres(grid: gpd.GeoDataFrame) -> None:
     assert utm.locate_many(p)["area"].tolist() == ["D"]
 
 
+@pytest.mark.usefixtures("bulk_path")
 def test_hierarchy(grid: gpd.GeoDataFrame) -> None:
     npas = gpd.GeoDataFrame(
         {"code": ["N2", "N1"]},
@@ -371,7 +423,7 @@ def test_save_load_roundtrip(grid: gpd.GeoDataFrame, tmp_path: Path) -> None:
     loc = Locator.from_layers({"beat": grid, "npa": npas})
     out = loc.save(tmp_path / "loc")
     assert (out / MANIFEST).is_file()
-    assert {p.suffix for p in out.iterdir()} == {".json", ".idx", ".dat", ".parquet"}
+    assert {p.suffix for p in out.iterdir()} == {".json", ".idx", ".dat", ".parquet", ".npz"}
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp left
     # the polygon sidecar is GeoParquet that GIS tools (and geopandas) open
     side = gpd.read_parquet(out / "level1.parquet")
@@ -394,10 +446,18 @@ def test_load_does_not_rebuild_or_rewrite(
     folder = loc.save(tmp_path / "loc")
     before = _digest(folder)
     _refuse_rtree_builds(monkeypatch)
+
+    def refuse_grid(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the grid was rebuilt")
+
+    monkeypatch.setattr(locator_module._Grid, "build", refuse_grid)
+    monkeypatch.setattr(locator_module, "_GRID_MIN_POINTS", 0)  # bulk goes through the grid
     back = Locator.load(folder)
     names = sorted(GRID)
     assert [back.locate(*_centre(n)) for n in names] == names
     assert back.locate(X0 + S, Y0 + S) == "A"
+    xs, ys = zip(*(_centre(n) for n in names), strict=True)
+    assert back.locate_many(list(xs), list(ys))["beat"].tolist() == names
     assert back._levels[0].rtree.properties.storage == rindex.RT_Disk
     back.close()
     assert _digest(folder) == before
@@ -407,6 +467,19 @@ def test_load_reads_the_saved_index(loc: Locator, tmp_path: Path) -> None:
     folder = loc.save(tmp_path / "loc")
     (folder / "level0.dat").unlink()
     with pytest.raises(InputFormatError, match=r"level0\.dat"):
+        Locator.load(folder)
+
+
+def test_load_rejects_a_bad_grid(loc: Locator, tmp_path: Path) -> None:
+    folder = loc.save(tmp_path / "loc")
+    with np.load(folder / "level0.grid.npz") as saved:
+        arrays = dict(saved)
+    arrays["cands"] = arrays["cands"] + 100  # ranks beyond the 4 polygons
+    np.savez(folder / "level0.grid.npz", **arrays)
+    with pytest.raises(InputFormatError, match="not a valid grid"):
+        Locator.load(folder)
+    (folder / "level0.grid.npz").write_bytes(b"not numpy")
+    with pytest.raises(InputFormatError, match="not a valid grid"):
         Locator.load(folder)
 
 
@@ -467,6 +540,7 @@ def _sjoin_sets(points: gpd.GeoDataFrame, layer: gpd.GeoDataFrame, col: str) -> 
     return j.groupby(level=0)[col].agg(lambda s: set(s))
 
 
+@pytest.mark.usefixtures("bulk_path")
 @pytest.mark.realdata
 def test_chicago_matches_sjoin(chicago: dict[str, object]) -> None:
     loc: Locator = chicago["loc"]  # type: ignore[assignment]
@@ -487,6 +561,7 @@ def test_chicago_matches_sjoin(chicago: dict[str, object]) -> None:
     assert len(single) > 16_000
 
 
+@pytest.mark.usefixtures("bulk_path")
 @pytest.mark.realdata
 def test_chicago_locate_equals_locate_many(chicago: dict[str, object]) -> None:
     loc: Locator = chicago["loc"]  # type: ignore[assignment]
