@@ -29,6 +29,7 @@ import gzip
 import logging
 import math
 import re
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,6 +136,23 @@ _STRING = pd.StringDtype()
 _NS = "datetime64[ns]"
 
 
+_LOCAL = threading.local()  # per-thread Transformer cache: pyproj Transformers are not shared
+
+
+def _transformer(src: CRS, dst: CRS) -> Transformer:
+    """Return a cached always-xy Transformer (building one costs tens of milliseconds)."""
+    cache: dict[tuple[str, str], Transformer] | None = getattr(_LOCAL, "transformers", None)
+    if cache is None:
+        cache = _LOCAL.transformers = {}
+    key = (src.to_wkt(), dst.to_wkt())
+    t = cache.get(key)
+    if t is None:
+        if len(cache) > 32:
+            cache.clear()
+        t = cache[key] = Transformer.from_crs(src, dst, always_xy=True)
+    return t
+
+
 def _string_mapper(t: pa.DataType) -> Any:
     return _STRING if pa.types.is_string(t) or pa.types.is_large_string(t) else None
 
@@ -142,7 +160,7 @@ def _string_mapper(t: pa.DataType) -> Any:
 # --------------------------------------------------------------------------- result
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Incidents:
     """What :func:`read_incidents` read: the located points and every rejected row.
 
@@ -182,6 +200,14 @@ class Incidents:
                     f"{self.rows_read} rows read"
                 ],
             )
+
+    def __repr__(self) -> str:
+        epsg = self.crs.to_epsg()
+        return (
+            f"Incidents({self.rows_read:,} rows read: {len(self.points):,} points, "
+            f"{len(self.rejected):,} rejected; schema={self.schema!r}; "
+            f"crs={'EPSG:' + str(epsg) if epsg else self.crs.name!r})"
+        )
 
     @property
     def reason_counts(self) -> dict[str, int]:
@@ -757,7 +783,7 @@ def _valid_box(crs: CRS) -> tuple[float, float, float, float] | None:
     if aou is None or aou.west > aou.east:
         return None
     try:
-        t = Transformer.from_crs(WGS84, crs, always_xy=True)
+        t = _transformer(WGS84, crs)
         b = t.transform_bounds(*aou.bounds, densify_pts=21)
     except Exception:  # noqa: BLE001 - no usable area of use: only finiteness is checked
         return None
@@ -1017,7 +1043,7 @@ def _project(
         if src.equals(out):
             continue
         sel = np.isin(owner, members) if len(groups) > 1 else slice(None)
-        t = Transformer.from_crs(src, out, always_xy=True)
+        t = _transformer(src, out)
         tx, ty = t.transform(x[sel], y[sel], errcheck=False)
         px[sel], py[sel] = tx, ty
     return px, py
