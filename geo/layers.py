@@ -290,14 +290,11 @@ def read_boundaries(
         else pd.Series(pd.NA, index=table.index, dtype="string")
     )
 
-    labels = np.where(
-        ids.isna().to_numpy(),
-        [f"{f} feature {n}" for f, n in zip(files_per_row, row_no, strict=True)]
-        if len(files) > 1
-        else [f"feature {n}" for n in row_no],
-        ids.fillna("").to_numpy(dtype=object),
-    )
     no_id = ids.isna().to_numpy()
+    labels = ids.fillna("").to_numpy(dtype=object)
+    for i in np.flatnonzero(no_id):  # features without an id are named by file and position
+        where = f"{Path(files_per_row[i]).name} " if len(files) > 1 else ""
+        labels[i] = f"{where}feature {row_no[i]}"
     if no_id.any():
         problems.append(
             f"{int(no_id.sum())} feature{_s(no_id.sum())} {_have(no_id.sum())} no id in column "
@@ -314,8 +311,8 @@ def read_boundaries(
             f"id column {id_used!r} is not unique ({len(ids)} features, "
             f"{ids.nunique()} distinct ids): {_listing(shown, quote=False)}{where}; "
             "pass id_col= naming a column with one unique value per feature, or merge the parts "
-            "of each area into one feature "
-            "(e.g. GeoDataFrame.dissolve) first"
+            "of each area into one feature first (e.g. geopandas.read_file(...)"
+            f".dissolve(by={id_used!r}, as_index=False))"
         )
 
     # --- geometry checks and repair -------------------------------------------------------------
@@ -409,7 +406,10 @@ def _expand(path: Sources) -> list[Path]:
 def _source_label(path: Sources) -> str:
     if isinstance(path, str | os.PathLike):
         return os.fspath(path)
-    return ", ".join(os.fspath(p) for p in path)
+    items = [os.fspath(p) for p in path]
+    if len(items) > 3:
+        return f"{items[0]} and {len(items) - 1} more files"
+    return ", ".join(items)
 
 
 @dataclass(frozen=True)

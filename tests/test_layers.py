@@ -18,6 +18,7 @@ from shapely import GeometryCollection, MultiPolygon, Point, Polygon, box
 from geo.errors import (
     BeatplanError,
     ColumnNotFoundError,
+    CRSError,
     EmptyInputError,
     InputFormatError,
     OptionError,
@@ -493,6 +494,23 @@ def test_geojson_lines_several_features(tmp_path: Path) -> None:
     gdf = read_boundaries(path)
     assert list(gdf["id"]) == ["E05000000", "E05000001", "E05000002"]
     assert gdf.attrs["beatplan"]["id_col"] == "WD22CD"
+
+
+def test_bad_crs_arguments(tmp_path: Path) -> None:
+    path = write_geojson(tmp_path / "b.geojson", [({"code": "a"}, square(-1, 52))])
+    with pytest.raises(CRSError, match="crs='not a crs'"):
+        read_boundaries(path, crs="not a crs")
+    with pytest.raises(CRSError, match="to_crs='EPSG:999999'"):
+        read_boundaries(path, to_crs="EPSG:999999")
+
+
+def test_missing_ids_in_one_of_several_files(tmp_path: Path) -> None:
+    write_geojson(tmp_path / "a.geojson", [({"code": "a"}, square(-1, 52))])
+    write_geojson(tmp_path / "b.geojson", [({"other": "b"}, square(-1.1, 52))])
+    with pytest.raises(ValidationError, match=r"no id in column 'code': 'b.geojson feature 1'"):
+        read_boundaries(tmp_path)
+    with pytest.raises(ColumnNotFoundError, match=r"missing from 1 of 2 files.*b.geojson"):
+        read_boundaries(tmp_path, id_col="code")
 
 
 def test_float_ids_lose_their_point_zero(tmp_path: Path) -> None:
