@@ -76,8 +76,10 @@ class PageResult:
     requests: list[str] = field(default_factory=list)
     #: The probe's return value (JSON-decoded), or None.
     value: Any = None
-    #: Seconds from navigation to the load event, and to the probe's answer.
+    #: Seconds from navigation to the load event, to the first frames drawn after it (plus
+    #: ``settle_ms``), and to the probe's answer.
     load_s: float = float("nan")
+    drawn_s: float = float("nan")
     probe_s: float = float("nan")
     screenshot: Path | None = None
     pdf: Path | None = None
@@ -202,10 +204,11 @@ def open_page(
     path : path
         An HTML file.
     probe : str, optional
-        A JavaScript expression evaluated after the load event and two animation frames (plus
-        ``settle_ms``); it may return a Promise. Its JSON value is ``PageResult.value``.
+        A JavaScript expression evaluated after the load event, two animation frames,
+        ``settle_ms`` and the screenshot; it may return a Promise. Its JSON value is
+        ``PageResult.value``.
     screenshot : path, optional
-        Where to save a PNG of the viewport.
+        Where to save a PNG of the viewport as first drawn (before the probe runs).
     pdf : path, optional
         Where to save the page printed on A4 landscape.
     size : (int, int)
@@ -282,30 +285,39 @@ def open_page(
             raise BrowserError(f"{url}: {nav['errorText']}")
         pipe.wait_event("Page.loadEventFired", max(1.0, deadline - time.monotonic()))
         result.load_s = time.monotonic() - t0
-        expr = (
+        settle = (
             "(async () => { await new Promise(r => requestAnimationFrame(() => "
             "requestAnimationFrame(r))); "
-            f"await new Promise(r => setTimeout(r, {int(settle_ms)})); "
-            f"return JSON.stringify(await ({probe or 'null'})); }})()"
+            f"await new Promise(r => setTimeout(r, {int(settle_ms)})); return 1; }})()"
         )
-        ev = pipe.call(
+        pipe.call(
             "Runtime.evaluate",
-            {"expression": expr, "awaitPromise": True, "returnByValue": True},
+            {"expression": settle, "awaitPromise": True, "returnByValue": True},
             session=sid,
             timeout=max(1.0, deadline - time.monotonic()),
         )
-        result.probe_s = time.monotonic() - t0
-        if "exceptionDetails" in ev:
-            d = ev["exceptionDetails"]
-            desc = d.get("exception", {}).get("description") or d.get("text", "")
-            result.errors.append(f"probe failed: {desc.splitlines()[0] if desc else d}")
-        else:
-            raw = ev.get("result", {}).get("value")
-            result.value = json.loads(raw) if isinstance(raw, str) else raw
-        if screenshot is not None:
+        result.drawn_s = time.monotonic() - t0
+        if screenshot is not None:  # the page as first drawn, before the probe touches it
             shot = pipe.call("Page.captureScreenshot", {"format": "png"}, session=sid)
             Path(screenshot).write_bytes(base64.b64decode(shot["data"]))
             result.screenshot = Path(screenshot)
+        if probe is not None:
+            expr = f"(async () => JSON.stringify(await ({probe})))()"
+            ev = pipe.call(
+                "Runtime.evaluate",
+                {"expression": expr, "awaitPromise": True, "returnByValue": True},
+                session=sid,
+                timeout=max(1.0, deadline - time.monotonic()),
+            )
+            result.probe_s = time.monotonic() - t0
+            if "exceptionDetails" in ev:
+                d = ev["exceptionDetails"]
+                exc = d.get("exception", {})
+                desc = str(exc.get("description") or exc.get("value") or d.get("text", ""))
+                result.errors.append(f"probe failed: {desc.splitlines()[0] if desc else d}")
+            else:
+                raw = ev.get("result", {}).get("value")
+                result.value = json.loads(raw) if isinstance(raw, str) else raw
         if pdf is not None:
             printed = pipe.call(
                 "Page.printToPDF",

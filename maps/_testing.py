@@ -55,7 +55,10 @@ PROBE = r"""
     const leaf = bp.kinds[name] === 'heat' ? null : firstLeaf(lyr);
     if (leaf && leaf.getPopup && leaf.getPopup()) {
       const p = leaf.getPopup();
-      if (map && !map.hasLayer(leaf) && leaf.getLatLng) { /* clustered: popup opens anyway */ }
+      if (map && !map.hasLayer(leaf) && lyr.zoomToShowLayer) {  // inside a cluster: open it
+        await Promise.race([new Promise(r => lyr.zoomToShowLayer(leaf, r)),
+                            new Promise(r => setTimeout(r, 3000))]);
+      }
       leaf.openPopup(leaf.getLatLng ? leaf.getLatLng() : leaf.getBounds().getCenter());
       const el = p.getElement ? p.getElement() : null;
       const c = el ? el.querySelector('.leaflet-popup-content') : null;

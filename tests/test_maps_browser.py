@@ -1,0 +1,126 @@
+"""Maps opened from disk in headless Chromium, no network: no JS errors, layers drawn, XSS inert.
+
+Screenshots are written to ``$BEATPLAN_SCREENSHOTS`` (default: pytest's tmp folder).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from folium.plugins import Fullscreen
+
+from maps._chromium import open_page
+from maps._testing import PROBE, assets_missing_reason, chromium_missing_reason, in_ci
+from maps.layers import (
+    GeoJsonLayer,
+    LabelLayer,
+    add_registry,
+    display_geometry,
+    escape,
+    feature_collection,
+)
+from maps.offline import save
+from maps.points import HeatLayer, IncidentLayer, summarise_points
+from maps.style import BEAT_LINE, Legend, TitleBox, add_page_css
+
+pytestmark = pytest.mark.browser
+
+XSS_SCRIPT = "<script>window.__xss = 1</script>"
+XSS_IMG = '<img src=x onerror="window.__xss = 2">'
+
+
+@pytest.fixture(scope="module")
+def browser_ready() -> None:
+    for reason in (chromium_missing_reason(), assets_missing_reason()):
+        if reason:
+            if in_ci():
+                pytest.fail(reason)
+            pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    env = os.environ.get("BEATPLAN_SCREENSHOTS")
+    out = Path(env) if env else tmp_path_factory.mktemp("screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _hostile_incidents(n: int) -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(7)
+    xy = rng.uniform(0, 3000, size=(n, 2)) + [458_000, 303_000]
+    loc = np.where(np.arange(n) % 2 == 0, XSS_SCRIPT, XSS_IMG)
+    return gpd.GeoDataFrame(
+        {
+            "category": pd.Series(
+                np.where(np.arange(n) % 3 == 0, XSS_IMG, "Burglary"), dtype="string"
+            ),
+            "month": pd.Timestamp("2022-10-01"),
+            "location": pd.Series(loc, dtype="string"),
+        },
+        geometry=shapely.points(xy),
+        crs=27700,
+    )
+
+
+def _hostile_map(cluster_above: int) -> folium.Map:
+    pts = _hostile_incidents(40)
+    s = summarise_points(pts)
+    m = folium.Map(tiles=None, maxZoom=19, control_scale=True)
+    add_registry(m)
+    add_page_css(m)
+    box = shapely.box(458_000, 303_000, 461_000, 306_000)
+    areas = gpd.GeoDataFrame({"name": [XSS_SCRIPT]}, geometry=[box], crs=27700)
+    fc = feature_collection(
+        display_geometry(areas),
+        pd.DataFrame({"tip": escape(areas["name"]), "pop": escape(areas["name"])}),
+    )
+    g = folium.FeatureGroup(name=escape(XSS_IMG).iloc[0]).add_to(m)
+    GeoJsonLayer("areas", fc, styles=[BEAT_LINE]).add_to(g)
+    LabelLayer("labels", np.array([[52.63, -1.13]]), [XSS_IMG]).add_to(g)
+    p = folium.FeatureGroup(name="Incidents").add_to(m)
+    IncidentLayer("incidents", s, cluster_above=cluster_above).add_to(p)
+    h = folium.FeatureGroup(name="Heat").add_to(m)
+    HeatLayer("heat", s).add_to(h)
+    TitleBox(XSS_SCRIPT, XSS_IMG).add_to(m)
+    Legend(XSS_SCRIPT, [("box", "#ff0000", XSS_IMG)]).add_to(m)
+    Fullscreen().add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    m.fit_bounds([[52.61, -1.16], [52.66, -1.10]])
+    return m
+
+
+@pytest.mark.parametrize("cluster_above", [1000, 5], ids=["plain", "clustered"])
+def test_hostile_text_stays_inert_in_the_browser(
+    browser_ready: None, tmp_path: Path, shots: Path, cluster_above: int
+) -> None:
+    path = save(_hostile_map(cluster_above), tmp_path / "xss.html")
+    html = path.read_text()
+    assert XSS_SCRIPT not in html and "<img src=x" not in html
+    res = open_page(path, probe=PROBE, screenshot=shots / f"xss_{cluster_above}.png")
+    assert res.errors == []
+    assert res.external_requests == []
+    v = res.value
+    assert v["xss"] == 0, "injected code ran"
+    assert v["layers"]["incidents"]["count"] == 40 or v["layers"]["incidents"]["kind"] == "cluster"
+    assert v["layers"]["incidents"]["kind"] == ("cluster" if cluster_above == 5 else "points")
+    # the payloads are shown as text, and no element was created from them
+    pop = v["popups"]["incidents"]
+    assert pop["scripts"] == 0 and pop["imgs"] == 0
+    assert ("<script>" in pop["text"]) or ("<img src=x" in pop["text"])
+    area_pop = v["popups"]["areas"]
+    assert area_pop["text"] == XSS_SCRIPT and area_pop["scripts"] == 0
+    assert v["tooltips"]["areas"]["text"] == XSS_SCRIPT
+    assert XSS_SCRIPT in v["title"] and XSS_IMG in v["title"]
+    assert XSS_IMG in v["legend"][0]
+    assert XSS_IMG in v["control"]
+    assert not [i for i in v["images"] if i.startswith("http") or i.startswith("file")]
+    assert all(r.startswith(("data:", "file:")) for r in v["resources"])
+    assert res.screenshot is not None and res.screenshot.stat().st_size > 5000
