@@ -143,7 +143,9 @@ class _Grid:
             x0 + (cx + 1) * size + pad,
             y0 + (cy + 1) * size + pad,
         )
-        ci, gi = tree.query(boxes, predicate="intersects")
+        ci, gi = tree.query(boxes)  # box against box; then the exact test on prepared polygons
+        meets = shapely.intersects(geoms[gi], boxes[ci])
+        ci, gi = ci[meets], gi[meets]
         order = np.lexsort((gi, ci))
         ci, gi = ci[order], gi[order]
         counts = np.bincount(ci, minlength=nx * ny)
@@ -675,11 +677,15 @@ class Locator:
                     f"are not points (index {_listing(labels)}); pass their centroids or "
                     "representative points"
                 )
-            x = np.full(len(geoms), np.nan)
-            y_arr = np.full(len(geoms), np.nan)
-            real = np.flatnonzero(~shapely.is_empty(geoms) & ~shapely.is_missing(geoms))
-            x[real] = shapely.get_x(geoms[real])  # get_x raises on empty points
-            y_arr[real] = shapely.get_y(geoms[real])
+            blank = (types == shapely.GeometryType.MISSING) | shapely.is_empty(geoms)
+            if blank.any():  # get_x raises on empty points: take only the others
+                real = np.flatnonzero(~blank)
+                x = np.full(len(geoms), np.nan)
+                y_arr = np.full(len(geoms), np.nan)
+                x[real] = shapely.get_x(geoms[real])
+                y_arr[real] = shapely.get_y(geoms[real])
+            else:
+                x, y_arr = shapely.get_x(geoms), shapely.get_y(geoms)
             transformer = self._transformer(src)
             if transformer is not None:
                 x, y_arr = _transform(transformer, x, y_arr)
@@ -758,8 +764,9 @@ class Locator:
                     f"{dest}: exists and is not a saved locator (no {MANIFEST}); "
                     "choose another path"
                 )
+        dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.parent / f".{dest.name}.tmp-{uuid.uuid4().hex}"
-        tmp.mkdir(parents=False)
+        tmp.mkdir()
         try:
             manifest: dict[str, Any] = {
                 "format": _FORMAT,
@@ -846,7 +853,13 @@ class Locator:
             ids = np.asarray(table.column("id").to_pylist(), dtype=object)
             geoms = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
             shapely.prepare(geoms)
-            tree = rindex.Index(str(stem))
+            try:
+                tree = rindex.Index(str(stem))
+            except (OSError, rindex.RTreeError) as exc:
+                raise InputFormatError(
+                    f"{stem}.idx: cannot open the rtree index ({exc}); the folder must be "
+                    "writable (libspatialindex opens indexes for update) and the files intact"
+                ) from exc
             n = len(ids)
             found = tree.count(tree.bounds) if n else 0
             if n != entry["count"] or found != n or list(ids) != sorted(ids):

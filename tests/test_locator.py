@@ -470,6 +470,25 @@ def test_load_reads_the_saved_index(loc: Locator, tmp_path: Path) -> None:
         Locator.load(folder)
 
 
+def test_load_rejects_a_broken_rtree(
+    loc: Locator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = loc.save(tmp_path / "loc")
+    idx = folder / "level0.idx"
+    good = idx.read_bytes()
+    idx.write_bytes(b"\0" * 16)
+    with pytest.raises(InputFormatError, match=r"level0\.idx"):
+        Locator.load(folder)
+    idx.write_bytes(good)
+
+    def unwritable(*args: object, **kwargs: object) -> None:
+        raise OSError("Unable to open file for index storage")
+
+    monkeypatch.setattr(rindex, "Index", unwritable)
+    with pytest.raises(InputFormatError, match="writable"):
+        Locator.load(folder)
+
+
 def test_load_rejects_a_bad_grid(loc: Locator, tmp_path: Path) -> None:
     folder = loc.save(tmp_path / "loc")
     with np.load(folder / "level0.grid.npz") as saved:
@@ -489,6 +508,8 @@ def test_save_guards(loc: Locator, tmp_path: Path) -> None:
         loc.save(folder)
     loc.save(folder, overwrite=True)
     assert Locator.load(folder).locate(*_centre("B")) == "B"
+    nested = loc.save(tmp_path / "new" / "dir" / "loc")  # missing parents are made
+    assert Locator.load(nested).locate(*_centre("C")) == "C"
     other = tmp_path / "mine"
     other.mkdir()
     (other / "keep.txt").write_text("x")
