@@ -6,9 +6,12 @@ hierarchy of layers (ward, beat, sector, NPA ...), fast enough for call handling
 * one point (:meth:`Locator.locate`): an rtree lookup of the point's box, then an exact
   covers test (``shapely.intersects_xy`` on prepared polygons) on the few candidates —
   tens of microseconds;
-* many points (:meth:`Locator.locate_many`): one bulk ``shapely.STRtree`` box query, then
-  the same exact test on every candidate pair at once, vectorised with numpy;
-* the rtree index is kept on disk by :meth:`Locator.save` and reopened by
+* many points (:meth:`Locator.locate_many`), vectorised with numpy: a uniform grid over
+  each level answers most points by the cell they fall in (a cell that no polygon meets,
+  or that exactly one polygon meets and covers); the rest get the same exact test against
+  their cell's few candidate polygons. Batches under 5,000 points use a ``shapely.STRtree``
+  box query and the exact test instead (no grid to build). The answers are identical;
+* the rtree index (and the grid) are kept on disk by :meth:`Locator.save` and reopened by
   :meth:`Locator.load` without being rebuilt.
 
 Rules that hold for both ways of asking, so that they always agree:
@@ -69,7 +72,6 @@ log = logging.getLogger("beatplan")
 MANIFEST = "locator.json"
 _FORMAT = "beatplan-locator"
 _VERSION = 1
-_POLYGON_TYPES = ("Polygon", "MultiPolygon")
 _MAX_LISTED = 10
 #: Batches of at least this many points use the grid (built once, kept, saved); smaller
 #: batches query an STRtree. Both give the same answers.
@@ -556,20 +558,20 @@ class Locator:
         >>> loc = Locator(layer)
         >>> loc.locate(450_500, 300_500)
         'A'
-        >>> loc.locate(-1.2, 52.6, crs=4326) is None  # lon/lat, transformed first
-        True
+        >>> loc.locate(-1.2558, 52.5999, crs=4326)  # longitude, latitude
+        'A'
         """
         tol = _check_tolerance(tolerance) if tolerance is not None else 0.0
-        if crs is not None:
-            transformer = self._transformer(crs)
-            if transformer is not None:
-                x, y = transformer.transform(x, y)
         try:
             x, y = float(x), float(y)
         except (TypeError, ValueError) as exc:
             raise InputFormatError(
                 f"Locator.locate: x and y must be numbers; got x={x!r}, y={y!r}"
             ) from exc
+        if crs is not None:
+            transformer = self._transformer(crs)
+            if transformer is not None:
+                x, y = transformer.transform(x, y)
         ok = math.isfinite(x) and math.isfinite(y)
         if self._single:
             return self._levels[0].locate_one(x, y, tol) if ok else None
@@ -592,7 +594,7 @@ class Locator:
             ``crs``); or the x coordinates when ``y`` is given; or an ``(n, 2)`` array.
             Null or empty points and NaN coordinates give <NA>.
         y : array-like, optional
-            The y coordinates, same length as ``points``.
+            The y coordinates, same length as ``points`` (taken by position).
         crs : optional
             The CRS of plain coordinates (default: the locator's), or of a GeoSeries that has
             none.

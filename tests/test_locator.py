@@ -371,6 +371,8 @@ def test_bad_points(loc: Locator) -> None:
     ].tolist() == ["A"]
     with pytest.raises(CRSMismatchError, match="EPSG:27700"):
         loc.locate_many(gpd.GeoSeries([shapely.Point(*_centre("A"))], crs=27700), crs=4326)
+    with pytest.raises(InputFormatError, match="y must not be given"):
+        loc.locate_many(gpd.GeoSeries([shapely.Point(*_centre("A"))], crs=27700), [1.0])
     with pytest.raises(InputFormatError, match="equal length"):
         loc.locate_many([1.0, 2.0], [1.0])
     with pytest.raises(InputFormatError, match="numbers"):
@@ -379,6 +381,8 @@ def test_bad_points(loc: Locator) -> None:
         loc.locate_many([1.0, 2.0, 3.0])
     with pytest.raises(InputFormatError, match="numbers"):
         loc.locate("a", 1.0)  # type: ignore[arg-type]
+    with pytest.raises(InputFormatError, match="numbers"):
+        loc.locate(None, 1.0, crs=4326)  # type: ignore[arg-type]
     with pytest.raises(CRSError, match="not a coordinate reference system"):
         loc.locate(1.0, 1.0, crs="EPSG:nonsense")
 
