@@ -432,8 +432,10 @@ def _resolve(header: list[str], path: Path, spec: _Spec, kind: str) -> dict[str,
         found = _find([h for h in header if h not in (xcol, ycol)], cands)
         names[key] = found
         if found is None and key in ("date", "category", "id"):
-            arg = f"; pass {key}='<column>' to name one" if key != "location" else ""
-            notes.append((f"no {_WHAT[key]} column found in {{files}}{arg}", path.name))
+            notes.append(
+                (f"no {_WHAT[key]} column found in {{files}}; pass {key}='<column>' to name one",
+                 path.name)
+            )  # fmt: skip
     return {
         "schema": schema,
         "crs": crs if crs is not None else WGS84,
@@ -458,10 +460,18 @@ def _read_header(path: Path) -> tuple[list[str], str]:
             f"{path}: the file is empty or its first line is blank; expected a header line "
             "naming the columns (e.g. the police.uk header 'Crime ID,Month,...')"
         )
+    if "\x00" in text:
+        raise InputFormatError(
+            f"{path}: is not a text table (its first line holds NUL bytes); expected a CSV or "
+            "tab-separated file, Parquet (.parquet) or a vector layer (.gpkg, .geojson)"
+        )
     delim = max((",", "\t", ";", "|"), key=text.count)
     if text.count(delim) == 0:
         delim = ","
-    header = next(csv.reader([text], delimiter=delim))
+    try:
+        header = next(csv.reader([text], delimiter=delim))
+    except csv.Error as exc:
+        raise InputFormatError(f"{path}: the first line is not a table header: {exc}") from exc
     return header, delim
 
 
@@ -470,40 +480,21 @@ def _read_text(path: Path, spec: _Spec) -> _Raw:
     plan = _resolve(header, path, spec, "text")
     wanted = [plan["x"], plan["y"], *[c for c in plan["names"].values() if c is not None]]
     include = list(dict.fromkeys(wanted))
-    bad: list[tuple[int | None, int, int, str]] = []
-
-    def on_bad_row(row: Any) -> str:
-        bad.append((row.number, row.expected_columns, row.actual_columns, row.text))
-        return "skip"
-
     messages: list[str] = []
-    table = None
-    for encoding in ("utf8", "latin-1"):
-        bad.clear()
-        try:
-            table = pacsv.read_csv(
-                path,
-                read_options=pacsv.ReadOptions(use_threads=False, encoding=encoding),
-                parse_options=pacsv.ParseOptions(
-                    delimiter=delim, newlines_in_values=True, invalid_row_handler=on_bad_row
-                ),
-                convert_options=pacsv.ConvertOptions(
-                    include_columns=include,
-                    column_types={c: pa.string() for c in include},
-                    strings_can_be_null=True,
-                    quoted_strings_can_be_null=True,
-                    null_values=[""],
-                ),
-            )
-        except pa.ArrowInvalid as exc:
-            if encoding == "utf8" and "utf8" in str(exc).lower().replace("-", ""):
-                messages.append(f"{path.name} is not valid UTF-8; read it as Latin-1")
-                continue
+    try:
+        table, bad = _read_csv(path, delim, include, "utf8")
+    except pa.ArrowInvalid as exc:
+        if "utf8" not in str(exc).lower().replace("-", ""):
             raise InputFormatError(
                 f"{path}: cannot be read as a {_delim_name(delim)}-separated table: {exc}"
             ) from exc
-        break
-    assert table is not None  # noqa: S101 - the loop either sets it, continues or raises
+        try:
+            table, bad = _read_csv(path, delim, include, "latin-1")
+        except pa.ArrowInvalid as exc2:
+            raise InputFormatError(
+                f"{path}: cannot be read as a {_delim_name(delim)}-separated table: {exc2}"
+            ) from exc2
+        messages.append(f"{path.name} is not valid UTF-8; read it as Latin-1")
     n_bad = len(bad)
     n_rows = table.num_rows + n_bad
     if n_bad and all(b[0] is not None and b[0] > 0 for b in bad):
@@ -536,6 +527,37 @@ def _read_text(path: Path, spec: _Spec) -> _Raw:
         notes=plan["notes"],
         messages=messages,
     )
+
+
+def _read_csv(
+    path: Path, delim: str, include: list[str], encoding: str
+) -> tuple[pa.Table, list[tuple[int | None, int, int, str]]]:
+    """Read ``include`` columns as text; return the table and the rows skipped as malformed."""
+    bad: list[tuple[int | None, int, int, str]] = []
+
+    def on_bad_row(row: Any) -> str:
+        bad.append((row.number, row.expected_columns, row.actual_columns, row.text))
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            path,
+            # single-threaded: faster here, and the only way pyarrow reports bad rows' numbers
+            read_options=pacsv.ReadOptions(use_threads=False, encoding=encoding),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delim, newlines_in_values=True, invalid_row_handler=on_bad_row
+            ),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=include,
+                column_types={c: pa.string() for c in include},
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+                null_values=[""],
+            ),
+        )
+    except OSError as exc:  # e.g. a corrupt .gz
+        raise InputFormatError(f"{path}: cannot be read: {exc}") from exc
+    return table, bad
 
 
 def _read_parquet(path: Path, spec: _Spec) -> _Raw:
@@ -699,7 +721,9 @@ def _parse_dates(
     """Return (timestamps ns, bad, blank, month_only, format) for one date column."""
     month_named = "month" in _norm(name)
     t = arr.type
-    if pa.types.is_timestamp(t) or pa.types.is_date(t):
+    if pa.types.is_date(t):
+        arr = arr.cast(pa.timestamp("ms"))
+    if pa.types.is_timestamp(arr.type):
         s = pd.Series(arr.to_pandas())
         if isinstance(s.dtype, pd.DatetimeTZDtype):
             s = s.dt.tz_localize(None)
@@ -762,7 +786,9 @@ def _text(arr: pa.ChunkedArray | np.ndarray, mask: np.ndarray) -> pd.Series:
 
 
 def _num(values: np.ndarray) -> pd.Series:
-    return pd.Series(values).map("{:.10g}".format)
+    """Format numbers as text for messages (vectorised by Arrow)."""
+    text = pa.array(np.round(np.asarray(values, dtype=np.float64), 6)).cast(pa.string())
+    return pd.Series(text.to_pandas(types_mapper=_string_mapper), dtype=_STRING)
 
 
 # --------------------------------------------------------------------------- checks

@@ -351,6 +351,29 @@ def test_zero_byte_file_is_an_input_format_error(tmp_path: Path) -> None:
         read_incidents(path)
 
 
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("bad.csv.gz", b"not gzip at all"),
+        ("bad.parquet", b"PAR1 but not parquet"),
+        ("binary.csv", bytes(range(256)) * 8),
+    ],
+)
+def test_unreadable_files(tmp_path: Path, name: str, content: bytes) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputFormatError, match=name.replace(".", r"\.")):
+        read_incidents(path)
+
+
+def test_unterminated_quote_is_a_malformed_row(tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_text('lon,lat\n-1.1,52.6\n"-1.2,52.7\n')
+    inc = read_incidents(path)
+    assert_contract(inc)
+    assert inc.rows_read == 2 and reasons_by_row(inc) == {2: "malformed row"}
+
+
 def test_missing_coordinate_columns(tmp_path: Path) -> None:
     path = tmp_path / "nocoords.csv"
     path.write_text("ref,when,what\n1,2022-01,Burglary\n")
