@@ -9,6 +9,7 @@ synthetic sample county.
 from geo import errors
 from geo.crs import working_crs
 from geo.layers import read_boundaries
+from geo.locator import Locator
 from geo.write import write_layers
 
-__all__ = ["errors", "read_boundaries", "working_crs", "write_layers"]
+__all__ = ["Locator", "errors", "read_boundaries", "working_crs", "write_layers"]
