@@ -77,7 +77,6 @@ REJECT_REASONS = (
 )
 _MALFORMED, _NO_LOC, _NOT_NUM, _RANGE, _ZERO, _BAD_DATE, _DUP, _OUTSIDE = range(1, 9)
 
-_TEXT_SUFFIXES = (".csv", ".csv.gz", ".tab", ".tab.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 _VECTOR_SUFFIXES = (".gpkg", ".geojson", ".geojsonl", ".geojsons", ".json", ".shp", ".fgb")
 #: Files a folder or glob contributes (``.txt`` and ``.json`` only when named explicitly).
@@ -131,7 +130,6 @@ _DATE_FORMATS = (
 )  # fmt: skip
 _MONTH_ONLY_FORMATS = {"%Y-%m", "%m/%Y", "%b %Y", "%B %Y", "%b-%y"}
 
-_POINT_COLUMNS = ("id", "month", "timestamp", "category", "location", "lsoa", "source", "row")
 _STRING = pd.StringDtype()
 _NS = "datetime64[ns]"
 
@@ -234,15 +232,18 @@ class Incidents:
                 "rejected: " + "; ".join(f"{r} {n:,}" for r, n in self.reason_counts.items())
             )
         months = pts["month"].dropna()
+        undated = len(pts) - len(months)
         if len(months):
-            first, last = months.min(), months.max()
             n_months = months.nunique()
             lines.append(
-                f"months: {first:%Y-%m} .. {last:%Y-%m} ({n_months} month"
+                f"months: {months.min():%Y-%m} .. {months.max():%Y-%m} ({n_months} month"
                 f"{'s' if n_months != 1 else ''} with points"
-                + (f"; {int(pts['month'].isna().sum()):,} points without a date)"
-                   if pts["month"].isna().any() else ")")
-            )  # fmt: skip
+                + (
+                    f"; {undated:,} point{'s' if undated != 1 else ''} without a date)"
+                    if undated
+                    else ")"
+                )
+            )
         else:
             lines.append("months: none known")
         cats = pts["category"].value_counts()
@@ -1194,10 +1195,19 @@ def read_incidents(
 
     Examples
     --------
-    >>> from geo.incidents import read_incidents
-    >>> inc = read_incidents("data/leicestershire_street_crime/")  # doctest: +SKIP
-    >>> inc.points.crs.to_epsg(), inc.rows_read  # doctest: +SKIP
-    (27700, 113663)
+    Read the sample county's twelve monthly police.uk files:
+
+    >>> import tempfile
+    >>> from geo.sample import write_sample
+    >>> folder = tempfile.mkdtemp()
+    >>> files = write_sample(folder, seed=1)
+    >>> inc = read_incidents(f"{folder}/crime")
+    >>> inc.schema, inc.crs.to_epsg(), len(inc.sources)
+    ('police.uk', 27700, 12)
+    >>> inc.rows_read == len(inc.points) + len(inc.rejected)
+    True
+    >>> sorted(inc.reason_counts)
+    ['no location']
     """
     check_option("schema", schema, SCHEMAS)
     if (x is None) != (y is None):

@@ -154,6 +154,7 @@ def test_leicestershire_year_counts(leics: Incidents, leics_raw: pd.DataFrame) -
 def test_leicestershire_year_values(leics: Incidents, leics_raw: pd.DataFrame) -> None:
     pts = leics.points
     assert leics.crs.equals(BNG)
+    assert not any("swapped" in m for m in leics.messages)
     months = pts["month"].dt.strftime("%Y-%m")
     assert sorted(months.unique()) == [
         f"{y}-{m:02d}" for y, m in [(2021, 11), (2021, 12)] + [(2022, k) for k in range(1, 11)]
@@ -597,6 +598,7 @@ def test_bad_and_blank_dates(tmp_path: Path) -> None:
     kept = inc.points.set_index("row")
     assert pd.isna(kept.loc[5, "month"]) and kept.loc[1, "month"] == pd.Timestamp("2022-03-01")
     assert any("blank" in m and "NaT" in m for m in inc.messages)
+    assert "1 point without a date" in inc.summary() and "bad date 1" in inc.summary()
 
 
 def test_date_column_without_dates(tmp_path: Path) -> None:
