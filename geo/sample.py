@@ -1406,7 +1406,7 @@ def _crime(
     hot_ids = np.array([f"H{h + 1:02d}" for h in range(n_h)])
     truth = pd.DataFrame(
         {
-            "file": pd.array([SampleCounty.csv_name(mo) for mo in month_arr], dtype="string"),
+            "file": _strings(np.array([SampleCounty.csv_name(mo) for mo in months])[month]),
             "row": row.astype(np.int64),
             "hotspot": _strings(hot_ids[np.maximum(hot, 0)], hot >= 0),
             "x": np.where(located, sxy[:, 0], np.nan),
