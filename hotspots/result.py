@@ -1,0 +1,487 @@
+"""The :class:`Hotspots` result and the assembly of hotspot polygons into a ranked table.
+
+Every method ends the same way: each analysed incident is given a raw group (a connected run
+of hot grid cells, or a density cluster) or none; each group has a polygon. :func:`assemble`
+drops groups with too few incidents, ranks the rest, numbers them 1, 2, 3 … in rank order
+and describes each: incidents, share, area, density, top crime types, months and hours, the
+method and its parameters and, when boundaries are given, the areas it lies in or spans.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import NDArray
+from pyproj import CRS
+from scipy import ndimage
+
+from geo.errors import ColumnNotFoundError, CRSError, ValidationError, check_option
+from hotspots.grid import Grid
+
+__all__ = [
+    "LEVELS",
+    "RANK_BY",
+    "Hotspots",
+    "Surface",
+    "assemble",
+    "cell_polygons",
+    "locate_in",
+]
+
+log = logging.getLogger("beatplan")
+
+#: Police-area level columns reported from a ward table, small to large.
+LEVELS = ("beat", "sector", "npa", "lpa")
+RANK_BY = ("incidents", "density", "score")
+#: An area is reported for a hotspot when it holds at least this share of the hotspot's area.
+MIN_OVERLAP = 0.01
+
+
+@dataclass(frozen=True)
+class Surface:
+    """A grid surface behind a grid method's hotspots (Gi* or KDE).
+
+    Attributes
+    ----------
+    grid : Grid
+    mask : ndarray of bool
+        The study region's cells.
+    counts : ndarray
+        Incidents per cell (unweighted).
+    values : ndarray
+        The value the statistic was computed on (weighted counts when weights were given).
+    score : ndarray
+        Gi* z or kernel density per cell (NaN outside the region for Gi*).
+    hot : ndarray of bool
+        Cells that passed the method's test.
+    name : str
+        What ``score`` is: ``"z"`` or ``"density"``.
+    """
+
+    grid: Grid
+    mask: NDArray[np.bool_]
+    counts: NDArray[np.float64]
+    values: NDArray[np.float64]
+    score: NDArray[np.float64]
+    hot: NDArray[np.bool_]
+    name: str
+
+
+@dataclass(frozen=True)
+class Hotspots:
+    """Hotspots found in a set of incidents.
+
+    Attributes
+    ----------
+    areas : geopandas.GeoDataFrame
+        One row per hotspot, ranked (``hotspot`` 1 is the first), with columns ``hotspot``,
+        ``incidents``, ``share``, ``area_m2``, ``density_km2``, ``score``, ``top_types``,
+        ``first_month``, ``last_month``, ``months``, ``peak_hours``, ``method``, ``params``,
+        the boundary columns when boundaries were given, and ``geometry``.
+    labels : pandas.Series
+        Aligned to the input's index (nullable Int64): the hotspot of each incident, ``-1``
+        for an analysed incident in no hotspot, ``<NA>`` for one the filters left out.
+    params : dict
+        Every parameter used (values), plus ``params["how"]``: for each one, how it was
+        chosen (given, or the data-driven rule and what it found).
+    points : geopandas.GeoDataFrame
+        The analysed incidents (after the filters), with a ``hotspot`` column.
+    surface : Surface or None
+        The grid surface of a grid method (Gi*, KDE); None for density clusters.
+    """
+
+    areas: gpd.GeoDataFrame
+    labels: pd.Series
+    params: dict[str, Any]
+    points: gpd.GeoDataFrame
+    surface: Surface | None = None
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def method(self) -> str:
+        """The method's name."""
+        return str(self.params.get("method", ""))
+
+    @property
+    def crs(self) -> CRS:
+        """The CRS of ``areas`` and ``points``."""
+        return CRS.from_user_input(self.points.crs)
+
+    def __len__(self) -> int:
+        return len(self.areas)
+
+    def table(self, n: int | None = 10) -> pd.DataFrame:
+        """Return the ranked hotspots without geometry, for printing.
+
+        Parameters
+        ----------
+        n : int or None
+            The first ``n`` hotspots (all when None).
+        """
+        cols = [c for c in self.areas.columns if c not in ("geometry", "params", "method")]
+        out = pd.DataFrame(self.areas[cols])
+        return out if n is None else out.head(n)
+
+
+def cell_polygons(
+    grid: Grid,
+    hot: NDArray[np.bool_],
+    *,
+    connectivity: int = 8,
+    xy: NDArray[np.float64] | None = None,
+    min_incidents: int = 1,
+) -> tuple[NDArray[np.int64], dict[int, shapely.Geometry]]:
+    """Merge connected hot cells into polygons.
+
+    Parameters
+    ----------
+    grid : Grid
+    hot : ndarray of bool, shape (ny, nx)
+    connectivity : {4, 8}
+        Cells sharing an edge (4) or also a corner (8) belong to one hotspot.
+    xy : ndarray, shape (n, 2), optional
+        Incident coordinates; with ``min_incidents``, polygons are built only for components
+        holding at least that many of them.
+    min_incidents : int
+
+    Returns
+    -------
+    components : ndarray of int64, shape (ny, nx)
+        0 for cells in no hotspot, else the component number 1..k.
+    polygons : dict
+        Component number -> the union of its cells (shapely ``coverage_union_all``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> hot = np.zeros((4, 4), bool); hot[1, 1] = hot[1, 2] = hot[3, 3] = True
+    >>> comp, polys = cell_polygons(Grid(0.0, 0.0, 10.0, 4, 4), hot)
+    >>> sorted((k, p.area) for k, p in polys.items())
+    [(1, 200.0), (2, 100.0)]
+    """
+    if connectivity not in (4, 8):
+        raise ValidationError("cell_polygons", [f"connectivity={connectivity!r}: use 4 or 8"])
+    structure = ndimage.generate_binary_structure(2, 1 if connectivity == 4 else 2)
+    labelled, k = ndimage.label(hot, structure=structure)
+    components = np.asarray(labelled, dtype=np.int64)
+    wanted = np.arange(1, k + 1)
+    if xy is not None and k:
+        flat = grid.locate(xy)
+        comp_of = np.where(flat >= 0, components.ravel()[np.maximum(flat, 0)], 0)
+        per = np.bincount(comp_of, minlength=k + 1)
+        wanted = np.flatnonzero(per >= min_incidents)
+        wanted = wanted[wanted > 0]
+    return components, _component_polygons(grid, components, wanted)
+
+
+def _component_polygons(
+    grid: Grid, components: NDArray[np.int64], wanted: NDArray[np.int64]
+) -> dict[int, shapely.Geometry]:
+    flat = components.ravel()
+    cells = np.flatnonzero(flat)
+    ids = flat[cells]
+    keep = np.isin(ids, wanted)
+    cells, ids = cells[keep], ids[keep]
+    order = np.argsort(ids, kind="stable")
+    cells, ids = cells[order], ids[order]
+    boxes = grid.boxes(cells)
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    ends = np.r_[starts[1:], len(ids)]
+    return {
+        int(ids[s]): shapely.coverage_union_all(boxes[s:e])
+        for s, e in zip(starts, ends, strict=True)
+    }
+
+
+def locate_in(
+    geoms: gpd.GeoSeries,
+    boundaries: gpd.GeoDataFrame | Mapping[str, gpd.GeoDataFrame],
+    *,
+    id_col: str = "id",
+) -> pd.DataFrame:
+    """Name the areas each geometry lies in, or the areas it spans.
+
+    Parameters
+    ----------
+    geoms : geopandas.GeoSeries
+        Hotspot polygons, in a projected CRS.
+    boundaries : GeoDataFrame or mapping of name to GeoDataFrame
+        A ward table (its ``id_col`` is reported as ``ward`` and each of the level columns
+        ``beat``, ``sector``, ``npa``, ``lpa`` it has as that level), any other area layer
+        (its ``id_col`` reported as ``area``), or a mapping ``{"beat": beats, "npa": npas}``
+        whose layers' ``id_col`` (else their index) is reported under each name.
+    id_col : str
+        The id column of the layers.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``geoms``, one string column per level: the id of the area holding the
+        geometry, or the ids of every area holding at least 1 % of it separated by ``"; "``
+        (largest share first); ``<NA>`` when none does.
+    """
+    if geoms.crs is None:
+        raise CRSError("locate_in: the hotspot polygons have no CRS")
+    layers: list[tuple[str, gpd.GeoDataFrame, str]] = []
+    if isinstance(boundaries, gpd.GeoDataFrame):
+        levels = [c for c in LEVELS if c in boundaries.columns]
+        key = "ward" if levels else "area"
+        layers.append((key, boundaries, id_col))
+        layers.extend((lvl, boundaries, lvl) for lvl in levels)
+    elif isinstance(boundaries, Mapping):
+        for name, layer in boundaries.items():
+            if not isinstance(layer, gpd.GeoDataFrame):
+                raise ValidationError(
+                    "boundaries", [f"boundaries[{name!r}] is a {type(layer).__name__}, "
+                                   "expected a GeoDataFrame"]
+                )  # fmt: skip
+            layers.append((str(name), layer, id_col if id_col in layer.columns else ""))
+    else:
+        raise ValidationError(
+            "boundaries",
+            [f"expected a GeoDataFrame or a mapping of names to GeoDataFrames, found "
+             f"{type(boundaries).__name__}"],
+        )  # fmt: skip
+    out = pd.DataFrame(index=geoms.index)
+    target = CRS.from_user_input(geoms.crs)
+    prepared: dict[int, gpd.GeoDataFrame] = {}
+    for name, layer, col in layers:
+        if col and col not in layer.columns:
+            raise ColumnNotFoundError(
+                f"boundaries ({name}): no column {col!r}; it has "
+                f"{', '.join(map(str, layer.columns))}; pass id_col=... naming the area id column"
+            )
+        if layer.crs is None:
+            raise CRSError(
+                f"boundaries ({name}) has no CRS; set it with .set_crs(...) or read it with "
+                "geo.read_boundaries"
+            )
+        if id(layer) not in prepared:
+            prepared[id(layer)] = (
+                layer if CRS.from_user_input(layer.crs).equals(target) else (layer.to_crs(target))
+            )
+        lay = prepared[id(layer)]
+        ids = (lay[col] if col else pd.Series(lay.index, index=lay.index)).astype("string")
+        out[name] = _overlaps(geoms, lay.geometry.values, ids.to_numpy())
+    return out
+
+
+def _overlaps(geoms: gpd.GeoSeries, areas: Any, ids: NDArray[np.object_]) -> pd.Series:
+    """For each geometry: the ids of the areas overlapping it, by share, ``"; "``-joined."""
+    g = np.asarray(geoms.values)
+    a = np.asarray(areas)
+    result = pd.Series(pd.NA, index=geoms.index, dtype="string")
+    if len(g) == 0 or len(a) == 0:
+        return result
+    tree = shapely.STRtree(a)
+    gi, ai = tree.query(g, predicate="intersects")
+    if len(gi) == 0:
+        return result
+    inter = shapely.area(shapely.intersection(g[gi], a[ai]))
+    own = shapely.area(g[gi])
+    share = np.where(own > 0, inter / np.where(own > 0, own, 1.0), 1.0)
+    df = pd.DataFrame({"g": gi, "id": ids[ai], "share": share})
+    df = df.groupby(["g", "id"], sort=False, as_index=False).agg(share=("share", "sum"))
+    df = df.sort_values(["g", "share"], ascending=[True, False], kind="stable")
+    best = df.groupby("g")["share"].transform("max")
+    df = df[(df["share"] >= MIN_OVERLAP) | (df["share"] == best)]
+    joined = df.groupby("g")["id"].agg(lambda s: "; ".join(map(str, s)))
+    result.iloc[joined.index.to_numpy()] = joined.to_numpy()
+    return result
+
+
+def assemble(
+    points: gpd.GeoDataFrame,
+    raw: NDArray[np.int64],
+    polygons: Mapping[int, shapely.Geometry],
+    *,
+    scores: Mapping[int, float],
+    input_index: pd.Index,
+    params: dict[str, Any],
+    min_incidents: int = 1,
+    rank_by: str = "incidents",
+    boundaries: gpd.GeoDataFrame | Mapping[str, gpd.GeoDataFrame] | None = None,
+    id_col: str = "id",
+    surface: Surface | None = None,
+    messages: list[str] | None = None,
+) -> Hotspots:
+    """Rank raw groups of incidents into hotspots and describe each one.
+
+    Parameters
+    ----------
+    points : geopandas.GeoDataFrame
+        The analysed incidents; their index is a subset of ``input_index``.
+    raw : ndarray of int64, shape (len(points),)
+        Each incident's raw group (any non-negative number) or -1.
+    polygons : mapping
+        Raw group -> polygon (every group in ``raw`` must have one).
+    scores : mapping
+        Raw group -> the method's score (max z, peak density, cluster density ...).
+    input_index : pandas.Index
+        The index of the caller's input, which ``labels`` follows.
+    params : dict
+        Parameters to record (copied into the result and, as JSON, into ``areas``).
+    min_incidents : int
+        Groups with fewer incidents are not hotspots.
+    rank_by : {"incidents", "density", "score"}
+        The ranking key (ties broken by density, then incidents).
+    boundaries : GeoDataFrame or mapping, optional
+        See :func:`locate_in`.
+    id_col : str
+        Id column of the boundaries.
+    surface : Surface, optional
+    messages : list of str, optional
+
+    Returns
+    -------
+    Hotspots
+    """
+    check_option("rank_by", rank_by, RANK_BY)
+    raw = np.asarray(raw, dtype=np.int64)
+    n = len(points)
+    groups, inverse, counts = np.unique(raw[raw >= 0], return_inverse=True, return_counts=True)
+    keep = counts >= min_incidents
+    groups, counts = groups[keep], counts[keep]
+    geoms = np.array([polygons[int(g)] for g in groups], dtype=object)
+    area = shapely.area(geoms) if len(geoms) else np.zeros(0)
+    density = np.where(area > 0, counts / np.where(area > 0, area, 1.0) * 1e6, np.inf)
+    score = np.array([float(scores[int(g)]) for g in groups], dtype=float)
+    key = {"incidents": counts, "density": density, "score": score}[rank_by]
+    order = np.lexsort((-counts, -density, -key))
+    groups, counts, geoms, area, density, score = (
+        groups[order], counts[order], geoms[order], area[order], density[order], score[order]
+    )  # fmt: skip
+    k = len(groups)
+    lookup = np.full(int(raw.max()) + 2 if n else 1, -1, dtype=np.int64)
+    lookup[groups] = np.arange(1, k + 1)
+    label = np.where(raw >= 0, lookup[np.where(raw >= 0, raw, 0)], -1)
+    label = np.where(raw >= 0, label, -1)
+
+    labels = pd.Series(pd.NA, index=input_index, dtype="Int64", name="hotspot")
+    labels.loc[points.index] = label
+    pts = points.copy()
+    pts["hotspot"] = pd.array(label, dtype="Int64")
+
+    crs = points.crs
+    record = {k_: v for k_, v in params.items() if k_ != "how"}
+    params_json = json.dumps(record, default=str, sort_keys=True)
+    areas = gpd.GeoDataFrame(
+        {
+            "hotspot": np.arange(1, k + 1, dtype=np.int64),
+            "incidents": counts.astype(np.int64),
+            "share": counts / n if n else np.zeros(k),
+            "area_m2": area,
+            "density_km2": density,
+            "score": score,
+        },
+        geometry=gpd.GeoSeries(geoms, crs=crs),
+        crs=crs,
+    )
+    extra = _describe(pts, label, k)
+    for col in extra.columns:
+        areas[col] = extra[col].to_numpy()
+    areas["method"] = str(params.get("method", ""))
+    areas["params"] = params_json
+    if boundaries is not None and k:
+        located = locate_in(areas.geometry, boundaries, id_col=id_col)
+        for col in located.columns:
+            areas[col] = located[col].to_numpy()
+    elif boundaries is not None:
+        for col in _level_names(boundaries):
+            areas[col] = pd.Series(dtype="string")
+    areas = areas[[c for c in areas.columns if c != "geometry"] + ["geometry"]]
+    areas = gpd.GeoDataFrame(areas, geometry="geometry", crs=crs)
+    return Hotspots(
+        areas=areas,
+        labels=labels,
+        params=params,
+        points=pts,
+        surface=surface,
+        messages=list(messages or []),
+    )
+
+
+def _level_names(boundaries: gpd.GeoDataFrame | Mapping[str, gpd.GeoDataFrame]) -> list[str]:
+    if isinstance(boundaries, gpd.GeoDataFrame):
+        levels = [c for c in LEVELS if c in boundaries.columns]
+        return (["ward"] if levels else ["area"]) + levels
+    return [str(k) for k in boundaries]
+
+
+def _describe(pts: gpd.GeoDataFrame, label: NDArray[np.int64], k: int) -> pd.DataFrame:
+    """Top crime types, months and peak hours of each hotspot 1..k."""
+    out = pd.DataFrame(index=np.arange(k))
+    inside = label > 0
+    lab = label[inside] - 1
+    # crime types
+    top: list[Any] = [pd.NA] * k
+    if "category" in pts.columns and k:
+        cats = pts["category"].astype("string").to_numpy(dtype=object, na_value=None)[inside]
+        known = np.array([c is not None for c in cats], dtype=bool)
+        if known.any():
+            codes, names = pd.factorize(pd.Series(cats[known], dtype=object))
+            table = np.bincount(lab[known] * len(names) + codes, minlength=k * len(names)).reshape(
+                k, len(names)
+            )
+            best = np.argsort(-table, axis=1, kind="stable")[:, :3]
+            top = [
+                ", ".join(f"{names[j]} {table[i, j]}" for j in best[i] if table[i, j] > 0) or pd.NA
+                for i in range(k)
+            ]
+    out["top_types"] = pd.array(top, dtype="string")
+    # months
+    first: list[Any] = [pd.NA] * k
+    last: list[Any] = [pd.NA] * k
+    months = np.zeros(k, dtype=np.int64)
+    if "month" in pts.columns and k:
+        m = pd.to_datetime(pts["month"], errors="coerce").to_numpy()[inside]
+        ok = ~np.isnat(m)
+        if ok.any():
+            mm = m[ok].astype("datetime64[M]").astype(np.int64)
+            ll = lab[ok]
+            lo = np.full(k, np.iinfo(np.int64).max)
+            hi = np.full(k, np.iinfo(np.int64).min)
+            np.minimum.at(lo, ll, mm)
+            np.maximum.at(hi, ll, mm)
+            pairs = np.unique(ll * 100_000 + (mm - mm.min()))
+            months = np.bincount(pairs // 100_000, minlength=k)
+            has = months > 0
+            first = [
+                str(np.datetime64(int(v), "M")) if h else pd.NA
+                for v, h in zip(lo, has, strict=True)
+            ]
+            last = [
+                str(np.datetime64(int(v), "M")) if h else pd.NA
+                for v, h in zip(hi, has, strict=True)
+            ]
+    out["first_month"] = pd.array(first, dtype="string")
+    out["last_month"] = pd.array(last, dtype="string")
+    out["months"] = months
+    # peak hours: the 4-hour window (wrapping midnight) holding the most incidents
+    peak: list[Any] = [pd.NA] * k
+    if "timestamp" in pts.columns and k:
+        ts = pd.to_datetime(pts["timestamp"], errors="coerce")[inside]
+        ok = ts.notna().to_numpy()
+        if ok.any() and (ts[ok].dt.hour != 0).any() | (ts[ok].dt.minute != 0).any():
+            hours = ts[ok].dt.hour.to_numpy()
+            table = np.bincount(lab[ok] * 24 + hours, minlength=k * 24).reshape(k, 24)
+            window = table + np.roll(table, -1, axis=1)
+            window += np.roll(table, -2, axis=1) + np.roll(table, -3, axis=1)
+            start = window.argmax(axis=1)
+            total = table.sum(axis=1)
+            peak = [
+                f"{start[i]:02d}-{(start[i] + 4) % 24:02d}h ({window[i, start[i]] / total[i]:.0%})"
+                if total[i]
+                else pd.NA
+                for i in range(k)
+            ]
+    out["peak_hours"] = pd.array(peak, dtype="string")
+    return out

@@ -1,0 +1,128 @@
+"""Tests for hotspots.gistar: disc sums, BH FDR, and agreement with PySAL esda's G_Local."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import ndimage
+from scipy.stats import false_discovery_control
+
+from geo.errors import EmptyInputError, ValidationError
+from hotspots.gistar import disc_sum, fdr_bh, gi_star
+from hotspots.grid import Grid, disc_offsets
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 12),
+    st.integers(1, 12),
+    st.floats(0.0, 4.5),
+    st.integers(0, 2**31 - 1),
+)
+def test_disc_sum_equals_direct_correlation(ny, nx, radius, seed):
+    rng = np.random.default_rng(seed)
+    v = rng.poisson(2.0, (ny, nx)).astype(float)
+    k = disc_offsets(radius, 1.0)
+    expected = ndimage.correlate(v, k.astype(float), mode="constant", cval=0.0)
+    assert np.array_equal(disc_sum(v, k), expected)
+    w = rng.random((ny, nx))  # float path
+    np.testing.assert_allclose(
+        disc_sum(w, k), ndimage.correlate(w, k.astype(float), mode="constant"), atol=1e-12
+    )
+
+
+def test_fdr_bh_matches_scipy():
+    rng = np.random.default_rng(3)
+    p = np.r_[rng.uniform(0, 0.002, 30), rng.uniform(0, 1, 500)]
+    reject, q = fdr_bh(p, 0.05)
+    np.testing.assert_allclose(q, false_discovery_control(p, method="bh"), rtol=1e-12)
+    assert np.array_equal(reject, false_discovery_control(p, method="bh") <= 0.05)
+    p2 = p.copy()
+    p2[:5] = np.nan
+    r2, q2 = fdr_bh(p2, 0.05)
+    assert np.isnan(q2[:5]).all() and not r2[:5].any()
+
+
+def _esda(values, mask, cell, band):
+    libpysal = pytest.importorskip("libpysal")
+    esda = pytest.importorskip("esda")
+    grid = Grid(0.0, 0.0, cell, values.shape[1], values.shape[0])
+    xs, ys = grid.centres()
+    pts = np.c_[xs[mask], ys[mask]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        w = libpysal.weights.DistanceBand(pts, threshold=band, binary=True, silence_warnings=True)
+        g = esda.getisord.G_Local(values[mask], w, transform="B", star=True, permutations=0)
+    return g
+
+
+@pytest.mark.parametrize("band", [150.0, 250.0, 420.0])
+def test_gistar_agrees_with_esda(band):
+    rng = np.random.default_rng(7)
+    ny, nx, cell = 45, 60, 100.0
+    v = rng.poisson(0.4, (ny, nx)).astype(float)
+    v[10:14, 20:25] += rng.poisson(5, (4, 5))
+    v[30:33, 40:42] += 8
+    mask = np.ones((ny, nx), bool)
+    mask[:6, :9] = False  # an irregular study region: edges and a notch
+    mask[40:, 50:] = False
+    ours = gi_star(v, cell=cell, band=band, mask=mask)
+    ref = _esda(v, mask, cell, band)
+    # the same neighbours
+    np.testing.assert_array_equal(
+        ours.cardinality[mask], np.asarray(ref.w.sparse.sum(axis=1)).ravel()
+    )
+    np.testing.assert_allclose(ours.z[mask], ref.Zs, rtol=0, atol=1e-9)
+    assert np.isnan(ours.z[~mask]).all()
+    # the same significant cells: BH on esda's (two-sided) p-values
+    p_ref = 2 * ref.p_norm
+    sig_ref = false_discovery_control(p_ref, method="bh") <= 0.05
+    assert np.array_equal(ours.hot[mask], sig_ref & (ref.Zs > 0))
+    assert np.array_equal(ours.cold[mask], sig_ref & (ref.Zs < 0))
+    assert ours.hot[11, 22]  # the planted cluster is found
+    assert ours.n == int(mask.sum())
+
+
+def test_gistar_permutations_seeded_and_close_to_analytic():
+    rng = np.random.default_rng(11)
+    v = rng.poisson(0.5, (40, 40)).astype(float)
+    v[15:19, 15:19] += 7
+    a = gi_star(v, cell=50.0, band=80.0, permutations=4999, seed=5)
+    b = gi_star(v, cell=50.0, band=80.0, permutations=4999, seed=5)
+    c = gi_star(v, cell=50.0, band=80.0, permutations=4999, seed=6)
+    assert np.array_equal(a.p_sim, b.p_sim)
+    assert not np.array_equal(a.p_sim, c.p_sim)
+    assert a.p_sim is not None
+    assert (a.p_sim >= 2 / 5000 - 1e-15).all() and (a.p_sim <= 1).all()
+    # the planted block is significant with both p-values; most cells agree
+    assert a.hot[16, 16]
+    agree = (a.hot == gi_star(v, cell=50.0, band=80.0).hot).mean()
+    assert agree > 0.97
+
+
+def test_gistar_without_fdr_tests_each_cell_at_alpha():
+    rng = np.random.default_rng(2)
+    v = rng.poisson(1.0, (30, 30)).astype(float)
+    raw = gi_star(v, cell=10.0, band=15.0, fdr=False)
+    fdr = gi_star(v, cell=10.0, band=15.0, fdr=True)
+    # pure noise: a per-cell test finds some "hotspots", FDR control almost none
+    assert (raw.hot | raw.cold).sum() >= (fdr.hot | fdr.cold).sum()
+    assert (raw.hot | raw.cold).sum() == int((raw.p_norm <= 0.05).sum())
+
+
+def test_gistar_bad_inputs():
+    v = np.ones((5, 5))
+    with pytest.raises(ValidationError, match="has the value 1"):
+        gi_star(v, cell=10.0, band=15.0)
+    with pytest.raises(EmptyInputError, match="at least 2"):
+        gi_star(np.arange(25.0).reshape(5, 5), cell=10.0, band=15.0, mask=np.zeros((5, 5), bool))
+    with pytest.raises(ValidationError, match="alpha"):
+        gi_star(np.arange(25.0).reshape(5, 5), cell=10.0, band=15.0, alpha=1.5)
+    with pytest.raises(ValidationError, match="cell"):
+        gi_star(np.arange(25.0).reshape(5, 5), cell=-1.0, band=15.0)
+    with pytest.raises(ValidationError, match="2-D"):
+        gi_star(np.arange(5.0), cell=10.0, band=15.0)
