@@ -67,6 +67,7 @@ from scipy.spatial import Voronoi, cKDTree
 
 from geo.crs import BNG, WGS84
 from geo.errors import OptionError, OutputExistsError
+from geo.write import write_layers
 
 __all__ = [
     "COUNTY_NAME",
@@ -1689,26 +1690,23 @@ def _write(county: SampleCounty, out: Path, *, overwrite: bool) -> dict[str, Pat
     _check_existing(out, county.months, overwrite)
     out.mkdir(parents=True, exist_ok=True)
     (out / "crime").mkdir(exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".sample-", dir=out))
+    # GeoPackages record when each table changed; pin it (GDAL's OGR_CURRENT_DATE) so that the
+    # same seed gives the same bytes, and restore the caller's setting afterwards.
+    old_date = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"})
     try:
+        write_layers(targets["boundaries"], county.layers(), driver="GPKG", overwrite=overwrite)
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": old_date})
+    for key, layer in (
+        ("wards_new", county.wards_new),
+        ("beats_old", county.beats),
+        ("hotspots_truth", county.hotspots_truth),
+    ):
+        write_layers(targets[key], {key: layer}, driver="GeoJSON", overwrite=overwrite)
+    tmp = Path(tempfile.mkdtemp(prefix=".sample-", dir=out))
+    try:  # the CSVs and the README: staged in a temporary folder, then renamed into place
         staged: dict[str, Path] = {}
-        old_date = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
-        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"})
-        try:
-            gpkg = tmp / "boundaries.gpkg"
-            for name, layer in county.layers().items():
-                pyogrio.write_dataframe(layer, gpkg, layer=name, driver="GPKG")
-            staged["boundaries"] = gpkg
-        finally:
-            pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": old_date})
-        for key, layer in (
-            ("wards_new", county.wards_new),
-            ("beats_old", county.beats),
-            ("hotspots_truth", county.hotspots_truth),
-        ):
-            path = tmp / targets[key].name
-            pyogrio.write_dataframe(layer, path, driver="GeoJSON")
-            staged[key] = path
         for name, frame in county.monthly().items():
             path = tmp / name
             frame.to_csv(path, index=False, float_format="%.6f", lineterminator="\r\n")
