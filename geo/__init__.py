@@ -8,8 +8,17 @@ synthetic sample county.
 
 from geo import errors
 from geo.crs import working_crs
+from geo.incidents import Incidents, read_incidents
 from geo.layers import read_boundaries
 from geo.locator import Locator
 from geo.write import write_layers
 
-__all__ = ["Locator", "errors", "read_boundaries", "working_crs", "write_layers"]
+__all__ = [
+    "Incidents",
+    "Locator",
+    "errors",
+    "read_boundaries",
+    "read_incidents",
+    "working_crs",
+    "write_layers",
+]
