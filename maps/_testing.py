@@ -52,6 +52,9 @@ PROBE = r"""
   for (const [name, lyr] of Object.entries(bp.layers)) {
     out.layers[name] = {kind: bp.kinds[name], count: count(lyr, bp.kinds[name]),
                         onMap: map ? map.hasLayer(lyr) : false};
+    if (bp.kinds[name] === 'labels') {
+      out.layers[name].visible = lyr.getLayers().filter(m => m.options.opacity !== 0).length;
+    }
     const leaf = bp.kinds[name] === 'heat' ? null : firstLeaf(lyr);
     if (leaf && leaf.getPopup && leaf.getPopup()) {
       const p = leaf.getPopup();

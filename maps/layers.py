@@ -20,6 +20,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -41,6 +42,7 @@ __all__ = [
     "escape",
     "feature_collection",
     "js_json",
+    "label_min_zoom",
     "to_lonlat",
 ]
 
@@ -168,6 +170,28 @@ def to_lonlat(points: gpd.GeoSeries | gpd.GeoDataFrame, *, decimals: int = DECIM
     return np.round(xy[:, ::-1], decimals)
 
 
+def label_min_zoom(size_m: Any, lat: Any, text_px: Any) -> np.ndarray:
+    """Return the web-map zoom from which a label of ``text_px`` pixels fits its area.
+
+    Parameters
+    ----------
+    size_m : array-like
+        The labelled area's size in metres (e.g. the square root of its area).
+    lat : array-like
+        Latitude (degrees) of the label.
+    text_px : array-like
+        The label's width in pixels.
+
+    Returns
+    -------
+    numpy.ndarray
+        Zoom levels (fractional); at and above them the area is at least ``text_px`` wide.
+    """
+    size = np.maximum(np.asarray(size_m, dtype=float), 1.0)
+    mpp0 = 156_543.034 * np.cos(np.radians(np.asarray(lat, dtype=float)))  # metres/pixel, z 0
+    return np.log2(mpp0 * np.asarray(text_px, dtype=float) / size)
+
+
 def feature_collection(geoms: np.ndarray, props: pd.DataFrame) -> str:
     """Return a GeoJSON FeatureCollection (script-safe text) of ``geoms`` with ``props``.
 
@@ -217,6 +241,7 @@ class JsLayer(MacroElement):
         self._name = "BeatplanLayer"
         self.display_name = name
         self.rendered_js = ""
+        self.map_name = ""
 
     def script(self, parent: str) -> str:  # pragma: no cover - abstract
         """Return the JavaScript that builds the layer and adds it to ``parent``."""
@@ -226,6 +251,10 @@ class JsLayer(MacroElement):
         """Build the script for the current parent, then render."""
         if self._parent is None:
             raise ValueError(f"layer {self.display_name!r} must be added to a map before rendering")
+        top: Any = self._parent
+        while getattr(top, "_parent", None) is not None and not isinstance(top, folium.Map):
+            top = top._parent
+        self.map_name = top.get_name()
         self.rendered_js = self.script(self._parent.get_name())
         super().render(**kwargs)
 
@@ -299,28 +328,50 @@ class LabelLayer(JsLayer):
         Raw label text (escaped by this class).
     css_class : str
         Extra CSS class of the labels.
+    min_zoom : array-like of float, optional
+        Per label, the zoom from which it shows (see :func:`label_min_zoom`), so that labels
+        do not pile up when zoomed out; default: always shown.
     """
 
-    def __init__(self, name: str, latlon: np.ndarray, text: Any, *, css_class: str = "") -> None:
+    def __init__(
+        self,
+        name: str,
+        latlon: np.ndarray,
+        text: Any,
+        *,
+        css_class: str = "",
+        min_zoom: Any = None,
+    ) -> None:
         super().__init__(name)
-        self.latlon = np.asarray(latlon, dtype=float)
+        self.latlon = np.asarray(latlon, dtype=float).reshape(-1, 2)
         self.text = escape(text).tolist()
         if len(self.text) != len(self.latlon):
             raise ValueError(f"{len(self.latlon)} label positions but {len(self.text)} texts")
         self.css_class = css_class
+        mz = np.zeros(len(self.text)) if min_zoom is None else np.asarray(min_zoom, dtype=float)
+        self.min_zoom = np.round(np.nan_to_num(mz, nan=0.0), 2)
 
     def script(self, parent: str) -> str:
         """Return the layer's JavaScript."""
         cls = " ".join(["bp-label", *escape(self.css_class).tolist()]).strip()
         return f"""(function() {{
   var pos = {js_json(self.latlon.tolist())}, txt = {js_json(self.text)};
-  var grp = L.featureGroup();
+  var mz = {js_json(self.min_zoom.tolist())};
+  var grp = L.featureGroup(), marks = [];
   for (var i = 0; i < pos.length; i++) {{
-    L.marker(pos[i], {{interactive: false, keyboard: false,
+    marks.push(L.marker(pos[i], {{interactive: false, keyboard: false,
       icon: L.divIcon({{className: {js_json(cls)}, html: '<span>' + txt[i] + '</span>',
-                        iconSize: null}})}}).addTo(grp);
+                        iconSize: null}})}}).addTo(grp));
   }}
   grp.addTo({parent});
+  var map = {self.map_name};
+  function show() {{
+    var z = map.getZoom();
+    for (var i = 0; i < marks.length; i++) marks[i].setOpacity(z >= mz[i] ? 1 : 0);
+  }}
+  map.on('zoomend', show);
+  grp.on('add', show);
+  map.whenReady(show);
   window.beatplan.register({js_json(self.display_name)}, grp, 'labels');
 }})();"""
 

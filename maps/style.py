@@ -18,6 +18,7 @@ from maps.layers import escape, js_json
 
 __all__ = [
     "AREA_OUTLINE",
+    "PrintFit",
     "BEAT_LINE",
     "CHANGE",
     "HOTSPOT",
@@ -190,9 +191,6 @@ class TitleBox(MacroElement):
           var div = L.DomUtil.create('div', 'bp-title', map.getContainer());
           div.innerHTML = {{ this.html_js }};
           L.DomEvent.disableClickPropagation(div);
-          window.addEventListener('beforeprint', function() {
-            {{ this._parent.get_name() }}.invalidateSize(false);
-          });
         })();
         {% endmacro %}
         """
@@ -256,3 +254,45 @@ class Legend(MacroElement):
         self.items = list(items)
         self.html_js = js_json("".join(rows))
         self.position_js = js_json(position)
+
+
+class PrintFit(MacroElement):
+    """Refit the map to its area when printed (A4 landscape), and restore the view after.
+
+    Parameters
+    ----------
+    bounds : list
+        ``[[south, west], [north, east]]`` in degrees.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function() {
+          var map = {{ this._parent.get_name() }}, bounds = {{ this.bounds_js }}, saved = null;
+          function fit() {
+            if (!saved) saved = [map.getCenter(), map.getZoom()];
+            map.invalidateSize({pan: false, animate: false});
+            map.fitBounds(bounds, {animate: false, padding: [8, 8]});
+          }
+          function restore() {
+            map.invalidateSize({pan: false, animate: false});
+            if (saved) map.setView(saved[0], saved[1], {animate: false});
+            saved = null;
+          }
+          // the print stylesheet applies when the media query changes (after 'beforeprint')
+          var mq = window.matchMedia('print');
+          var onChange = function(e) { if (e.matches) fit(); else restore(); };
+          if (mq.addEventListener) mq.addEventListener('change', onChange);
+          else if (mq.addListener) mq.addListener(onChange);
+          window.addEventListener('beforeprint', fit);
+          window.addEventListener('afterprint', restore);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: list[list[float]]) -> None:
+        super().__init__()
+        self._name = "PrintFit"
+        self.bounds_js = js_json(bounds)

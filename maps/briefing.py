@@ -1,0 +1,343 @@
+"""The briefing map a sergeant opens before a briefing.
+
+The area, its beats, ranked hotspots and the incidents of the last weeks, as one HTML file that
+works offline and prints on A4.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from maps._base import (
+    LEVEL_TITLES,
+    add_controls,
+    area_geometry,
+    as_points,
+    boundary_layers,
+    html_rows,
+    new_map,
+    to_metric,
+)
+from maps._period import select_period
+from maps.layers import (
+    GeoJsonLayer,
+    LabelLayer,
+    display_geometry,
+    escape,
+    feature_collection,
+    label_min_zoom,
+)
+from maps.points import HeatLayer, IncidentLayer, summarise_points
+from maps.style import AREA_OUTLINE, BEAT_LINE, HOTSPOT, POINT, Legend, TitleBox
+
+__all__ = ["briefing_map"]
+
+log = logging.getLogger("beatplan")
+
+#: Layer names (what the layer control shows and the browser tests look for).
+LAYER_NAMES = {
+    "outline": "Area outline",
+    "beats": "Beats",
+    "heat": "Heat",
+    "hotspots": "Hotspots (ranked)",
+    "incidents": "Incidents",
+}
+
+
+def _hotspot_table(hotspots: Any, crs: CRS) -> gpd.GeoDataFrame | None:
+    if hotspots is None:
+        return None
+    table = getattr(hotspots, "areas", hotspots)
+    if not isinstance(table, gpd.GeoDataFrame):
+        raise TypeError(
+            "hotspots: expected a hotspots.Hotspots result or a GeoDataFrame of hotspot "
+            f"polygons, found {type(hotspots).__name__}"
+        )
+    if len(table) == 0:
+        return table
+    return to_metric(table, crs, what="hotspots").reset_index(drop=True)
+
+
+def _ranked(hs: gpd.GeoDataFrame | None, area: shapely.Geometry | None) -> gpd.GeoDataFrame:
+    """Return the hotspots touching ``area`` with a ``rank`` column (``hotspot``, else order)."""
+    if hs is None or len(hs) == 0:
+        return gpd.GeoDataFrame({"rank": pd.Series([], dtype=int)}, geometry=[], crs=None)
+    hg = np.asarray(hs.geometry.values, dtype=object)
+    out = hs[_within(hg, area, share=0.0)].copy()
+    if "hotspot" in out.columns:
+        out["rank"] = pd.to_numeric(out["hotspot"], errors="coerce").fillna(0).astype(int)
+    else:
+        out["rank"] = np.arange(1, len(out) + 1)
+    return out.sort_values("rank", kind="stable")
+
+
+def _within(geoms: np.ndarray, area: shapely.Geometry | None, share: float = 0.01) -> np.ndarray:
+    """Which polygons lie (at least ``share`` of their area) inside ``area``."""
+    if area is None:
+        return np.ones(len(geoms), dtype=bool)
+    shapely.prepare(area)
+    hit = shapely.intersects(area, geoms)
+    if not hit.any():
+        return hit
+    part = np.zeros(len(geoms))
+    part[hit] = shapely.area(shapely.intersection(geoms[hit], area))
+    return hit & (part >= share * np.maximum(shapely.area(geoms), 1e-9))
+
+
+def _counts_in(polys: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """Incidents inside each polygon (edges included)."""
+    if len(polys) == 0 or len(xy) == 0:
+        return np.zeros(len(polys), dtype=np.int64)
+    tree = shapely.STRtree(shapely.points(xy))
+    pairs = tree.query(polys, predicate="intersects")
+    return np.bincount(pairs[0], minlength=len(polys))
+
+
+def _month_text(first: pd.Series, last: pd.Series) -> pd.Series:
+    def fmt(s: pd.Series) -> pd.Series:
+        d = pd.to_datetime(s.astype("string") + "-01", errors="coerce", format="%Y-%m-%d")
+        return d.dt.strftime("%b %Y").astype("string")
+
+    a, b = fmt(first), fmt(last)
+    return a.where(a == b, a + " \u2013 " + b).fillna("")
+
+
+def _hotspot_popups(hs: gpd.GeoDataFrame, shown: np.ndarray, period: str) -> pd.DataFrame:
+    idx = hs.index
+    rank = hs["rank"]
+    col = hs.get
+    rows: list[tuple[str, Any]] = [
+        ("Incidents (analysis)", col("incidents")),
+        (
+            "Share of all",
+            (col("share") * 100).round(1).astype(str) + " %" if "share" in hs else None,
+        ),
+        (f"Incidents ({period})", pd.Series(shown, index=idx)),
+        ("Area", (col("area_m2") / 1e6).round(3).astype(str) + " km²" if "area_m2" in hs else None),
+        ("Top crime types", col("top_types")),
+        (
+            "Months",
+            _month_text(hs["first_month"], hs["last_month"])
+            if {"first_month", "last_month"} <= set(hs.columns)
+            else None,
+        ),
+        ("Peak hours", col("peak_hours")),
+        ("Method", col("method")),
+    ]
+    for level in ("beat", "sector", "npa"):
+        if level in hs.columns:
+            rows.append((level.upper() if level == "npa" else level.capitalize(), hs[level]))
+    rows = [(k, v) for k, v in rows if v is not None]
+    head = "<b>Hotspot " + rank.astype(str) + "</b>"
+    pop = head + html_rows(rows, idx)
+    n = pd.Series(shown, index=idx).astype(str)
+    tip = head + " &middot; " + n + f" incidents ({escape(period).iloc[0]})"
+    return pd.DataFrame({"tip": tip, "pop": pop})
+
+
+def briefing_map(
+    incidents: Any,
+    hotspots: Any = None,
+    boundaries: Any = None,
+    *,
+    area: Any = None,
+    since: Any = "28D",
+    title: str | None = None,
+    tiles: str | None = "OpenStreetMap",
+    max_points: int = 20_000,
+    cluster_above: int = 500,
+    tolerance: float = 5.0,
+) -> folium.Map:
+    """Draw a sergeant's briefing map: area outline, beats, ranked hotspots, heat and incidents.
+
+    Parameters
+    ----------
+    incidents : geo.Incidents or GeoDataFrame
+        Incident points (any CRS); ``category``, ``month``, ``timestamp`` and ``location``
+        columns are shown when present.
+    hotspots : hotspots.Hotspots or GeoDataFrame, optional
+        Ranked hotspot polygons (``Hotspots.areas``: ``hotspot`` rank, ``incidents``, ``share``,
+        ``top_types``, ``first_month``/``last_month``, ``peak_hours`` ... are shown when present).
+    boundaries : GeoDataFrame or mapping, optional
+        Beats (one layer), a ward table with ``beat``/``sector``/``npa`` columns, or
+        ``{level: layer}`` as :func:`boundaries.hierarchy.build_layers` returns. The smallest
+        level is drawn as beat lines.
+    area : str, polygon or GeoDataFrame, optional
+        The area briefed: an id or name from ``boundaries`` (any level), a polygon in the
+        boundaries' CRS, or a layer. Incidents, hotspots and beats are limited to it and the map
+        opens zoomed to it. None: everything.
+    since : str, tuple or None
+        The period shown, back from the end of the data: ``"28D"`` (default; the last month of
+        police.uk data), ``"3M"``, ``"2022-10"``, ``("2022-08", "2022-10")``, or None for all.
+    title : str, optional
+        Printed at the top; default "Crime briefing: <area>".
+    tiles : str or None
+        Basemap: one of :data:`maps._base.TILES` (``"OpenStreetMap"`` default) or None /
+        ``"none"`` for no basemap (then the map needs no network at all).
+    max_points : int
+        Most incident markers; above it they are aggregated to a grid.
+    cluster_above : int
+        Markers are clustered when there are more than this many.
+    tolerance : float
+        Display simplification of boundaries, in metres.
+
+    Returns
+    -------
+    folium.Map
+        Save it with :func:`maps.save` (offline by default).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> pts = gpd.GeoDataFrame({"category": ["Burglary"]}, geometry=[shapely.Point(458000, 304000)],
+    ...                        crs=27700)
+    >>> m = briefing_map(pts, since=None, tiles=None)
+    >>> type(m).__name__
+    'Map'
+    """
+    points = as_points(incidents)
+    crs = CRS.from_user_input(points.crs)
+    layers = boundary_layers(boundaries, crs)
+    area_geom, area_name = area_geometry(area, layers, crs)
+    hs = _hotspot_table(hotspots, crs)
+
+    period = select_period(points, since)
+    keep = period.mask.copy()
+    xy = shapely.get_coordinates(np.asarray(points.geometry.values, dtype=object))
+    if area_geom is not None:
+        shapely.prepare(area_geom)
+        keep &= shapely.intersects_xy(area_geom, xy[:, 0], xy[:, 1])
+    shown = points[keep]
+    xy_shown = xy[keep]
+    summary = summarise_points(shown, max_points=max_points)
+
+    # beats (the smallest level) and the outline
+    beat_level = next(iter(layers), "beat")
+    level_title = LEVEL_TITLES.get(beat_level, beat_level.capitalize())
+    beats = layers.get(beat_level)
+    if beats is not None:
+        beats = beats[_within(np.asarray(beats.geometry.values, dtype=object), area_geom)]
+    if area_geom is not None:
+        outline = area_geom
+    elif layers:
+        top = list(layers.values())[-1]
+        outline = shapely.union_all(np.asarray(top.geometry.values, dtype=object))
+    else:
+        outline = None
+
+    # extent: the area, else the outline, else the incidents shown, else all incidents
+    if outline is not None:
+        bounds = outline.bounds
+    elif len(xy_shown):
+        bounds = (*xy_shown.min(axis=0), *xy_shown.max(axis=0))
+    else:
+        bounds = tuple(points.total_bounds)
+    m = new_map(bounds, crs, tiles=tiles)
+
+    if outline is not None:
+        g = display_geometry(gpd.GeoSeries([outline], crs=crs), tolerance=tolerance)
+        fc = feature_collection(g, pd.DataFrame({"n": [1]}))
+        grp = folium.FeatureGroup(name=LAYER_NAMES["outline"]).add_to(m)
+        GeoJsonLayer(LAYER_NAMES["outline"], fc, styles=[AREA_OUTLINE], interactive=False).add_to(
+            grp
+        )
+
+    if beats is not None and len(beats):
+        bg = np.asarray(beats.geometry.values, dtype=object)
+        n_in = _counts_in(bg, xy_shown)
+        label = beats["id"].astype("string")
+        named = beats["name"].notna() & (beats["name"] != beats["id"])
+        label = label.where(~named, label + " " + beats["name"].astype("string"))
+        tip = (
+            "<b>"
+            + escape(level_title + " ").iloc[0]
+            + escape(label)
+            + "</b><br>"
+            + pd.Series(n_in, index=beats.index).astype(str)
+            + " incidents ("
+            + escape(period.label).iloc[0]
+            + ")"
+        )
+        fc = feature_collection(
+            display_geometry(beats, tolerance=tolerance), pd.DataFrame({"tip": tip})
+        )
+        grp = folium.FeatureGroup(name=LAYER_NAMES["beats"]).add_to(m)
+        GeoJsonLayer(
+            LAYER_NAMES["beats"], fc, styles=[BEAT_LINE], highlight={"weight": 3.5}
+        ).add_to(grp)
+        pos = gpd.GeoSeries(shapely.point_on_surface(bg), crs=crs).to_crs(4326)
+        ll = np.column_stack([pos.y.round(5), pos.x.round(5)])
+        text = beats["name"].astype("string").fillna(beats["id"].astype("string"))
+        mz = label_min_zoom(np.sqrt(shapely.area(bg)), ll[:, 0], text.str.len() * 6.0 + 8)
+        LabelLayer(
+            LAYER_NAMES["beats"] + " labels", ll, text, css_class="bp-beat", min_zoom=mz
+        ).add_to(grp)
+
+    if len(summary):
+        grp = folium.FeatureGroup(name=LAYER_NAMES["heat"]).add_to(m)
+        HeatLayer(LAYER_NAMES["heat"], summary).add_to(grp)
+
+    hot = _ranked(hs, area_geom)
+    n_hot = len(hot)
+    rank_class = np.clip(hot["rank"].to_numpy() - 1, 0, len(HOTSPOT) - 1)
+    if n_hot:
+        hg = np.asarray(hot.geometry.values, dtype=object)
+        shown_in = _counts_in(hg, xy_shown)
+        props = _hotspot_popups(hot, shown_in, period.label)
+        props["s"] = rank_class
+        styles = [{"color": c, "weight": 2.5, "fillColor": c, "fillOpacity": 0.35} for c in HOTSPOT]
+        fc = feature_collection(display_geometry(hot, tolerance=1.0, coverage=False), props)
+        grp = folium.FeatureGroup(name=LAYER_NAMES["hotspots"]).add_to(m)
+        GeoJsonLayer(
+            LAYER_NAMES["hotspots"], fc, styles=styles, highlight={"weight": 4, "fillOpacity": 0.5}
+        ).add_to(grp)
+        pos = gpd.GeoSeries(shapely.point_on_surface(hg), crs=crs).to_crs(4326)
+        ll = np.column_stack([pos.y.round(5), pos.x.round(5)])
+        mz = label_min_zoom(np.sqrt(shapely.area(hg)), ll[:, 0], 30.0)
+        mz[hot["rank"].to_numpy() <= 10] = 0  # the top ten are always numbered
+        LabelLayer(
+            LAYER_NAMES["hotspots"] + " labels",
+            ll,
+            hot["rank"].astype(str),
+            css_class="bp-rank",
+            min_zoom=mz,
+        ).add_to(grp)
+
+    grp = folium.FeatureGroup(name=LAYER_NAMES["incidents"]).add_to(m)
+    IncidentLayer(LAYER_NAMES["incidents"], summary, cluster_above=cluster_above).add_to(grp)
+
+    where = area_name or (title if title else "all areas")
+    heading = title or f"Crime briefing: {where}"
+    sub = [f"{period.label} \u00b7 {summary.n_incidents:,} incidents \u00b7 {n_hot} hotspots"]
+    if summary.cell_m is not None:
+        sub.append(f"incidents grouped in {summary.cell_m:g} m squares")
+    TitleBox(heading, "\n".join(sub)).add_to(m)
+    items: list[tuple[str, str, str]] = []
+    if outline is not None:
+        items.append(("line", AREA_OUTLINE["color"], "Area outline"))
+    if beats is not None and len(beats):
+        items.append(("line", BEAT_LINE["color"], f"{level_title} boundaries"))
+    if n_hot:
+        last = len(HOTSPOT) - 1
+        for i in np.unique(rank_class):
+            text = f"Hotspot rank {i + 1}" if i < last else f"Hotspot rank {last + 1} or later"
+            items.append(("box", HOTSPOT[i], text))
+    items.append(("dot", POINT["fillColor"], "Incidents (click for details)"))
+    Legend("Legend", items).add_to(m)
+    add_controls(m)
+    log.info(
+        "briefing map: %d incidents (%d markers), %d hotspots, %s",
+        summary.n_incidents,
+        len(summary),
+        n_hot,
+        period.label,
+    )
+    return m
