@@ -38,7 +38,7 @@ crs_option = click.option(
 
 def out_option(default: str | None = None, help: str = "Output path.") -> Callable[[F], F]:
     """Return an ``--out`` option with the given default and help text."""
-    return click.option(  # type: ignore[return-value]
+    return click.option(
         "--out",
         "-o",
         type=click.Path(path_type=Path),
