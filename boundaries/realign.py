@@ -1,0 +1,948 @@
+"""Realign police areas to new wards: give every ward to exactly one area, by best fit.
+
+:func:`realign` takes the new wards and the old police areas (beats, and optionally the
+sectors and NPAs above them) and gives each ward, whole, to the old area holding most of it:
+
+* ``by="area"``: the share of the ward's area lying in each old area;
+* ``by="demand"``: the share of the ward's incident (or population) points lying in each
+  old area — the ONS "best-fit" idea, better when the demand of a large ward sits in one
+  corner. A ward with no point falls back to area and is flagged.
+
+The overlaps are computed without a full overlay: an STRtree gives the candidate
+(ward, area) pairs, prepared ``covers`` settles the wards lying wholly in one area, and one
+vectorised :func:`shapely.intersection` measures the rest. Points are located once in the
+wards (:func:`boundaries.demand.locate_xy`); only the points of wards straddling several
+areas are tested against those areas.
+
+Several levels are realigned at once so that nesting is guaranteed: the smallest level is
+realigned, and each ward's higher levels follow its area — from the parent columns of the
+area layer, or, when each level comes as its own layer, by the majority (by ward demand or
+area) of the level above (:func:`boundaries.nest`), conflicts reported. Areas left in pieces
+are made contiguous (:func:`boundaries.fix_contiguity`) unless declared exceptions; then
+every layer is rebuilt from its wards and every check of :mod:`boundaries.checks` is run.
+
+Wards must be smaller than the areas they are realigned to (a ward goes whole to one area).
+When most areas would get no ward because the wards are larger (Chicago's 50 wards against
+its 277 beats), :func:`realign` says so with :class:`WardsTooCoarseError` rather than return
+a layout with most areas gone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from boundaries.checks import (
+    CheckReport,
+    Exceptions,
+    _Adjacency,
+    _adjacency,
+    check_layers,
+    fix_contiguity,
+    validate_areas,
+    validate_wards,
+)
+from boundaries.demand import Weights, _expand, incident_weights, locate_xy, point_xy
+from boundaries.hierarchy import _listing, _strings, build_layers, nest
+from geo.crs import to_working, working_crs
+from geo.errors import (
+    ColumnNotFoundError,
+    CRSError,
+    OptionError,
+    ValidationError,
+    check_option,
+)
+
+__all__ = ["Realignment", "WardsTooCoarseError", "realign"]
+
+log = logging.getLogger("beatplan")
+
+_BY = ("area", "demand")
+
+
+class WardsTooCoarseError(ValidationError):
+    """The wards are larger than the areas they are realigned to: most areas would vanish."""
+
+
+@dataclass(frozen=True)
+class Realignment:
+    """The result of :func:`realign`.
+
+    Attributes
+    ----------
+    assignment : pandas.DataFrame
+        One row per ward, aligned to the input wards' index: ``ward`` (id), ``name`` (when
+        the wards have one), the smallest level's area it goes to, ``share`` (of the ward's
+        measure lying in that old area), ``runner_up`` and ``runner_up_share``,
+        ``outside_share`` (lying in no old area), ``basis`` (``"area"``, ``"demand"``,
+        ``"area (no demand)"``, ``"neighbour"`` or ``"nearest"``), one column per higher
+        level, ``moved`` (at least ``min_share`` of the ward lay outside the area it goes
+        to), ``review`` and ``reason`` (why a human should look: ``marginal``, ``no
+        overlap``, ``no demand``, ``partly outside``, ``nesting``, ``contiguity``).
+    wards : geopandas.GeoDataFrame
+        The new ward table: ward id, one column per level, the wards' other columns,
+        geometry (working CRS).
+    areas : dict of str to geopandas.GeoDataFrame
+        The new layers, one per level plus ``force``, each area the exact union of its wards
+        (see :func:`boundaries.build_layers`).
+    changes : pandas.DataFrame
+        One row per old area and level: ``level``, ``id``, ``status`` (``kept`` or
+        ``emptied``), ``area_old_m2``, ``area_new_m2``, ``retained`` (share of the old area
+        kept), ``incidents_old``/``incidents_new`` and ``demand_old``/``demand_new`` (when
+        demand was given), ``n_wards``, ``n_gained``, ``n_lost``, ``wards_gained`` and
+        ``wards_lost`` (``;``-joined ids of wards bringing or taking at least ``min_share``).
+    pieces : pandas.DataFrame
+        The overlaps behind the shares: ``level``, ``ward``, ``area`` (<NA> for the part in
+        no old area), ``area_m2``, ``incidents``, ``demand``, ``share``, ``assigned``.
+    summary : dict
+        Headline figures (see :meth:`describe`).
+    checks : CheckReport
+        Every check on the result, plus the input problems found (as warnings).
+    conflicts : pandas.DataFrame
+        Nesting conflicts resolved by majority (:func:`boundaries.nest`).
+    moves : pandas.DataFrame
+        Detached pieces moved to a neighbour (:func:`boundaries.fix_contiguity`).
+    warnings : tuple of str
+        Everything a planner should read, in plain words.
+    levels : tuple of str
+        The levels, small to large.
+    by : str
+        ``"area"`` or ``"demand"``.
+    crs : pyproj.CRS
+        The working CRS of every layer.
+    """
+
+    assignment: pd.DataFrame = field(repr=False)
+    wards: gpd.GeoDataFrame = field(repr=False)
+    areas: dict[str, gpd.GeoDataFrame] = field(repr=False)
+    changes: pd.DataFrame = field(repr=False)
+    pieces: pd.DataFrame = field(repr=False)
+    summary: dict[str, Any]
+    checks: CheckReport = field(repr=False)
+    conflicts: pd.DataFrame = field(repr=False)
+    moves: pd.DataFrame = field(repr=False)
+    warnings: tuple[str, ...] = field(repr=False)
+    levels: tuple[str, ...] = ()
+    by: str = "area"
+    crs: CRS | None = field(default=None, repr=False)
+
+    def describe(self) -> str:
+        """Return the summary as a few lines of plain text."""
+        s = self.summary
+        lines = [
+            f"{s['wards']} wards realigned to {s['areas_new']} of {s['areas_old']} "
+            f"{self.levels[0]} areas by {self.by}",
+            f"{s['wards_moved']} ward(s) take at least {100 * s['min_share']:g}% from another "
+            "area; "
+            f"{s['wards_review']} flagged for review ({s['wards_marginal']} marginal, "
+            f"best share below {s['review_below']:g})",
+            f"area shifted: {s['area_shifted_m2'] / 1e6:,.3f} km² of {s['area_m2'] / 1e6:,.3f} km²",
+        ]
+        if s.get("demand_total") is not None:
+            lines.append(
+                f"demand shifted: {s['demand_shifted']:,.1f} of {s['demand_total']:,.1f} "
+                f"({s['demand_shifted_pct']:.1f}%)"
+            )
+        if s["areas_emptied"]:
+            lines.append(f"areas left with no ward: {_listing(s['emptied_ids'])}")
+        lines.append(
+            "checks: " + ("passed" if self.checks.ok else f"{len(self.checks.errors)} error(s)")
+        )
+        lines += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------ geometry
+def _overlay(
+    wg: np.ndarray, ag: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Measure the ward × area overlaps with positive area.
+
+    Returns (ward pos, area pos, overlap m²) and the area covering each ward wholly (or -1).
+    """
+    tree = shapely.STRtree(ag)
+    wi, ai = tree.query(wg, predicate="intersects")
+    was = shapely.is_prepared(ag)
+    shapely.prepare(ag)
+    try:
+        cov = shapely.covers(ag[ai], wg[wi])
+    finally:
+        shapely.destroy_prepared(ag[~was])
+    covered_by = np.full(len(wg), -1, dtype=np.int64)
+    # the first covering area in layer order
+    cw, ca = wi[cov], ai[cov]
+    o = np.lexsort((ca, cw))
+    cw, ca = cw[o], ca[o]
+    first = np.r_[True, cw[1:] != cw[:-1]] if len(cw) else np.zeros(0, bool)
+    covered_by[cw[first]] = ca[first]
+    keep_cov = cov & (covered_by[wi] == ai)
+    rest = covered_by[wi] < 0
+    area = np.empty(len(wi))
+    area[keep_cov] = shapely.area(wg[wi[keep_cov]])
+    if rest.any():
+        area[rest] = shapely.area(shapely.intersection(wg[wi[rest]], ag[ai[rest]]))
+    keep = (keep_cov | rest) & (area > 0)
+    return wi[keep], ai[keep], area[keep], covered_by
+
+
+def _point_areas(
+    pw: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    ag: np.ndarray,
+    wi: np.ndarray,
+    ai: np.ndarray,
+    covered_by: np.ndarray,
+) -> np.ndarray:
+    """Find the old area of each point (-1 for none), testing only its ward's candidates."""
+    out = np.full(len(pw), -1, dtype=np.int64)
+    inw = pw >= 0
+    out[inw] = covered_by[pw[inw]]
+    q = np.nonzero(inw & (out < 0))[0]
+    if len(q) == 0 or len(wi) == 0:
+        return out
+    o = np.lexsort((ai, wi))
+    sw, sa = wi[o], ai[o]
+    nw = len(covered_by)
+    count = np.bincount(sw, minlength=nw)
+    start = np.cumsum(count) - count
+    k, owner = _expand(start[pw[q]], count[pw[q]])
+    pts = q[owner]
+    cand = sa[k]
+    was = shapely.is_prepared(ag)
+    shapely.prepare(ag)
+    try:
+        hit = shapely.intersects_xy(ag[cand], x[pts], y[pts])
+    finally:
+        shapely.destroy_prepared(ag[~was])
+    hp, ha = pts[hit], cand[hit]
+    first = np.r_[True, hp[1:] != hp[:-1]] if len(hp) else np.zeros(0, bool)
+    out[hp[first]] = ha[first]
+    return out
+
+
+@dataclass
+class _Level:
+    """One level of old areas as realigned: ids, geometry (when a layer), pieces, choice."""
+
+    name: str
+    ids: np.ndarray  # area ids (object)
+    area_m2: np.ndarray  # old area of each
+    geoms: np.ndarray | None = None
+    names: dict[str, str] | None = None
+    pieces: pd.DataFrame | None = None  # w, a, area_m2, incidents, demand, share
+    best: np.ndarray | None = None  # area pos per ward, -1 none
+    basis: np.ndarray | None = None
+
+
+def _pieces_frame(
+    wi: np.ndarray,
+    ai: np.ndarray,
+    area: np.ndarray,
+    ward_area: np.ndarray,
+    pw: np.ndarray | None,
+    pa: np.ndarray | None,
+    weight: np.ndarray | None,
+) -> pd.DataFrame:
+    """(ward, area) pieces with area, incident count and demand; area -1 is 'in no area'."""
+    df = pd.DataFrame({"w": wi.astype(np.int64), "a": ai.astype(np.int64), "area_m2": area})
+    outside = ward_area - np.bincount(wi, weights=area, minlength=len(ward_area))
+    tol = 1e-9 * np.maximum(ward_area, 1.0)
+    ow = np.nonzero(outside > np.maximum(tol, 1e-6))[0]
+    df = pd.concat(
+        [df, pd.DataFrame({"w": ow, "a": -1, "area_m2": outside[ow]})], ignore_index=True
+    )
+    if pw is not None and pa is not None and weight is not None:
+        m = pw >= 0
+        pts = pd.DataFrame({"w": pw[m], "a": pa[m], "incidents": 1, "demand": weight[m]})
+        dd = pts.groupby(["w", "a"])[["incidents", "demand"]].sum().reset_index()
+        df = df.merge(dd, on=["w", "a"], how="outer")
+        df["area_m2"] = df["area_m2"].fillna(0.0)
+        df["incidents"] = df["incidents"].fillna(0).astype(np.int64)
+        df["demand"] = df["demand"].fillna(0.0)
+    else:
+        df["incidents"] = 0
+        df["demand"] = 0.0
+    return df.sort_values(["w", "a"], kind="stable").reset_index(drop=True)
+
+
+def _add_shares(
+    pieces: pd.DataFrame, ward_area: np.ndarray, ward_demand: np.ndarray | None, by: str
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Share of each piece by the chosen measure; the basis used per ward."""
+    n = len(ward_area)
+    w = pieces["w"].to_numpy()
+    area_share = pieces["area_m2"].to_numpy() / np.maximum(ward_area[w], 1e-300)
+    basis = np.full(n, "area", dtype=object)
+    if by == "demand" and ward_demand is not None:
+        has = ward_demand > 0
+        basis[:] = np.where(has, "demand", "area (no demand)")
+        dem_share = pieces["demand"].to_numpy() / np.where(has[w], ward_demand[w], 1.0)
+        share = np.where(has[w], dem_share, area_share)
+    else:
+        share = area_share
+    out = pieces.copy()
+    out["share"] = share
+    return out, basis
+
+
+def _best(pieces: pd.DataFrame, ids: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Best area per ward (-1 when none has a positive share) and its share."""
+    p = pieces[(pieces["a"] >= 0) & (pieces["share"] > 0)]
+    if not len(p):
+        return np.full(n, -1, np.int64), np.zeros(n)
+    p = p.assign(aid=ids[p["a"].to_numpy()])
+    p = p.sort_values(["w", "share", "area_m2", "aid"], ascending=[True, False, False, True])
+    first = p.drop_duplicates("w")
+    best = np.full(n, -1, np.int64)
+    share = np.zeros(n)
+    best[first["w"].to_numpy()] = first["a"].to_numpy()
+    share[first["w"].to_numpy()] = first["share"].to_numpy()
+    return best, share
+
+
+def _neighbour_fill(codes: np.ndarray, adj: _Adjacency, ids: np.ndarray) -> np.ndarray:
+    """Give wards with no area (-1) the area of the neighbours they share most boundary with.
+
+    Repeated so a ward whose neighbours are all unassigned waits for them.
+    """
+    codes = codes.copy()
+    bi = np.concatenate([adj.i, adj.j])
+    bj = np.concatenate([adj.j, adj.i])
+    bl = np.concatenate([adj.length, adj.length])
+    for _ in range(len(codes)):
+        miss = codes < 0
+        m = miss[bi] & ~miss[bj]
+        if not miss.any() or not m.any():
+            break
+        df = pd.DataFrame({"w": bi[m], "a": codes[bj[m]], "len": bl[m]})
+        g = df.groupby(["w", "a"])["len"].sum().reset_index()
+        g["aid"] = ids[g["a"].to_numpy()]
+        g = g.sort_values(["w", "len", "aid"], ascending=[True, False, True]).drop_duplicates("w")
+        codes[g["w"].to_numpy()] = g["a"].to_numpy()
+    return codes
+
+
+# ---------------------------------------------------------------------------------- input
+def _normalise_areas(
+    areas: gpd.GeoDataFrame | Mapping[str, gpd.GeoDataFrame],
+    levels: Sequence[str] | None,
+    area_id: str | Mapping[str, str],
+) -> tuple[list[str], dict[str, gpd.GeoDataFrame], dict[str, str], bool]:
+    """Levels, one layer per level given as a layer, id column per level, parents-as-columns."""
+
+    def id_of(level: str) -> str:
+        if isinstance(area_id, str):
+            return area_id
+        if level not in area_id:
+            raise ColumnNotFoundError(
+                f"area_id gives no id column for level {level!r} (it names {_listing(area_id)})"
+            )
+        return area_id[level]
+
+    if isinstance(areas, gpd.GeoDataFrame):
+        lv = list(levels) if levels is not None else ["area"]
+        if not lv:
+            raise OptionError("levels is empty; name at least the level of the area layer")
+        missing = [c for c in lv[1:] if c not in areas.columns]
+        if missing:
+            raise ColumnNotFoundError(
+                f"areas: levels {lv} make {_listing(lv[1:])} columns of the {lv[0]} layer, but "
+                f"{_listing(missing)} {'is' if len(missing) == 1 else 'are'} not among its columns "
+                f"({_listing(areas.columns)}); name the parent columns, or pass one layer per "
+                "level as a dict {level: layer}"
+            )
+        return lv, {lv[0]: areas}, {lv[0]: id_of(lv[0])}, len(lv) > 1
+    if not isinstance(areas, Mapping) or not areas:
+        raise OptionError(
+            "areas must be a GeoDataFrame of the smallest level or a non-empty dict "
+            "{level: GeoDataFrame} ordered small to large"
+        )
+    lv = list(levels) if levels is not None else list(areas)
+    for level in lv:
+        check_option("levels", level, list(areas))
+    return lv, {k: areas[k] for k in lv}, {k: id_of(k) for k in lv}, False
+
+
+def _crs_of(frame: Any, what: str) -> CRS:
+    if frame.crs is None:
+        raise CRSError(
+            f"{what}: the layer has no CRS; set the one its coordinates are in with "
+            ".set_crs(...) (e.g. 'EPSG:27700' or 'EPSG:4326')"
+        )
+    return CRS.from_user_input(frame.crs)
+
+
+def _names(frame: gpd.GeoDataFrame, id_col: str) -> dict[str, str] | None:
+    if "name" not in frame.columns or id_col == "name":
+        return None
+    s = frame[[id_col, "name"]].dropna()
+    return {str(k): str(v) for k, v in zip(s[id_col], s["name"], strict=True)}
+
+
+# --------------------------------------------------------------------------------- realign
+def realign(
+    wards: gpd.GeoDataFrame,
+    areas: gpd.GeoDataFrame | Mapping[str, gpd.GeoDataFrame],
+    *,
+    ward_id: str = "id",
+    area_id: str | Mapping[str, str] = "id",
+    by: str = "area",
+    demand: gpd.GeoDataFrame | None = None,
+    weights: Weights = None,
+    review_below: float = 0.8,
+    levels: Sequence[str] | None = None,
+    exceptions: Exceptions | None = (),
+    min_share: float = 0.01,
+    overlap_tolerance: float = 0.01,
+    crs: Any = None,
+    allow_coarse: bool = False,
+    fix: bool = True,
+) -> Realignment:
+    """Give every new ward to exactly one police area, by best fit to the old areas.
+
+    Parameters
+    ----------
+    wards : geopandas.GeoDataFrame
+        The new wards (a coverage; sliver overlaps are repaired, real ones are an error —
+        see :func:`boundaries.validate_wards`).
+    areas : geopandas.GeoDataFrame or dict of str to GeoDataFrame
+        The old police areas: the smallest level's layer (its parent levels, if any, as
+        columns named in ``levels``), or one layer per level ``{"beat": ..., "sector": ...,
+        "npa": ...}`` ordered small to large. Features sharing an id are merged.
+    ward_id : str, default "id"
+        The wards' code column.
+    area_id : str or dict, default "id"
+        The areas' id column (one name for every layer, or ``{level: column}``).
+    by : {"area", "demand"}, default "area"
+        Weigh each overlap by its area, or by the ``demand`` points in it.
+    demand : geopandas.GeoDataFrame, optional
+        Incident or population points (any CRS; reprojected). Required for
+        ``by="demand"``; when given with ``by="area"`` it still fills the demand figures.
+    weights : None, str or mapping
+        What a point counts for (see :func:`boundaries.demand.incident_weights`): 1, a
+        numeric column such as ``"population"``, ``"harm"``, or ``{crime type: weight}``.
+    review_below : float, default 0.8
+        Flag a ward for review when the share of it in the area it goes to is below this.
+    levels : sequence of str, optional
+        Level names, small to large. With one layer: its level then its parent columns
+        (default ``("area",)``). With a dict: the levels to use (default all, in order).
+    exceptions : iterable of str or dict, optional
+        Area ids allowed to be non-contiguous (an airport, a town-centre team).
+    min_share : float, default 0.01
+        Shares below this are slivers: not counted as a ward gained, lost or moved.
+    overlap_tolerance : float, default 0.01
+        Largest ward overlap repaired, as a share of the smaller ward.
+    crs : optional
+        The working CRS (projected); default :func:`geo.crs.working_crs`.
+    allow_coarse : bool, default False
+        Return a result even when the wards are larger than the areas (with a warning).
+    fix : bool, default True
+        Make every area contiguous (:func:`boundaries.fix_contiguity`); ``False`` only reports.
+
+    Returns
+    -------
+    Realignment
+
+    Raises
+    ------
+    OptionError
+        ``by`` is not one of its choices, ``by="demand"`` without points, bad ``levels``.
+    CRSError
+        A layer has no CRS.
+    EmptyInputError, ColumnNotFoundError, DuplicateIdError, ValidationError
+        From checking the inputs (see :func:`boundaries.validate_wards`).
+    WardsTooCoarseError
+        The wards are larger than the areas and most areas would get no ward.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import box
+    >>> x, y = 460_000, 300_000  # Leicester, British National Grid
+    >>> beats = gpd.GeoDataFrame(
+    ...     {"id": ["B1", "B2"], "npa": ["N", "N"]},
+    ...     geometry=[box(x, y, x + 500, y + 1000), box(x + 500, y, x + 1000, y + 1000)],
+    ...     crs=27700,
+    ... )
+    >>> wards = gpd.GeoDataFrame(
+    ...     {"id": ["w1", "w2", "w3"]},
+    ...     geometry=[box(x, y, x + 450, y + 1000), box(x + 450, y, x + 700, y + 1000),
+    ...               box(x + 700, y, x + 1000, y + 1000)],
+    ...     crs=27700,
+    ... )
+    >>> r = realign(wards, beats, levels=["beat", "npa"])
+    >>> r.assignment[["ward", "beat", "runner_up", "review"]].to_dict("list")
+    {'ward': ['w1', 'w2', 'w3'], 'beat': ['B1', 'B2', 'B2'], 'runner_up': [None, 'B1', None], \
+'review': [False, False, False]}
+    >>> r.assignment["share"].round(3).tolist(), r.checks.ok
+    ([1.0, 0.8, 1.0], True)
+    """
+    check_option("by", by, _BY)
+    if by == "demand" and demand is None:
+        raise OptionError(
+            "by='demand' weighs each overlap by the points in it, but no demand points were "
+            "given: pass demand=<incident or population points> or use by='area'"
+        )
+    if not 0.0 <= review_below <= 1.0:
+        raise OptionError(f"review_below={review_below!r} must lie between 0 and 1")
+    if not 0.0 <= min_share < 1.0:
+        raise OptionError(f"min_share={min_share!r} must lie in [0, 1)")
+    lv, layers, id_cols, parents_as_columns = _normalise_areas(areas, levels, area_id)
+    warnings: list[str] = []
+
+    # ---- CRS: one working CRS, every layer reprojected into it, never mixed
+    named = {"wards": wards, **{f"{k} layer": v for k, v in layers.items()}}
+    if demand is not None:
+        named["demand points"] = demand
+    crss = {k: _crs_of(v, k) for k, v in named.items()}
+    work = working_crs(*named.values(), crs=crs)
+    distinct = {c.to_string() for c in crss.values()}
+    if len(distinct) > 1:
+        msg = (
+            "the inputs came in different CRSs ("
+            + "; ".join(f"{k}: {c.to_string()}" for k, c in crss.items())
+            + f"); every layer was reprojected to {work.to_string()}"
+        )
+        warnings.append(msg)
+        log.warning(msg)
+    wards_w = to_working(wards, work)
+    layers = {k: to_working(v, work) for k, v in layers.items()}
+
+    # ---- inputs
+    wards_v, msgs = validate_wards(
+        wards_w, ward_id=ward_id, what="wards", overlap_tolerance=overlap_tolerance
+    )
+    warnings += msgs
+    checked: dict[str, gpd.GeoDataFrame] = {}
+    for k, layer in layers.items():
+        a, msgs = validate_areas(layer, area_id=id_cols[k], what=f"{k} layer")
+        warnings += msgs
+        checked[k] = a
+    wg = np.asarray(wards_v.geometry.values, dtype=object)
+    nw = len(wg)
+    wid = wards_v[ward_id].to_numpy(dtype=object)
+    wa = shapely.area(wg)
+    adj = _adjacency(wg)
+
+    # ---- demand points
+    pw = x = y = pweight = None
+    ward_inc = ward_dem = None
+    outside_wards = 0
+    if demand is not None:
+        x, y = point_xy(demand, crs=work, what="demand points")
+        pweight = incident_weights(demand, weights)
+        pw = locate_xy(wg, x, y)
+        inw = pw >= 0
+        ward_inc = np.bincount(pw[inw], minlength=nw).astype(np.int64)
+        ward_dem = np.bincount(pw[inw], weights=pweight[inw], minlength=nw)
+        outside_wards = int((~inw & np.isfinite(x) & np.isfinite(y)).sum())
+        if outside_wards:
+            warnings.append(
+                f"{outside_wards:,} of {len(x):,} demand point(s) lie in no ward and are not "
+                "counted"
+            )
+
+    # ---- the smallest level, then the others
+    finest = lv[0]
+    base = checked[finest]
+    lvl_objs: dict[str, _Level] = {}
+
+    def realign_layer(name: str, layer: gpd.GeoDataFrame, id_col: str) -> _Level:
+        ag = np.asarray(layer.geometry.values, dtype=object)
+        wi, ai, area, covered_by = _overlay(wg, ag)
+        pa = None
+        if pw is not None and x is not None and y is not None:
+            pa = _point_areas(pw, x, y, ag, wi, ai, covered_by)
+        pieces = _pieces_frame(wi, ai, area, wa, pw, pa, pweight)
+        pieces, basis = _add_shares(pieces, wa, ward_dem, by)
+        ids = layer[id_col].to_numpy(dtype=object)
+        best, _ = _best(pieces, ids, nw)
+        return _Level(
+            name=name,
+            ids=ids,
+            area_m2=shapely.area(ag),
+            geoms=ag,
+            names=_names(layer, id_col),
+            pieces=pieces,
+            best=best,
+            basis=basis,
+        )
+
+    lvl_objs[finest] = realign_layer(finest, base, id_cols[finest])
+    fl = lvl_objs[finest]
+    assert fl.best is not None and fl.basis is not None and fl.pieces is not None
+
+    # ---- wards larger than areas?
+    n_areas = len(fl.ids)
+    used = np.unique(fl.best[fl.best >= 0])
+    med_w, med_a = float(np.median(wa)), float(np.median(fl.area_m2))
+    empty_share = 1 - len(used) / n_areas
+    coarse = med_w > med_a and empty_share > 0.25
+    if coarse:
+        msg = (
+            f"the wards are larger than the {finest} areas they are realigned to: the median ward "
+            f"({med_w / 1e6:,.2f} km²) is {med_w / med_a:,.1f}× the median {finest} "
+            f"({med_a / 1e6:,.2f} km²), so {n_areas - len(used)} of {n_areas} {finest} areas "
+            f"would get no ward. Realignment gives whole wards to areas, so it needs wards smaller "
+            f"than the areas: realign the {finest} areas to a finer unit (census blocks, output "
+            "areas), or realign to a coarser level"
+        )
+        if not allow_coarse:
+            raise WardsTooCoarseError("realign", [msg + "; allow_coarse=True returns it anyway"])
+        warnings.append(msg)
+        log.warning(msg)
+
+    # ---- wards with no overlap: the neighbour with most shared boundary, else the nearest
+    no_overlap = fl.best < 0
+    basis = fl.basis.copy()
+    codes = fl.best.copy()
+    if no_overlap.any():
+        codes = _neighbour_fill(codes, adj, fl.ids)
+        basis[no_overlap & (codes >= 0)] = "neighbour"
+        rem = np.nonzero(codes < 0)[0]
+        if len(rem):
+            assert fl.geoms is not None
+            tree = shapely.STRtree(fl.geoms)
+            wi2, ai2 = tree.query_nearest(wg[rem], all_matches=False)
+            codes[rem[wi2]] = ai2
+            basis[rem] = "nearest"
+        msg = (
+            f"{int(no_overlap.sum())} ward(s) overlap no old {finest} area and were given to a "
+            f"neighbour: {_listing(wid[no_overlap])}"
+        )
+        warnings.append(msg)
+        log.warning(msg)
+    outside = np.zeros(nw)
+    op = fl.pieces[fl.pieces["a"] < 0]
+    outside[op["w"].to_numpy()] = op["share"].to_numpy()
+    partly = (outside >= min_share) & ~no_overlap
+    if partly.any() or no_overlap.any():
+        covered = 1 - float((outside * wa).sum() + wa[no_overlap].sum()) / float(wa.sum())
+        msg = (
+            f"the old {finest} areas cover only {100 * covered:.1f}% of the wards: "
+            f"{int(partly.sum())} ward(s) lie partly outside them ({_listing(wid[partly])})"
+            f" and {int(no_overlap.sum())} wholly"
+        )
+        warnings.append(msg)
+        log.warning(msg)
+
+    table = wards_v.copy()
+    table[finest] = _strings(fl.ids[codes])
+
+    # ---- higher levels
+    if parents_as_columns:
+        for higher in lv[1:]:
+            col = base[higher]
+            nulls = col.isna().to_numpy()
+            if nulls.any():
+                raise ValidationError(
+                    f"{finest} layer",
+                    [
+                        f"{int(nulls.sum())} {finest} area(s) have no {higher}: "
+                        f"{_listing(fl.ids[nulls])}; every area needs its parent"
+                    ],
+                )
+            pid = col.astype("string").to_numpy(dtype=object)
+            table[higher] = _strings(pid[codes])
+            pcodes, puniq = pd.factorize(pid)
+            pieces = fl.pieces.copy()
+            pa_ = pieces["a"].to_numpy()
+            pieces["a"] = np.where(pa_ >= 0, pcodes[np.maximum(pa_, 0)], -1)
+            pieces = (
+                pieces.groupby(["w", "a"])[["area_m2", "incidents", "demand", "share"]]
+                .sum()
+                .reset_index()
+            )
+            lvl_objs[higher] = _Level(
+                name=higher,
+                ids=np.asarray(puniq, dtype=object),
+                area_m2=np.bincount(pcodes, weights=fl.area_m2, minlength=len(puniq)),
+                pieces=pieces,
+            )
+    else:
+        for higher in lv[1:]:
+            L = realign_layer(higher, checked[higher], id_cols[higher])
+            lvl_objs[higher] = L
+            assert L.best is not None
+            hc = L.best.copy()
+            if (hc < 0).any():
+                hc = _neighbour_fill(hc, adj, L.ids)
+            vals = np.where(hc >= 0, L.ids[np.maximum(hc, 0)], None)
+            table[higher] = _strings(vals)
+
+    # ---- nesting by majority (by demand when known, else area)
+    wmeasure = ward_dem if (by == "demand" and ward_dem is not None) else wa
+    before = table[lv].copy()
+    nesting = nest(table, lv, ward_id=ward_id, weight=wmeasure)
+    table = nesting.wards
+    nest_changed = (table[lv].astype(object).to_numpy() != before.astype(object).to_numpy()).any(
+        axis=1
+    )
+    if len(nesting.conflicts):
+        msg = (
+            f"{len(nesting.conflicts)} area(s) straddled several areas of the level above and "
+            f"were given to the majority; {int(nest_changed.sum())} ward(s) changed: "
+            f"{_listing(wid[nest_changed])}"
+        )
+        warnings.append(msg)
+
+    # ---- contiguity
+    moves = pd.DataFrame()
+    moved_contig = np.zeros(nw, bool)
+    fix_report = CheckReport()
+    if fix:
+        cf = fix_contiguity(
+            table, levels=lv, ward_id=ward_id, exceptions=exceptions, weight=wmeasure, adjacency=adj
+        )
+        before = table[lv].astype(object).to_numpy()
+        table = cf.wards
+        moved_contig = (table[lv].astype(object).to_numpy() != before).any(axis=1)
+        moves = cf.moves
+        fix_report = cf.report
+        if len(moves):
+            msg = (
+                f"{len(moves)} detached piece(s) of areas were given to the neighbour they share "
+                f"most boundary with ({int(moved_contig.sum())} ward(s)): "
+                + _listing(f"{r['wards']} {r['from']}→{r['to']}" for _, r in moves.iterrows())
+            )
+            warnings.append(msg)
+
+    # ---- layers and checks
+    names = {k: L.names for k, L in lvl_objs.items() if L.names}
+    new_layers = build_layers(table, levels=lv, ward_id=ward_id, names=names or None)
+    report = check_layers(
+        table,
+        new_layers,
+        levels=lv,
+        ward_id=ward_id,
+        exceptions=exceptions,
+        adjacency=adj,
+    )
+    for p in fix_report.problems:
+        if p not in report.problems:
+            report.problems.append(p)
+    for m in warnings:
+        report.add("input", "realign", [], m, severity="warning")
+
+    # ---- assignment, changes, pieces, summary
+    final_codes = {}
+    for k, L in lvl_objs.items():
+        pos = pd.Series(np.arange(len(L.ids)), index=L.ids)
+        final_codes[k] = pos.reindex(table[k].to_numpy(dtype=object)).to_numpy().astype(np.int64)
+    fc = final_codes[finest]
+    fp = fl.pieces
+    share_final = _lookup_share(fp, fc, nw)
+    ru, ru_share = _runner_up(fp, fc, fl.ids, nw)
+    assignment = pd.DataFrame(index=wards_v.index)
+    assignment["ward"] = _strings(wid)
+    if "name" in table.columns and ward_id != "name":
+        assignment["name"] = table["name"].astype("string").to_numpy()
+    assignment[finest] = table[finest].to_numpy()
+    assignment["share"] = share_final
+    assignment["runner_up"] = _strings(ru)
+    assignment["runner_up_share"] = ru_share
+    assignment["outside_share"] = outside
+    assignment["basis"] = _strings(basis)
+    for higher in lv[1:]:
+        assignment[higher] = table[higher].to_numpy()
+    reasons = {
+        "marginal": (share_final < review_below)
+        & np.isin(basis, ["area", "demand", "area (no demand)"]),
+        "no overlap": no_overlap,
+        "no demand": basis == "area (no demand)",
+        "partly outside": partly,
+        "nesting": nest_changed,
+        "contiguity": moved_contig,
+    }
+    reason = np.full(nw, "", dtype=object)
+    for label, mask in reasons.items():
+        reason = np.where(mask, np.where(reason == "", label, reason + "; " + label), reason)
+    assignment["moved"] = (1 - share_final) >= min_share
+    assignment["review"] = reason != ""
+    assignment["reason"] = _strings(reason)
+    if demand is not None:
+        assignment["incidents"] = ward_inc
+        assignment["demand"] = ward_dem
+
+    changes, pieces_out = _changes(
+        lvl_objs, final_codes, wid, wa, ward_inc, ward_dem, min_share, demand is not None
+    )
+    area_retained = float(fp.loc[(fp["a"].to_numpy() == fc[fp["w"].to_numpy()]), "area_m2"].sum())
+    summary: dict[str, Any] = {
+        "by": by,
+        "levels": tuple(lv),
+        "wards": nw,
+        "areas_old": n_areas,
+        "areas_new": int(new_layers[finest].shape[0]),
+        "areas_emptied": int(n_areas - new_layers[finest].shape[0]),
+        "emptied_ids": sorted(set(map(str, fl.ids)) - set(new_layers[finest]["id"].astype(str))),
+        "wards_moved": int(assignment["moved"].sum()),
+        "wards_review": int(assignment["review"].sum()),
+        "wards_marginal": int(reasons["marginal"].sum()),
+        "wards_no_overlap": int(no_overlap.sum()),
+        "wards_no_demand": int(reasons["no demand"].sum()),
+        "wards_partly_outside": int(partly.sum()),
+        "nesting_conflicts": len(nesting.conflicts),
+        "contiguity_moves": len(moves),
+        "area_m2": float(wa.sum()),
+        "area_shifted_m2": float(wa.sum()) - area_retained,
+        "review_below": review_below,
+        "min_share": min_share,
+        "coarse": bool(coarse),
+        "median_ward_m2": med_w,
+        "median_area_m2": med_a,
+        "demand_total": None,
+        "demand_shifted": None,
+        "demand_shifted_pct": None,
+        "demand_outside_wards": outside_wards if demand is not None else None,
+    }
+    if demand is not None and ward_dem is not None:
+        kept = fp.loc[(fp["a"].to_numpy() == fc[fp["w"].to_numpy()]), "demand"].sum()
+        total = float(ward_dem.sum())
+        summary["demand_total"] = total
+        summary["demand_shifted"] = total - float(kept)
+        summary["demand_shifted_pct"] = 100 * (total - float(kept)) / total if total else 0.0
+    log.info(
+        "realign: %d wards to %d %s areas by %s; %d moved, %d for review",
+        nw,
+        summary["areas_new"],
+        finest,
+        by,
+        summary["wards_moved"],
+        summary["wards_review"],
+    )
+    return Realignment(
+        assignment=assignment,
+        wards=table,
+        areas=new_layers,
+        changes=changes,
+        pieces=pieces_out,
+        summary=summary,
+        checks=report,
+        conflicts=nesting.conflicts,
+        moves=moves,
+        warnings=tuple(warnings),
+        levels=tuple(lv),
+        by=by,
+        crs=work,
+    )
+
+
+def _lookup_share(pieces: pd.DataFrame, codes: np.ndarray, n: int) -> np.ndarray:
+    w = pieces["w"].to_numpy()
+    hit = pieces["a"].to_numpy() == codes[w]
+    out = np.zeros(n)
+    out[w[hit]] = pieces["share"].to_numpy()[hit]
+    return out
+
+
+def _runner_up(
+    pieces: pd.DataFrame, codes: np.ndarray, ids: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    w = pieces["w"].to_numpy()
+    a = pieces["a"].to_numpy()
+    p = pieces[(a >= 0) & (a != codes[w]) & (pieces["share"].to_numpy() > 0)]
+    ru = np.full(n, None, dtype=object)
+    share = np.zeros(n)
+    if len(p):
+        p = p.assign(aid=ids[p["a"].to_numpy()]).sort_values(
+            ["w", "share", "aid"], ascending=[True, False, True]
+        )
+        first = p.drop_duplicates("w")
+        ru[first["w"].to_numpy()] = first["aid"].to_numpy()
+        share[first["w"].to_numpy()] = first["share"].to_numpy()
+    return ru, share
+
+
+def _join_ids(frame: pd.DataFrame, key: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per area code 0..n-1: count and ``;``-joined sorted ward ids of ``frame`` rows."""
+    counts = np.bincount(frame[key].to_numpy(), minlength=n) if len(frame) else np.zeros(n, int)
+    joined = np.full(n, "", dtype=object)
+    if len(frame):
+        g = frame.groupby(key)["ward"].agg(lambda s: ";".join(sorted(s)))
+        joined[g.index.to_numpy()] = g.to_numpy()
+    return counts, joined
+
+
+def _changes(
+    lvl_objs: Mapping[str, _Level],
+    final_codes: Mapping[str, np.ndarray],
+    wid: np.ndarray,
+    wa: np.ndarray,
+    ward_inc: np.ndarray | None,
+    ward_dem: np.ndarray | None,
+    min_share: float,
+    with_demand: bool,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    frames = []
+    piece_frames = []
+    for k, L in lvl_objs.items():
+        assert L.pieces is not None
+        n = len(L.ids)
+        fc = final_codes[k]
+        p = L.pieces
+        pw_, pa_ = p["w"].to_numpy(), p["a"].to_numpy()
+        assigned = pa_ == fc[pw_]
+        real = pa_ >= 0
+        retained = np.bincount(
+            pa_[assigned & real], weights=p["area_m2"].to_numpy()[assigned & real], minlength=n
+        )
+        new_area = np.bincount(fc, weights=wa, minlength=n)
+        n_wards = np.bincount(fc, minlength=n)
+        share = p["share"].to_numpy()
+        gained = pd.DataFrame({"a": fc, "ward": wid})
+        sh_final = _lookup_share(p, fc, len(wid))
+        gained = gained[(1 - sh_final) >= min_share]
+        lost = p[real & ~assigned & (share >= min_share)]
+        lost = pd.DataFrame({"a": lost["a"].to_numpy(), "ward": wid[lost["w"].to_numpy()]})
+        n_gained, ids_gained = _join_ids(gained, "a", n)
+        n_lost, ids_lost = _join_ids(lost, "a", n)
+        f = pd.DataFrame(
+            {
+                "level": k,
+                "id": _strings(L.ids.astype(str)),
+                "status": np.where(n_wards > 0, "kept", "emptied"),
+                "area_old_m2": L.area_m2,
+                "area_new_m2": new_area,
+                "retained": retained / np.maximum(L.area_m2, 1e-300),
+            }
+        )
+        if with_demand and ward_inc is not None and ward_dem is not None:
+            f["incidents_old"] = np.bincount(
+                pa_[real], weights=p["incidents"].to_numpy()[real], minlength=n
+            ).astype(np.int64)
+            f["incidents_new"] = np.bincount(fc, weights=ward_inc, minlength=n).astype(np.int64)
+            f["demand_old"] = np.bincount(
+                pa_[real], weights=p["demand"].to_numpy()[real], minlength=n
+            )
+            f["demand_new"] = np.bincount(fc, weights=ward_dem, minlength=n)
+        f["n_wards"] = n_wards
+        f["n_gained"] = n_gained
+        f["n_lost"] = n_lost
+        f["wards_gained"] = _strings(ids_gained)
+        f["wards_lost"] = _strings(ids_lost)
+        frames.append(f)
+        piece_frames.append(
+            pd.DataFrame(
+                {
+                    "level": k,
+                    "ward": _strings(wid[pw_]),
+                    "area": _strings(np.where(real, L.ids[np.maximum(pa_, 0)], None)),
+                    "area_m2": p["area_m2"].to_numpy(),
+                    "incidents": p["incidents"].to_numpy(),
+                    "demand": p["demand"].to_numpy(),
+                    "share": share,
+                    "assigned": assigned,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True), pd.concat(piece_frames, ignore_index=True)
