@@ -31,6 +31,8 @@ __all__ = [
     "add_page_css",
     "check_colour",
     "class_breaks",
+    "class_colours",
+    "classify",
     "colour_for",
 ]
 
@@ -66,11 +68,11 @@ LEVEL_STYLES: dict[str, dict[str, Any]] = {
     "ward": {"color": "#777777", "weight": 0.8, "dashArray": "3 3", "fill": False},
 }
 REVIEW: dict[str, Any] = {
-    "color": "#ff00ff",
-    "weight": 3,
-    "fillColor": "#ff00ff",
-    "fillOpacity": 0.25,
-    "dashArray": "4 3",
+    "color": "#d400d4",
+    "weight": 4,
+    "fillColor": "#d400d4",
+    "fillOpacity": 0.08,
+    "dashArray": "7 4",
 }
 CHANGE: dict[str, dict[str, Any]] = {
     "before": {"color": "#e66101", "weight": 3.0, "dashArray": "8 5", "fill": False},
@@ -112,15 +114,24 @@ def class_breaks(values: Any, k: int = len(SEQUENTIAL)) -> np.ndarray:
     return b if b.size > 1 else np.array([b[0], b[0]])
 
 
-def colour_for(values: Any, breaks: np.ndarray, palette: Sequence[str] = SEQUENTIAL) -> np.ndarray:
-    """Return the palette colour of each value's class (NaN -> light grey)."""
+def class_colours(k: int, palette: Sequence[str] = SEQUENTIAL) -> list[str]:
+    """Return ``k`` colours spread over ``palette`` (light to dark)."""
+    return list(palette) if k >= len(palette) else _spread(palette, max(k, 1))
+
+
+def classify(values: Any, breaks: np.ndarray) -> np.ndarray:
+    """Return each value's class 0..k-1 for ``breaks`` of k classes (-1 for NaN)."""
     v = np.asarray(values, dtype=float)
     n = max(len(breaks) - 1, 1)
-    pal = np.asarray(palette if n >= len(palette) else _spread(palette, n), dtype=object)
     idx = np.clip(np.searchsorted(breaks[1:-1], v, side="right"), 0, n - 1)
-    out = pal[idx]
-    out[~np.isfinite(v)] = "#d9d9d9"
-    return out
+    return np.where(np.isfinite(v), idx, -1)
+
+
+def colour_for(values: Any, breaks: np.ndarray, palette: Sequence[str] = SEQUENTIAL) -> np.ndarray:
+    """Return the palette colour of each value's class (NaN -> light grey)."""
+    idx = classify(values, breaks)
+    pal = np.asarray(class_colours(max(len(breaks) - 1, 1), palette) + ["#d9d9d9"], dtype=object)
+    return pal[idx]
 
 
 def _spread(palette: Sequence[str], n: int) -> list[str]:

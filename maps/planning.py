@@ -1,0 +1,327 @@
+"""The planner's map: every level of the police hierarchy, demand per beat, wards to review."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from boundaries.demand import level_demand
+from boundaries.hierarchy import DEFAULT_LEVELS, FORCE
+from geo.errors import ColumnNotFoundError, ValidationError
+from maps._base import LEVEL_TITLES, add_controls, as_points, boundary_layers, html_rows, new_map
+from maps._period import select_period
+from maps.layers import (
+    GeoJsonLayer,
+    LabelLayer,
+    display_geometry,
+    escape,
+    feature_collection,
+    label_min_zoom,
+)
+from maps.style import (
+    LEVEL_STYLES,
+    REVIEW,
+    Legend,
+    TitleBox,
+    class_breaks,
+    class_colours,
+    classify,
+)
+
+__all__ = ["planning_map"]
+
+log = logging.getLogger("beatplan")
+
+_LEVEL_ORDER = ("ward", "beat", "sector", "npa", "lpa")
+_LABEL_CLASS = {"npa": "bp-npa", "lpa": "bp-npa", "sector": "bp-sector", "beat": "bp-beat"}
+
+
+def _title(level: str) -> str:
+    return LEVEL_TITLES.get(level, level.capitalize())
+
+
+def _plural(level: str) -> str:
+    t = _title(level)
+    return t + "s" if not t.endswith("s") else t
+
+
+def _unpack(result: Any) -> tuple[gpd.GeoDataFrame | None, dict[str, Any], pd.DataFrame | None]:
+    """Return (ward table or None, {level: layer}, review table or None) from any input."""
+    wards = getattr(result, "wards", None)
+    layers = getattr(result, "areas", None)
+    review = None
+    assignment = getattr(result, "assignment", None)
+    if isinstance(assignment, pd.DataFrame) and "review" in assignment.columns:
+        review = assignment
+    elif isinstance(getattr(result, "review", None), pd.DataFrame):
+        review = result.review
+    if layers is None:
+        if isinstance(result, gpd.GeoDataFrame):
+            levels = [c for c in DEFAULT_LEVELS if c in result.columns]
+            if levels:
+                wards = result
+            layers = result
+        elif isinstance(result, dict):
+            layers = result
+        else:
+            raise ValidationError(
+                "planning_map",
+                [
+                    "expected a boundaries Realignment or Reorganisation, a ward table, or a "
+                    f"mapping of level to layer; found {type(result).__name__}"
+                ],
+            )
+    return wards, dict(layers) if isinstance(layers, dict) else layers, review
+
+
+def _demand_table(
+    demand: Any,
+    wards: gpd.GeoDataFrame | None,
+    layers: dict[str, gpd.GeoDataFrame],
+    level: str,
+) -> tuple[pd.Series | None, str | None]:
+    """Incidents (or demand) per area of ``level``, and a label of where they come from."""
+    if demand is None:
+        lay = layers[level]
+        for col in ("demand", "incidents"):
+            if col in lay.columns and lay[col].notna().any():
+                return pd.Series(lay[col].to_numpy(dtype=float), index=lay["id"]), None
+        return None, None
+    if isinstance(demand, pd.Series):
+        return demand.astype(float), None
+    if isinstance(demand, pd.DataFrame) and not isinstance(demand, gpd.GeoDataFrame):
+        if "id" not in demand.columns:
+            raise ColumnNotFoundError(
+                "demand: a table of demand needs an 'id' column (the area id) and a "
+                "'demand' or 'incidents' column"
+            )
+        sub = demand[demand["level"] == level] if "level" in demand.columns else demand
+        col = "demand" if "demand" in sub.columns else "incidents"
+        if col not in sub.columns:
+            raise ColumnNotFoundError("demand: no 'demand' or 'incidents' column")
+        return pd.Series(sub[col].to_numpy(dtype=float), index=sub["id"].astype(str)), None
+    points = as_points(demand, what="demand")
+    period = select_period(points, None).label
+    if wards is not None and level in wards.columns:
+        lv = [c for c in DEFAULT_LEVELS if c in wards.columns]
+        table = level_demand(wards, points, levels=lv)
+        sub = table[table["level"] == level]
+        return pd.Series(sub["incidents"].to_numpy(dtype=float), index=sub["id"]), period
+    from boundaries.demand import area_demand
+
+    table = area_demand(points, layers[level])
+    return pd.Series(table["incidents"].to_numpy(dtype=float), index=table["id"]), period
+
+
+def _area_tips(layer: gpd.GeoDataFrame, level: str, names: dict[str, dict[str, str]]) -> pd.Series:
+    rows: list[tuple[str, Any]] = [("Name", layer["name"])]
+    for higher in _LEVEL_ORDER[_LEVEL_ORDER.index(level) + 1 :] if level in _LEVEL_ORDER else ():
+        if higher in layer.columns:
+            ids = layer[higher].astype("string")
+            nm = ids.map(names.get(higher, {})).astype("string")
+            rows.append((_title(higher), ids.where(nm.isna(), ids + " " + nm)))
+    if "n_wards" in layer.columns:
+        rows.append(("Wards", layer["n_wards"]))
+    if "area_m2" in layer.columns:
+        rows.append(("Area", (layer["area_m2"] / 1e6).round(2).astype(str) + " km²"))
+    head = "<b>" + escape(_title(level) + " ").iloc[0] + escape(layer["id"]) + "</b>"
+    return head + html_rows(rows, layer.index)
+
+
+def planning_map(
+    result: Any,
+    *,
+    demand: Any = None,
+    choropleth: str | None = None,
+    title: str | None = None,
+    tiles: str | None = "OpenStreetMap",
+    tolerance: float = 5.0,
+) -> folium.Map:
+    """Draw the planner's map: NPAs, sectors, beats and wards as layers, demand, wards to review.
+
+    Parameters
+    ----------
+    result : Realignment, Reorganisation, GeoDataFrame or mapping
+        A :func:`boundaries.realign` or :func:`boundaries.reorganise` result (its layers,
+        ward table and wards flagged for review are drawn), a ward table with level columns
+        (``beat``, ``sector``, ``npa``), or ``{level: layer}``.
+    demand : incidents, Series or DataFrame, optional
+        Incident points (``geo.Incidents`` or GeoDataFrame; counted per area), a Series of
+        demand by area id, or a table with ``id`` (and ``level``) and ``demand``/``incidents``.
+        Default: the layers' own ``demand``/``incidents`` columns, if any.
+    choropleth : str, optional
+        The level coloured by demand; default the smallest level above the wards (beats).
+    title : str, optional
+        Printed at the top.
+    tiles : str or None
+        Basemap name (see :data:`maps._base.TILES`) or None for none.
+    tolerance : float
+        Display simplification in metres (shared edges stay shared).
+
+    Returns
+    -------
+    folium.Map
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import box
+    >>> w = gpd.GeoDataFrame({"id": ["a", "b"], "beat": ["B1", "B2"], "npa": ["N", "N"]},
+    ...                      geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)],
+    ...                      crs=27700).translate(450000, 300000)
+    >>> type(planning_map(w, tiles=None)).__name__
+    'Map'
+    """
+    wards, raw_layers, review = _unpack(result)
+    crs_src = wards.crs if wards is not None else next(iter(raw_layers.values())).crs
+    crs = CRS.from_user_input(crs_src) if crs_src is not None else None
+    layers = boundary_layers(raw_layers, crs, what="result")
+    layers.pop(FORCE, None)
+    if wards is not None and "ward" not in layers and "id" in wards.columns:
+        layers = {**boundary_layers({"ward": wards}, crs, what="wards"), **layers}
+    if not layers:
+        raise ValidationError("planning_map", ["the result holds no area layer to draw"])
+    crs = CRS.from_user_input(next(iter(layers.values())).crs)
+    if wards is not None:
+        wards = wards.to_crs(crs) if not CRS.from_user_input(wards.crs).equals(crs) else wards
+    levels = sorted(layers, key=lambda lv: _LEVEL_ORDER.index(lv) if lv in _LEVEL_ORDER else 9)
+    names = {
+        lv: dict(zip(lay["id"].astype(str), lay["name"].astype("string"), strict=True))
+        for lv, lay in layers.items()
+    }
+    names = {lv: {k: v for k, v in d.items() if pd.notna(v)} for lv, d in names.items()}
+    level = choropleth or next((lv for lv in levels if lv != "ward"), levels[0])
+    if level not in layers:
+        raise ValidationError(
+            "choropleth", [f"choropleth={level!r} is not a level here; levels: {levels}"]
+        )
+
+    whole = shapely.union_all(np.asarray(layers[levels[-1]].geometry.values, dtype=object))
+    m = new_map(whole.bounds, crs, tiles=tiles)
+
+    # demand choropleth at one level
+    values, period = _demand_table(demand, wards, layers, level)
+    items: list[tuple[str, str, str]] = []
+    if values is not None:
+        lay = layers[level]
+        v = lay["id"].astype(str).map(values.rename(index=str)).astype(float)
+        breaks = class_breaks(v)
+        cls = classify(v, breaks)
+        k = len(breaks) - 1
+        colours = class_colours(k)
+        mean = float(np.nanmean(v)) if np.isfinite(v).any() else np.nan
+        dev = (v - mean) / mean * 100 if mean else v * np.nan
+        tip = _area_tips(lay, level, names) + html_rows(
+            [
+                ("Demand", v.round(1).astype(str)),
+                ("vs mean", dev.round(0).map(lambda d: f"{d:+.0f} %", na_action="ignore")),
+            ],
+            lay.index,
+        )
+        styles = [
+            {"color": "#555555", "weight": 0.5, "fillColor": c, "fillOpacity": 0.65}
+            for c in [*colours, "#d9d9d9"]
+        ]
+        props = pd.DataFrame({"tip": tip, "s": np.where(cls < 0, k, cls)})
+        fc = feature_collection(display_geometry(lay, tolerance=tolerance), props)
+        name = f"Demand per {_title(level).lower()}"
+        grp = folium.FeatureGroup(name=escape(name).iloc[0]).add_to(m)
+        GeoJsonLayer(name, fc, styles=styles, highlight={"weight": 2.5}).add_to(grp)
+        for i, c in enumerate(colours):
+            items.append(("box", c, f"{breaks[i]:,.0f} \u2013 {breaks[i + 1]:,.0f}"))
+        if (cls < 0).any():
+            items.append(("box", "#d9d9d9", "no data"))
+
+    # the levels as lines, largest last (on top), each with labels
+    for lv in levels:
+        lay = layers[lv]
+        style = dict(LEVEL_STYLES.get(lv, LEVEL_STYLES["beat"]))
+        geoms = np.asarray(lay.geometry.values, dtype=object)
+        fc = feature_collection(
+            display_geometry(lay, tolerance=tolerance),
+            pd.DataFrame({"tip": _area_tips(lay, lv, names)}),
+        )
+        name = _plural(lv)
+        grp = folium.FeatureGroup(name=escape(name).iloc[0], show=lv != "ward")
+        grp.add_to(m)
+        GeoJsonLayer(name, fc, styles=[style], highlight={"weight": style["weight"] + 2}).add_to(
+            grp
+        )
+        if lv != "ward" or len(lay) <= 300:
+            pos = gpd.GeoSeries(shapely.point_on_surface(geoms), crs=crs).to_crs(4326)
+            ll = np.column_stack([pos.y.round(5), pos.x.round(5)])
+            text = lay["name"].astype("string").fillna(lay["id"].astype("string"))
+            px = text.str.len().to_numpy(dtype=float) * (8.0 if lv in ("npa", "lpa") else 6.5) + 8
+            mz = label_min_zoom(np.sqrt(shapely.area(geoms)), ll[:, 0], px)
+            LabelLayer(
+                f"{name} labels",
+                ll,
+                text,
+                css_class=_LABEL_CLASS.get(lv, "bp-ward"),
+                min_zoom=mz,
+            ).add_to(grp)
+        items.append(("line", style["color"], name))
+
+    # wards flagged for review
+    n_review = 0
+    if review is not None and wards is not None and review["review"].fillna(False).any():
+        flagged = review[review["review"].fillna(False).astype(bool)]
+        ward_col = "ward" if "ward" in flagged.columns else "id"
+        wid = wards["id"].astype(str) if "id" in wards.columns else wards.index.astype(str)
+        sel = wid.isin(flagged[ward_col].astype(str)).to_numpy()
+        wsel = wards[sel].reset_index(drop=True)
+        info = flagged.set_index(flagged[ward_col].astype(str)).reindex(wid[sel].to_numpy())
+        info.index = wsel.index
+        rows: list[tuple[str, Any]] = [("Why", info.get("reason"))]
+        if "share" in info.columns:
+            share = (info["share"] * 100).round(0).astype("Int64").astype("string") + " %"
+            rows.append(("Best share", share))
+        if "runner_up" in info.columns:
+            ru = info["runner_up"].astype("string")
+            if "runner_up_share" in info.columns:
+                ru = (
+                    ru
+                    + " ("
+                    + (info["runner_up_share"] * 100).round(0).astype("Int64").astype("string")
+                    + " %)"
+                )
+            rows.append(("Runner-up", ru))
+        for lv in levels:
+            if lv in wsel.columns:
+                rows.append((_title(lv), wsel[lv]))
+        label = wsel["id"].astype("string")
+        if "name" in wsel.columns:
+            label = label + " " + wsel["name"].astype("string").fillna("")
+        tip = "<b>Review ward " + escape(label) + "</b>" + html_rows(rows, wsel.index)
+        fc = feature_collection(
+            display_geometry(wsel, tolerance=tolerance, coverage=False),
+            pd.DataFrame({"tip": tip}),
+        )
+        grp = folium.FeatureGroup(name="Wards to review").add_to(m)
+        GeoJsonLayer("Wards to review", fc, styles=[REVIEW], highlight={"weight": 5}).add_to(grp)
+        n_review = len(wsel)
+        items.append(("box", REVIEW["color"], f"Ward to review ({n_review})"))
+
+    counts = " \u00b7 ".join(
+        f"{len(layers[lv])} {_plural(lv) if lv in ('npa', 'lpa') else _plural(lv).lower()}"
+        for lv in reversed(levels)
+    )
+    heading = title or "Police areas"
+    sub = [counts]
+    if values is not None:
+        sub.append(
+            f"{'incidents' if period else 'demand'} per {_title(level).lower()}"
+            + (f": {period}" if period else "")
+        )
+    TitleBox(heading, "\n".join(sub)).add_to(m)
+    Legend(f"Demand per {_title(level).lower()}" if values is not None else "", items).add_to(m)
+    add_controls(m)
+    log.info("planning map: %s; %d wards to review", counts, n_review)
+    return m
