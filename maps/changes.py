@@ -1,0 +1,298 @@
+"""The change map: old and new police areas, with the wards that moved and where they went."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from boundaries.hierarchy import DEFAULT_LEVELS, FORCE
+from geo.errors import ValidationError
+from maps._base import LEVEL_TITLES, add_controls, boundary_layers, html_rows, new_map, to_metric
+from maps.layers import (
+    GeoJsonLayer,
+    LabelLayer,
+    display_geometry,
+    escape,
+    feature_collection,
+    label_min_zoom,
+)
+from maps.style import CHANGE, Legend, TitleBox
+
+__all__ = ["change_map"]
+
+log = logging.getLogger("beatplan")
+
+_ORDER = ("beat", "sector", "npa", "lpa")
+
+
+def _ward_table(obj: Any) -> gpd.GeoDataFrame | None:
+    """Return the ward table of a result or a GeoDataFrame with level columns, else None."""
+    table = getattr(obj, "wards", None)
+    if isinstance(table, gpd.GeoDataFrame):
+        return table
+    if isinstance(obj, gpd.GeoDataFrame) and "id" in obj.columns:
+        if any(c in obj.columns for c in DEFAULT_LEVELS):
+            return obj
+    return None
+
+
+def _layers_of(obj: Any, crs: CRS | None, what: str) -> dict[str, gpd.GeoDataFrame]:
+    raw = getattr(obj, "areas", None)
+    if raw is None:
+        raw = getattr(obj, "layers", None)
+    layers = boundary_layers(raw if raw is not None else obj, crs, what=what)
+    layers.pop(FORCE, None)
+    return layers
+
+
+def _label(ids: pd.Series, names: dict[str, str]) -> pd.Series:
+    ids = ids.astype("string")
+    nm = ids.map(names).astype("string")
+    return ids.where(nm.isna(), ids + " " + nm)
+
+
+def _moved_by_table(
+    old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, level: str, levels: list[str]
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame] | None:
+    """Wards whose area at ``level`` changed between two ward tables (matched by id).
+
+    None when the tables share no ward id (a ward review: compare by overlap instead).
+    """
+    o = old.set_index(old["id"].astype(str))
+    n = new.set_index(new["id"].astype(str))
+    common = n.index.intersection(o.index)
+    if len(common) == 0:
+        return None
+    frm = o.loc[common, level].astype("string")
+    to = n.loc[common, level].astype("string")
+    moved = (frm != to).fillna(True).to_numpy(dtype=bool)
+    ids = common[moved]
+    info = pd.DataFrame({"from": frm[moved].to_numpy(), "to": to[moved].to_numpy()}, index=ids)
+    for lv in levels:
+        if lv != level and lv in o.columns and lv in n.columns:
+            a = o.loc[ids, lv].astype("string")
+            b = n.loc[ids, lv].astype("string")
+            info[lv] = (a + " \u2192 " + b).where(a != b, a)
+    geo = gpd.GeoDataFrame(n.loc[ids].reset_index(drop=True), geometry=n.loc[ids].geometry.values)
+    geo = geo.set_crs(new.crs, allow_override=True)
+    return geo, info.reset_index(drop=True)
+
+
+def _moved_by_assignment(result: Any, level: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame] | None:
+    """Wards a realignment marks as moved: part of them lay in another old area."""
+    a = getattr(result, "assignment", None)
+    wards = getattr(result, "wards", None)
+    if not isinstance(a, pd.DataFrame) or "moved" not in a.columns or wards is None:
+        return None
+    if level not in a.columns:
+        return None
+    sel = a["moved"].fillna(False).astype(bool).to_numpy()
+    rows = a[sel]
+    wid = wards["id"].astype(str)
+    pos = pd.Index(wid).get_indexer(rows["ward"].astype(str))
+    ok = pos >= 0
+    rows, pos = rows[ok], pos[ok]
+    geo = wards.iloc[pos].reset_index(drop=True)
+    to = rows[level].astype("string").to_numpy()
+    frm = rows["runner_up"].astype("string").to_numpy() if "runner_up" in rows else to
+    info = pd.DataFrame({"from": frm, "to": to})
+    if "runner_up_share" in rows.columns:
+        pct = (rows["runner_up_share"] * 100).round(0).astype("Int64").astype("string")
+        info["detail"] = pct.to_numpy() + " % of the ward lay in the old " + frm
+    return geo, info
+
+
+def _moved_by_overlay(
+    old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, min_m2: float = 500.0
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Pieces of ground whose area id changed (when no ward tables are at hand)."""
+    og = np.asarray(old.geometry.values, dtype=object)
+    ng = np.asarray(new.geometry.values, dtype=object)
+    tree = shapely.STRtree(og)
+    j, i = tree.query(ng, predicate="intersects")
+    pieces = shapely.intersection(og[i], ng[j])
+    keep = (shapely.area(pieces) >= min_m2) & (
+        old["id"].astype(str).to_numpy()[i] != new["id"].astype(str).to_numpy()[j]
+    )
+    geo = gpd.GeoDataFrame(geometry=pieces[keep], crs=new.crs)
+    info = pd.DataFrame(
+        {
+            "from": old["id"].astype("string").to_numpy()[i[keep]],
+            "to": new["id"].astype("string").to_numpy()[j[keep]],
+        }
+    )
+    return geo, info
+
+
+def change_map(
+    before: Any,
+    after: Any,
+    *,
+    level: str | None = None,
+    title: str | None = None,
+    tiles: str | None = "OpenStreetMap",
+    tolerance: float = 5.0,
+) -> folium.Map:
+    """Draw old and new areas and highlight the wards that moved, with a from → to tooltip.
+
+    Parameters
+    ----------
+    before : ward table, layers or None
+        The old areas: a ward table with level columns, one layer (beats), or
+        ``{level: layer}``. May be None when ``after`` is a ``Reorganisation`` (its
+        ``current`` table is then the "before").
+    after : Realignment, Reorganisation, ward table or layers
+        The new areas. Moved wards are found by comparing ward tables by ward id; for a
+        :func:`boundaries.realign` result they are its ``assignment.moved`` wards (part of the
+        ward lay in another old area); without ward tables, the pieces of ground whose area id
+        changed are shown.
+    level : str, optional
+        The level compared (default: the smallest one both sides have).
+    title : str, optional
+        Printed at the top.
+    tiles : str or None
+        Basemap name or None.
+    tolerance : float
+        Display simplification in metres.
+
+    Returns
+    -------
+    folium.Map
+    """
+    if before is None:
+        before = getattr(after, "current", None)
+        if before is None:
+            raise ValidationError(
+                "change_map", ["before=None needs a Reorganisation result as after="]
+            )
+    new_wards = _ward_table(after)
+    crs_obj = new_wards if new_wards is not None else after
+    crs = getattr(after, "crs", None) or getattr(crs_obj, "crs", None)
+    crs = CRS.from_user_input(crs) if crs is not None else None
+    new_layers = _layers_of(after, crs, "after")
+    if not new_layers:
+        raise ValidationError("change_map", ["after= holds no area layer"])
+    crs = CRS.from_user_input(next(iter(new_layers.values())).crs)
+    old_layers = _layers_of(before, crs, "before")
+    old_wards = _ward_table(before)
+    common = [lv for lv in _ORDER if lv in old_layers and lv in new_layers]
+    common += [lv for lv in new_layers if lv in old_layers and lv not in common and lv != "ward"]
+    if level is None:
+        if not common:
+            raise ValidationError(
+                "change_map",
+                [
+                    f"before and after share no level (before: {sorted(old_layers)}, after: "
+                    f"{sorted(new_layers)}); name one with level=..."
+                ],
+            )
+        level = common[0]
+    if level not in old_layers or level not in new_layers:
+        raise ValidationError(
+            "level", [f"level={level!r} is not in both: before {sorted(old_layers)}, after "
+                      f"{sorted(new_layers)}"]
+        )  # fmt: skip
+    old, new = old_layers[level], new_layers[level]
+    names_old = {
+        k: v for k, v in zip(old["id"].astype(str), old["name"], strict=True) if pd.notna(v)
+    }
+    names_new = {
+        k: v for k, v in zip(new["id"].astype(str), new["name"], strict=True) if pd.notna(v)
+    }
+
+    levels = [lv for lv in _ORDER if lv in new_layers]
+    found = None
+    how = ""
+    if new_wards is not None and old_wards is not None and level in old_wards.columns:
+        found = _moved_by_table(
+            to_metric(old_wards, crs, what="before"), to_metric(new_wards, crs, what="after"),
+            level, levels,
+        )  # fmt: skip
+        how = "wards"
+    if found is None:
+        found = _moved_by_assignment(after, level)
+        how = "wards" if found is not None else how
+    if found is None:
+        found = _moved_by_overlay(old, new)
+        how = "pieces"
+    moved_geo, info = found
+    moved_geo = to_metric(moved_geo, crs, what="moved")
+
+    whole = shapely.union_all(
+        np.concatenate([np.asarray(old.geometry.values), np.asarray(new.geometry.values)])
+    )
+    m = new_map(whole.bounds, crs, tiles=tiles)
+    title_lv = LEVEL_TITLES.get(level, level.capitalize())
+
+    items: list[tuple[str, str, str]] = []
+    # the moved wards (or pieces), filled, under the lines
+    if len(moved_geo):
+        frm = _label(info["from"], names_old)
+        to = _label(info["to"], names_new)
+        change = frm + " \u2192 " + to
+        rows: list[tuple[str, Any]] = []
+        if how == "wards" and "id" in moved_geo.columns:
+            ward = moved_geo["id"].astype("string")
+            if "name" in moved_geo.columns:
+                ward = ward + " " + moved_geo["name"].astype("string").fillna("")
+            head = "<b>Ward " + escape(ward.reset_index(drop=True)) + "</b>"
+            rows.append((title_lv, change))
+        else:
+            head = "<b>" + escape(title_lv + " ").iloc[0] + escape(change) + "</b>"
+        if "detail" in info.columns:
+            rows.append(("Note", info["detail"]))
+        for lv in levels:
+            if lv != level and lv in info.columns:
+                rows.append((LEVEL_TITLES.get(lv, lv), info[lv]))
+        tip = head + html_rows(rows, info.index)
+        fc = feature_collection(
+            display_geometry(moved_geo, tolerance=tolerance),
+            pd.DataFrame({"tip": tip.to_numpy()}),
+        )
+        name = "Moved wards" if how == "wards" else "Ground that changed area"
+        grp = folium.FeatureGroup(name=name).add_to(m)
+        GeoJsonLayer(name, fc, styles=[CHANGE["moved"]], highlight={"weight": 3}).add_to(grp)
+        items.append(("box", CHANGE["moved"]["fillColor"], f"{name} ({len(moved_geo)})"))
+
+    for key, lay, nm in (("before", old, names_old), ("after", new, names_new)):
+        style = CHANGE[key]
+        lbl = f"{title_lv}s {'before' if key == 'before' else 'after'}"
+        tip = (
+            "<b>" + escape(f"{title_lv} ({key}) ").iloc[0] + escape(_label(lay["id"], nm)) + "</b>"
+        )
+        if "n_wards" in lay.columns:
+            tip = tip + html_rows([("Wards", lay["n_wards"])], lay.index)
+        fc = feature_collection(
+            display_geometry(lay, tolerance=tolerance), pd.DataFrame({"tip": tip})
+        )
+        grp = folium.FeatureGroup(name=escape(lbl).iloc[0]).add_to(m)
+        GeoJsonLayer(lbl, fc, styles=[style], highlight={"weight": style["weight"] + 2}).add_to(grp)
+        if key == "after":
+            geoms = np.asarray(lay.geometry.values, dtype=object)
+            pos = gpd.GeoSeries(shapely.point_on_surface(geoms), crs=crs).to_crs(4326)
+            ll = np.column_stack([pos.y.round(5), pos.x.round(5)])
+            text = lay["name"].astype("string").fillna(lay["id"].astype("string"))
+            mz = label_min_zoom(np.sqrt(shapely.area(geoms)), ll[:, 0], text.str.len() * 7.0 + 8)
+            LabelLayer(f"{lbl} labels", ll, text, css_class="bp-sector", min_zoom=mz).add_to(grp)
+        items.append(("line", style["color"], lbl))
+
+    changed = int(info["to"].nunique()) if len(info) else 0
+    sub = (
+        f"{len(moved_geo)} ward{'s' if len(moved_geo) != 1 else ''} moved"
+        if how == "wards"
+        else f"{len(moved_geo)} piece{'s' if len(moved_geo) != 1 else ''} of ground changed area"
+    )
+    sub += f" \u00b7 {changed} {title_lv.lower()}{'s' if changed != 1 else ''} gained ground"
+    sub += f" \u00b7 {len(old)} \u2192 {len(new)} {title_lv.lower()}s"
+    TitleBox(title or f"Boundary changes: {title_lv.lower()}s", sub).add_to(m)
+    Legend("", items).add_to(m)
+    add_controls(m)
+    log.info("change map: %s", sub)
+    return m
