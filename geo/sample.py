@@ -1304,9 +1304,24 @@ def _crime(
             active[h] = True
 
     bg_month = 0.9 * target_rows / n_m
-    bg_disc = bg_month * hot_dens * np.pi * hot_r**2
-    rate = np.maximum(rng.uniform(6, 20, n_h), rng.uniform(5, 9, n_h) * bg_disc)
-    hot_counts = rng.poisson(rate[:, None] * ramp * season[None, :] * active)
+    # background in the disc, judged by the densest of its centre and a ring around it
+    ring = np.linspace(0, 2 * np.pi, 8, endpoint=False)
+    around = (
+        hot_xy[:, None, :] + (2 * hot_r + 400)[:, None, None] * np.c_[np.cos(ring), np.sin(ring)]
+    )
+    local = places.density(around.reshape(-1, 2), floor_share=crime_floor).reshape(n_h, 8)
+    bg_disc = bg_month * np.maximum(hot_dens, local.max(axis=1)) * np.pi * hot_r**2
+    shape = ramp * season[None, :] * active  # each hotspot's monthly profile
+    # monthly rate: a base, at least 5-9 times the background in its disc, and at least 60-120
+    # incidents over its active months (so short-lived hotspots are still visible)
+    rate = np.maximum.reduce(
+        [
+            rng.uniform(6, 20, n_h),
+            rng.uniform(5, 9, n_h) * bg_disc,
+            rng.uniform(60, 120, n_h) / shape.sum(axis=1),
+        ]
+    )
+    hot_counts = rng.poisson(rate[:, None] * shape)
     bg_month = max(target_rows - hot_counts.sum(), 0.5 * target_rows) / n_m
     bg_counts = rng.poisson(bg_month * season)
 
