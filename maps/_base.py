@@ -35,6 +35,7 @@ __all__ = [
     "as_points",
     "boundary_layers",
     "html_rows",
+    "layers_from_wards",
     "new_map",
     "to_metric",
 ]
@@ -105,7 +106,7 @@ def boundary_layers(
     if isinstance(boundaries, gpd.GeoDataFrame):
         levels = [c for c in DEFAULT_LEVELS if c in boundaries.columns]
         if levels and "id" in boundaries.columns:
-            layers: dict[str, gpd.GeoDataFrame] = dict(build_layers(boundaries, levels=levels))
+            layers: dict[str, gpd.GeoDataFrame] = layers_from_wards(boundaries, levels)
         else:
             layers = {"beat": boundaries}
     elif isinstance(boundaries, Mapping):
@@ -144,6 +145,13 @@ def boundary_layers(
             crs=lay.crs,
         ).reset_index(drop=True)
     return out
+
+
+def layers_from_wards(wards: gpd.GeoDataFrame, levels: Any = None) -> dict[str, gpd.GeoDataFrame]:
+    """Build ``{level: layer}`` from a ward table (names from ``<level>_name`` columns)."""
+    lv = list(levels) if levels else [c for c in DEFAULT_LEVELS if c in wards.columns]
+    names = {x: f"{x}_name" for x in lv if f"{x}_name" in wards.columns}
+    return dict(build_layers(wards, levels=lv, names=names or None))
 
 
 def area_geometry(

@@ -14,7 +14,15 @@ from pyproj import CRS
 
 from boundaries.hierarchy import DEFAULT_LEVELS, FORCE
 from geo.errors import ValidationError
-from maps._base import LEVEL_TITLES, add_controls, boundary_layers, html_rows, new_map, to_metric
+from maps._base import (
+    LEVEL_TITLES,
+    add_controls,
+    boundary_layers,
+    html_rows,
+    layers_from_wards,
+    new_map,
+    to_metric,
+)
 from maps.layers import (
     GeoJsonLayer,
     LabelLayer,
@@ -47,6 +55,9 @@ def _layers_of(obj: Any, crs: CRS | None, what: str) -> dict[str, gpd.GeoDataFra
     raw = getattr(obj, "areas", None)
     if raw is None:
         raw = getattr(obj, "layers", None)
+    wards = getattr(obj, "wards", None)
+    if raw is None and isinstance(wards, gpd.GeoDataFrame):  # e.g. boundaries.read_plan
+        raw = layers_from_wards(wards, getattr(obj, "levels", None))
     layers = boundary_layers(raw if raw is not None else obj, crs, what=what)
     layers.pop(FORCE, None)
     return layers

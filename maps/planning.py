@@ -15,7 +15,15 @@ from pyproj import CRS
 from boundaries.demand import level_demand
 from boundaries.hierarchy import DEFAULT_LEVELS, FORCE
 from geo.errors import ColumnNotFoundError, ValidationError
-from maps._base import LEVEL_TITLES, add_controls, as_points, boundary_layers, html_rows, new_map
+from maps._base import (
+    LEVEL_TITLES,
+    add_controls,
+    as_points,
+    boundary_layers,
+    html_rows,
+    layers_from_wards,
+    new_map,
+)
 from maps._period import select_period
 from maps.layers import (
     GeoJsonLayer,
@@ -62,6 +70,8 @@ def _unpack(result: Any) -> tuple[gpd.GeoDataFrame | None, dict[str, Any], pd.Da
         review = assignment
     elif isinstance(getattr(result, "review", None), pd.DataFrame):
         review = result.review
+    if layers is None and isinstance(wards, gpd.GeoDataFrame):  # e.g. boundaries.read_plan
+        layers = layers_from_wards(wards, getattr(result, "levels", None))
     if layers is None:
         if isinstance(result, gpd.GeoDataFrame):
             levels = [c for c in DEFAULT_LEVELS if c in result.columns]

@@ -1,0 +1,193 @@
+"""``beatplan map``: write a briefing, planning or change map as one HTML file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from beatplan.options import handle_errors, out_option, overwrite_option
+
+__all__ = ["command"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_TILE_CHOICES = ("OpenStreetMap", "CartoDB positron", "CartoDB voyager", "none")
+
+
+def _map_options(func: F) -> F:
+    """Add the options every map sub-command shares."""
+    func = overwrite_option(func)
+    func = click.option(
+        "--tiles",
+        type=click.Choice(_TILE_CHOICES, case_sensitive=False),
+        default="OpenStreetMap",
+        show_default=True,
+        help="Basemap; 'none' for no basemap (then the file needs no network at all).",
+    )(func)
+    func = click.option(
+        "--offline/--online",
+        default=True,
+        show_default=True,
+        help="Inline Leaflet and its plugins (one self-contained file), or load them from a CDN.",
+    )(func)
+    func = click.option("--title", default=None, help="Title printed on the map.")(func)
+    func = out_option(help="The HTML file to write.")(func)
+    return func
+
+
+def _tiles(name: str) -> str | None:
+    match = {c.lower(): c for c in _TILE_CHOICES}[name.lower()]
+    return None if match == "none" else match
+
+
+def _save(m: Any, out: Path, offline: bool, overwrite: bool) -> None:
+    from maps import save
+
+    path = save(m, out, offline=offline, overwrite=overwrite)
+    size = path.stat().st_size / 1e6
+    click.echo(f"wrote {path} ({size:.2f} MB{', offline' if offline else ''})")
+
+
+def _read_areas(path: Path) -> Any:
+    """Read a plan folder or GeoPackage (read_plan), else a boundary layer file."""
+    from boundaries.outputs import read_plan
+    from geo import read_boundaries
+    from geo.errors import InputFormatError
+
+    try:
+        return read_plan(path)
+    except InputFormatError:
+        return read_boundaries(path)
+
+
+@click.group("map")
+def command() -> None:
+    """Write a map as one HTML file: briefing, planning or changes."""
+
+
+@command.command("briefing")
+@click.argument("incidents", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--boundaries", "-b", type=click.Path(path_type=Path), default=None,
+    help="Beats (a boundary file) or a plan written by `beatplan realign/reorganise`.",
+)  # fmt: skip
+@click.option("--area", default=None, help="Id or name of the area briefed (any level).")
+@click.option(
+    "--since", default="28D", show_default=True,
+    help="Period shown: 28D, 3M, 2022-10, or 'all'.",
+)  # fmt: skip
+@click.option(
+    "--method",
+    type=click.Choice(["gistar", "kde", "dbscan", "hdbscan", "none"]),
+    default="gistar",
+    show_default=True,
+    help="How hotspots are found (on the period shown); 'none' for no hotspots.",
+)
+@_map_options
+@handle_errors
+def briefing(
+    incidents: tuple[Path, ...],
+    boundaries: Path | None,
+    area: str | None,
+    since: str,
+    method: str,
+    out: Path,
+    title: str | None,
+    offline: bool,
+    tiles: str,
+    overwrite: bool,
+) -> None:
+    """Briefing map: area outline, beats, ranked hotspots, heat and incidents."""
+    from geo import read_incidents
+    from hotspots.find import find_hotspots
+    from maps import briefing_map
+    from maps._base import area_geometry, boundary_layers
+
+    inc = read_incidents(list(incidents))
+    areas = _read_areas(boundaries) if boundaries is not None else None
+    if areas is not None and hasattr(areas, "wards"):
+        from maps._base import layers_from_wards
+
+        areas = layers_from_wards(areas.wards, areas.levels)
+    window = None if since.lower() == "all" else since
+    hs = None
+    if method != "none":
+        kwargs: dict[str, Any] = {"method": method}
+        if window is not None:
+            key = "months" if len(window) == 7 and window[4] == "-" else "since"
+            kwargs[key] = window
+        if area is not None and areas is not None:
+            layers = boundary_layers(areas, inc.crs)
+            kwargs["area"], _ = area_geometry(area, layers, inc.crs)
+        hs = find_hotspots(inc, **kwargs)
+        click.echo(f"{len(hs)} hotspots ({method})")
+    m = briefing_map(inc, hs, areas, area=area, since=window, title=title, tiles=_tiles(tiles))
+    _save(m, out, offline, overwrite)
+
+
+@command.command("planning")
+@click.argument("plan", type=click.Path(path_type=Path))
+@click.option(
+    "--incidents", "-i", multiple=True, type=click.Path(path_type=Path),
+    help="Incident files counted per area for the demand choropleth (repeatable).",
+)  # fmt: skip
+@click.option("--level", default=None, help="Level coloured by demand (default: beats).")
+@_map_options
+@handle_errors
+def planning(
+    plan: Path,
+    incidents: tuple[Path, ...],
+    level: str | None,
+    out: Path,
+    title: str | None,
+    offline: bool,
+    tiles: str,
+    overwrite: bool,
+) -> None:
+    """Planning map: NPAs, sectors, beats and wards; demand per beat; wards to review."""
+    from geo import read_incidents
+    from maps import planning_map
+
+    result = _read_areas(plan)
+    demand = read_incidents(list(incidents)) if incidents else None
+    m = planning_map(result, demand=demand, choropleth=level, title=title, tiles=_tiles(tiles))
+    _save(m, out, offline, overwrite)
+
+
+@command.command("changes")
+@click.argument("before", type=click.Path(path_type=Path))
+@click.argument("after", type=click.Path(path_type=Path))
+@click.option("--level", default=None, help="Level compared (default: the smallest shared).")
+@_map_options
+@handle_errors
+def changes(
+    before: Path,
+    after: Path,
+    level: str | None,
+    out: Path,
+    title: str | None,
+    offline: bool,
+    tiles: str,
+    overwrite: bool,
+) -> None:
+    """Change map: old and new areas, moved wards with from -> to."""
+    from maps import change_map
+
+    m = change_map(
+        _read_areas(before), _read_areas(after), level=level, title=title, tiles=_tiles(tiles)
+    )
+    _save(m, out, offline, overwrite)
+
+
+@command.command("fetch-assets")
+@click.option("--dest", type=click.Path(path_type=Path), default=None, help="Cache folder.")
+@click.option("--force", is_flag=True, help="Fetch again even if present.")
+@handle_errors
+def fetch_assets_cmd(dest: Path | None, force: bool) -> None:
+    """Fetch the pinned Leaflet assets offline maps inline (uses npm, once)."""
+    from maps import fetch_assets
+
+    click.echo(f"map assets ready in {fetch_assets(dest, force=force)}")
