@@ -870,10 +870,13 @@ class _Editor:
                     members = np.nonzero(self.col[lv] == aid)[0]
                     groups = self.graph.groups(members)
                     cut = [", ".join(sorted(self.ids[g])) for g in groups[1:]]
+                    steps = [p for p in paths if p != "(nesting)"] or ["(nesting)"]
+                    up = self.levels[min(self.levels.index(lv) + 1, len(self.levels) - 1)]
+                    why = f" (it was split to stay inside one {up})" if "(nesting)" in paths else ""
                     self.problems.append(
-                        f"{', '.join(paths)}: after the changes {lv} {aid} is in "
-                        f"{after[aid]} pieces (cut off: {'; '.join(cut[:5])}); move those wards "
-                        f"too, or declare it: exceptions: {{{lv}: [{aid}]}}"
+                        f"{', '.join(steps)}: after the changes {lv} {aid} is in "
+                        f"{after[aid]} pieces{why} (cut off: {'; '.join(cut[:5])}); move those "
+                        f"wards too, or declare it: exceptions: {{{lv}: [{aid}]}}"
                     )
 
 
@@ -965,7 +968,8 @@ def _change_table(
     for lv in levels:
         o = np.asarray(old[lv], dtype=object)
         n = np.asarray(new[lv], dtype=object)
-        survivors = {str(v): str(k) for k, v in origin[lv].items() if v is not None}
+        live = set(n)
+        survivors = {str(v): str(k) for k, v in origin[lv].items() if v is not None and k in live}
         succ = _successors(o, n, area, survivors)
         moved[lv] = np.array([succ[a] != b for a, b in zip(o, n, strict=True)], dtype=bool)
         ident = _identity(n, origin[lv])
