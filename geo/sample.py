@@ -433,7 +433,6 @@ def _uniform_in(rng: np.random.Generator, poly: shapely.Geometry, n: int) -> Flo
 
 
 def _spread(
-    rng: np.random.Generator,
     candidates: FloatArray,
     n: int,
     min_dist: float,
@@ -530,11 +529,12 @@ class _Places:
         *,
         floor_share: float,
         spread: float = 1.0,
-        kinds: Sequence[str] | None = None,
     ) -> FloatArray:
-        """``n`` points from the kernel mixture (plus a uniform floor) inside ``poly``."""
-        use = np.ones(len(self.xy), bool) if kinds is None else np.isin(self.kind, kinds)
-        use &= shapely.contains_xy(poly, self.xy[:, 0], self.xy[:, 1])
+        """Draw ``n`` points from the kernel mixture (plus a uniform floor) inside ``poly``.
+
+        Only kernels centred inside ``poly`` are used; ``spread`` widens every kernel.
+        """
+        use = shapely.contains_xy(poly, self.xy[:, 0], self.xy[:, 1])
         w = np.where(use, self.weight, 0.0)
         p = np.r_[floor_share, (1 - floor_share) * w / w.sum()]
         comp = rng.choice(p.size, size=n, p=p)
@@ -579,10 +579,10 @@ def _settlements(
             p = np.array(shapely.get_coordinates(shapely.shortest_line(inner, shapely.Point(p)))[0])
         seats.append(p)
     seats_xy = np.array(seats)
-    more_towns = _spread(rng, _uniform_in(rng, inner, 400), 2, 9000, np.vstack([city, seats_xy]))
+    more_towns = _spread(_uniform_in(rng, inner, 400), 2, 9000, np.vstack([city, seats_xy]))
     towns = np.vstack([seats_xy, more_towns])
     villages = _spread(
-        rng, _uniform_in(rng, outline.buffer(-600), 1500), 36, 2600, np.vstack([city, towns])
+        _uniform_in(rng, outline.buffer(-600), 1500), 36, 2600, np.vstack([city, towns])
     )
     xy = np.vstack([city, towns, villages])
     n_t, n_v = len(towns), len(villages)
@@ -600,6 +600,11 @@ def _settlements(
 # atoms: the one tessellation everything is built from
 # --------------------------------------------------------------------------------------------
 def _atoms(rng: np.random.Generator, outline: shapely.Polygon, places: _Places, n: int) -> Any:
+    """Tessellate ``outline`` into about ``n`` cells, finer where people live.
+
+    The Voronoi edges of density-weighted points are noded once with the outline's boundary and
+    polygonized, so neighbouring cells share identical edges (an exact coverage).
+    """
     xy = places.sample(rng, n, outline, floor_share=0.4, spread=1.6)
     minx, miny, maxx, maxy = outline.bounds
     ang = np.linspace(0, 2 * np.pi, 64, endpoint=False)
@@ -804,11 +809,12 @@ class _Geography:
 
 
 def _boundaries(rng: np.random.Generator, n_wards: int, n_districts: int) -> _Geography:
+    """Draw the outline, settlements and atoms; label atoms with district and both ward sets."""
     outline = _outline(rng)
     places, seats = _settlements(rng, outline, n_districts)
     city = places.xy[0]
     n_q = 26
-    q_xy = _spread(rng, city + rng.normal(size=(600, 2)) * places.sigma[0] * 1.1, n_q, 900.0)
+    q_xy = _spread(city + rng.normal(size=(600, 2)) * places.sigma[0] * 1.1, n_q, 900.0)
     q_name = np.asarray(rng.choice(np.array(_QUARTERS), size=len(q_xy), replace=False))
 
     atoms = _atoms(rng, outline, places, 40 * n_wards)
@@ -910,9 +916,7 @@ def _unions(polys: Any, labels: IntArray, k: int) -> Any:
     )
 
 
-def _police(
-    geo: _Geography, n_beats: int, n_sectors: int, rng: np.random.Generator
-) -> dict[str, Any]:
+def _police(geo: _Geography, n_beats: int, n_sectors: int) -> dict[str, Any]:
     """Beats, sectors and NPAs as labels of the old wards."""
     n_old = int(geo.ward_old.max()) + 1
     n_d = int(geo.district.max()) + 1
@@ -985,20 +989,17 @@ def _police(
         "npa": npa,
         "sector": sector,
         "beat": beat,
-        "city_district": city_d,
         "npa_city": np.r_[True, True, np.zeros(len(rural_groups), bool)],
     }
 
 
-def _layers(
-    geo: _Geography, rng: np.random.Generator, n_beats: int, n_sectors: int
-) -> dict[str, Any]:
+def _layers(geo: _Geography, n_beats: int, n_sectors: int) -> dict[str, Any]:
     """Build the GeoDataFrames (ids, names, geometry) from the atom labels."""
     places = geo.places
     n_new = int(geo.ward_new.max()) + 1
     n_old = int(geo.ward_old.max()) + 1
     n_d = int(geo.district.max()) + 1
-    pol = _police(geo, n_beats, n_sectors, rng)
+    pol = _police(geo, n_beats, n_sectors)
 
     # name places: settlements and city quarters
     all_xy = np.vstack([places.xy, geo.quarters_xy])
@@ -1165,7 +1166,6 @@ def _layers(
         "sectors": sectors,
         "npas": npas,
         "new_rank": new_rank,
-        "district_names": np.array(d_names),
     }
 
 
@@ -1199,6 +1199,12 @@ def _hex_ids(rng: np.random.Generator, n: int) -> NDArray[np.str_]:
     return np.frombuffer(raw, dtype="S64").astype(str)
 
 
+def _street_names(rng: np.random.Generator, n: int) -> NDArray[np.object_]:
+    first = rng.choice(np.array(_STREET_FIRST), n)
+    kind = rng.choice(np.array(_STREET_TYPE), n)
+    return np.char.add(np.char.add(first, " "), kind).astype(object)
+
+
 @dataclass(frozen=True)
 class _SnapPoints:
     xy: FloatArray
@@ -1224,28 +1230,17 @@ def _snap_points(
     pos = np.arange(len(street)) - np.repeat(np.cumsum(n_pts) - n_pts, n_pts)
     t = ((pos + 0.5) / n_pts[street] - 0.5) * length[street]
     xy = centres[street] + t[:, None] * np.c_[np.cos(ang), np.sin(ang)][street]
-    names = np.char.add(
-        np.char.add(rng.choice(np.array(_STREET_FIRST), n_streets), " "),
-        rng.choice(np.array(_STREET_TYPE), n_streets),
-    ).astype(object)
+    names = _street_names(rng, n_streets)
     names[landmark] = rng.choice(np.array(_LANDMARKS), int(landmark.sum()))
     loc = names[street]
     # hotspot venues: the centre (a landmark when the profile has one) and a few nearby points
     k = np.clip(np.round(hot_r / 30).astype(np.int64), 3, 12)
     hid = np.repeat(np.arange(len(hot_xy)), k)
     hxy = hot_xy[hid] + rng.normal(size=(len(hid), 2)) * (hot_r[hid] / 2)[:, None]
-    hloc = np.char.add(
-        np.char.add(rng.choice(np.array(_STREET_FIRST), len(hid)), " "),
-        rng.choice(np.array(_STREET_TYPE), len(hid)),
-    ).astype(object)
-    c_loc = (
-        np.array(
-            [lm if lm is not None else str(hloc[i]) for i, lm in enumerate(hot_landmark)],
-            dtype=object,
-        )
-        if len(hot_xy)
-        else np.empty(0, dtype=object)
-    )
+    hloc = _street_names(rng, len(hid))
+    c_loc = _street_names(rng, len(hot_xy))
+    has_landmark = np.array([lm is not None for lm in hot_landmark], dtype=bool)
+    c_loc[has_landmark] = [lm for lm in hot_landmark if lm is not None]
     all_xy = np.vstack([xy, hot_xy, hxy])
     all_loc = np.r_[loc, c_loc, hloc]
     inner = outline.buffer(-10)
@@ -1264,6 +1259,7 @@ def _crime(
     target_rows: int,
     no_location_share: float,
 ) -> tuple[pd.DataFrame, pd.DataFrame, gpd.GeoDataFrame]:
+    """Plant hotspots, draw background crime, snap to map points and build the police.uk rows."""
     outline, places = geo.outline, geo.places
     n_m = len(months)
     crime_floor = 0.08
@@ -1273,9 +1269,9 @@ def _crime(
     # hotspots: centres in built-up areas, well apart; tight ones where background is dense
     n_h = int(rng.integers(12, 21))
     cand = places.sample(rng, 600, outline.buffer(-1500), floor_share=0.0, spread=0.9)
-    hot_xy = _spread(rng, cand, n_h, 1600.0)
+    hot_xy = _spread(cand, n_h, 1600.0)
     if len(hot_xy) < 12:  # a crowded county: allow closer hotspots
-        hot_xy = _spread(rng, cand, n_h, 1100.0)
+        hot_xy = _spread(cand, n_h, 1100.0)
     n_h = len(hot_xy)
     hot_dens = places.density(hot_xy, floor_share=crime_floor)
     radii = np.sort(np.exp(rng.uniform(np.log(80), np.log(400), n_h)))
@@ -1537,7 +1533,7 @@ def make_sample(
     geo = _boundaries(rng, n_wards, 7)
     n_beats = max(6, round(n_wards * 0.24))
     n_sectors = max(6, round(n_beats / 3.3))
-    lay = _layers(geo, rng, n_beats, n_sectors)
+    lay = _layers(geo, n_beats, n_sectors)
     inc, truth, hot = _crime(
         rng, geo, lay, month_names, cal_month, incidents, float(no_location_share)
     )
