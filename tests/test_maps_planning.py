@@ -1,0 +1,168 @@
+"""maps.planning and maps.changes on the sample county and small hand-made hierarchies."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from geo.errors import ValidationError
+from maps.changes import change_map
+from maps.planning import planning_map
+
+PAYLOAD = "<script>window.__xss=1</script>"
+
+
+def _registered(html: str) -> dict[str, str]:
+    return dict(re.findall(r'window\.beatplan\.register\("([^"]+)", \w+,\s*\'(\w+)', html))
+
+
+def _features(html: str, name: str) -> list[dict[str, Any]]:
+    for block in re.findall(r"\(function\(\) \{(.*?)\n\}\)\(\);", html, re.S):
+        if f'register("{name}"' in block:
+            m = re.search(r"L\.geoJson\((\{.*?\}), \{\n", block, re.S)
+            assert m
+            return json.loads(m.group(1))["features"]
+    raise AssertionError(f"layer {name!r} not found")
+
+
+def _wards() -> gpd.GeoDataFrame:
+    """A 4 x 3 grid of 1 km wards: 6 beats, 3 sectors, 2 NPAs."""
+    boxes, ids, beat, sector, npa = [], [], [], [], []
+    for j in range(3):
+        for i in range(4):
+            boxes.append(shapely.box(i * 1000, j * 1000, (i + 1) * 1000, (j + 1) * 1000))
+            ids.append(f"W{j}{i}")
+            beat.append(f"B{j}{i // 2}")
+            sector.append(f"S{i // 2}{min(j, 1)}" if j < 2 else f"S{i // 2}1")
+            npa.append("N0" if i < 2 else "N1")
+    g = gpd.GeoSeries(boxes, crs=27700).translate(450_000, 300_000)
+    return gpd.GeoDataFrame(
+        {"id": ids, "name": [f"Ward {k}" for k in ids], "beat": beat, "sector": sector, "npa": npa},
+        geometry=g.values,
+        crs=27700,
+    )
+
+
+@lru_cache(maxsize=1)
+def _sample_realigned() -> tuple[Any, Any, gpd.GeoDataFrame]:
+    from boundaries.realign import realign
+    from geo.sample import make_sample
+
+    s = make_sample(seed=1)
+    r = realign(s.wards_new, {"beat": s.beats, "sector": s.sectors, "npa": s.npas})
+    pts = gpd.GeoDataFrame(
+        s.incidents.assign(month=pd.to_datetime(s.incidents["Month"] + "-01")),
+        geometry=gpd.points_from_xy(s.incidents["Longitude"], s.incidents["Latitude"]),
+        crs=4326,
+    ).dropna(subset=["Longitude"])
+    return s, r, pts
+
+
+def test_planning_layers_labels_and_demand() -> None:
+    w = _wards()
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(0, 4000, size=(500, 2)) * [1, 0.75] + [450_000, 300_000]
+    pts = gpd.GeoDataFrame(geometry=shapely.points(xy), crs=27700)
+    html = planning_map(w, demand=pts, tiles=None).get_root().render()
+    reg = _registered(html)
+    for name in ("Demand per beat", "Wards", "Beats", "Sectors", "NPAs"):
+        assert name in reg and f"{name} labels" in reg or name == "Demand per beat"
+    feats = _features(html, "Demand per beat")
+    assert len(feats) == 6
+    demand = [float(re.search(r"<th>Demand</th><td>([\d.]+)", f["properties"]["tip"]).group(1))
+              for f in feats]  # fmt: skip
+    assert sum(demand) == 500  # every point counted once (the wards cover the points)
+    assert len(_features(html, "NPAs")) == 2 and len(_features(html, "Sectors")) == 4
+    assert "2 NPAs" in html and "6 beats" in html
+
+
+def test_planning_demand_from_a_series_and_a_table() -> None:
+    w = _wards()
+    s = pd.Series({"B00": 10.0, "B01": 20.0, "B10": 30.0, "B11": 40.0, "B20": 50.0})
+    html = planning_map(w, demand=s, tiles=None).get_root().render()
+    tips = [f["properties"]["tip"] for f in _features(html, "Demand per beat")]
+    assert sum("<th>Demand</th><td>10.0" in t for t in tips) == 1
+    assert "no data" in html  # B21 has no value
+    table = pd.DataFrame({"level": "npa", "id": ["N0", "N1"], "incidents": [5, 7]})
+    html = planning_map(w, demand=table, choropleth="npa", tiles=None).get_root().render()
+    assert len(_features(html, "Demand per npa")) == 2
+
+
+def test_planning_escapes_names() -> None:
+    w = _wards()
+    w.loc[0, "name"] = PAYLOAD
+    html = planning_map(w, tiles=None).get_root().render()
+    assert "<script>window.__xss" not in html
+
+
+def test_planning_bad_inputs() -> None:
+    with pytest.raises(ValidationError, match="Realignment"):
+        planning_map([1, 2, 3], tiles=None)
+    with pytest.raises(ValidationError, match="choropleth"):
+        planning_map(_wards(), choropleth="district", tiles=None)
+
+
+def test_planning_realignment_marks_review_wards() -> None:
+    s, r, pts = _sample_realigned()
+    html = planning_map(r, demand=pts, tiles=None).get_root().render()
+    review = _features(html, "Wards to review")
+    assert len(review) == int(r.assignment["review"].sum()) > 0
+    assert all("Review ward" in f["properties"]["tip"] for f in review)
+    feats = _features(html, "Demand per beat")
+    total = sum(float(re.search(r"<th>Demand</th><td>([\d.]+)", f["properties"]["tip"]).group(1))
+                for f in feats)  # fmt: skip
+    inside = shapely.intersects_xy(
+        shapely.union_all(r.wards.to_crs(4326).geometry.values), pts.geometry.x, pts.geometry.y
+    )
+    assert total == pytest.approx(inside.sum(), abs=2)  # points on the outer edge may differ
+
+
+def test_change_map_between_ward_tables() -> None:
+    before = _wards()
+    after = before.copy()
+    after.loc[after["id"].isin(["W01", "W11"]), "beat"] = "B01"  # two wards move to beat B01
+    after.loc[after["id"] == "W11", "npa"] = "N1"
+    html = change_map(before, after, tiles=None).get_root().render()
+    moved = _features(html, "Moved wards")
+    tips = sorted(f["properties"]["tip"] for f in moved)
+    assert len(moved) == 2
+    assert "B00 \u2192 B01" in tips[0] or "B00 \\u2192 B01" in tips[0]
+    assert any("N0 \u2192 N1" in t for t in tips)
+    assert "2 wards moved" in html
+
+
+def test_change_map_without_ward_tables_shows_ground_that_moved() -> None:
+    w = _wards()
+    from maps._base import layers_from_wards
+
+    before = layers_from_wards(w, ["beat"])["beat"]
+    after_w = w.copy()
+    after_w.loc[after_w["id"] == "W00", "beat"] = "B10"
+    after = layers_from_wards(after_w, ["beat"])["beat"]
+    html = change_map(before, after, tiles=None).get_root().render()
+    pieces = _features(html, "Ground that changed area")
+    assert len(pieces) == 1
+    assert "B00" in pieces[0]["properties"]["tip"] and "B10" in pieces[0]["properties"]["tip"]
+
+
+def test_change_map_realignment() -> None:
+    s, r, _ = _sample_realigned()
+    html = change_map(s.wards_old, r, tiles=None).get_root().render()
+    moved = _features(html, "Moved wards")
+    assert len(moved) == int(r.assignment["moved"].sum())
+    assert "Beats before" in _registered(html) and "Beats after" in _registered(html)
+
+
+def test_change_map_bad_inputs() -> None:
+    with pytest.raises(ValidationError, match="Reorganisation"):
+        change_map(None, _wards(), tiles=None)
+    with pytest.raises(ValidationError, match="level"):
+        change_map(_wards(), _wards(), level="district", tiles=None)
