@@ -35,7 +35,15 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from boundaries.hierarchy import DEFAULT_LEVELS, _as_ids, _listing, _strings, _weights, group_union
+from boundaries.hierarchy import (
+    DEFAULT_LEVELS,
+    _as_ids,
+    _listing,
+    _mix,
+    _strings,
+    _weights,
+    group_union,
+)
 from boundaries.hierarchy import build_layers as _build_layers
 from boundaries.hierarchy import ward_table as _ward_table
 from geo.errors import (
@@ -211,26 +219,31 @@ class _Adjacency:
     length: np.ndarray
 
 
-def _mix(z: np.ndarray) -> np.ndarray:
-    """Return the splitmix64 finaliser of ``z`` (uint64): a well-spread hash of each value."""
-    z = z ^ (z >> np.uint64(30))
-    z = z * np.uint64(0xBF58476D1CE4E5B9)
-    z = z ^ (z >> np.uint64(27))
-    z = z * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
+def _adjacency(geoms: np.ndarray, *, matched: bool | None = None) -> _Adjacency:
+    """Shared boundary length of every pair of neighbouring polygons.
 
-
-def _adjacency(geoms: np.ndarray) -> _Adjacency:
-    """Shared boundary length of every pair of neighbours in a coverage (segment matching).
-
-    Each vertex is hashed from its coordinate bits; a segment's hash is the (order-free) sum
-    of its ends'. Segments met twice are matched in one pass over ``pandas.factorize`` codes
-    (no sort), checked coordinate by coordinate, and their lengths summed per pair.
+    In a valid coverage (``matched``; checked with :func:`shapely.coverage_is_valid` when
+    None) neighbours share identical segments: each vertex is hashed from its coordinate
+    bits, a segment's hash is the (order-free) sum of its ends', segments met twice are
+    matched in one pass over ``pandas.factorize`` codes (no sort), checked coordinate by
+    coordinate, and their lengths summed per pair. Otherwise the boundaries of the candidate
+    pairs are intersected (slower, but right for edges that are not noded alike).
     """
     n = len(geoms)
     empty = _Adjacency(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
     if n < 2:
         return empty
+    if matched is None:
+        matched = bool(shapely.coverage_is_valid(geoms))
+    if not matched:
+        tree = shapely.STRtree(geoms)
+        i, j = tree.query(geoms, predicate="intersects")
+        keep = i < j
+        i, j = i[keep], j[keep]
+        b = shapely.boundary(geoms)
+        length = shapely.length(shapely.intersection(b[i], b[j]))
+        pos = length > 0
+        return _Adjacency(i[pos].astype(np.int64), j[pos].astype(np.int64), length[pos])
     parts, owner = shapely.get_parts(geoms, return_index=True)
     rings, pidx = shapely.get_rings(parts, return_index=True)
     xy, ridx = shapely.get_coordinates(rings, return_index=True)
@@ -299,6 +312,19 @@ def shared_boundaries(wards: gpd.GeoDataFrame, *, ward_id: str = "id") -> pd.Dat
     return pd.DataFrame({"ward_a": ids[adj.i], "ward_b": ids[adj.j], "length_m": adj.length})
 
 
+def _union(geoms: np.ndarray) -> shapely.Geometry:
+    """Union of a coverage (fast), or of any polygons when they do not form one."""
+    g = geoms[~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)]
+    if len(g) == 0:
+        return shapely.GeometryCollection()
+    if len(g) == 1:
+        return g[0]
+    try:
+        return shapely.coverage_union_all(g)
+    except shapely.errors.GEOSException:
+        return shapely.union_all(g)
+
+
 def find_overlaps(geoms: Any, *, min_area: float = 0.0) -> pd.DataFrame:
     """Pairs of polygons whose interiors overlap, with the overlap area.
 
@@ -324,7 +350,9 @@ def find_overlaps(geoms: Any, *, min_area: float = 0.0) -> pd.DataFrame:
     return pd.DataFrame({"i": i[keep], "j": j[keep], "area": area[keep]})
 
 
-def find_gaps(geoms: Any, *, min_area: float = 0.0) -> pd.DataFrame:
+def find_gaps(
+    geoms: Any, *, min_area: float = 0.0, union: shapely.Geometry | None = None
+) -> pd.DataFrame:
     """Gaps between polygons: holes of their union that no polygon fills.
 
     Parameters
@@ -333,6 +361,8 @@ def find_gaps(geoms: Any, *, min_area: float = 0.0) -> pd.DataFrame:
         A coverage.
     min_area : float, default 0
         Report only gaps larger than this (m²).
+    union : shapely geometry, optional
+        The union of ``geoms``, if already computed.
 
     Returns
     -------
@@ -344,10 +374,8 @@ def find_gaps(geoms: Any, *, min_area: float = 0.0) -> pd.DataFrame:
     cols: dict[str, list[Any]] = {"geometry": [], "area": [], "neighbours": []}
     if len(g) == 0:
         return pd.DataFrame(cols)
-    try:
-        union = shapely.coverage_union_all(g)
-    except shapely.errors.GEOSException:
-        union = shapely.union_all(g)
+    if union is None:
+        union = _union(g)
     parts = shapely.get_parts(union)
     rings, pidx = shapely.get_rings(parts, return_index=True)
     first = np.r_[True, pidx[1:] != pidx[:-1]]  # exterior ring of each part
@@ -359,6 +387,8 @@ def find_gaps(geoms: Any, *, min_area: float = 0.0) -> pd.DataFrame:
     holes, area = holes[order], area[order]
     tree = shapely.STRtree(g)
     hi, gi = tree.query(holes, predicate="intersects")
+    edge = shapely.relate_pattern(holes[hi], g[gi], "****1****")  # share a stretch of edge
+    hi, gi = hi[edge], gi[edge]
     neigh = [sorted(gi[hi == k].tolist()) for k in range(len(holes))]
     return pd.DataFrame({"geometry": holes, "area": area, "neighbours": neigh})
 
@@ -401,9 +431,10 @@ def _check_geometries(
     )
     notpoly = ~bad & ~kinds.isin(["Polygon", "MultiPolygon"]).to_numpy()
     if notpoly.any():
+        types = sorted({g.geom_type for g in geoms[notpoly]})
         problems.append(
             f"{int(notpoly.sum())} feature(s) are not polygons "
-            f"({_listing(shapely.get_type_id(geoms[notpoly]))}): {_listing(ids[notpoly])}; "
+            f"({_listing(types)}): {_listing(ids[notpoly])}; "
             "a boundary layer holds Polygon or MultiPolygon features only"
         )
     ok = ~bad & ~notpoly
@@ -501,6 +532,26 @@ def validate_wards(
         Every problem found at once: null ids, duplicate ids, null/empty or non-polygon
         geometry, overlaps above the tolerance.
     """
+    out, messages, _ = _validate_wards(
+        wards,
+        ward_id=ward_id,
+        what=what,
+        overlap_tolerance=overlap_tolerance,
+        gap_width=gap_width,
+        repair=repair,
+    )
+    return out, messages
+
+
+def _validate_wards(
+    wards: gpd.GeoDataFrame,
+    *,
+    ward_id: str,
+    what: str,
+    overlap_tolerance: float,
+    gap_width: float,
+    repair: bool,
+) -> tuple[gpd.GeoDataFrame, list[str], shapely.Geometry]:
     ids = _start(wards, ward_id, what)
     problems: list[str] = []
     messages: list[str] = []
@@ -571,7 +622,8 @@ def validate_wards(
         )
         messages.append(msg)
         geoms = cleaned
-    gaps = find_gaps(geoms)
+    union = _union(geoms)
+    gaps = find_gaps(geoms, union=union)
     if len(gaps):
         parts = [
             f"{a:,.0f} m² between {_listing(ids.iloc[n].tolist())}"
@@ -587,7 +639,7 @@ def validate_wards(
     out = wards.copy()
     out[ward_id] = ids
     out = out.set_geometry(gpd.array.GeometryArray(geoms, crs=wards.crs))
-    return out, messages
+    return out, messages, union
 
 
 def dissolve_duplicates(
@@ -875,20 +927,14 @@ def check_unions(
     rep.ran("union")
     wg = np.asarray(wards.geometry.values, dtype=object)
     if ward_union is None:
-        try:
-            ward_union = shapely.coverage_union_all(wg)
-        except shapely.errors.GEOSException:
-            ward_union = shapely.union_all(wg)
+        ward_union = _union(wg)
     total = float(shapely.area(ward_union))
     tol = _tolerance(tolerance, total)
     ward_area = shapely.area(wg)
     points = shapely.point_on_surface(wg)
     for level, layer in layers.items():
         lg = np.asarray(layer.geometry.values, dtype=object)
-        try:
-            lu = shapely.coverage_union_all(lg)
-        except shapely.errors.GEOSException:
-            lu = shapely.union_all(lg)
+        lu = _union(lg)
         diff = float(shapely.area(shapely.symmetric_difference(ward_union, lu)))
         if diff > tol:
             rep.add(
@@ -923,7 +969,7 @@ def check_unions(
         summed = np.bincount(idx, weights=ward_area[ok], minlength=len(lid))
         la = shapely.area(lg)
         off = np.abs(summed - la) > np.maximum(tolerance, 1e-9 * la)
-        off &= np.isin(lid, vals)
+        off &= np.bincount(idx, minlength=len(lid)) > 0
         if off.any():
             rep.add(
                 "union",
@@ -1114,6 +1160,7 @@ def check_layers(
     gap_width: float = 0.0,
     adjacency: _Adjacency | None = None,
     ward_union: shapely.Geometry | None = None,
+    wards_valid: bool = False,
 ) -> CheckReport:
     """Run every check on a ward table and its layers.
 
@@ -1135,6 +1182,9 @@ def check_layers(
         Also flag gaps narrower than this (metres) inside each level.
     adjacency, ward_union : optional
         Precomputed ward adjacency and union (internal).
+    wards_valid : bool, default False
+        The wards were already checked to form a coverage (by :func:`validate_wards`):
+        skip that check.
 
     Returns
     -------
@@ -1159,11 +1209,14 @@ def check_layers(
         return rep
     rep.extend(check_nesting(wards, levels=levels, ward_id=ward_id))
     g = np.asarray(wards.geometry.values, dtype=object)
-    rep.extend(
-        check_coverage(
-            wards, id_col=ward_id, level="ward", gap_width=gap_width, tolerance=tolerance
+    if wards_valid:
+        rep.ran("coverage")
+    else:
+        rep.extend(
+            check_coverage(
+                wards, id_col=ward_id, level="ward", gap_width=gap_width, tolerance=tolerance
+            )
         )
-    )
     ward_ok = not rep.ids("coverage", "ward") and not rep.ids("overlap", "ward")
     if layers is None:
         if not ward_ok:
@@ -1182,7 +1235,7 @@ def check_layers(
             ward_union=ward_union,
         )
     )
-    adj = adjacency if adjacency is not None else _adjacency(g)
+    adj = adjacency if adjacency is not None else _adjacency(g, matched=ward_ok)
     rep.extend(
         check_contiguity(
             wards, levels=levels, ward_id=ward_id, exceptions=exceptions, adjacency=adj

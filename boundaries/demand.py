@@ -30,7 +30,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from boundaries.hierarchy import DEFAULT_LEVELS, _as_ids, _listing
+from boundaries.hierarchy import DEFAULT_LEVELS, _as_ids, _listing, _mix
 from boundaries.hierarchy import ward_table as _ward_table
 from geo.errors import ColumnNotFoundError, CRSError, GeometryError
 
@@ -75,6 +75,27 @@ def _expand(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndar
     return np.repeat(starts.astype(np.int64), counts) + offs, owner
 
 
+def _duplicates(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Map points to their distinct locations: (first index of each location, location of each).
+
+    None when the points are (nearly) all distinct or some coordinate is not finite.
+    """
+    if len(x) < 1000 or not (np.isfinite(x).all() and np.isfinite(y).all()):
+        return None
+    bits = np.column_stack([x + 0.0, y + 0.0]).view(np.uint64)
+    codes, uniq = pd.factorize(_mix(bits[:, 0] ^ _mix(bits[:, 1])))
+    if len(uniq) > 0.8 * len(x):
+        return None
+    seen = np.maximum.accumulate(codes)
+    first = np.ones(len(codes), dtype=bool)
+    first[1:] = codes[1:] > seen[:-1]
+    firsts = np.nonzero(first)[0]
+    rep = firsts[codes]
+    if not ((x[rep] == x).all() and (y[rep] == y).all()):  # a hash collision: do not merge
+        return None
+    return firsts, codes
+
+
 def locate_xy(polygons: Any, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Find the polygon holding each point, vectorised.
 
@@ -91,6 +112,11 @@ def locate_xy(polygons: Any, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         Position of the polygon holding each point, or -1. A point on a shared edge (or in an
         overlap) goes to the first such polygon in layer order; NaN coordinates to -1.
 
+    Notes
+    -----
+    Points sharing a location (police.uk snaps incidents to anonymous map points) are located
+    once per distinct location.
+
     Examples
     --------
     >>> import numpy as np
@@ -104,6 +130,10 @@ def locate_xy(polygons: Any, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     out = np.full(len(x), -1, dtype=np.int64)
     if len(polys) == 0 or len(x) == 0:
         return out
+    dup = _duplicates(x, y)
+    if dup is not None:
+        firsts, codes = dup
+        return locate_xy(polys, x[firsts], y[firsts])[codes]
     b = shapely.bounds(polys)
     okp = np.isfinite(b).all(axis=1)
     if not okp.any():

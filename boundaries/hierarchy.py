@@ -59,6 +59,15 @@ def _listing(values: Iterable[Any]) -> str:
     return shown + (f" and {more} more" if more > 0 else "")
 
 
+def _mix(z: np.ndarray) -> np.ndarray:
+    """Return the splitmix64 finaliser of ``z`` (uint64): a well-spread hash of each value."""
+    z = z ^ (z >> np.uint64(30))
+    z = z * np.uint64(0xBF58476D1CE4E5B9)
+    z = z ^ (z >> np.uint64(27))
+    z = z * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
 def _strings(values: Any) -> Any:
     """Return ``values`` as a pandas string array (None and NaN become <NA>)."""
     arr = np.asarray(values, dtype=object)
@@ -223,7 +232,8 @@ def ward_table(
     if missing:
         raise ColumnNotFoundError(
             f"{what}: no column for level{'s' if len(missing) > 1 else ''} "
-            f"{_listing(missing)}; the columns are {_listing(out.columns)}; give one column per "
+            f"{_listing(repr(m) for m in missing)}; the columns are {_listing(out.columns)}; "
+            "give one column per "
             "level (small to large) or a lookup= from ward id to area"
         )
     problems: list[str] = []

@@ -30,6 +30,7 @@ a layout with most areas gone.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,10 +46,10 @@ from boundaries.checks import (
     Exceptions,
     _Adjacency,
     _adjacency,
+    _validate_wards,
     check_layers,
     fix_contiguity,
     validate_areas,
-    validate_wards,
 )
 from boundaries.demand import Weights, _expand, incident_weights, locate_xy, point_xy
 from boundaries.hierarchy import _listing, _strings, build_layers, nest
@@ -66,6 +67,19 @@ __all__ = ["Realignment", "WardsTooCoarseError", "realign"]
 log = logging.getLogger("beatplan")
 
 _BY = ("area", "demand")
+
+
+class _Clock:
+    """Seconds spent in each stage (reported in ``summary["seconds"]``)."""
+
+    def __init__(self) -> None:
+        self.t = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = self.laps.get(name, 0.0) + now - self.t
+        self.t = now
 
 
 class WardsTooCoarseError(ValidationError):
@@ -217,10 +231,12 @@ def _point_areas(
     k, owner = _expand(start[pw[q]], count[pw[q]])
     pts = q[owner]
     cand = sa[k]
+    by_area = np.argsort(cand, kind="stable")  # one area's tests together: cache-friendly
     was = shapely.is_prepared(ag)
     shapely.prepare(ag)
     try:
-        hit = shapely.intersects_xy(ag[cand], x[pts], y[pts])
+        hit = np.empty(len(cand), dtype=bool)
+        hit[by_area] = shapely.intersects_xy(ag[cand[by_area]], x[pts[by_area]], y[pts[by_area]])
     finally:
         shapely.destroy_prepared(ag[~was])
     hp, ha = pts[hit], cand[hit]
@@ -499,6 +515,7 @@ def realign(
     lv, layers, id_cols, parents_as_columns = _normalise_areas(areas, levels, area_id)
     warnings: list[str] = []
 
+    clock = _Clock()
     # ---- CRS: one working CRS, every layer reprojected into it, never mixed
     named = {"wards": wards, **{f"{k} layer": v for k, v in layers.items()}}
     if demand is not None:
@@ -517,9 +534,15 @@ def realign(
     wards_w = to_working(wards, work)
     layers = {k: to_working(v, work) for k, v in layers.items()}
 
+    clock.lap("crs")
     # ---- inputs
-    wards_v, msgs = validate_wards(
-        wards_w, ward_id=ward_id, what="wards", overlap_tolerance=overlap_tolerance
+    wards_v, msgs, ward_union = _validate_wards(
+        wards_w,
+        ward_id=ward_id,
+        what="wards",
+        overlap_tolerance=overlap_tolerance,
+        gap_width=0.0,
+        repair=True,
     )
     warnings += msgs
     checked: dict[str, gpd.GeoDataFrame] = {}
@@ -531,8 +554,9 @@ def realign(
     nw = len(wg)
     wid = wards_v[ward_id].to_numpy(dtype=object)
     wa = shapely.area(wg)
-    adj = _adjacency(wg)
+    adj = _adjacency(wg, matched=True)
 
+    clock.lap("validate")
     # ---- demand points
     pw = x = y = pweight = None
     ward_inc = ward_dem = None
@@ -551,6 +575,7 @@ def realign(
                 "counted"
             )
 
+    clock.lap("locate points")
     # ---- the smallest level, then the others
     finest = lv[0]
     base = checked[finest]
@@ -581,6 +606,7 @@ def realign(
     fl = lvl_objs[finest]
     assert fl.best is not None and fl.basis is not None and fl.pieces is not None
 
+    clock.lap("overlaps")
     # ---- wards larger than areas?
     n_areas = len(fl.ids)
     used = np.unique(fl.best[fl.best >= 0])
@@ -679,6 +705,7 @@ def realign(
             vals = np.where(hc >= 0, L.ids[np.maximum(hc, 0)], None)
             table[higher] = _strings(vals)
 
+    clock.lap("assign")
     # ---- nesting by majority (by demand when known, else area)
     wmeasure = ward_dem if (by == "demand" and ward_dem is not None) else wa
     before = table[lv].copy()
@@ -695,6 +722,7 @@ def realign(
         )
         warnings.append(msg)
 
+    clock.lap("nest")
     # ---- contiguity
     moves = pd.DataFrame()
     moved_contig = np.zeros(nw, bool)
@@ -716,9 +744,11 @@ def realign(
             )
             warnings.append(msg)
 
+    clock.lap("contiguity")
     # ---- layers and checks
     names = {k: L.names for k, L in lvl_objs.items() if L.names}
     new_layers = build_layers(table, levels=lv, ward_id=ward_id, names=names or None)
+    clock.lap("layers")
     report = check_layers(
         table,
         new_layers,
@@ -726,6 +756,8 @@ def realign(
         ward_id=ward_id,
         exceptions=exceptions,
         adjacency=adj,
+        ward_union=ward_union,
+        wards_valid=True,
     )
     for p in fix_report.problems:
         if p not in report.problems:
@@ -733,6 +765,7 @@ def realign(
     for m in warnings:
         report.add("input", "realign", [], m, severity="warning")
 
+    clock.lap("checks")
     # ---- assignment, changes, pieces, summary
     final_codes = {}
     for k, L in lvl_objs.items():
@@ -811,6 +844,8 @@ def realign(
         summary["demand_total"] = total
         summary["demand_shifted"] = total - float(kept)
         summary["demand_shifted_pct"] = 100 * (total - float(kept)) / total if total else 0.0
+    clock.lap("report")
+    summary["seconds"] = dict(clock.laps)
     log.info(
         "realign: %d wards to %d %s areas by %s; %d moved, %d for review",
         nw,
