@@ -11,14 +11,18 @@ from geo.crs import working_crs
 from geo.incidents import Incidents, read_incidents
 from geo.layers import read_boundaries
 from geo.locator import Locator
+from geo.sample import SampleCounty, make_sample, write_sample
 from geo.write import write_layers
 
 __all__ = [
     "Incidents",
     "Locator",
+    "SampleCounty",
     "errors",
     "read_boundaries",
     "read_incidents",
+    "make_sample",
     "working_crs",
     "write_layers",
+    "write_sample",
 ]
