@@ -79,6 +79,8 @@ _TEXT_FILES = (
     "checks.csv",
     "plan.json",
 )
+#: Summary keys that change from run to run (timings) and are left out of plan.json.
+_VOLATILE = frozenset({"seconds", "timings", "elapsed"})
 _ROUND = {"m2": 1, "share": 6, "retained": 6, "demand": 3, "pct": 2}
 
 
@@ -410,14 +412,14 @@ def _markdown(plan: _Plan, files: Sequence[str]) -> str:
                 "id": _id_labels(sub),
                 "name": sub["name"] if "name" in sub.columns else "",
                 "status": sub["status"],
-                "wards": [
-                    f"{_fmt_num(a)} → {_fmt_num(b)}"
-                    for a, b in zip(
-                        sub["n_wards_old"] if "n_wards_old" in sub.columns else [None] * len(sub),
-                        sub["n_wards"],
-                        strict=True,
-                    )
-                ],
+                "wards": (
+                    [
+                        f"{_fmt_num(a)} → {_fmt_num(b)}"
+                        for a, b in zip(sub["n_wards_old"], sub["n_wards"], strict=True)
+                    ]
+                    if "n_wards_old" in sub.columns
+                    else [_fmt_num(b) for b in sub["n_wards"]]
+                ),
                 "gained": sub.get("n_gained"),
                 "lost": sub.get("n_lost"),
                 "km2": [
@@ -434,7 +436,7 @@ def _markdown(plan: _Plan, files: Sequence[str]) -> str:
             "id": "id",
             "name": "name",
             "status": "status",
-            "wards": "wards old → new",
+            "wards": "wards old → new" if "n_wards_old" in sub.columns else "wards",
             "gained": "gained",
             "lost": "lost",
             "km2": "km² old → new",
@@ -675,7 +677,7 @@ def write_plan(
             "errors": len(plan.checks.errors),
             "warnings": len(plan.checks.warnings),
         },
-        "summary": plan.summary,
+        "summary": {k: v for k, v in plan.summary.items() if k not in _VOLATILE},
         "files": files,
     }
     _write_text(

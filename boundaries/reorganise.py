@@ -29,6 +29,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -45,6 +46,7 @@ from boundaries.hierarchy import DEFAULT_LEVELS, build_layers, ward_table
 from boundaries.spec import Ref, Spec, Step, load_spec
 from geo.crs import to_working, working_crs
 from geo.errors import ColumnNotFoundError, CRSError, InputFormatError, ValidationError
+from geo.layers import read_boundaries
 
 __all__ = ["DEMAND_COLUMNS", "Reorganisation", "reorganise"]
 
@@ -235,10 +237,17 @@ def _load_current(
     elif isinstance(current, str | os.PathLike):
         from boundaries.outputs import read_plan
 
-        plan = read_plan(current)
-        table, plan_levels, exceptions = plan.wards, plan.levels, plan.exceptions
-        ward_id = "id"
         source = str(current)
+        try:
+            plan = read_plan(current)
+        except InputFormatError:
+            if not Path(current).is_file():
+                raise
+            # a plain ward table file: one row per ward with its level columns
+            table = read_boundaries(current, id_col=None if ward_id == "id" else ward_id)
+        else:
+            table, plan_levels, exceptions = plan.wards, plan.levels, plan.exceptions
+        ward_id = "id"
     else:
         raise InputFormatError(
             f"current: expected a ward table (GeoDataFrame) or a folder written by write_plan, "
@@ -396,7 +405,11 @@ class _Editor:
 
     def wards(self, refs: Sequence[Ref], lv: str) -> np.ndarray:
         out = []
+        here: set[str] = set()
         for r in refs:
+            if r.value in here:  # repeated in the same list: reported with the spec's shape
+                continue
+            here.add(r.value)
             p = self.pos.get(r.value)
             if p is None:
                 self.add(r.path, f"unknown ward code {r.value!r}" + _hint(r.value, self.ids))
@@ -880,6 +893,18 @@ class _Editor:
                     )
 
 
+def _problem_order(problem: str) -> tuple[int, int]:
+    """Sort problems as the spec reads: top keys, then each change in order, then exceptions."""
+    m = re.match(r"changes\[(\d+)\]", problem)
+    if m:
+        return (1, int(m.group(1)))
+    if problem.startswith("exceptions"):
+        return (2, 0)
+    if problem.startswith("("):
+        return (3, 0)
+    return (0, 0)
+
+
 def _hint(value: str, choices: Iterable[Any]) -> str:
     close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=3, cutoff=0.75)
     return f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
@@ -1020,9 +1045,9 @@ def _change_table(
         ]
         out["retained"] = out["retained_m2"] / out["area_old_m2"]
         if counts is not None:
-            live = out["id"].notna()
+            has_id = out["id"].notna().to_numpy()
             out["deviation_pct"] = np.nan
-            out.loc[live, "deviation_pct"] = _deviation(out.loc[live, "demand_new"])
+            out.loc[has_id, "deviation_pct"] = _deviation(out.loc[has_id, "demand_new"])
         out["status"] = [_status(r) for r in out.itertuples()]
         frames.append(out)
         # the area crosswalk
@@ -1096,6 +1121,10 @@ def _deviation(demand: pd.Series) -> pd.Series:
     return 100.0 * (demand / mean - 1.0)
 
 
+def _text(v: Any) -> str | None:
+    return None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+
+
 def _status(r: Any) -> str:
     if pd.isna(r.id):
         return "removed"
@@ -1103,7 +1132,7 @@ def _status(r: Any) -> str:
         return "new"
     if (r.n_gained or 0) or (r.n_lost or 0):
         return "changed"
-    if r.id != r.old_id or (r.name or None) != (r.old_name or None):
+    if r.id != r.old_id or _text(r.name) != _text(r.old_name):
         return "renamed"
     return "unchanged"
 
@@ -1263,6 +1292,7 @@ def reorganise(
     ed.check_pieces(before, exc)
     problems += ed.problems
     if problems:
+        problems = sorted(problems, key=_problem_order)
         source = parsed.source if parsed is not None else "spec"
         raise ValidationError(source, problems)
 

@@ -1,0 +1,122 @@
+"""``beatplan realign``: realign old beats (sectors, NPAs) to new wards and write the plan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from beatplan.options import crs_option, handle_errors, out_option, overwrite_option
+
+__all__ = ["FORMAT_CHOICES", "command", "format_option"]
+
+#: Vector formats the plan can be written in besides the GeoPackage.
+FORMAT_CHOICES = ("gpkg", "geojson", "shp", "kml")
+
+format_option = click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(FORMAT_CHOICES, case_sensitive=False),
+    help="Also write the layers as GeoJSON, Shapefile or KML (repeatable); "
+    "boundaries.gpkg is always written.",
+)
+_PATH = click.Path(path_type=Path)
+
+
+@click.command("realign")
+@click.option("--wards", required=True, type=_PATH, help="The new wards (any vector file).")
+@click.option("--beats", required=True, type=_PATH, help="The old beats.")
+@click.option("--sectors", type=_PATH, default=None, help="The old sectors.")
+@click.option("--npas", type=_PATH, default=None, help="The old NPAs.")
+@click.option(
+    "--incidents",
+    multiple=True,
+    type=_PATH,
+    help="Incident files or folders (police.uk CSVs ...), repeatable: demand per area.",
+)
+@click.option(
+    "--by",
+    type=click.Choice(["area", "demand"]),
+    default="area",
+    show_default=True,
+    help="Give each ward to the old area holding most of its area, or of its incidents.",
+)
+@click.option(
+    "--review-below",
+    type=click.FloatRange(0, 1),
+    default=0.8,
+    show_default=True,
+    help="Flag wards whose best share is below this.",
+)
+@format_option
+@out_option(help="Folder for the plan (boundaries.gpkg, crosswalks, change report).")
+@crs_option
+@overwrite_option
+@handle_errors
+def command(
+    wards: Path,
+    beats: Path,
+    sectors: Path | None,
+    npas: Path | None,
+    incidents: tuple[Path, ...],
+    by: str,
+    review_below: float,
+    formats: tuple[str, ...],
+    out: Path,
+    crs: str | None,
+    overwrite: bool,
+) -> None:
+    """Realign beats (and sectors, NPAs) to new wards; write nested boundaries and a report."""
+    from boundaries.outputs import write_plan
+    from boundaries.pipeline import check_plan_free, realign_files
+
+    check_plan_free(out, overwrite=overwrite)
+    result, inc = realign_files(
+        wards,
+        beats,
+        sectors=sectors,
+        npas=npas,
+        incidents=list(incidents) or None,
+        by=by,
+        review_below=review_below,
+        crs=crs,
+    )
+    files = write_plan(out, result, formats=("gpkg", *formats), overwrite=overwrite)
+    s = result.summary
+    if inc is not None:
+        click.echo(
+            f"incidents: {inc.rows_read:,} rows read, {len(inc.points):,} located, "
+            f"{len(inc.rejected):,} rejected"
+        )
+    click.echo(
+        f"{s['wards']} wards -> {s['areas_new']} {result.levels[0]}s "
+        f"(of {s['areas_old']}) by {result.by}; levels: {', '.join(result.levels)}"
+    )
+    click.echo(f"wards moved: {s['wards_moved']}")
+    click.echo(
+        f"marginal wards: {s['wards_marginal']} (best share below {s['review_below']:g}); "
+        f"flagged for review: {s['wards_review']}"
+    )
+    if s.get("demand_total") is not None:
+        click.echo(
+            f"demand shifted: {s['demand_shifted']:,.0f} of {s['demand_total']:,.0f} "
+            f"({s['demand_shifted_pct']:.1f}%)"
+        )
+    else:
+        click.echo(
+            f"area shifted: {s['area_shifted_m2'] / 1e6:,.2f} of {s['area_m2'] / 1e6:,.2f} km² "
+            "(no incidents given)"
+        )
+    checks = result.checks
+    click.echo(
+        "checks: "
+        + (
+            f"passed ({', '.join(checks.checks)})"
+            if checks.ok
+            else f"{len(checks.errors)} error(s) - see {files['changes_md']}"
+        )
+    )
+    for w in result.warnings:
+        click.echo(f"warning: {w}")
+    click.echo(f"wrote {len(files)} files to {out} (report: {files['changes_md'].name})")

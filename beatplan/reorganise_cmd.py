@@ -1,0 +1,55 @@
+"""``beatplan reorganise``: apply a planner's spec to the current plan and write the new one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from beatplan.options import handle_errors, out_option, overwrite_option
+from beatplan.realign_cmd import format_option
+
+__all__ = ["command"]
+
+_PATH = click.Path(path_type=Path)
+
+
+@click.command("reorganise")
+@click.option(
+    "--current",
+    required=True,
+    type=_PATH,
+    help="The current plan: a folder written by `beatplan realign/reorganise`, or a ward "
+    "table file (one row per ward with beat/sector/npa columns).",
+)
+@click.option("--spec", required=True, type=_PATH, help="The changes: a .yaml or .toml file.")
+@click.option(
+    "--incidents",
+    multiple=True,
+    type=_PATH,
+    help="Incident files or folders, repeatable: demand per area before and after.",
+)
+@format_option
+@out_option(help="Folder for the new plan.")
+@overwrite_option
+@handle_errors
+def command(
+    current: Path,
+    spec: Path,
+    incidents: tuple[Path, ...],
+    formats: tuple[str, ...],
+    out: Path,
+    overwrite: bool,
+) -> None:
+    """Merge, create, move, split or rename areas as a spec says; rebuild and check every layer."""
+    from boundaries.outputs import write_plan
+    from boundaries.pipeline import check_plan_free
+    from boundaries.reorganise import reorganise
+    from geo.incidents import read_incidents
+
+    check_plan_free(out, overwrite=overwrite)
+    inc = read_incidents(list(incidents)) if incidents else None
+    result = reorganise(current, spec, incidents=inc)
+    files = write_plan(out, result, formats=("gpkg", *formats), overwrite=overwrite)
+    click.echo(result.describe())
+    click.echo(f"wrote {len(files)} files to {out} (report: {files['changes_md'].name})")
