@@ -288,7 +288,7 @@ def incident_weights(
             f"(columns: {_listing(points.columns)}); pass category= naming it"
         )
     cats = points[category].astype("string")
-    w = cats.map(table).astype(float).to_numpy()
+    w = np.array(cats.map(table).astype(float), dtype=float)
     unknown = np.isnan(w)
     if unknown.any():
         kinds = sorted(map(str, cats[unknown].dropna().unique()))

@@ -153,7 +153,7 @@ class Realignment:
         s = self.summary
         lines = [
             f"{s['wards']} wards realigned to {s['areas_new']} of {s['areas_old']} "
-            f"{self.levels[0]} areas by {self.by}",
+            f"{_areas(self.levels[0])} by {self.by}",
             f"{s['wards_moved']} ward(s) take at least {100 * s['min_share']:g}% from another "
             "area; "
             f"{s['wards_review']} flagged for review ({s['wards_marginal']} marginal, "
@@ -388,6 +388,10 @@ def _normalise_areas(
     return lv, {k: areas[k] for k in lv}, {k: id_of(k) for k in lv}, False
 
 
+def _areas(level: str) -> str:
+    return "areas" if level == "area" else f"{level} areas"
+
+
 def _crs_of(frame: Any, what: str) -> CRS:
     if frame.crs is None:
         raise CRSError(
@@ -615,11 +619,12 @@ def realign(
     coarse = med_w > med_a and empty_share > 0.25
     if coarse:
         msg = (
-            f"the wards are larger than the {finest} areas they are realigned to: the median ward "
+            f"the wards are larger than the {_areas(finest)} they are realigned to: the median "
+            "ward "
             f"({med_w / 1e6:,.2f} km²) is {med_w / med_a:,.1f}× the median {finest} "
-            f"({med_a / 1e6:,.2f} km²), so {n_areas - len(used)} of {n_areas} {finest} areas "
+            f"({med_a / 1e6:,.2f} km²), so {n_areas - len(used)} of {n_areas} {_areas(finest)} "
             f"would get no ward. Realignment gives whole wards to areas, so it needs wards smaller "
-            f"than the areas: realign the {finest} areas to a finer unit (census blocks, output "
+            f"than the areas: realign the {_areas(finest)} to a finer unit (census blocks, output "
             "areas), or realign to a coarser level"
         )
         if not allow_coarse:
@@ -642,7 +647,8 @@ def realign(
             codes[rem[wi2]] = ai2
             basis[rem] = "nearest"
         msg = (
-            f"{int(no_overlap.sum())} ward(s) overlap no old {finest} area and were given to a "
+            f"{int(no_overlap.sum())} ward(s) overlap none of the old {_areas(finest)} and were "
+            "given to a "
             f"neighbour: {_listing(wid[no_overlap])}"
         )
         warnings.append(msg)
@@ -654,7 +660,7 @@ def realign(
     if partly.any() or no_overlap.any():
         covered = 1 - float((outside * wa).sum() + wa[no_overlap].sum()) / float(wa.sum())
         msg = (
-            f"the old {finest} areas cover only {100 * covered:.1f}% of the wards: "
+            f"the old {_areas(finest)} cover only {100 * covered:.1f}% of the wards: "
             f"{int(partly.sum())} ward(s) lie partly outside them ({_listing(wid[partly])})"
             f" and {int(no_overlap.sum())} wholly"
         )
