@@ -64,3 +64,32 @@ def test_verbose_shows_the_traceback(tmp_path):
 @pytest.mark.parametrize("args", [["info"], ["sample"]])
 def test_missing_arguments_exit_2(args):
     assert run(*args).returncode == 2
+
+
+def test_info_describes_boundaries_and_incidents(shared_data):
+    wards = shared_data / "leicestershire_boundaries" / "wd13_wards_by_lad"
+    crime = shared_data / "leicestershire_street_crime" / "2022-10-leicestershire-street.csv"
+    res = run("info", str(wards), str(crime))
+    assert res.returncode == 0, res.stderr
+    assert "features: 171" in res.stdout
+    assert "WD13CD" in res.stdout
+    assert "EPSG:27700" in res.stdout
+    assert "9,802" in res.stdout or "9802" in res.stdout
+
+
+def test_info_reports_a_wrong_crs_without_crashing(shared_data):
+    res = run("info", str(shared_data / "chicago" / "community_areas.geojson"))
+    assert res.returncode == 0, res.stderr
+    assert "problems found" in res.stdout
+    assert "4236" in res.stdout
+
+
+def test_sample_writes_and_refuses_to_overwrite(tmp_path):
+    out = tmp_path / "county"
+    first = run("sample", str(out), "--seed", "7")
+    assert first.returncode == 0, first.stderr
+    assert (out / "boundaries.gpkg").is_file()
+    assert len(list((out / "crime").glob("*.csv"))) == 12
+    again = run("sample", str(out), "--seed", "7")
+    assert again.returncode == 2
+    assert "overwrite" in again.stderr.lower()
