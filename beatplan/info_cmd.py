@@ -37,6 +37,21 @@ def file_kind(path: Path) -> str:
     return "incidents" if types and types <= {"Point", "MultiPoint"} else "boundaries"
 
 
+def file_format(path: Path) -> str:
+    """Name the format of ``path`` (a GDAL driver, a table type, or a folder of files)."""
+    if path.is_dir():
+        files = [p for p in path.iterdir() if p.is_file()]
+        suffixes = ", ".join(sorted({p.suffix.lower() for p in files}))
+        return f"folder of {len(files)} files ({suffixes})"
+    name = path.name.lower()
+    if name.endswith(_TABLE_SUFFIXES):
+        return "Parquet table" if name.endswith(".parquet") else "delimited text table"
+    try:
+        return str(pyogrio.read_info(path)["driver"])
+    except Exception:  # noqa: BLE001 - the reader reports unreadable files properly
+        return "unknown"
+
+
 def _describe_boundaries(path: Path, crs: str | None) -> list[str]:
     from geo import read_boundaries
 
@@ -75,6 +90,7 @@ def command(files: tuple[Path, ...], crs: str | None) -> None:
             raise FileNotFoundError(f"{path}: no such file or folder")
         click.echo(f"== {path}")
         kind = file_kind(path)
+        click.echo(f"  format: {file_format(path)}")
         try:
             describe = _describe_boundaries if kind == "boundaries" else _describe_incidents
             lines = describe(path, crs)
