@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from maps._chromium import find_chromium
 from maps.assets import FETCH_COMMAND, assets_available
 
-__all__ = ["PROBE", "assets_missing_reason", "chromium_missing_reason", "in_ci"]
+__all__ = [
+    "PROBE",
+    "assets_missing_reason",
+    "chicago_district",
+    "chromium_missing_reason",
+    "in_ci",
+    "leicester_city_west",
+    "leicestershire_npas",
+]
 
 
 def assets_missing_reason() -> str | None:
@@ -98,3 +110,110 @@ PROBE = r"""
   return out;
 })()
 """
+
+
+# ---- the real-data maps the tests and the benchmark build (../shared/data) -------------------
+
+#: Leicester City West, a neighbourhood policing area made for the tests from WD19 wards.
+CITY_WEST_WD19 = {
+    "E05010460": "Beaumont Leys",
+    "E05010458": "Abbey",
+    "E05010466": "Fosse",
+    "E05010477": "Western",
+    "E05010462": "Braunstone Park & Rowley Fields",
+    "E05010476": "Westcotes",
+}
+#: Leicestershire's nine NPAs after March 2020, over the WD13 wards: districts, and the city
+#: split in four by ward (our own split; no published NPA boundary file exists).
+NPA_BY_LAD = {
+    "E06000017": "Melton and Rutland",
+    "E07000133": "Melton and Rutland",
+    "E07000131": "Harborough, Oadby and Wigston",
+    "E07000135": "Harborough, Oadby and Wigston",
+    "E07000129": "Hinckley, Bosworth and Blaby",
+    "E07000132": "Hinckley, Bosworth and Blaby",
+    "E07000130": "Charnwood",
+    "E07000134": "North West Leicestershire",
+}
+CITY_NPA_WD13 = {
+    "City West": ["Beaumont Leys", "Abbey", "Fosse", "New Parks", "Western Park",
+                  "Braunstone Park and Rowley Fields", "Westcotes"],
+    "City Central": ["Castle", "Latimer", "Belgrave", "Spinney Hills"],
+    "City East": ["Rushey Mead", "Humberstone and Hamilton", "Thurncourt", "Charnwood",
+                  "Coleman", "Evington"],
+    "City South": ["Aylestone", "Eyres Monsell", "Freemen", "Knighton", "Stoneygate"],
+}  # fmt: skip
+
+
+def leicester_city_west(root: Any) -> tuple[Any, Any, dict[str, Any]]:
+    """Return (October 2022 incidents, force-wide Gi* hotspots, layers) for City West."""
+    import geopandas as gpd
+
+    from geo import read_boundaries, read_incidents
+    from hotspots.find import find_hotspots
+
+    root = Path(root)
+    inc = read_incidents(root / "leicestershire_street_crime" / "2022-10-leicestershire-street.csv")
+    wards = read_boundaries(
+        sorted(
+            (root / "leicestershire_boundaries" / "wd19_leicester_city_wards").glob("*.geojsonl")
+        )
+    )
+    npa = wards.assign(npa=np.where(wards["id"].isin(list(CITY_WEST_WD19)), "CW", "CX"))
+    npa_layer = npa.dissolve("npa", as_index=False)[["npa", "geometry"]]
+    npa_layer = gpd.GeoDataFrame(
+        {"id": npa_layer["npa"],
+         "name": npa_layer["npa"].map({"CW": "City West", "CX": "Rest of city"})},
+        geometry=npa_layer.geometry.values, crs=wards.crs,
+    )  # fmt: skip
+    hs = find_hotspots(inc, method="gistar", since="28D")  # force-wide, as an analyst runs it
+    return inc, hs, {"beat": wards, "npa": npa_layer}
+
+
+def leicestershire_npas(root: Any) -> tuple[Any, Any]:
+    """Return (the 171 WD13 wards with an ``npa`` column, the year's incidents)."""
+    import pandas as pd
+
+    from geo import read_boundaries, read_incidents
+
+    root = Path(root)
+    folder = root / "leicestershire_boundaries" / "wd13_wards_by_lad"
+    parts = []
+    for f in sorted(folder.glob("*.json")):
+        w = read_boundaries(f)
+        lad = f.stem
+        if lad == "E06000016":
+            by_name = {n: k for k, names in CITY_NPA_WD13.items() for n in names}
+            w["npa"] = w["name"].map(by_name)
+        else:
+            w["npa"] = NPA_BY_LAD[lad]
+        parts.append(w[["id", "name", "npa", "geometry"]])
+    wards = pd.concat(parts, ignore_index=True)
+    inc = read_incidents(root / "leicestershire_street_crime")
+    return wards, inc
+
+
+def chicago_district(root: Any) -> tuple[Any, Any, dict[str, Any]]:
+    """Return (two weeks of Nov 2023 incidents, Gi* hotspots of district 11, layers)."""
+    import geopandas as gpd
+
+    from geo import read_incidents
+    from hotspots.find import find_hotspots
+
+    root = Path(root) / "chicago"
+    inc = read_incidents(root / "crimes_2023-11-06_to_2023-11-19.parquet")
+    beats = gpd.read_file(root / "police_beats_current.shp").set_crs(4326, allow_override=True)
+    beats = beats.dissolve("beat_num", as_index=False)
+    beats = gpd.GeoDataFrame(
+        {"id": beats["beat_num"], "name": "Beat " + beats["beat_num"],
+         "district": beats["district"]},
+        geometry=beats.geometry.values, crs=4326,
+    ).to_crs(inc.crs)  # fmt: skip
+    dist = gpd.read_file(root / "police_districts.geojson").dissolve("DIST_NUM", as_index=False)
+    dist = gpd.GeoDataFrame(
+        {"id": dist["DIST_NUM"], "name": "District " + dist["DIST_NUM"]},
+        geometry=dist.geometry.values, crs=4326,
+    ).to_crs(inc.crs)  # fmt: skip
+    area = dist.loc[dist["id"] == "11", "geometry"].iloc[0]
+    hs = find_hotspots(inc, method="gistar", area=area)
+    return inc, hs, {"beat": beats, "district": dist}

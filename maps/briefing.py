@@ -316,7 +316,11 @@ def briefing_map(
 
     where = area_name or (title if title else "all areas")
     heading = title or f"Crime briefing: {where}"
-    sub = [f"{period.label} \u00b7 {summary.n_incidents:,} incidents \u00b7 {n_hot} hotspots"]
+    n_inc = summary.n_incidents
+    sub = [
+        f"{period.label} \u00b7 {n_inc:,} incident{'s' if n_inc != 1 else ''} \u00b7 "
+        f"{n_hot} hotspot{'s' if n_hot != 1 else ''}"
+    ]
     if summary.cell_m is not None:
         sub.append(f"incidents grouped in {summary.cell_m:g} m squares")
     TitleBox(heading, "\n".join(sub)).add_to(m)

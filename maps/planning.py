@@ -36,6 +36,7 @@ from maps.layers import (
 from maps.style import (
     LEVEL_STYLES,
     REVIEW,
+    SEQUENTIAL,
     Legend,
     TitleBox,
     class_breaks,
@@ -53,6 +54,11 @@ _LABEL_CLASS = {"npa": "bp-npa", "lpa": "bp-npa", "sector": "bp-sector", "beat":
 
 def _title(level: str) -> str:
     return LEVEL_TITLES.get(level, level.capitalize())
+
+
+def _word(level: str) -> str:
+    """Return the level as a word inside a sentence ("NPA", "beat")."""
+    return _title(level) if level in ("npa", "lpa") else _title(level).lower()
 
 
 def _plural(level: str) -> str:
@@ -222,7 +228,7 @@ def planning_map(
     if values is not None:
         lay = layers[level]
         v = lay["id"].astype(str).map(values.rename(index=str)).astype(float)
-        breaks = class_breaks(v)
+        breaks = class_breaks(v, k=min(len(SEQUENTIAL), max(1, int(np.isfinite(v).sum()) // 2)))
         cls = classify(v, breaks)
         k = len(breaks) - 1
         colours = class_colours(k)
@@ -241,7 +247,7 @@ def planning_map(
         ]
         props = pd.DataFrame({"tip": tip, "s": np.where(cls < 0, k, cls)})
         fc = feature_collection(display_geometry(lay, tolerance=tolerance), props)
-        name = f"Demand per {_title(level).lower()}"
+        name = f"Demand per {_word(level)}"
         grp = folium.FeatureGroup(name=escape(name).iloc[0]).add_to(m)
         GeoJsonLayer(name, fc, styles=styles, highlight={"weight": 2.5}).add_to(grp)
         for i, c in enumerate(colours):
@@ -327,11 +333,11 @@ def planning_map(
     sub = [counts]
     if values is not None:
         sub.append(
-            f"{'incidents' if period else 'demand'} per {_title(level).lower()}"
+            f"{'incidents' if period else 'demand'} per {_word(level)}"
             + (f": {period}" if period else "")
         )
     TitleBox(heading, "\n".join(sub)).add_to(m)
-    Legend(f"Demand per {_title(level).lower()}" if values is not None else "", items).add_to(m)
+    Legend(f"Demand per {_word(level)}" if values is not None else "", items).add_to(m)
     add_controls(m)
     log.info("planning map: %s; %d wards to review", counts, n_review)
     return m

@@ -124,3 +124,83 @@ def test_hostile_text_stays_inert_in_the_browser(
     assert not [i for i in v["images"] if i.startswith("http") or i.startswith("file")]
     assert all(r.startswith(("data:", "file:")) for r in v["resources"])
     assert res.screenshot is not None and res.screenshot.stat().st_size > 5000
+
+
+# ---- real data: each map opened from disk, checked, and its screenshot kept -------------------
+
+
+def _check_page(path: Path, shot: Path) -> dict:
+    res = open_page(path, probe=PROBE, screenshot=shot)
+    assert res.errors == [], res.errors
+    assert res.external_requests == [], res.external_requests
+    v = res.value
+    assert v["maps"] == 1 and v["xss"] == 0
+    assert v["scale"] and v["fullscreen"]
+    assert v["legend"] and v["title"]
+    assert all(r.startswith(("data:", "file:")) for r in v["resources"])
+    assert v["drawn"] > 0  # vector layers are on the page
+    return v
+
+
+@pytest.mark.realdata
+def test_leicester_city_west_briefing(
+    browser_ready: None, shared_data: Path, tmp_path: Path, shots: Path
+) -> None:
+    from maps import briefing_map
+    from maps._testing import CITY_WEST_WD19, leicester_city_west
+
+    inc, hs, layers = leicester_city_west(shared_data)
+    m = briefing_map(inc, hs, layers, area="CW", tiles=None)
+    path = save(m, tmp_path / "city_west.html")
+    v = _check_page(path, shots / "leicester_city_west_briefing.png")
+    lay = v["layers"]
+    assert lay["Beats"]["count"] == len(CITY_WEST_WD19) == 6
+    # the incidents shown are October's inside City West, every one of them
+    west = shapely.union_all(
+        layers["beat"].geometry.values[layers["beat"]["id"].isin(list(CITY_WEST_WD19))]
+    )
+    pts = inc.points
+    inside = shapely.intersects_xy(west, pts.geometry.x, pts.geometry.y) & (
+        pts["month"] == "2022-10-01"
+    )
+    assert f"{int(inside.sum()):,} incidents" in v["title"]
+    assert "October 2022" in v["title"] and "City West" in v["title"]
+    assert lay["Incidents"]["kind"] == "cluster"
+    assert lay["Hotspots (ranked)"]["count"] >= 1
+    assert v["control"] == ["Area outline", "Beats", "Heat", "Hotspots (ranked)", "Incidents"]
+    assert v["popups"]["Hotspots (ranked)"]["text"].startswith("Hotspot ")
+    assert "On or near" in v["popups"]["Incidents"]["text"]
+
+
+@pytest.mark.realdata
+def test_leicestershire_nine_npas_planning(
+    browser_ready: None, shared_data: Path, tmp_path: Path, shots: Path
+) -> None:
+    from maps import planning_map
+    from maps._testing import leicestershire_npas
+
+    wards, year = leicestershire_npas(shared_data)
+    m = planning_map(wards, demand=year, title="Leicestershire: nine NPAs", tiles=None)
+    path = save(m, tmp_path / "npas.html")
+    v = _check_page(path, shots / "leicestershire_npas_planning.png")
+    lay = v["layers"]
+    assert lay["NPAs"]["count"] == 9 and lay["Demand per NPA"]["count"] == 9
+    assert lay["Wards"]["count"] == 171 and not lay["Wards"]["onMap"]
+    assert "9 NPAs" in v["title"] and "Nov 2021" in v["title"]
+
+
+@pytest.mark.realdata
+def test_chicago_district_briefing(
+    browser_ready: None, shared_data: Path, tmp_path: Path, shots: Path
+) -> None:
+    from maps import briefing_map
+    from maps._testing import chicago_district
+
+    inc, hs, layers = chicago_district(shared_data)
+    m = briefing_map(inc, hs, layers, area="11", tiles=None)
+    path = save(m, tmp_path / "chicago_11.html")
+    v = _check_page(path, shots / "chicago_district_11_briefing.png")
+    beats_11 = int((layers["beat"]["district"].astype(int) == 11).sum())
+    assert v["layers"]["Beats"]["count"] == beats_11 > 5
+    assert "District 11" in v["title"] and "Nov 2023" in v["title"]
+    assert v["layers"]["Hotspots (ranked)"]["count"] == len(hs)

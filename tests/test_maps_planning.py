@@ -93,7 +93,7 @@ def test_planning_demand_from_a_series_and_a_table() -> None:
     assert "no data" in html  # B21 has no value
     table = pd.DataFrame({"level": "npa", "id": ["N0", "N1"], "incidents": [5, 7]})
     html = planning_map(w, demand=table, choropleth="npa", tiles=None).get_root().render()
-    assert len(_features(html, "Demand per npa")) == 2
+    assert len(_features(html, "Demand per NPA")) == 2
 
 
 def test_planning_escapes_names() -> None:
