@@ -913,8 +913,9 @@ def hdbscan(
         Incidents (the location's own included) that make a neighbourhood dense; defaults to
         ``min_cluster_size`` as in scikit-learn.
     weights : array-like of shape (n,), optional
-        Whole, non-negative incident counts per point (weight 3: three incidents at that spot;
-        weight 0 drops the point, which is then noise).
+        Whole, non-negative incident counts per point (weight 3: three incidents at that spot).
+        A point of weight 0 adds nothing and takes its location's label (noise where its
+        location holds no weight).
     cluster_selection_method : {"eom", "leaf"}
         scikit-learn's cluster selection: excess of mass, or the leaves of the cluster tree.
     max_leaves : int
