@@ -53,8 +53,11 @@ def _incidents(n: int = 900, seed: int = 3) -> gpd.GeoDataFrame:
 
 
 def _hotspots() -> gpd.GeoDataFrame:
-    polys = [shapely.Point(X0 + 1000, Y0 + 1000).buffer(300), shapely.Point(X0 + 3000, Y0 + 3000).buffer(200),
-             shapely.Point(X0 + 3000, Y0 + 1000).buffer(150)]  # fmt: skip
+    polys = [
+        shapely.Point(X0 + 1000, Y0 + 1000).buffer(300),
+        shapely.Point(X0 + 3000, Y0 + 3000).buffer(200),
+        shapely.Point(X0 + 3000, Y0 + 1000).buffer(150),
+    ]
     return gpd.GeoDataFrame(
         {
             "hotspot": [1, 2, 3],
@@ -101,11 +104,14 @@ def test_layers_and_counts() -> None:
     beats = _data_of(html, LAYER_NAMES["beats"])
     assert len(beats["features"]) == 4
     # each beat's tooltip counts its October incidents; together they count every one
-    counts = [int(re.search(r"(\d+) incidents", f["properties"]["tip"]).group(1)) for f in beats["features"]]
+    tips = [f["properties"]["tip"] for f in beats["features"]]
+    counts = [int(re.search(r"(\d+) incidents", t).group(1)) for t in tips]
     assert sum(counts) >= n_oct  # points on a shared edge count in both beats
     hot = _data_of(html, LAYER_NAMES["hotspots"])
     assert [f["properties"]["pop"].split("</b>")[0] for f in hot["features"]] == [
-        "<b>Hotspot 1", "<b>Hotspot 2", "<b>Hotspot 3"
+        "<b>Hotspot 1",
+        "<b>Hotspot 2",
+        "<b>Hotspot 3",
     ]
 
 

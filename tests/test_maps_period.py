@@ -14,7 +14,8 @@ from maps._period import select_period
 
 def _frame(**cols: object) -> gpd.GeoDataFrame:
     df = pd.DataFrame(cols)
-    return gpd.GeoDataFrame(df, geometry=shapely.points(np.full((len(df), 2), 450_000.0)), crs=27700)
+    xy = np.full((len(df), 2), 450_000.0)
+    return gpd.GeoDataFrame(df, geometry=shapely.points(xy), crs=27700)
 
 
 MONTHLY = _frame(
