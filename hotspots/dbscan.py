@@ -769,7 +769,7 @@ def _place_stats(
     group: NDArray[np.intp],
     k: int,
 ) -> tuple[NDArray[np.float64], ...]:
-    """Position, count, estimated core distance and radius of each place.
+    """Return the position, count, estimated core distance and radius of each place.
 
     A place's incidents are taken as spread evenly over a disc with their RMS distance from
     the mean position (radius ``sqrt(2)`` times it). A place of ``k`` or more incidents has the
@@ -777,7 +777,7 @@ def _place_stats(
     a smaller one the distance to the nearest places holding ``k`` incidents with it.
     """
     ox, oy = float(x.min()), float(y.min())
-    cnt = np.bincount(group, weights=c)
+    cnt = np.asarray(np.bincount(group, weights=c), dtype=np.float64)
     mx = np.bincount(group, weights=(x - ox) * c) / cnt
     my = np.bincount(group, weights=(y - oy) * c) / cnt
     dx = x - ox - mx[group]
