@@ -524,10 +524,17 @@ class _Editor:
                     )
         return out
 
-    def assign(self, members: np.ndarray, k: int, aid: str, parents: Mapping[str, str]) -> None:
+    def assign(
+        self, members: np.ndarray, k: int, aid: str, parents: Mapping[str, str], path: str
+    ) -> None:
         lv = self.levels[k]
         self.col[lv][members] = aid
         for h, v in parents.items():
+            changed = members[self.col[h][members] != v]
+            for old in sorted(set(self.col[h][changed])):
+                self.touch(h, str(old), path)
+            if len(changed):
+                self.touch(h, v, path)
             self.col[h][members] = v
 
     def touch(self, lv: str, aid: str, path: str) -> None:
@@ -620,7 +627,7 @@ class _Editor:
             self.flagged[lv].add(aid)
         for old in sorted(set(self.col[lv][members])):
             self.touch(lv, str(old), step.path)
-        self.assign(members, k, aid, parents)
+        self.assign(members, k, aid, parents, step.path)
         self.origin[lv][aid] = None
         if a.get("name"):
             self.names[lv][aid] = a["name"]
@@ -652,7 +659,7 @@ class _Editor:
         allow = bool(a.get("allow_non_contiguous")) or any(x in self.allow[lv] for x in known)
         if not allow:
             self._check_touching(lv, known, step)
-        self.assign(members, k, target, parents)
+        self.assign(members, k, target, parents, step.path)
         kept_names = [self.names[lv].get(x, x) for x in known]
         for x in known:
             if x != target:
@@ -711,7 +718,7 @@ class _Editor:
                 self.allow[lv].add(str(s))
         if a.get("allow_non_contiguous"):
             self.allow[lv].add(to)
-        self.assign(members, k, to, parents)
+        self.assign(members, k, to, parents, step.path)
         self.touch(lv, to, step.path)
         self.record(
             step,
