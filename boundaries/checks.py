@@ -1071,15 +1071,27 @@ def _pieces_table(
     labels: np.ndarray, codes: np.ndarray, weight: np.ndarray, area: np.ndarray
 ) -> pd.DataFrame:
     """Per connected component: its area code, weight, area and ward count; main part marked."""
-    comp = (
-        pd.DataFrame({"comp": labels, "code": codes, "w": weight, "a": area})
-        .groupby("comp", sort=True)
-        .agg(code=("code", "first"), w=("w", "sum"), a=("a", "sum"), n=("code", "size"))
+    ncomp = int(labels.max()) + 1 if len(labels) else 0
+    code = np.zeros(ncomp, dtype=np.int64)
+    code[labels] = codes
+    w = np.bincount(labels, weights=weight, minlength=ncomp)
+    a = np.bincount(labels, weights=area, minlength=ncomp)
+    order = np.lexsort((np.arange(ncomp), -a, -w, code))
+    main = np.zeros(ncomp, dtype=bool)
+    first = np.ones(ncomp, dtype=bool)
+    first[1:] = code[order][1:] != code[order][:-1]
+    main[order[first]] = True
+    parts = np.bincount(code, minlength=int(code.max()) + 1 if ncomp else 0)[code]
+    return pd.DataFrame(
+        {
+            "code": code,
+            "w": w,
+            "a": a,
+            "n": np.bincount(labels, minlength=ncomp),
+            "main": main,
+            "parts": parts,
+        }
     )
-    comp = comp.sort_values(["code", "w", "a"], ascending=[True, False, False], kind="stable")
-    comp["main"] = ~comp["code"].duplicated(keep="first")
-    comp["parts"] = comp.groupby("code")["code"].transform("size")
-    return comp
 
 
 def check_contiguity(
@@ -1426,16 +1438,18 @@ def fix_contiguity(
     exceptions: Exceptions | None = (),
     weight: str | Sequence[float] | np.ndarray | pd.Series | None = None,
     adjacency: _Adjacency | None = None,
-    max_rounds: int = 10,
+    max_rounds: int | None = None,
 ) -> ContiguityFix:
     """Give every detached part of an area to the neighbour it shares most boundary with.
 
     Level by level, small to large: an area whose wards fall into several connected pieces
     keeps its main piece (largest ``weight``, default area) and each other piece goes, whole,
     to the neighbouring area it shares the longest boundary with (ties: the smaller id),
-    taking that area's higher levels so nesting holds. Areas in ``exceptions`` are left in
-    pieces. A piece touching no other area, or one whose move would split a smaller area
-    (possible only when that smaller area is an exception), is reported instead.
+    taking that area's higher levels so nesting holds. A piece joins only a neighbour's main
+    piece (so two detached pieces never swap places); one touching only other detached
+    pieces waits for a later round. Areas in ``exceptions`` are left in pieces. A piece
+    touching no other area, or one whose move would split a smaller area (possible only when
+    that smaller area is an exception), is reported instead.
 
     Parameters
     ----------
@@ -1451,8 +1465,9 @@ def fix_contiguity(
         What decides an area's main piece: a column or one number per ward; default area.
     adjacency : optional
         Precomputed ward adjacency (internal).
-    max_rounds : int, default 10
-        Rounds of moves per level (a moved piece may itself be detached from its new area).
+    max_rounds : int, optional
+        Most rounds of moves per level; default the number of wards (every round settles at
+        least one piece, so the fix always finishes).
 
     Returns
     -------
@@ -1487,7 +1502,7 @@ def fix_contiguity(
     both_len = np.concatenate([adj.length, adj.length])
     stuck: dict[tuple[str, str], str] = {}
     for k, level in enumerate(levels):
-        for _round in range(max_rounds):
+        for _round in range(max_rounds if max_rounds is not None else max(n, 1)):
             vals = table[level].to_numpy(dtype=object)
             codes, uniq_ = pd.factorize(vals)
             uniq = np.asarray(uniq_, dtype=object)
@@ -1506,6 +1521,11 @@ def fix_contiguity(
                 }
             )
             e = e[e["comp"].isin(det.index) & (e["to"] != e["frm"])]
+            touches_other = set(e["comp"].unique())
+            # join only the main piece of a neighbour: two detached pieces never swap, and
+            # a piece touching only other detached pieces waits for a later round
+            settled = comp["main"].to_numpy() | comp["code"].isin(exc_codes).to_numpy()
+            e = e[settled[labels[both_j[e.index.to_numpy()]]]]
             cand = e.groupby(["comp", "to"])["len"].sum().reset_index()
             cand["to_id"] = uniq[cand["to"].to_numpy()]
             cand = cand.sort_values(["comp", "len", "to_id"], ascending=[True, False, True])
@@ -1514,7 +1534,7 @@ def fix_contiguity(
                 int(c): str(uniq[int(code)]) for c, code in zip(det.index, det["code"], strict=True)
             }
             in_det = pd.Series(labels).isin(det.index).to_numpy()
-            for cmp in det.index.difference(best.index):
+            for cmp in det.index.difference(pd.Index(sorted(touches_other))):
                 members = sorted(wid[labels == cmp])
                 stuck[(level, det_area[int(cmp)])] = (
                     f"{level} {det_area[int(cmp)]}: detached ward(s) {_listing(members)} "

@@ -525,7 +525,8 @@ def realign(
     if demand is not None:
         named["demand points"] = demand
     crss = {k: _crs_of(v, k) for k, v in named.items()}
-    work = working_crs(*named.values(), crs=crs)
+    # the wards define the place; the other layers are checked to share its CRS below
+    work = working_crs(wards, crs=crs)
     distinct = {c.to_string() for c in crss.values()}
     if len(distinct) > 1:
         msg = (
