@@ -1,3 +1,40 @@
-"""hotspots package."""
+"""Find, rank, summarise and score crime hotspots in geocoded incidents.
 
-__all__: list[str] = []
+Getis-Ord Gi* with false-discovery-rate control, kernel density, and weighted DBSCAN/HDBSCAN
+on distinct locations, all in metres; ranked hotspot polygons with what, when and where;
+per-area summaries; and hit rate, PAI and RRI with a rolling backtest against a naive
+baseline. ``hotspots`` imports only ``geo``.
+
+Examples
+--------
+>>> from hotspots import find_hotspots, summarise, backtest        # doctest: +SKIP
+>>> hs = find_hotspots(incidents, method="gistar", since="28D")     # doctest: +SKIP
+>>> hs.areas.head()                                                  # doctest: +SKIP
+"""
+
+from hotspots.evaluate import backtest, evaluate, rank_cells
+from hotspots.find import METHODS, find_hotspots, prepare_incidents, select_incidents
+from hotspots.gistar import GiStar, fdr_bh, gi_star
+from hotspots.grid import Grid, default_cell
+from hotspots.kde import kde_surface
+from hotspots.result import Hotspots, Surface
+from hotspots.summarise import summarise
+
+__all__ = [
+    "METHODS",
+    "GiStar",
+    "Grid",
+    "Hotspots",
+    "Surface",
+    "backtest",
+    "default_cell",
+    "evaluate",
+    "fdr_bh",
+    "find_hotspots",
+    "gi_star",
+    "kde_surface",
+    "prepare_incidents",
+    "rank_cells",
+    "select_incidents",
+    "summarise",
+]

@@ -56,7 +56,13 @@ from hotspots.grid import (
 from hotspots.kde import KERNELS, default_bandwidth, hot_cells, kde_surface
 from hotspots.result import RANK_BY, Hotspots, Surface, assemble, cell_polygons
 
-__all__ = ["METHODS", "find_hotspots", "prepare_incidents", "select_incidents"]
+__all__ = [
+    "METHODS",
+    "find_hotspots",
+    "poisson_count",
+    "prepare_incidents",
+    "select_incidents",
+]
 
 log = logging.getLogger("beatplan")
 
@@ -475,7 +481,7 @@ def find_hotspots(
     buffer: float | None = None,
     weights: str | NDArray[np.float64] | None = None,
     halflife: str | None = None,
-    min_incidents: int = 5,
+    min_incidents: int | None = None,
     rank_by: str = "incidents",
     connectivity: int = 8,
     max_cells: int = MAX_CELLS,
@@ -527,8 +533,11 @@ def find_hotspots(
         clusters run on weighted counts, while ``incidents`` still counts incidents.
     halflife : str, optional
         Weight incidents by recency: ``0.5 ** (age / halflife)``, e.g. ``"30D"``.
-    min_incidents : int
-        A hotspot holds at least this many incidents.
+    min_incidents : int, optional
+        A hotspot holds at least this many incidents. Default: the smallest count that fewer
+        than 0.1 % of the method's neighbourhoods (a disc of radius ``band``,
+        ``bandwidth`` or ``eps``) would reach if the incidents were spread at random over
+        the study region (Poisson), and at least 5.
     rank_by : {"incidents", "density", "score"}
         Ranking of the hotspots.
     connectivity : {4, 8}
@@ -570,7 +579,7 @@ def find_hotspots(
         bw: float | None = None
     else:
         bw_rule, bw = None, _metres("bandwidth", bandwidth, crs)
-    if min_incidents < 1:
+    if min_incidents is not None and min_incidents < 1:
         raise ValidationError("min_incidents", [f"min_incidents={min_incidents!r} must be >= 1"])
 
     keep, applied, notes = select_incidents(
@@ -654,7 +663,7 @@ def find_hotspots(
             cell=cell, area=area_geom, params=params, how=how, min_incidents=min_incidents,
             max_cells=max_cells,
         )  # fmt: skip
-    params.update(min_incidents=min_incidents, rank_by=rank_by, connectivity=connectivity)
+    params.update(rank_by=rank_by, connectivity=connectivity)
     if weights is not None:
         params["weights"] = weights if isinstance(weights, str) else "array"
     if halflife is not None:
@@ -664,7 +673,8 @@ def find_hotspots(
     params["how"] = how
     result = assemble(
         sel, raw, polygons, scores=scores, input_index=original.index, params=params,
-        min_incidents=min_incidents, rank_by=rank_by, boundaries=boundaries, id_col=id_col,
+        min_incidents=params["min_incidents"], rank_by=rank_by, boundaries=boundaries,
+        id_col=id_col,
         surface=surface, messages=messages,
     )  # fmt: skip
     log.info("%s: %d hotspots from %d incidents", method, len(result), n)
@@ -701,7 +711,7 @@ def _grid_method(
     spec: dict[str, Any],
     params: dict[str, Any],
     how: dict[str, str],
-    min_incidents: int,
+    min_incidents: int | None,
     connectivity: int,
     max_cells: int,
 ) -> tuple[NDArray[np.int64], dict[int, Any], dict[int, float], Surface]:
@@ -747,6 +757,8 @@ def _grid_method(
             top=spec["top"], density_threshold=value,
         )  # fmt: skip
         how["threshold"] = reason
+    region_area = float(mask.sum()) * grid.cell_area
+    min_incidents = _min_incidents(min_incidents, len(xy), reach, region_area, params, how)
     components, comp_polys = cell_polygons(
         grid, hot, connectivity=connectivity, xy=xy, min_incidents=min_incidents
     )
@@ -783,7 +795,7 @@ def _cluster_method(
     area: shapely.Geometry | None,
     params: dict[str, Any],
     how: dict[str, str],
-    min_incidents: int,
+    min_incidents: int | None,
     max_cells: int,
 ) -> tuple[NDArray[np.int64], dict[int, Any], dict[int, float]]:
     """DBSCAN or HDBSCAN on the distinct locations weighted by their incidents."""
@@ -799,7 +811,7 @@ def _cluster_method(
     region = study_mask(grid, area=area, occupied=grid.count(xy) > 0, reach=eps)
     region_area = float(region.sum()) * grid.cell_area
     mu = float(ucw.sum()) * math.pi * eps * eps / region_area
-    poisson_ms = int(stats.poisson.isf(0.001, mu)) + 1
+    poisson_ms = poisson_count(float(ucw.sum()), eps, region_area)
     if min_samples is None:
         min_samples = float(max(5, poisson_ms))
         how["min_samples"] = (
@@ -813,6 +825,12 @@ def _cluster_method(
         clusters = density_clusters.dbscan(unique, eps=eps, min_samples=min_samples, weights=ucw)
         params.update(eps=eps, min_samples=min_samples, buffer=buffer)
     else:
+        if w is not None:
+            raise ValidationError(
+                "hdbscan",
+                ["HDBSCAN counts whole incidents per location; weights= and halflife= apply "
+                 "to gistar, kde and dbscan only"],
+            )  # fmt: skip
         if min_cluster_size is None:
             min_cluster_size = int(max(5, poisson_ms))
             how["min_cluster_size"] = "as DBSCAN's default min_samples: " + how["min_samples"]
@@ -824,6 +842,7 @@ def _cluster_method(
         )
         params.update(min_cluster_size=int(min_cluster_size), min_samples=ms, buffer=buffer)
         how["min_samples"] = "given" if ms is not None else "HDBSCAN's default (min_cluster_size)"
+    min_incidents = _min_incidents(min_incidents, len(xy), eps, region_area, params, how)
     ulab = np.asarray(clusters.labels, dtype=np.int64)
     raw = ulab[inverse]
     per = np.bincount(raw[raw >= 0], minlength=max(int(ulab.max()) + 1, 0))
@@ -840,3 +859,42 @@ def _cluster_method(
             a = float(shapely.area(geom))
             scores[k] = float(per[k] / a * 1e6) if a > 0 else math.inf
     return raw, polygons, scores
+
+
+def poisson_count(total: float, radius: float, region_area: float, p: float = 0.001) -> int:
+    """Smallest count that fewer than ``p`` of discs of ``radius`` reach under randomness.
+
+    With ``total`` incidents spread uniformly at random over ``region_area`` (m²), the count
+    in a disc of radius ``radius`` is Poisson with mean ``total * pi * radius**2 /
+    region_area``; the result is the smallest ``m`` with ``P(X >= m) < p``.
+
+    Examples
+    --------
+    >>> poisson_count(1000, 100.0, 1e8)    # mean 0.31 per disc
+    4
+    """
+    mu = float(total) * math.pi * radius * radius / max(region_area, 1e-9)
+    return int(stats.poisson.isf(p, mu)) + 1
+
+
+def _min_incidents(
+    given: int | None,
+    n: int,
+    radius: float,
+    region_area: float,
+    params: dict[str, Any],
+    how: dict[str, str],
+) -> int:
+    if given is not None:
+        params["min_incidents"] = int(given)
+        how["min_incidents"] = "given"
+        return int(given)
+    floor = poisson_count(n, radius, region_area)
+    value = max(5, floor)
+    params["min_incidents"] = value
+    how["min_incidents"] = (
+        f"smallest count reached by fewer than 0.1 % of {radius:.0f} m discs if the {n:,} "
+        f"incidents were spread at random over the study region ({region_area / 1e6:.3g} km²): "
+        f"{floor}, at least 5"
+    )
+    return value

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -72,18 +73,21 @@ def disc_sum(values: NDArray[np.float64], kernel: NDArray[np.bool_]) -> NDArray[
         np.all(values == np.floor(values)) and np.abs(values).sum() < _EXACT
     )
     dtype = np.int64 if finite_ints else np.float64
-    run = np.zeros((ny, nx + 1), dtype=dtype)
-    np.cumsum(values.astype(dtype), axis=1, out=run[:, 1:])
+    # running sums along each row, padded by r zeros on both sides: a window of half-width h
+    # centred on column x is run[x + r + h + 1] - run[x + r - h] (contiguous slices only)
+    run = np.zeros((ny, nx + 2 * r + 1), dtype=dtype)
+    np.cumsum(values.astype(dtype), axis=1, out=run[:, r + 1 : r + 1 + nx])
+    run[:, r + 1 + nx :] = run[:, r + nx : r + 1 + nx]
     out = np.zeros((ny, nx), dtype=dtype)
-    cols = np.arange(nx)
+    windows: dict[int, NDArray[Any]] = {}
     for dy in range(-r, r + 1):
         width = int(kernel[dy + r].sum())
-        if width == 0:
+        if width == 0 or abs(dy) >= ny:
             continue
         h = width // 2
-        lo = np.clip(cols - h, 0, nx)
-        hi = np.clip(cols + h + 1, 0, nx)
-        rows = run[:, hi] - run[:, lo]
+        if h not in windows:
+            windows[h] = run[:, r + h + 1 : r + h + 1 + nx] - run[:, r - h : r - h + nx]
+        rows = windows[h]
         if dy >= 0:
             out[: ny - dy] += rows[dy:]
         else:

@@ -214,10 +214,12 @@ def locate_in(
     geoms : geopandas.GeoSeries
         Hotspot polygons, in a projected CRS.
     boundaries : GeoDataFrame or mapping of name to GeoDataFrame
-        A ward table (its ``id_col`` is reported as ``ward`` and each of the level columns
-        ``beat``, ``sector``, ``npa``, ``lpa`` it has as that level), any other area layer
-        (its ``id_col`` reported as ``area``), or a mapping ``{"beat": beats, "npa": npas}``
-        whose layers' ``id_col`` (else their index) is reported under each name.
+        A police layer: each of the level columns ``beat``, ``sector``, ``npa``, ``lpa`` it
+        has is reported under its name, and its own ``id_col`` under the level below the
+        smallest of them (``ward`` for a ward table with a ``beat`` column, ``beat`` for a beat
+        layer with ``sector``/``npa`` columns; ``area`` for a layer with none); or a mapping
+        ``{"beat": beats, "npa": npas}`` whose layers' ``id_col`` (else their index) is
+        reported under each name.
     id_col : str
         The id column of the layers.
 
@@ -233,8 +235,7 @@ def locate_in(
     layers: list[tuple[str, gpd.GeoDataFrame, str]] = []
     if isinstance(boundaries, gpd.GeoDataFrame):
         levels = [c for c in LEVELS if c in boundaries.columns]
-        key = "ward" if levels else "area"
-        layers.append((key, boundaries, id_col))
+        layers.append((_id_level(boundaries), boundaries, id_col))
         layers.extend((lvl, boundaries, lvl) for lvl in levels)
     elif isinstance(boundaries, Mapping):
         for name, layer in boundaries.items():
@@ -409,10 +410,17 @@ def assemble(
     )
 
 
+def _id_level(layer: gpd.GeoDataFrame) -> str:
+    """Name the level of a layer's own ids: the level below its smallest level column."""
+    order = ("ward", *LEVELS)
+    present = [i for i, lvl in enumerate(order) if i and lvl in layer.columns]
+    return order[min(present) - 1] if present else "area"
+
+
 def _level_names(boundaries: gpd.GeoDataFrame | Mapping[str, gpd.GeoDataFrame]) -> list[str]:
     if isinstance(boundaries, gpd.GeoDataFrame):
         levels = [c for c in LEVELS if c in boundaries.columns]
-        return (["ward"] if levels else ["area"]) + levels
+        return [_id_level(boundaries), *levels]
     return [str(k) for k in boundaries]
 
 
