@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "info": "info_cmd",
     "sample": "sample_cmd",
     "demo": "demo_cmd",
+    "map": "map_cmd",
     "show-versions": "versions_cmd",
 }
 
