@@ -527,12 +527,14 @@ def realign(
     crss = {k: _crs_of(v, k) for k, v in named.items()}
     # the wards define the place; the other layers are checked to share its CRS below
     work = working_crs(wards, crs=crs)
-    distinct = {c.to_string() for c in crss.values()}
-    if len(distinct) > 1:
+    moved = {k: c for k, c in crss.items() if not c.equals(work)}
+    if moved:
         msg = (
-            "the inputs came in different CRSs ("
-            + "; ".join(f"{k}: {c.to_string()}" for k, c in crss.items())
-            + f"); every layer was reprojected to {work.to_string()}"
+            "reprojected to the working CRS "
+            + work.to_string()
+            + ": "
+            + "; ".join(f"{k} (from {c.to_string()})" for k, c in moved.items())
+            + "; layers are never mixed in different CRSs"
         )
         warnings.append(msg)
         log.warning(msg)

@@ -18,6 +18,7 @@ from geo.errors import (
     OptionError,
     ValidationError,
 )
+from geo.sample import make_sample
 
 X0, Y0 = 450_000.0, 300_000.0
 C = 1000.0
@@ -191,7 +192,11 @@ def test_realign_two_crss_reprojected_and_said() -> None:
     assert r.crs.to_epsg() == 27700
     assert r.areas["area"].crs.to_epsg() == 27700
     assert r.assignment["area"].tolist() == ["B0", "B1", "B1"]
-    assert any("EPSG:4326" in w and "EPSG:27700" in w and "reprojected" in w for w in r.warnings)
+    said = [w for w in r.warnings if "reprojected" in w]
+    assert said == [
+        "reprojected to the working CRS EPSG:27700: area layer (from EPSG:4326); "
+        "layers are never mixed in different CRSs"
+    ]
     with pytest.raises(CRSError, match="area layer: the layer has no CRS"):
         realign(wards, beats2().set_crs(None, allow_override=True))
 
@@ -267,3 +272,23 @@ def test_realign_fixes_contiguity_unless_exception() -> None:
     assert any(p.check == "contiguity" for p in kept.checks.warnings)
     unfixed = realign(wards, beats, fix=False)
     assert not unfixed.checks.ok and unfixed.checks.ids("contiguity") >= {"B0", "w3"}
+
+
+def test_realign_sample_county() -> None:
+    s = make_sample(seed=3, n_wards=80, incidents=4000)
+    inc = s.incidents.dropna(subset=["Longitude"])
+    pts = gpd.GeoDataFrame(
+        {"category": inc["Crime type"].to_numpy()},
+        geometry=shapely.points(inc["Longitude"], inc["Latitude"]),
+        crs=4326,
+    )
+    r = realign(s.wards_new, s.beats, levels=["beat", "sector", "npa"], by="demand", demand=pts)
+    a = r.assignment
+    assert len(a) == len(s.wards_new) and a["ward"].is_unique
+    assert r.checks.ok, str(r.checks)
+    assert set(r.wards["npa"]) <= set(s.npas["id"])
+    assert (r.wards.groupby("beat")["sector"].nunique() == 1).all()
+    assert a["incidents"].sum() + r.summary["demand_outside_wards"] == len(pts)
+    layers = {"beat": s.beats, "sector": s.sectors, "npa": s.npas}
+    r2 = realign(s.wards_new, layers)
+    assert r2.checks.ok and (r2.wards.groupby("sector")["npa"].nunique() == 1).all()
