@@ -23,6 +23,8 @@ from geo.errors import ValidationError
 #   row 1 | B01 B01 | B02 B02 | B03 B03
 #   row 0 | B01 B01 | B02 B02 | B03 B03
 #           col 0 1   col 2 3   col 4 5
+#: south-west corner of the grid: Leicester, British National Grid metres
+X0, Y0 = 460_000, 300_000
 SECTOR = {"B01": "S1", "B02": "S1", "B03": "S2", "B04": "S3", "B05": "S3", "B06": "S4"}
 NPA = {"S1": "N1", "S2": "N2", "S3": "N1", "S4": "N2"}
 
@@ -39,7 +41,9 @@ def grid(n_rows: int = 4, n_cols: int = 6) -> gpd.GeoDataFrame:
                     "beat": beat,
                     "district": "D-WEST" if c < n_cols // 2 else "D-EAST",
                     "district_name": "West" if c < n_cols // 2 else "East",
-                    "geometry": box(c * 1000, r * 1000, (c + 1) * 1000, (r + 1) * 1000),
+                    "geometry": box(
+                        X0 + c * 1000, Y0 + r * 1000, X0 + (c + 1) * 1000, Y0 + (r + 1) * 1000
+                    ),
                 }
             )
     w = gpd.GeoDataFrame(rows, geometry="geometry", crs=27700)
@@ -428,10 +432,10 @@ def test_current_from_a_written_plan_and_from_a_ward_file(wards, tmp_path):
 
 def test_demand_old_and_new(wards):
     rng = np.random.default_rng(5)
-    xy = rng.uniform(0, [6000, 4000], size=(500, 2))
+    xy = rng.uniform(0, [6000, 4000], size=(500, 2)) + [X0, Y0]
     pts = gpd.GeoDataFrame(
         {"category": ["Burglary"] * 501},
-        geometry=gpd.points_from_xy(np.r_[xy[:, 0], 9000.0], np.r_[xy[:, 1], 9000.0]),
+        geometry=gpd.points_from_xy(np.r_[xy[:, 0], X0 + 9000.0], np.r_[xy[:, 1], Y0]),
         crs=27700,
     )
     r = reorganise(
@@ -440,7 +444,8 @@ def test_demand_old_and_new(wards):
         incidents=pts,
     )
     assert r.summary["incidents_total"] == 500 and r.summary["incidents_outside"] == 1
-    in_moved = (xy[:, 0] >= 2000) & (xy[:, 0] < 3000) & (xy[:, 1] < 2000)
+    x, y = xy[:, 0] - X0, xy[:, 1] - Y0
+    in_moved = (x >= 2000) & (x < 3000) & (y < 2000)
     assert r.summary["demand_shifted"] == in_moved.sum()
     b01 = change(r, "beat", "B01")
     assert b01["incidents_new"] - b01["incidents_old"] == in_moved.sum()
