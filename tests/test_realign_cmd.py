@@ -1,0 +1,167 @@
+"""`beatplan realign` and `beatplan reorganise` through the real entry point; the demo run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+from beatplan.cli import COMMANDS
+from boundaries.outputs import read_plan
+from boundaries.pipeline import realign_sample
+from geo.errors import OutputExistsError
+from geo.sample import write_sample
+
+#: Until the lead registers the two commands in beatplan/cli.py COMMANDS, run the same
+#: entry point (beatplan.cli.main) with them added; afterwards plain ``python -m beatplan``.
+_REGISTER = (
+    "import beatplan.cli as c; "
+    "c.COMMANDS.setdefault('realign', 'realign_cmd'); "
+    "c.COMMANDS.setdefault('reorganise', 'reorganise_cmd'); "
+    "c.main(prog_name='beatplan')"
+)
+
+
+def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    if {"realign", "reorganise"} <= set(COMMANDS):
+        cmd = [sys.executable, "-m", "beatplan"]
+    else:
+        cmd = [sys.executable, "-c", _REGISTER]
+    return subprocess.run(
+        [*cmd, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("sample")
+    write_sample(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def realigned(sample, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    out = tmp_path_factory.mktemp("plans") / "realigned"
+    res = run(
+        "realign",
+        "--wards", sample / "wards_new.geojson",
+        "--beats", sample / "beats_old.geojson",
+        "--incidents", sample / "crime",
+        "--by", "demand",
+        "--format", "geojson",
+        "--out", out,
+    )  # fmt: skip
+    return out, res
+
+
+def test_realign_writes_the_plan_and_a_summary(realigned, sample):
+    out, res = realigned
+    assert res.returncode == 0, res.stderr
+    text = res.stdout
+    for phrase in ("wards moved:", "marginal wards:", "demand shifted:", "checks: passed"):
+        assert phrase in text
+    plan = read_plan(out)
+    assert plan.levels == ("beat", "sector", "npa")
+    wards_new = gpd.read_file(sample / "wards_new.geojson")
+    assert len(plan.wards) == len(wards_new)
+    assert set(plan.wards["id"]) == set(wards_new["id"])  # every new ward assigned once
+    manifest = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    moved = manifest["summary"]["wards_moved"]
+    assert f"wards moved: {moved}" in text
+    assert (out / "boundaries_npas.geojson").is_file()
+    review = pd.read_csv(out / "review.csv")
+    assert f"flagged for review: {len(review)}" in text
+
+
+def test_realign_refuses_to_overwrite(realigned, sample):
+    out, _ = realigned
+    before = (out / "changes.md").read_bytes()
+    args = ["realign", "--wards", sample / "wards_new.geojson",
+            "--beats", sample / "beats_old.geojson", "--out", out]  # fmt: skip
+    res = run(*args)
+    assert res.returncode == 2
+    assert "already holds a plan" in res.stderr and "--overwrite" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert (out / "changes.md").read_bytes() == before
+    res = run(*args, "--overwrite")
+    assert res.returncode == 0, res.stderr
+    assert "no incidents given" in res.stdout
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--by", "demand"], "no incidents were given"),
+        (["--by", "nearest"], "'nearest' is not one of 'area', 'demand'"),
+    ],
+)
+def test_realign_bad_arguments(sample, tmp_path, extra, message):
+    res = run(
+        "realign",
+        "--wards", sample / "wards_new.geojson",
+        "--beats", sample / "beats_old.geojson",
+        "--out", tmp_path / "p", *extra,
+    )  # fmt: skip
+    assert res.returncode == 2
+    assert message in res.stderr
+    assert not (tmp_path / "p").exists()
+
+
+def test_reorganise_a_written_plan(realigned, tmp_path):
+    current, _ = realigned
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "name: Central NPAs merged\n"
+        "changes:\n"
+        "  - {op: merge, level: npa, areas: [NPA-CE, NPA-CSW], id: NPA-C, name: Central}\n",
+        encoding="utf-8",
+    )
+    res = run("reorganise", "--current", current, "--spec", spec, "--out", tmp_path / "new")
+    assert res.returncode == 0, res.stderr
+    assert "Central NPAs merged" in res.stdout and "new: NPA-C" in res.stdout
+    npas = gpd.read_file(tmp_path / "new" / "boundaries.gpkg", layer="npas")
+    old = gpd.read_file(current / "boundaries.gpkg", layer="npas")
+    assert len(npas) == len(old) - 1 and "Central" in set(npas["name"])
+
+
+def test_reorganise_bad_spec_lists_every_problem(realigned, tmp_path):
+    current, _ = realigned
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(
+        "changes:\n"
+        "  - {op: merge, level: npas, areas: [NPA-CE, NPA-CSW]}\n"
+        "  - {op: move, level: beat, wards: [E05999999], to: B01}\n"
+        "  - {op: rename, level: npa, area: NPA-XX, name: X}\n",
+        encoding="utf-8",
+    )
+    res = run("reorganise", "--current", current, "--spec", spec, "--out", tmp_path / "new")
+    assert res.returncode == 2
+    err = res.stderr
+    assert err.startswith(f"error: {spec}: 3 problems found")
+    for path in ("changes[0].level", "changes[1].wards[0]", "changes[2].area"):
+        assert f"- {path}:" in err
+    assert "E05999999" in err and "Traceback" not in err
+    assert not (tmp_path / "new").exists()
+    res = run("reorganise", "--current", current, "--spec", tmp_path / "nope.yaml",
+              "--out", tmp_path / "new")  # fmt: skip
+    assert res.returncode == 2 and "no such spec file" in res.stderr
+
+
+def test_realign_sample_for_the_demo(sample, tmp_path):
+    from geo.sample import make_sample
+
+    result, files = realign_sample(sample, tmp_path / "demo")  # the files the demo wrote
+    assert result.checks.ok, str(result.checks)
+    assert result.levels == ("beat", "sector", "npa") and result.by == "demand"
+    assert files["gpkg"].is_file() and files["changes_md"].is_file()
+    county = make_sample()
+    mem, _ = realign_sample(county, tmp_path / "demo2")  # the county in memory
+    assert len(mem.wards) == len(result.wards) == len(county.wards_new)
+    assert set(mem.wards["beat"]) == set(result.wards["beat"])
+    with pytest.raises(OutputExistsError):
+        realign_sample(sample, tmp_path / "demo")
