@@ -165,3 +165,28 @@ def test_realign_sample_for_the_demo(sample, tmp_path):
     assert set(mem.wards["beat"]) == set(result.wards["beat"])
     with pytest.raises(OutputExistsError):
         realign_sample(sample, tmp_path / "demo")
+
+
+def test_realign_files_with_each_level_in_its_own_file(sample, tmp_path):
+    from boundaries.pipeline import realign_files
+
+    gpkg = sample / "boundaries.gpkg"
+    paths = {}
+    for layer in ("beats", "sectors", "npas"):
+        paths[layer] = tmp_path / f"{layer}.geojson"
+        gpd.read_file(gpkg, layer=layer).to_file(paths[layer])
+    result, inc = realign_files(
+        sample / "wards_new.geojson",
+        paths["beats"],
+        sectors=paths["sectors"],
+        npas=paths["npas"],
+    )
+    assert inc is None and result.by == "area"
+    assert result.levels == ("beat", "sector", "npa")
+    assert result.checks.ok, str(result.checks)
+    w = result.wards
+    assert (w.groupby("beat")["sector"].nunique() == 1).all()
+    assert (w.groupby("sector")["npa"].nunique() == 1).all()
+    names = dict(zip(result.areas["npa"]["id"], result.areas["npa"]["name"], strict=True))
+    npas = gpd.read_file(paths["npas"])
+    assert set(names.items()) <= set(zip(npas["id"], npas["name"], strict=True))
