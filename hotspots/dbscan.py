@@ -309,13 +309,21 @@ def _expand(
     return grp, a_start[grp] + offs
 
 
+def _unique(a: NDArray[Any]) -> NDArray[Any]:
+    """Sorted unique values (numpy's hash-based ``np.unique`` is slow on large integer arrays)."""
+    s = np.sort(a)
+    keep = np.ones(s.size, dtype=bool)
+    keep[1:] = s[1:] != s[:-1]
+    return s[keep]
+
+
 def _chunks(sizes: NDArray[np.intp], budget: int = _CHUNK_PAIRS) -> list[slice]:
     """Split consecutive items into slices whose ``sizes`` add up to about ``budget``."""
     if sizes.size == 0:
         return []
     cum = np.cumsum(sizes)
     bounds = np.searchsorted(cum, np.arange(budget, int(cum[-1]), budget), side="left")
-    edges = np.unique(np.concatenate([[0], bounds + 1, [sizes.size]]).clip(0, sizes.size))
+    edges = _unique(np.concatenate([[0], bounds + 1, [sizes.size]]).clip(0, sizes.size))
     return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
 
 
@@ -464,7 +472,7 @@ def _core_pairs_within(
         dx = x[ii] - x[jj]
         dy = y[ii] - y[jj]
         hit = dx * dx + dy * dy <= eps2
-        found[sl.start + np.unique(pair[hit])] = True
+        found[sl.start + pair[hit]] = True
     return found
 
 
@@ -484,7 +492,7 @@ def _borders(
         return clus
     ncell = c.key.size
     cell_has_core = np.bincount(c.cell[core_idx], minlength=ncell) > 0
-    cells = np.unique(c.cell[noncore])
+    cells = _unique(c.cell[noncore])
     near_core = np.zeros(ncell, dtype=bool)
     for di, dj in reach:
         nb = c.lookup(cells, di, dj)
@@ -702,7 +710,7 @@ def _largest_cap(c: NDArray[np.float64], low: float, budget: float) -> float:
     """Largest ``cap >= low`` with ``sum(min(c, cap)) <= budget`` (``low`` if none is)."""
     sc = np.sort(c)
     cum = np.concatenate([[0.0], np.cumsum(sc)])
-    cand = np.unique(sc[sc >= low])
+    cand = _unique(sc[sc >= low])
     idx = np.searchsorted(sc, cand, side="left")
     fits = cand[cum[idx] + cand * (sc.size - idx) <= budget]
     return float(fits.max()) if fits.size else float(low)
@@ -785,42 +793,48 @@ def _place_stats(
     rms = np.sqrt(np.bincount(group, weights=(dx * dx + dy * dy) * c) / cnt)
     px, py = mx + ox, my + oy
     pts = np.column_stack([px, py])
-    core = _core_distances(cKDTree(pts), pts, cnt, k, 1)
+    core = _core_distances(*_knn(cKDTree(pts), pts, k, 1), cnt, k)
     own = cnt >= k
     core[own] = rms[own] * np.sqrt(2.0 * k / cnt[own])
     return px, py, cnt, core, math.sqrt(2.0) * rms
 
 
-def _core_distances(
-    tree: cKDTree, pts: NDArray[np.float64], c: NDArray[np.float64], k: int, n_jobs: int
-) -> NDArray[np.float64]:
-    """Distance within which each location's neighbourhood (itself included) holds k incidents."""
+def _knn(
+    tree: cKDTree, pts: NDArray[np.float64], k: int, n_jobs: int
+) -> tuple[NDArray[np.float64], NDArray[np.intp]]:
+    """Distances and indices of each point's ``k`` nearest (itself first), shape (n, k)."""
     kk = min(k, pts.shape[0])
     dist, idx = tree.query(pts, k=kk, workers=n_jobs)
-    dist = dist.reshape(pts.shape[0], kk)
-    idx = idx.reshape(pts.shape[0], kk)
+    return dist.reshape(pts.shape[0], kk), idx.reshape(pts.shape[0], kk)
+
+
+def _core_distances(
+    dist: NDArray[np.float64], idx: NDArray[np.intp], c: NDArray[np.float64], k: int
+) -> NDArray[np.float64]:
+    """Distance within which each location's neighbourhood (itself included) holds k incidents.
+
+    ``dist``/``idx`` are the nearest locations of each (at least ``k`` of them, or all).
+    """
+    dist, idx = dist[:, :k], idx[:, :k]
     cum = np.cumsum(c[idx], axis=1)
     reached = cum >= k
     first = np.argmax(reached, axis=1)
-    out = dist[np.arange(pts.shape[0]), first]
+    out = dist[np.arange(dist.shape[0]), first]
     out[~reached.any(axis=1)] = np.inf
     return np.asarray(out, dtype=np.float64)
 
 
 def _graph_edges(
-    tree: cKDTree, pts: NDArray[np.float64], n_neighbors: int, n_jobs: int
+    pts: NDArray[np.float64], idx: NDArray[np.intp]
 ) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-    """Candidate spanning-tree edges between locations: k nearest neighbours and Delaunay edges.
+    """Candidate spanning-tree edges between locations: nearest neighbours and Delaunay edges.
 
-    The graph is always connected (the Delaunay triangulation is; for points on one line it is
-    the path along the line).
+    ``idx`` holds each location's nearest locations, one row per location. The graph is always
+    connected (the Delaunay triangulation is; for points on one line it is the path along it).
     """
     from scipy.spatial import Delaunay, QhullError
 
-    n = pts.shape[0]
-    kk = min(n_neighbors + 1, n)
-    _, idx = tree.query(pts, k=kk, workers=n_jobs)
-    idx = idx.reshape(n, kk)
+    n, kk = idx.shape
     parts_a = [np.repeat(np.arange(n), kk)]
     parts_b = [idx.ravel()]
     if n >= 3:
@@ -837,7 +851,7 @@ def _graph_edges(
     keep = a != b
     lo = np.minimum(a[keep], b[keep]).astype(np.int64)
     hi = np.maximum(a[keep], b[keep]).astype(np.int64)
-    pair = np.unique(lo * n + hi)
+    pair = _unique(lo * n + hi)
     return (pair // n).astype(np.intp), (pair % n).astype(np.intp)
 
 
@@ -859,9 +873,9 @@ def _leaf_graph(
     place's core distance (the mutual reachability of two incidents at one spot).
     """
     p = np.column_stack([x, y])
-    tree = cKDTree(p)
-    cd = _core_distances(tree, p, c, k, n_jobs) if core is None else core
-    a, b = _graph_edges(tree, p, n_neighbors, n_jobs)
+    dist, idx = _knn(cKDTree(p), p, max(k, n_neighbors + 1), n_jobs)
+    cd = _core_distances(dist, idx, c, k) if core is None else core
+    a, b = _graph_edges(p, idx[:, : n_neighbors + 1])
     d = np.hypot(x[a] - x[b], y[a] - y[b])
     if radius is not None:  # places: the gap between their spreads, not their centres
         d = np.maximum(d - radius[a] - radius[b], 0.0)
@@ -923,7 +937,8 @@ def hdbscan(
         See Notes for what happens beyond it.
     n_neighbors : int, optional
         Nearest locations joined in the candidate graph besides its Delaunay edges; default
-        ``max(2 * min_samples, 16)``.
+        ``max(2 * min_samples, 16)`` (with ``min_samples`` alone, some spanning-tree edges are
+        missed: see Notes).
     n_jobs : int, optional
         Threads for the nearest-neighbour queries.
 
@@ -950,12 +965,16 @@ def hdbscan(
     on the raw points: the same core distances (distance to the ``min_samples``-th nearest
     incident, itself included, counting every incident at a location), the same
     mutual-reachability distances, hierarchy, cluster sizes and stabilities, provided the
-    minimum spanning tree of the mutual-reachability distances uses only candidate edges (each
-    location's ``n_neighbors`` nearest and the Delaunay edges; a tree edge outside them would
-    be a long edge between two sparse places with only sparser places near its middle, and is
-    replaced by the cheapest candidate path). Equal distances (very common: every pair within a
-    core distance has that core distance) may be tied in another order than scikit-learn's,
-    which is itself not invariant to the order of the input points.
+    minimum spanning tree of the mutual-reachability distances uses only candidate edges: each
+    location's ``n_neighbors`` nearest locations and the Delaunay edges. Pairs within a core
+    distance of each other are always candidates; a tree edge longer than both core distances
+    can be missed when sparser locations lie between its ends, and is then replaced by the
+    cheapest candidate path (a merge a little higher in the tree). In the tests the tree's
+    merge heights equal scikit-learn's with the default ``n_neighbors``; with
+    ``n_neighbors=min_samples`` about 1 % of them come out higher. Equal distances (very
+    common: every pair within a core distance has that core distance) may be tied in another
+    order than scikit-learn's, which is itself not invariant to the order of the input points;
+    with no ties (``min_samples=1``, distinct points) the labels are scikit-learn's.
 
     ``"capped"`` (more incidents, but few enough locations). A location with many incidents
     gives at most ``leaf_cap >= min_cluster_size`` leaves. Core and mutual-reachability
@@ -964,12 +983,17 @@ def hdbscan(
     ``leaf_cap`` incidents, so the ``"eom"`` choice between a parent cluster and its children
     can differ (``"leaf"`` selection cannot).
 
-    ``"places"`` (too many distinct locations, e.g. unsnapped points). Locations are merged
-    into *places*, the cells of a quadtree of 1 m, 2 m, 4 m ... squares holding at least
-    ``place_min`` incidents (small in dense areas, large in sparse ones) at their incidents'
-    mean position, and a leaf stands for ``unit`` incidents (``min_cluster_size`` is divided
-    by it). An approximation: clusters follow the places' outlines and sizes are rounded to
-    units. Every incident of a location (and of a place) takes one label.
+    ``"places"`` (too many distinct locations, e.g. unsnapped points). An approximation.
+    Locations are merged into *places*, the cells of a quadtree of 1 m, 2 m, 4 m ... squares
+    holding at least ``place_min`` incidents (small cells in dense areas, large ones in sparse
+    areas), at their incidents' mean position; a place's core distance is estimated from its
+    incidents' spread (or from its neighbours when it holds fewer than ``min_samples``), the
+    distance between places is the gap between their spreads, and a leaf stands for ``unit``
+    incidents (``min_cluster_size`` is divided by it). Clusters follow the places' outlines:
+    on 30,000 points (4 blobs and background) squeezed into 600 places it agreed with
+    HDBSCAN on the raw points with an adjusted Rand index of 0.75 (planted blobs all found).
+
+    Every incident of a location (and of a place) takes one label.
 
     Examples
     --------

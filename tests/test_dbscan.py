@@ -364,7 +364,8 @@ def test_hdbscan_spanning_tree_equals_sklearn(snap, min_samples):
     ref = HDBSCAN(min_cluster_size=10, min_samples=min_samples, copy=True).fit(xy)
     locs = dbmod._locations(xy, None, "t")
     nleaf = locs.w.astype(np.intp)  # every incident a leaf (the "exact" regime)
-    graph, _ = dbmod._leaf_graph(locs.x, locs.y, locs.w, nleaf, min_samples, 2 * min_samples, 1)
+    nn = max(2 * min_samples, 16)  # hdbscan's default n_neighbors
+    graph, _ = dbmod._leaf_graph(locs.x, locs.y, locs.w, nleaf, min_samples, nn, 1)
     assert graph.shape == (len(xy), len(xy))
     mine = np.sort(minimum_spanning_tree(graph).data)
     mine[mine == dbmod._TINY] = 0.0
