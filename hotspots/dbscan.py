@@ -229,24 +229,27 @@ def _make_cells(
                 f"{side:.3g} m cells; use a larger eps or cluster a smaller area"
             ],
         )
-    ci = fi.astype(np.int64) + _PAD
-    cj = fj.astype(np.int64) + _PAD
     stride = int(ny)
-    pkey = ci * stride + cj
-    # sort by cell, then by coordinates so that repeated locations are adjacent
-    order = np.lexsort((xy[:, 1], xy[:, 0], pkey))
-    xs, ys, ks = xy[order, 0], xy[order, 1], pkey[order]
+    # repeated locations: sort by (x, y) (a complex argsort is lexicographic and fast)
+    order = np.argsort(xy[:, 0] + 1j * xy[:, 1])
+    xs, ys = xy[order, 0], xy[order, 1]
     new = np.ones(n, dtype=bool)
-    new[1:] = (xs[1:] != xs[:-1]) | (ys[1:] != ys[:-1]) | (ks[1:] != ks[:-1])
+    new[1:] = (xs[1:] != xs[:-1]) | (ys[1:] != ys[:-1])
     loc_start = np.flatnonzero(new)
-    loc_of_sorted = np.cumsum(new) - 1
-    inverse = np.empty(n, dtype=np.intp)
-    inverse[order] = loc_of_sorted
-    # smallest input index at each location
-    first = np.minimum.reduceat(order, loc_start)
+    first = np.minimum.reduceat(order, loc_start)  # smallest input index at each location
     ws = np.ones(n) if w is None else w[order]
     lw = np.add.reduceat(ws, loc_start)
-    lx, ly, lk = xs[loc_start], ys[loc_start], ks[loc_start]
+    lx, ly = xs[loc_start], ys[loc_start]
+    # then the locations by cell
+    lk = (fi[order[loc_start]].astype(np.int64) + _PAD) * stride + (
+        fj[order[loc_start]].astype(np.int64) + _PAD
+    )
+    by_cell = np.argsort(lk, kind="stable")
+    rank = np.empty(by_cell.size, dtype=np.intp)
+    rank[by_cell] = np.arange(by_cell.size)
+    inverse = np.empty(n, dtype=np.intp)
+    inverse[order] = rank[np.cumsum(new) - 1]
+    lx, ly, lw, lk, first = lx[by_cell], ly[by_cell], lw[by_cell], lk[by_cell], first[by_cell]
     newc = np.ones(lk.size, dtype=bool)
     newc[1:] = lk[1:] != lk[:-1]
     cstart = np.flatnonzero(newc)
@@ -358,23 +361,29 @@ def _core_mask(
     grp, pts = _expand(c.start[ucells], c.count[ucells])  # points of undecided cells
     total = low[ucells][grp]
     px, py = c.x[pts], c.y[pts]
+    # position inside the own cell; a cell di columns away spans [di*side, (di+1)*side) - ux
+    ux = px - (c.x0 + (c.ci[ucells][grp] - _PAD) * c.side)
+    uy = py - (c.y0 + (c.cj[ucells][grp] - _PAD) * c.side)
     eps2 = eps * eps
+    inner2 = (eps - tol) ** 2
+    outer2 = (eps + tol) ** 2
     part_p: list[NDArray[np.intp]] = []
     part_c: list[NDArray[np.intp]] = []
-    for nb_all in ring_nb:
+    for (di, dj), nb_all in zip(ring, ring_nb, strict=True):
         nb = nb_all[grp]
         has = np.flatnonzero(nb >= 0)
         nbh = nb[has]
-        lox = c.x0 + (c.ci[nbh] - _PAD) * c.side
-        loy = c.y0 + (c.cj[nbh] - _PAD) * c.side
-        qx, qy = px[has], py[has]
-        fx = np.maximum(np.abs(qx - lox), np.abs(qx - lox - c.side))
-        fy = np.maximum(np.abs(qy - loy), np.abs(qy - loy - c.side))
-        nx_ = np.maximum(np.maximum(lox - qx, qx - lox - c.side), 0.0)
-        ny_ = np.maximum(np.maximum(loy - qy, qy - loy - c.side), 0.0)
-        whole = np.hypot(fx, fy) <= eps - tol
+        ax = di * c.side - ux[has]  # neighbour cell's near/far x edges relative to the point
+        ay = dj * c.side - uy[has]
+        bx = ax + c.side
+        by = ay + c.side
+        fx = np.maximum(np.abs(ax), np.abs(bx))
+        fy = np.maximum(np.abs(ay), np.abs(by))
+        nx_ = np.maximum(np.maximum(ax, -bx), 0.0)
+        ny_ = np.maximum(np.maximum(ay, -by), 0.0)
+        whole = fx * fx + fy * fy <= inner2
         total[has[whole]] += c.weight[nbh[whole]]
-        partial = ~whole & (np.hypot(nx_, ny_) <= eps + tol)
+        partial = ~whole & (nx_ * nx_ + ny_ * ny_ <= outer2)
         part_p.append(has[partial])
         part_c.append(nbh[partial])
     pp = np.concatenate(part_p)
