@@ -234,7 +234,9 @@ def _adjacency(geoms: np.ndarray, *, matched: bool | None = None) -> _Adjacency:
     if n < 2:
         return empty
     if matched is None:
-        matched = bool(shapely.coverage_is_valid(geoms))
+        matched, adj, _ = _certify_coverage(geoms)
+        if matched:
+            return adj
     if not matched:
         tree = shapely.STRtree(geoms)
         i, j = tree.query(geoms, predicate="intersects")
@@ -274,6 +276,51 @@ def _adjacency(geoms: np.ndarray, *, matched: bool | None = None) -> _Adjacency:
     kc, uk = pd.factorize(key, sort=True)
     total = np.bincount(kc, weights=length, minlength=len(uk))
     return _Adjacency(uk // n, uk % n, total)
+
+
+def _certify_coverage(
+    geoms: np.ndarray,
+    *,
+    adjacency: _Adjacency | None = None,
+    union: shapely.Geometry | None = None,
+) -> tuple[bool, _Adjacency, shapely.Geometry | None]:
+    """Certify cheaply that valid polygons form a coverage (True), or say it cannot (False).
+
+    In a coverage the polygons' areas add up to the area of their union, and the segments not
+    shared with a neighbour are exactly the union's boundary. So: match the ring segments
+    (:func:`_adjacency`), union the polygons with :func:`shapely.coverage_union_all` (which
+    refuses some wrongly noded input; its result must be a valid (multi)polygon), and compare
+    areas and lengths. An overlap breaks the
+    area identity; an edge not matched vertex for vertex leaves unshared segments inside the
+    union and breaks the length identity. False means only "not certified": callers then ask
+    :func:`shapely.coverage_is_valid`, which is slower and names the bad edges.
+
+    Returns
+    -------
+    certified : bool
+    adjacency : _Adjacency
+        The matched-segment adjacency (right whenever ``certified``).
+    union : shapely geometry or None
+        The union, when it could be computed.
+    """
+    adj = adjacency if adjacency is not None else _adjacency(geoms, matched=True)
+    if union is None:
+        try:
+            union = shapely.coverage_union_all(geoms) if len(geoms) > 1 else geoms[0]
+        except shapely.errors.GEOSException:
+            return False, adj, None
+    # coverage_union_all may hand back a wrong answer (e.g. the input unchanged) for
+    # overlapping input: overlapping parts make that invalid, so the union must be valid
+    if shapely.get_type_id(union) not in (3, 6) or not shapely.is_valid(union):
+        return False, adj, None
+    area = float(shapely.area(geoms).sum())
+    perimeter = float(shapely.length(geoms).sum())
+    free = perimeter - 2.0 * float(adj.length.sum())
+    ok = (
+        abs(area - float(shapely.area(union))) <= 1e-9 * area + 1e-6
+        and abs(free - float(shapely.length(shapely.boundary(union)))) <= 1e-9 * perimeter + 1e-6
+    )
+    return bool(ok), adj, union
 
 
 def shared_boundaries(wards: gpd.GeoDataFrame, *, ward_id: str = "id") -> pd.DataFrame:
@@ -532,7 +579,7 @@ def validate_wards(
         Every problem found at once: null ids, duplicate ids, null/empty or non-polygon
         geometry, overlaps above the tolerance.
     """
-    out, messages, _ = _validate_wards(
+    out, messages, _, _ = _validate_wards(
         wards,
         ward_id=ward_id,
         what=what,
@@ -551,7 +598,7 @@ def _validate_wards(
     overlap_tolerance: float,
     gap_width: float,
     repair: bool,
-) -> tuple[gpd.GeoDataFrame, list[str], shapely.Geometry]:
+) -> tuple[gpd.GeoDataFrame, list[str], shapely.Geometry, _Adjacency]:
     ids = _start(wards, ward_id, what)
     problems: list[str] = []
     messages: list[str] = []
@@ -573,7 +620,9 @@ def _validate_wards(
     if problems:
         raise ValidationError(what, problems)
 
-    if not shapely.coverage_is_valid(geoms, gap_width=gap_width):
+    certified, adj, union = _certify_coverage(geoms) if gap_width == 0 else (False, None, None)
+    if not certified and not shapely.coverage_is_valid(geoms, gap_width=gap_width):
+        adj = union = None
         ov = find_overlaps(geoms)
         area = shapely.area(geoms)
         rel = ov["area"].to_numpy() / np.maximum(
@@ -622,7 +671,10 @@ def _validate_wards(
         )
         messages.append(msg)
         geoms = cleaned
-    union = _union(geoms)
+    if union is None:
+        union = _union(geoms)
+    if adj is None:
+        adj = _adjacency(geoms, matched=True)
     gaps = find_gaps(geoms, union=union)
     if len(gaps):
         parts = [
@@ -639,7 +691,7 @@ def _validate_wards(
     out = wards.copy()
     out[ward_id] = ids
     out = out.set_geometry(gpd.array.GeometryArray(geoms, crs=wards.crs))
-    return out, messages, union
+    return out, messages, union, adj
 
 
 def dissolve_duplicates(
@@ -750,7 +802,7 @@ def validate_areas(
     if msg:
         messages.append(msg)
     g = np.asarray(out.geometry.values, dtype=object)
-    if not shapely.coverage_is_valid(g):
+    if not _certify_coverage(g)[0] and not shapely.coverage_is_valid(g):
         ov = find_overlaps(g, min_area=1.0)
         if len(ov):
             oid = out[area_id].to_numpy(dtype=object)
@@ -896,6 +948,7 @@ def check_unions(
     ward_id: str = "id",
     tolerance: float = 1.0,
     ward_union: shapely.Geometry | None = None,
+    layer_unions: Mapping[str, shapely.Geometry] | None = None,
 ) -> CheckReport:
     """Each level's union equals the union of the wards; each area is the union of its wards.
 
@@ -918,6 +971,8 @@ def check_unions(
         Largest difference in m² (plus 1e-9 of the total area) taken as equal.
     ward_union : shapely geometry, optional
         The union of the wards, if already computed.
+    layer_unions : mapping of str to shapely geometry, optional
+        The union of each layer, if already computed.
 
     Returns
     -------
@@ -934,7 +989,7 @@ def check_unions(
     points = shapely.point_on_surface(wg)
     for level, layer in layers.items():
         lg = np.asarray(layer.geometry.values, dtype=object)
-        lu = _union(lg)
+        lu = layer_unions[level] if layer_unions and level in layer_unions else _union(lg)
         diff = float(shapely.area(shapely.symmetric_difference(ward_union, lu)))
         if diff > tol:
             rep.add(
@@ -1000,11 +1055,14 @@ def check_coverage(
     level: str = "layer",
     gap_width: float = 0.0,
     tolerance: float = 1.0,
+    union: shapely.Geometry | None = None,
 ) -> CheckReport:
     """No overlap, matching edges and no gap narrower than ``gap_width`` in one layer.
 
-    Uses :func:`shapely.coverage_is_valid`; when it fails, :func:`shapely.coverage_invalid_edges`
-    names the polygons with bad edges and the overlaps are measured.
+    A fast certificate is tried first (see :func:`_certify_coverage`); when it cannot
+    certify the layer, :func:`shapely.coverage_is_valid` decides and
+    :func:`shapely.coverage_invalid_edges` names the polygons with bad edges, and the
+    overlaps are measured.
 
     Parameters
     ----------
@@ -1018,6 +1076,8 @@ def check_coverage(
         Also flag gaps narrower than this (metres).
     tolerance : float, default 1.0
         Overlaps up to this many m² are reported as warnings, larger ones as errors.
+    union : shapely geometry, optional
+        The union of the layer, if already computed.
 
     Returns
     -------
@@ -1030,6 +1090,8 @@ def check_coverage(
     invalid = ~shapely.is_valid(g)
     if invalid.any():
         rep.add("coverage", level, ids[invalid], f"invalid polygons: {_listing(ids[invalid])}")
+        return rep
+    if gap_width == 0 and _certify_coverage(g, union=union)[0]:
         return rep
     if shapely.coverage_is_valid(g, gap_width=gap_width):
         return rep
@@ -1235,8 +1297,13 @@ def check_layers(
             rep.add("union", "ward", [], "layers not built: the wards do not form a coverage")
             return rep
         layers = _build_layers(wards, levels=levels, ward_id=ward_id)
+    unions = {lv: _union(np.asarray(ly.geometry.values, dtype=object)) for lv, ly in layers.items()}
     for level, layer in layers.items():
-        rep.extend(check_coverage(layer, level=level, gap_width=gap_width, tolerance=tolerance))
+        rep.extend(
+            check_coverage(
+                layer, level=level, gap_width=gap_width, tolerance=tolerance, union=unions[level]
+            )
+        )
     rep.extend(
         check_unions(
             wards,
@@ -1245,6 +1312,7 @@ def check_layers(
             ward_id=ward_id,
             tolerance=tolerance,
             ward_union=ward_union,
+            layer_unions=unions,
         )
     )
     adj = adjacency if adjacency is not None else _adjacency(g, matched=ward_ok)

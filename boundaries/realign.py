@@ -45,7 +45,6 @@ from boundaries.checks import (
     CheckReport,
     Exceptions,
     _Adjacency,
-    _adjacency,
     _validate_wards,
     check_layers,
     fix_contiguity,
@@ -543,7 +542,7 @@ def realign(
 
     clock.lap("crs")
     # ---- inputs
-    wards_v, msgs, ward_union = _validate_wards(
+    wards_v, msgs, ward_union, adj = _validate_wards(
         wards_w,
         ward_id=ward_id,
         what="wards",
@@ -561,7 +560,6 @@ def realign(
     nw = len(wg)
     wid = wards_v[ward_id].to_numpy(dtype=object)
     wa = shapely.area(wg)
-    adj = _adjacency(wg, matched=True)
 
     clock.lap("validate")
     # ---- demand points

@@ -170,3 +170,28 @@ def test_realign_invariants(n_new: int, seed: int, n_beats: int, by: str) -> Non
     np.testing.assert_allclose(by_area.reindex(areas.index), areas, rtol=1e-9)
     assert ((a["share"] >= 0) & (a["share"] <= 1 + 1e-9)).all()
     assert (a["review"] == (a["reason"] != "")).all()
+
+
+@FAST
+@given(st.integers(3, 30), st.integers(0, 10_000), st.integers(0, 5), st.floats(1.0, 200.0))
+def test_coverage_check_agrees_with_geos(n: int, seed: int, kind: int, size: float) -> None:
+    """The fast coverage certificate never passes a layer GEOS rejects (and vice versa)."""
+    polys = tessellation(n, seed).copy()
+    k = seed % len(polys)
+    p = polys[k]
+    if kind == 0:  # push one vertex out of line
+        c = shapely.get_coordinates(p.exterior)
+        c[1] += size
+        polys[k] = shapely.make_valid(shapely.Polygon(c))
+    elif kind == 1:  # grow one ward over its neighbours
+        polys[k] = p.buffer(size)
+    elif kind == 2:  # shrink one ward: a gap, still a coverage
+        polys[k] = p.buffer(-size / 10)
+    elif kind == 3:  # a duplicated ward
+        polys = np.append(polys, p)
+    elif kind == 4:  # a small ward inside another
+        polys = np.append(polys, shapely.centroid(p).buffer(size / 10))
+    keep = ~shapely.is_empty(polys) & np.isin(shapely.get_type_id(polys), [3, 6])
+    polys = polys[keep & shapely.is_valid(polys)]
+    layer = wards_from(polys)
+    assert (not check_coverage(layer).problems) == bool(shapely.coverage_is_valid(polys))
