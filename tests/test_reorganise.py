@@ -513,7 +513,7 @@ def moves(draw):
     return w, {"changes": ops}  # fmt: skip
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(moves())
 def test_any_accepted_spec_keeps_every_invariant(case):
     wards, spec = case
