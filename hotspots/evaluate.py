@@ -497,18 +497,14 @@ def _lexicographic(
 ) -> NDArray[np.float64]:
     """One score ordering cells by ``primary``, ties broken by ``secondary`` (ties kept)."""
     p = primary.ravel()
-    sec = np.nan_to_num(secondary.ravel(), nan=-np.inf)
-    finite = np.isfinite(sec)
-    lo = sec[finite].min() if finite.any() else 0.0
-    hi = sec[finite].max() if finite.any() else 1.0
-    norm = np.where(finite, (sec - lo) / (hi - lo if hi > lo else 1.0), 0.0)
+    sec = np.nan_to_num(secondary.ravel(), nan=-np.inf, posinf=np.inf)
+    sec_rank = stats.rankdata(sec, method="dense").astype(float)
+    norm = (sec_rank - 1.0) / max(float(sec_rank.max()), 1.0)  # in [0, 1)
     if np.all(p == np.floor(p)):
-        gap = 1.0  # whole counts: any two distinct values differ by at least 1
-        base = p
-    else:  # weighted counts: rank them first
+        base = p  # whole counts: distinct values differ by at least 1
+    else:
         base = stats.rankdata(p, method="dense").astype(float)
-        gap = 1.0
-    return np.asarray((base + 0.5 * gap * norm).reshape(primary.shape))
+    return np.asarray((base + 0.5 * norm).reshape(primary.shape))
 
 
 def _rasterise(

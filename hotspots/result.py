@@ -192,6 +192,8 @@ def _component_polygons(
     cells, ids = cells[keep], ids[keep]
     order = np.argsort(ids, kind="stable")
     cells, ids = cells[order], ids[order]
+    if len(ids) == 0:
+        return {}
     boxes = grid.boxes(cells)
     starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
     ends = np.r_[starts[1:], len(ids)]

@@ -1,0 +1,98 @@
+"""Tests for ``beatplan hotspots`` (find and backtest) through the click entry point."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyogrio
+import pytest
+from click.testing import CliRunner
+
+from beatplan import cli
+from beatplan.hotspots_cmd import command
+from geo import write_sample
+
+
+def run(args: list[str]):
+    """Invoke through ``beatplan`` when the command is registered there, else directly."""
+    runner = CliRunner()
+    if "hotspots" in cli.COMMANDS:
+        return runner.invoke(cli.main, ["hotspots", *args])
+    return runner.invoke(command, args)
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sample")
+    write_sample(out)
+    return out
+
+
+def test_find_prints_a_ranked_table_and_writes_the_layer(sample, tmp_path):
+    out = tmp_path / "hs.gpkg"
+    res = run([str(sample / "crime"), "--boundaries", str(sample / "beats_old.geojson"),
+               "--out", str(out)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert lines[0].startswith("gistar: ")
+    header = next(line for line in lines if line.strip().startswith("rank"))
+    assert "incidents" in header and "beat" in header and "top types" in header
+    written = pyogrio.read_dataframe(out, layer="hotspots")
+    assert f"wrote {len(written)} hotspots to {out}" in res.output
+    assert written["hotspot"].tolist() == list(range(1, len(written) + 1))
+    assert {"incidents", "share", "area_m2", "top_types", "beat", "params"} <= set(written.columns)
+    # the defaults and how they were chosen are printed
+    assert "cell:" in res.output and "nearest-neighbour" in res.output
+    # no overwrite without --overwrite
+    again = run([str(sample / "crime"), "--out", str(out)])
+    assert again.exit_code == 2 and "--overwrite" in again.output
+    ok = run([str(sample / "crime"), "--out", str(out), "--overwrite", "--method", "kde",
+              "--since", "28D", "--show", "3"])  # fmt: skip
+    assert ok.exit_code == 0, ok.output
+    assert "latest 1 month" in ok.output
+
+
+def test_find_with_filters_and_one_area(sample, tmp_path):
+    out = tmp_path / "beat.geojson"
+    res = run([str(sample / "crime"), "--types", "Burglary;Vehicle crime", "--months",
+               "2026-01..2026-06", "--boundaries", str(sample / "beats_old.geojson"),
+               "--area-id", "B01", "--method", "dbscan", "--out", str(out)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "types: Burglary, Vehicle crime" in res.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--types", "Burglery"], "did you mean 'Burglary'"),
+        (["--cell", "0.001"], "looks like degrees"),
+        (["--months", "2019-01"], "selects none"),
+        (["--method", "kmeans"], "Invalid value for '--method'"),
+        (["--area-id", "B01"], "--area-id needs --boundaries"),
+    ],
+)
+def test_find_bad_input_exits_2_with_one_line(sample, tmp_path, args, message):
+    res = run([str(sample / "crime"), *args, "--out", str(tmp_path / "x.gpkg")])
+    assert res.exit_code == 2, res.output
+    assert message in res.output
+    assert "Traceback" not in res.output
+
+
+def test_missing_file_exits_2(tmp_path):
+    res = run([str(tmp_path / "nowhere.csv"), "--out", str(tmp_path / "x.gpkg")])
+    assert res.exit_code == 2
+    assert "nowhere.csv" in res.output
+
+
+def test_backtest_prints_pai_per_method_and_writes_csv(sample, tmp_path):
+    out = tmp_path / "bt.csv"
+    res = run(["backtest", str(sample / "crime"), "--method", "gistar", "--method", "kde",
+               "--coverage", "1,3", "--step", "3", "--out", str(out)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "PAI@1%" in res.output and "PAI@3%" in res.output
+    for name in ("naive", "gistar", "kde"):
+        assert any(line.startswith(name) for line in res.output.splitlines())
+    table = pd.read_csv(out)
+    assert set(table["method"]) == {"naive", "gistar", "kde"}
+    assert set(table["coverage"]) == {0.01, 0.03}
+    bad = run(["backtest", str(sample / "crime"), "--coverage", "one"])
+    assert bad.exit_code == 2 and "--coverage" in bad.output
