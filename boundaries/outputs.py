@@ -54,7 +54,7 @@ from geo.layers import read_boundaries
 from geo.write import output_paths, write_layers
 
 __all__ = [
-    "FORMATS",
+    "PLAN_FORMATS",
     "GPKG_NAME",
     "PlanFiles",
     "layer_name",
@@ -65,7 +65,12 @@ __all__ = [
 log = logging.getLogger("beatplan")
 
 #: Output formats of :func:`write_plan` and the suffix of each.
-FORMATS: dict[str, str] = {"gpkg": ".gpkg", "geojson": ".geojson", "shp": ".shp", "kml": ".kml"}
+PLAN_FORMATS: dict[str, str] = {
+    "gpkg": ".gpkg",
+    "geojson": ".geojson",
+    "shp": ".shp",
+    "kml": ".kml",
+}
 _FORMAT_ALIASES = {"shapefile": "shp", "geopackage": "gpkg", "json": "geojson"}
 #: File name of the GeoPackage (and the stem of the other vector files).
 GPKG_NAME = "boundaries.gpkg"
@@ -605,7 +610,7 @@ def write_plan(
     fmts = ["gpkg"]
     for f in formats:
         key = _FORMAT_ALIASES.get(str(f).lower(), str(f).lower())
-        check_option("formats", key, FORMATS)
+        check_option("formats", key, PLAN_FORMATS)
         if key not in fmts:
             fmts.append(key)
     out = Path(out_dir)
@@ -615,7 +620,7 @@ def write_plan(
     targets: dict[str, Path] = {}
     vector: dict[str, Path] = {}
     for f in fmts:
-        path = out / f"{_STEM}{FORMATS[f]}"
+        path = out / f"{_STEM}{PLAN_FORMATS[f]}"
         vector[f] = path
         paths = output_paths(path, list(layers))
         for name, p in paths.items():

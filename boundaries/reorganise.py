@@ -617,7 +617,7 @@ class _Editor:
         self.seen[lv].add(aid)
         if len(members) == 0:
             self.phantom[lv].add(aid)
-            if not any(p.startswith(step.path) for p in self.problems):
+            if not any(p.startswith((f"{step.path}.", f"{step.path}:")) for p in self.problems):
                 self.add(step.path, "selects no ward")
             return
         parents = self.parents(k, members, a.get("within"), step.path)

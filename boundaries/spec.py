@@ -60,10 +60,10 @@ from typing import Any
 
 import yaml
 
-from geo.errors import InputFormatError, ValidationError, check_option
+from geo.errors import InputFormatError, OptionError, ValidationError, check_option
 
 __all__ = [
-    "FORMATS",
+    "SPEC_FORMATS",
     "OPERATIONS",
     "Ref",
     "Spec",
@@ -77,7 +77,7 @@ log = logging.getLogger("beatplan")
 #: The operations a spec can hold, in the order they are documented.
 OPERATIONS: tuple[str, ...] = ("create", "merge", "move", "split", "rename")
 #: The file formats a spec can be written in.
-FORMATS: tuple[str, ...] = ("yaml", "toml")
+SPEC_FORMATS: tuple[str, ...] = ("yaml", "toml")
 _SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml"}
 
 _TOP_KEYS = ("version", "name", "description", "levels", "district_column", "changes", "exceptions")
@@ -245,7 +245,8 @@ def load_spec(
         The file is not valid YAML/TOML (with the line), or (``strict``) the spec's shape is
         wrong: every problem listed with its key path.
     OptionError
-        ``format`` is not one of :data:`FORMATS`, or the suffix is unknown and no format given.
+        ``format`` is not one of :data:`SPEC_FORMATS`, or the suffix is unknown and no format
+        is given.
 
     Examples
     --------
@@ -259,15 +260,14 @@ def load_spec(
     path = Path(source)
     label = str(path)
     if format is not None:
-        fmt = check_option("format", format, FORMATS)
+        fmt = check_option("format", format, SPEC_FORMATS)
     else:
         fmt = _SUFFIXES.get(path.suffix.lower(), "")
         if not fmt:
-            fmt = check_option(
-                f"{label}: spec format (from the suffix {path.suffix or '(none)'!r}; name the "
-                "file .yaml, .yml or .toml, or pass format=)",
-                path.suffix,
-                tuple(_SUFFIXES),
+            raise OptionError(
+                f"{label}: cannot tell the spec's format from the suffix "
+                f"{path.suffix or '(none)'!r}; name the file .yaml, .yml or .toml, or pass "
+                "format='yaml' or 'toml'"
             )
     if not path.is_file():
         raise InputFormatError(f"{label}: no such spec file (check the path and spelling)")
