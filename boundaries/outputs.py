@@ -370,6 +370,45 @@ def _fmt_num(v: Any, places: int = 0) -> str:
     return f"{float(v):,.{places}f}"
 
 
+def _fmt_pct(v: Any) -> str:
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return f"{float(v):+,.1f}%"
+
+
+def _names_shown(sub: pd.DataFrame) -> list[str]:
+    """Return each row's name, or its old name for a removed area."""
+    names = sub["name"] if "name" in sub.columns else pd.Series([None] * len(sub))
+    old = sub["old_name"] if "old_name" in sub.columns else pd.Series([None] * len(sub))
+    return [
+        "" if pd.isna(n) and pd.isna(o) else str(o if pd.isna(n) else n)
+        for n, o in zip(names, old, strict=True)
+    ]
+
+
+def _flow_lines(sub: pd.DataFrame) -> list[str]:
+    """List the wards each area gained and lost, and where new and removed areas came from."""
+    lines = []
+    for r in sub.to_dict("records"):
+        has_id = isinstance(r.get("id"), str)
+        label = r["id"] if has_id else f"({r.get('old_id')})"
+        bits = []
+        status = r.get("status")
+        if status == "new" and isinstance(r.get("from"), str):
+            bits.append(f"new, its wards from {r['from']}")
+        elif status == "removed" and isinstance(r.get("to"), str):
+            bits.append(f"removed, its wards to {r['to']}")
+        if isinstance(r.get("wards_gained"), str) and r["wards_gained"]:
+            bits.append(f"gained {r['wards_gained']}")
+        if isinstance(r.get("wards_lost"), str) and r["wards_lost"]:
+            bits.append(f"lost {r['wards_lost']}")
+        if bits:
+            lines.append(f"- {_md_escape(label)}: " + "; ".join(_md_escape(b) for b in bits))
+    if not lines:
+        return []
+    return ["Where the wards went:", "", *lines, ""]
+
+
 def _title(level: str) -> str:
     """Return the heading of a level's section (``"npa"`` -> ``"NPAs"``)."""
     if level.lower() in ("npa", "lpa", "bcu"):
@@ -415,7 +454,7 @@ def _markdown(plan: _Plan, files: Sequence[str]) -> str:
         view = pd.DataFrame(
             {
                 "id": _id_labels(sub),
-                "name": sub["name"] if "name" in sub.columns else "",
+                "name": _names_shown(sub),
                 "status": sub["status"],
                 "wards": (
                     [
@@ -453,24 +492,13 @@ def _markdown(plan: _Plan, files: Sequence[str]) -> str:
                 for a, b in zip(sub["incidents_old"], sub["incidents_new"], strict=True)
             ]
             view["dev"] = [
-                f"{_fmt_num(a, 1)}% → {_fmt_num(b, 1)}%"
+                f"{_fmt_pct(a)} → {_fmt_pct(b)}"
                 for a, b in zip(sub["deviation_pct_old"], sub["deviation_pct"], strict=True)
             ]
             cols["incidents"] = "incidents old → new"
             cols["dev"] = "vs level mean old → new"
         lines += _md_table(view, cols)
-        moved = sub[(sub["n_gained"].fillna(0) > 0) | (sub["n_lost"].fillna(0) > 0)]
-        if len(moved):
-            lines += ["Wards gained and lost:", ""]
-            for r in moved.itertuples(index=False):
-                label = r.id if isinstance(r.id, str) else f"({r.old_id})"
-                bits = []
-                if getattr(r, "wards_gained", ""):
-                    bits.append(f"gained {r.wards_gained}")
-                if getattr(r, "wards_lost", ""):
-                    bits.append(f"lost {r.wards_lost}")
-                lines.append(f"- {_md_escape(label)}: " + "; ".join(_md_escape(b) for b in bits))
-            lines.append("")
+        lines += _flow_lines(sub)
     lines += ["## Marginal wards for review", ""]
     if len(plan.review):
         cols = {
