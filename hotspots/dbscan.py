@@ -468,12 +468,28 @@ def _core_pairs_within(
     b: NDArray[np.intp],
     eps: float,
 ) -> NDArray[np.bool_]:
-    """For cell pairs (a, b): is some core location of a within eps of one of b."""
+    """For cell pairs (a, b): is some core location of a within eps of one of b.
+
+    Pairs are compared all against all, a bounded chunk at a time; a pair of cells too big for
+    one chunk is searched with a k-d tree instead.
+    """
     eps2 = eps * eps
     found = np.zeros(a.size, dtype=bool)
     sizes = ccount[a] * ccount[b]
-    for sl in _chunks(sizes):
-        sa, sb = a[sl], b[sl]
+    for p in np.flatnonzero(sizes > _CHUNK_PAIRS):
+        ia = core_idx[cstart[a[p]] : cstart[a[p]] + ccount[a[p]]]
+        ib = core_idx[cstart[b[p]] : cstart[b[p]] + ccount[b[p]]]
+        _, j = cKDTree(np.column_stack([x[ib], y[ib]])).query(
+            np.column_stack([x[ia], y[ia]]), k=1, distance_upper_bound=2 * eps
+        )
+        ok = j < ib.size
+        dx = x[ia[ok]] - x[ib[j[ok]]]
+        dy = y[ia[ok]] - y[ib[j[ok]]]
+        found[p] = bool((dx * dx + dy * dy <= eps2).any())
+    small = np.flatnonzero(sizes <= _CHUNK_PAIRS)
+    for sl in _chunks(sizes[small]):
+        sel = small[sl]
+        sa, sb = a[sel], b[sel]
         g, i = _expand(cstart[sa], ccount[sa])
         g2, j = _expand(cstart[sb][g], ccount[sb][g])
         pair = g[g2]
@@ -481,7 +497,7 @@ def _core_pairs_within(
         dx = x[ii] - x[jj]
         dy = y[ii] - y[jj]
         hit = dx * dx + dy * dy <= eps2
-        found[sl.start + pair[hit]] = True
+        found[sel[pair[hit]]] = True
     return found
 
 
