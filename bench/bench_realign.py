@@ -158,6 +158,8 @@ def main() -> None:
         f"{r.summary['wards_review']} wards for review, {r.summary['contiguity_moves']} "
         f"contiguity moves)"
     )
+    stages = ", ".join(f"{k} {v:.2f}" for k, v in r.summary["seconds"].items())
+    print(f"  stages (s): {stages}")
     if args.skip_plain:
         return
     t = time.perf_counter()

@@ -182,10 +182,12 @@ def _overlay(
     Returns (ward pos, area pos, overlap m²) and the area covering each ward wholly (or -1).
     """
     tree = shapely.STRtree(ag)
-    wi, ai = tree.query(wg, predicate="intersects")
+    wi, ai = tree.query(wg)  # boxes only; the prepared areas settle the pairs below
     was = shapely.is_prepared(ag)
     shapely.prepare(ag)
     try:
+        touch = shapely.intersects(ag[ai], wg[wi])
+        wi, ai = wi[touch], ai[touch]
         cov = shapely.covers(ag[ai], wg[wi])
     finally:
         shapely.destroy_prepared(ag[~was])
@@ -213,21 +215,34 @@ def _point_areas(
     ag: np.ndarray,
     wi: np.ndarray,
     ai: np.ndarray,
+    piece_area: np.ndarray,
     covered_by: np.ndarray,
+    ward_area: np.ndarray,
 ) -> np.ndarray:
-    """Find the old area of each point (-1 for none), testing only its ward's candidates."""
+    """Find the old area of each point (-1 for none), testing only its ward's candidates.
+
+    A point in a ward lying wholly in one area is in that area. In a ward split between
+    areas that together cover it, the points are tested against every piece but the largest,
+    and the rest fall in the largest (so a point on the edge between two pieces counts in
+    the smaller); a ward partly outside every area has all its pieces tested.
+    """
     out = np.full(len(pw), -1, dtype=np.int64)
     inw = pw >= 0
     out[inw] = covered_by[pw[inw]]
     q = np.nonzero(inw & (out < 0))[0]
     if len(q) == 0 or len(wi) == 0:
         return out
-    o = np.lexsort((ai, wi))
-    sw, sa = wi[o], ai[o]
     nw = len(covered_by)
+    o = np.lexsort((ai, -piece_area, wi))  # per ward, the largest piece first
+    sw, sa = wi[o], ai[o]
     count = np.bincount(sw, minlength=nw)
     start = np.cumsum(count) - count
-    k, owner = _expand(start[pw[q]], count[pw[q]])
+    summed = np.bincount(sw, weights=piece_area[o], minlength=nw)
+    whole = (count > 0) & (np.abs(ward_area - summed) <= 1e-9 * np.maximum(ward_area, 1.0))
+    skip = whole.astype(np.int64)
+    largest = np.where(count > 0, sa[np.minimum(start, max(len(sa) - 1, 0))], -1)
+    out[q] = np.where(whole[pw[q]], largest[pw[q]], -1)
+    k, owner = _expand(start[pw[q]] + skip[pw[q]], count[pw[q]] - skip[pw[q]])
     pts = q[owner]
     cand = sa[k]
     by_area = np.argsort(cand, kind="stable")  # one area's tests together: cache-friendly
@@ -263,30 +278,42 @@ def _pieces_frame(
     ai: np.ndarray,
     area: np.ndarray,
     ward_area: np.ndarray,
+    n_areas: int,
     pw: np.ndarray | None,
     pa: np.ndarray | None,
     weight: np.ndarray | None,
 ) -> pd.DataFrame:
     """(ward, area) pieces with area, incident count and demand; area -1 is 'in no area'."""
-    df = pd.DataFrame({"w": wi.astype(np.int64), "a": ai.astype(np.int64), "area_m2": area})
+    base = np.int64(n_areas + 1)
     outside = ward_area - np.bincount(wi, weights=area, minlength=len(ward_area))
-    tol = 1e-9 * np.maximum(ward_area, 1.0)
-    ow = np.nonzero(outside > np.maximum(tol, 1e-6))[0]
-    df = pd.concat(
-        [df, pd.DataFrame({"w": ow, "a": -1, "area_m2": outside[ow]})], ignore_index=True
-    )
+    ow = np.nonzero(outside > np.maximum(1e-9 * np.maximum(ward_area, 1.0), 1e-6))[0]
+    keys = [wi.astype(np.int64) * base + ai + 1, ow.astype(np.int64) * base]
+    areas = [area, outside[ow]]
+    n_geo = len(keys[0]) + len(keys[1])
+    pk = None
     if pw is not None and pa is not None and weight is not None:
         m = pw >= 0
-        pts = pd.DataFrame({"w": pw[m], "a": pa[m], "incidents": 1, "demand": weight[m]})
-        dd = pts.groupby(["w", "a"])[["incidents", "demand"]].sum().reset_index()
-        df = df.merge(dd, on=["w", "a"], how="outer")
-        df["area_m2"] = df["area_m2"].fillna(0.0)
-        df["incidents"] = df["incidents"].fillna(0).astype(np.int64)
-        df["demand"] = df["demand"].fillna(0.0)
+        codes, uk = pd.factorize(pw[m].astype(np.int64) * base + pa[m] + 1)
+        inc = np.bincount(codes, minlength=len(uk))
+        dem = np.bincount(codes, weights=weight[m], minlength=len(uk))
+        pk = np.asarray(uk, dtype=np.int64)
+        keys.append(pk)
+    allk, inv = np.unique(np.concatenate(keys), return_inverse=True)
+    n = len(allk)
+    out = pd.DataFrame(
+        {
+            "w": allk // base,
+            "a": allk % base - 1,
+            "area_m2": np.bincount(inv[:n_geo], weights=np.concatenate(areas), minlength=n),
+        }
+    )
+    if pk is not None:
+        out["incidents"] = np.bincount(inv[n_geo:], weights=inc, minlength=n).astype(np.int64)
+        out["demand"] = np.bincount(inv[n_geo:], weights=dem, minlength=n)
     else:
-        df["incidents"] = 0
-        df["demand"] = 0.0
-    return df.sort_values(["w", "a"], kind="stable").reset_index(drop=True)
+        out["incidents"] = np.zeros(n, dtype=np.int64)
+        out["demand"] = np.zeros(n)
+    return out
 
 
 def _add_shares(
@@ -591,8 +618,8 @@ def realign(
         wi, ai, area, covered_by = _overlay(wg, ag)
         pa = None
         if pw is not None and x is not None and y is not None:
-            pa = _point_areas(pw, x, y, ag, wi, ai, covered_by)
-        pieces = _pieces_frame(wi, ai, area, wa, pw, pa, pweight)
+            pa = _point_areas(pw, x, y, ag, wi, ai, area, covered_by, wa)
+        pieces = _pieces_frame(wi, ai, area, wa, len(ag), pw, pa, pweight)
         pieces, basis = _add_shares(pieces, wa, ward_dem, by)
         ids = layer[id_col].to_numpy(dtype=object)
         best, _ = _best(pieces, ids, nw)
