@@ -21,6 +21,8 @@ COMMANDS: dict[str, str] = {
     "sample": "sample_cmd",
     "demo": "demo_cmd",
     "map": "map_cmd",
+    "realign": "realign_cmd",
+    "reorganise": "reorganise_cmd",
     "show-versions": "versions_cmd",
 }
 
