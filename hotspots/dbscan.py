@@ -320,8 +320,12 @@ def _unique(a: NDArray[Any]) -> NDArray[Any]:
     return s[keep]
 
 
-def _chunks(sizes: NDArray[np.intp], budget: int = _CHUNK_PAIRS) -> list[slice]:
-    """Split consecutive items into slices whose ``sizes`` add up to about ``budget``."""
+def _chunks(sizes: NDArray[np.intp], budget: int | None = None) -> list[slice]:
+    """Split consecutive items into slices whose ``sizes`` add up to about ``budget``.
+
+    ``budget`` defaults to :data:`_CHUNK_PAIRS`; a slice exceeds it by at most its last item.
+    """
+    budget = _CHUNK_PAIRS if budget is None else budget
     if sizes.size == 0:
         return []
     cum = np.cumsum(sizes)
@@ -429,7 +433,7 @@ def _clusters(
     def components(r: list[NDArray[np.intp]], q: list[NDArray[np.intp]]) -> NDArray[np.intp]:
         rr, qq = np.concatenate(r), np.concatenate(q)
         g = sparse.coo_matrix(
-            (np.ones(rr.size, dtype=np.int8), (rr, qq)), shape=(core_cells.size,) * 2
+            (np.ones(rr.size, dtype=bool), (rr, qq)), shape=(core_cells.size,) * 2
         ).tocsr()
         return connected_components(g, directed=False)[1]
 

@@ -152,6 +152,21 @@ def test_chunking_and_sparse_lookup_give_the_same_result(monkeypatch):
     np.testing.assert_array_equal(base.core, other.core)
 
 
+@pytest.mark.parametrize("chunk", [2_000_000, 1000])
+@pytest.mark.parametrize(("gap", "expected"), [(9.5, 1), (10.5, 2)])
+def test_dense_cells_across_a_gap(monkeypatch, chunk, gap, expected):
+    """Two dense squares with nothing between them: joined when their nearest points are
+    within eps, whether compared pair by pair or (big cell pairs) with a k-d tree."""
+    monkeypatch.setattr(dbmod, "_CHUNK_PAIRS", chunk)
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0, 3, (400, 2))
+    b = rng.uniform(0, 3, (400, 2)) + [3 + gap, 0]
+    a[0] = [3.0, 1.0]  # the closest pair is exactly `gap` apart
+    b[0] = [3.0 + gap, 1.0]
+    res = assert_same_as_sklearn(np.vstack([a, b]) + 1000.0, 10.0, 5)
+    assert res.n_clusters == expected and res.core.all()
+
+
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     pts=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40)), min_size=1, max_size=60),
