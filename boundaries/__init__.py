@@ -1,23 +1,43 @@
-"""Police boundaries: realign beats, sectors and NPAs to wards; hierarchy and coverage checks.
+"""Police boundaries: realign beats, sectors and NPAs to wards; reorganise; checks and outputs.
 
 The canonical form of a police hierarchy is a ward table (one row per ward, one column per
-level); every level's layer is the exact union of its wards.
+level, small to large: beat, sector, NPA); every level's layer is the exact union of its
+wards, and every result is checked (each ward in one area per level, nesting, exact unions,
+no gap or overlap, contiguity).
+
+Examples
+--------
+>>> from geo import make_sample
+>>> from boundaries import realign
+>>> county = make_sample(seed=1, n_wards=60, incidents=2000)
+>>> result = realign(county.wards_new, county.beats, levels=["beat", "sector", "npa"])
+>>> result.checks.ok, len(result.assignment) == len(county.wards_new)
+(True, True)
 """
 
 from boundaries.checks import (
     CheckReport,
     ContiguityFix,
     Problem,
+    check_assignment,
+    check_contiguity,
+    check_coverage,
     check_layer_nesting,
     check_layers,
+    check_nesting,
+    check_unions,
+    dissolve_duplicates,
     fix_contiguity,
     shared_boundaries,
     validate_areas,
     validate_wards,
 )
-from boundaries.demand import HARM_WEIGHTS, area_demand, level_demand
+from boundaries.demand import HARM_WEIGHTS, area_demand, incident_weights, level_demand, locate_xy
 from boundaries.hierarchy import DEFAULT_LEVELS, Nesting, build_layers, nest, ward_table
+from boundaries.outputs import PlanFiles, read_plan, write_plan
 from boundaries.realign import Realignment, WardsTooCoarseError, realign
+from boundaries.reorganise import Reorganisation, reorganise
+from boundaries.spec import Spec, load_spec, parse_spec
 
 __all__ = [
     "DEFAULT_LEVELS",
@@ -25,19 +45,35 @@ __all__ = [
     "CheckReport",
     "ContiguityFix",
     "Nesting",
+    "PlanFiles",
     "Problem",
     "Realignment",
+    "Reorganisation",
+    "Spec",
     "WardsTooCoarseError",
     "area_demand",
     "build_layers",
+    "check_assignment",
+    "check_contiguity",
+    "check_coverage",
     "check_layer_nesting",
     "check_layers",
+    "check_nesting",
+    "check_unions",
+    "dissolve_duplicates",
     "fix_contiguity",
+    "incident_weights",
     "level_demand",
+    "load_spec",
+    "locate_xy",
     "nest",
+    "parse_spec",
+    "read_plan",
     "realign",
+    "reorganise",
     "shared_boundaries",
     "validate_areas",
     "validate_wards",
     "ward_table",
+    "write_plan",
 ]

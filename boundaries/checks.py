@@ -1263,7 +1263,9 @@ def check_layers(
     Returns
     -------
     CheckReport
-        Checks ``assignment``, ``nesting``, ``coverage``, ``union`` and ``contiguity``.
+        Checks ``assignment``, ``nesting``, ``coverage``, ``gap`` (holes in the wards'
+        union larger than ``tolerance``, as warnings: a hole may be real), ``union`` and
+        ``contiguity``.
 
     Examples
     --------
@@ -1297,6 +1299,20 @@ def check_layers(
             rep.add("union", "ward", [], "layers not built: the wards do not form a coverage")
             return rep
         layers = _build_layers(wards, levels=levels, ward_id=ward_id)
+    if ward_union is None:
+        ward_union = _union(g)
+    gaps = find_gaps(g, min_area=tolerance, union=ward_union)
+    wid = _as_ids(wards[ward_id]).to_numpy(dtype=object)
+    for area, neigh in zip(gaps["area"], gaps["neighbours"], strict=True):
+        rep.add(
+            "gap",
+            "ward",
+            wid[neigh],
+            f"a gap of {area:,.0f} m² lies between wards {_listing(wid[neigh])} and in none of "
+            "them (or any area): check the ward layer is complete",
+            severity="warning",
+        )
+    rep.ran("gap")
     unions = {lv: _union(np.asarray(ly.geometry.values, dtype=object)) for lv, ly in layers.items()}
     for level, layer in layers.items():
         rep.extend(

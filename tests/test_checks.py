@@ -178,7 +178,11 @@ def test_check_layers_all_pass_then_each_fails() -> None:
     w = table()
     rep = check_layers(w)
     assert rep.ok, str(rep)
-    assert set(rep.checks) == {"assignment", "nesting", "coverage", "union", "contiguity"}
+    assert set(rep.checks) == {"assignment", "nesting", "coverage", "gap", "union", "contiguity"}
+    holed = w[w["id"] != "w11"].reset_index(drop=True)  # a hole in the middle of beat B1
+    rep = check_layers(holed, exceptions=["B1"])  # which B1's two halves may stay apart
+    assert rep.ok and sorted(p.check for p in rep.warnings) == ["contiguity", "gap"]
+    assert rep.ids("gap") == {"w01", "w10", "w12", "w21"}
     bad = w.copy()
     bad.loc[bad["id"] == "w10", "sector"] = "S2"
     assert check_layers(bad).ids("nesting") == {"B1"}

@@ -10,6 +10,7 @@ import shapely
 from shapely import box
 
 from boundaries import WardsTooCoarseError, realign
+from geo import make_sample
 from geo.errors import (
     ColumnNotFoundError,
     CRSError,
@@ -18,7 +19,6 @@ from geo.errors import (
     OptionError,
     ValidationError,
 )
-from geo.sample import make_sample
 
 X0, Y0 = 450_000.0, 300_000.0
 C = 1000.0

@@ -22,9 +22,8 @@ import shapely
 
 from boundaries import WardsTooCoarseError, build_layers, realign
 from boundaries.checks import check_coverage, check_layer_nesting, check_layers
+from geo import read_boundaries, read_incidents
 from geo.crs import working_crs
-from geo.incidents import read_incidents
-from geo.layers import read_boundaries
 
 pytestmark = pytest.mark.realdata
 
