@@ -12,8 +12,9 @@ Both functions count incidents per unique location and work on the locations wit
 as weights, then give every incident its location's label.
 
 :func:`hdbscan` runs :class:`sklearn.cluster.HDBSCAN` on a sparse mutual-reachability graph of the
-unique locations, with every incident kept as a leaf of the cluster tree; its docstring says
-exactly where it is and is not the same as HDBSCAN on the raw points.
+unique locations, whose incidents are the leaves of the cluster tree (up to a budget of leaves,
+beyond which heavy locations are capped and, for very many locations, merged into places); its
+docstring says exactly where it is and is not the same as HDBSCAN on the raw points.
 """
 
 from __future__ import annotations
