@@ -1584,7 +1584,7 @@ def fix_contiguity(
     both_i = np.concatenate([adj.i, adj.j])
     both_j = np.concatenate([adj.j, adj.i])
     both_len = np.concatenate([adj.length, adj.length])
-    stuck: dict[tuple[str, str], str] = {}
+    stuck: dict[tuple[str, str], tuple[str, list[str]]] = {}
     for k, level in enumerate(levels):
         for _round in range(max_rounds if max_rounds is not None else max(n, 1)):
             vals = table[level].to_numpy(dtype=object)
@@ -1622,7 +1622,8 @@ def fix_contiguity(
                 members = sorted(wid[labels == cmp])
                 stuck[(level, det_area[int(cmp)])] = (
                     f"{level} {det_area[int(cmp)]}: detached ward(s) {_listing(members)} "
-                    "touch no other area; declare the area an exception or reassign them by hand"
+                    "touch no other area; declare the area an exception or reassign them by hand",
+                    members,
                 )
             if k > 0:
                 child = table[levels[k - 1]].to_numpy(dtype=object)
@@ -1637,7 +1638,8 @@ def fix_contiguity(
                         stuck[(level, det_area[cmp])] = (
                             f"{level} {det_area[cmp]}: moving its detached part "
                             f"would split {levels[k - 1]} {_listing(sorted(grp['child']))}; "
-                            "fix by hand"
+                            "fix by hand",
+                            sorted(wid[labels == cmp]),
                         )
                         best = best.drop(index=cmp)
             if not len(best):
@@ -1667,8 +1669,8 @@ def fix_contiguity(
             log.info(
                 "fix_contiguity: %d detached %s piece(s) moved to a neighbour", len(best), level
             )
-    for (level, _aid), msg in stuck.items():
-        rep.add("contiguity", level, [_aid], msg)
+    for (level, aid), (msg, members) in stuck.items():
+        rep.add("contiguity", level, [aid, *members], msg)
     rest = check_contiguity(
         table, levels=levels, ward_id=ward_id, exceptions=exceptions, adjacency=adj
     )

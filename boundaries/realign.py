@@ -118,7 +118,8 @@ class Realignment:
     summary : dict
         Headline figures (see :meth:`describe`).
     checks : CheckReport
-        Every check on the result, plus the input problems found (as warnings).
+        Every check on the result (:func:`boundaries.check_layers`), plus each of
+        ``warnings`` as a warning of check ``"realign"``.
     conflicts : pandas.DataFrame
         Nesting conflicts resolved by majority (:func:`boundaries.nest`).
     moves : pandas.DataFrame
@@ -687,10 +688,16 @@ def realign(
     partly = (outside >= min_share) & ~no_overlap
     if partly.any() or no_overlap.any():
         covered = 1 - float((outside * wa).sum() + wa[no_overlap].sum()) / float(wa.sum())
+        parts = []
+        if partly.any():
+            parts.append(
+                f"{int(partly.sum())} ward(s) lie partly outside them ({_listing(wid[partly])})"
+            )
+        if no_overlap.any():
+            parts.append(f"{int(no_overlap.sum())} wholly ({_listing(wid[no_overlap])})")
         msg = (
             f"the old {_areas(finest)} cover only {100 * covered:.1f}% of the wards: "
-            f"{int(partly.sum())} ward(s) lie partly outside them ({_listing(wid[partly])})"
-            f" and {int(no_overlap.sum())} wholly"
+            + "; ".join(parts)
         )
         warnings.append(msg)
         log.warning(msg)
@@ -736,6 +743,11 @@ def realign(
             hc = L.best.copy()
             if (hc < 0).any():
                 hc = _neighbour_fill(hc, adj, L.ids)
+            rest = np.nonzero(hc < 0)[0]
+            if len(rest):  # an island touching no ward with a higher area: the nearest
+                assert L.geoms is not None
+                wi3, ai3 = shapely.STRtree(L.geoms).query_nearest(wg[rest], all_matches=False)
+                hc[rest[wi3]] = ai3
             vals = np.where(hc >= 0, L.ids[np.maximum(hc, 0)], None)
             table[higher] = _strings(vals)
 
@@ -793,11 +805,15 @@ def realign(
         ward_union=ward_union,
         wards_valid=True,
     )
-    for p in fix_report.problems:
-        if p not in report.problems:
-            report.problems.append(p)
+    for p in fix_report.problems:  # the fix's reason replaces the bare "in pieces" finding
+        report.problems = [
+            q
+            for q in report.problems
+            if not (q.check == p.check and q.level == p.level and q.ids[:1] == p.ids[:1])
+        ]
+        report.problems.append(p)
     for m in warnings:
-        report.add("input", "realign", [], m, severity="warning")
+        report.add("realign", finest, [], m, severity="warning")
 
     clock.lap("checks")
     # ---- assignment, changes, pieces, summary

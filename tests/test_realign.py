@@ -176,6 +176,26 @@ def test_realign_uncovered_wards_flagged_and_given_to_neighbour() -> None:
     assert r.summary["wards_no_overlap"] == 2 and r.summary["wards_partly_outside"] == 1
 
 
+def test_realign_island_ward_with_separate_layers() -> None:
+    wards = strips([0, 1.5, 2.6, 4], "w")
+    far = box(X0 + 9 * C, Y0 + 9 * C, X0 + 10 * C, Y0 + 10 * C)
+    wards = pd.concat(
+        [wards, gpd.GeoDataFrame({"id": ["isle"]}, geometry=[far], crs=27700)], ignore_index=True
+    )
+    layers = {"beat": strips([0, 2, 4], "B"), "sector": strips([0, 4], "S")}
+    r = realign(wards, layers)
+    a = r.assignment.set_index("ward")
+    assert (a.loc["isle", "beat"], a.loc["isle", "sector"]) == ("B1", "S0")  # the nearest
+    assert a.loc["isle", "basis"] == "nearest"
+    # an island touches no other ward: it cannot be made contiguous, so the planner is told
+    assert not r.checks.ok
+    assert {"B1", "isle"} <= r.checks.ids("contiguity")
+    assert any("exception" in p.message for p in r.checks.errors)
+    assert sum(p.check == "contiguity" for p in r.checks.errors) == 2  # one per level
+    ok = realign(wards, layers, exceptions=["B1", "S0"])
+    assert ok.checks.ok, str(ok.checks)
+
+
 def test_realign_reports_gap_between_wards() -> None:
     wards = strips([0, 1, 2, 3, 4], "w", h=3)
     middle = box(X0 + 1 * C, Y0 + 1 * C, X0 + 2 * C, Y0 + 2 * C)
