@@ -34,6 +34,7 @@ import shapely
 from numpy.typing import NDArray
 from pyproj import CRS
 from scipy import stats
+from scipy.spatial import cKDTree
 
 from geo.crs import working_crs
 from geo.errors import (
@@ -50,6 +51,7 @@ from hotspots.grid import (
     Grid,
     default_cell,
     distinct_locations,
+    extent,
     neighbour_scale,
     study_mask,
 )
@@ -116,13 +118,29 @@ def prepare_incidents(incidents: Any, *, what: str = "incidents") -> gpd.GeoData
             f"{what}: the points have no CRS; set it with .set_crs(...) (e.g. 'EPSG:4326' for "
             "lon/lat) or read them with geo.read_incidents"
         )
-    geom = points.geometry.values
-    missing = shapely.is_missing(geom)
-    empty = ~missing & shapely.is_empty(geom)
-    wrong = ~missing & ~empty & (shapely.get_type_id(geom) != 0)
-    x = shapely.get_x(np.where(wrong | missing | empty, None, geom))
-    y = shapely.get_y(np.where(wrong | missing | empty, None, geom))
-    nan = ~missing & ~empty & ~wrong & ~(np.isfinite(x) & np.isfinite(y))
+    return _prepare(points, what)[0]
+
+
+def _prepare(points: gpd.GeoDataFrame, what: str) -> tuple[gpd.GeoDataFrame, NDArray[np.float64]]:
+    """Check the points (see :func:`prepare_incidents`) and return them with their x, y."""
+    geom = np.asarray(points.geometry.values)
+    type_id = shapely.get_type_id(geom)
+    missing = type_id < 0
+    wrong = type_id > 0
+    pts = type_id == 0
+    if pts.all():
+        xy = np.empty((len(geom), 2))
+        xy[:, 0] = shapely.get_x(geom)
+        xy[:, 1] = shapely.get_y(geom)
+    else:
+        xy = np.full((len(geom), 2), np.nan)
+        xy[pts, 0] = shapely.get_x(geom[pts])
+        xy[pts, 1] = shapely.get_y(geom[pts])
+    unusable = pts & ~np.isfinite(xy).all(axis=1)  # empty points have NaN coordinates too
+    empty = np.zeros(len(geom), dtype=bool)
+    if unusable.any():
+        empty[unusable] = shapely.is_empty(geom[unusable])
+    nan = unusable & ~empty
     problems = []
     for flag, text in (
         (missing, "have no geometry"),
@@ -144,7 +162,14 @@ def prepare_incidents(incidents: Any, *, what: str = "incidents") -> gpd.GeoData
         target = working_crs(points)
         log.info("%s: reprojected from %s to %s", what, crs.to_string(), target.to_string())
         points = points.to_crs(target)
-    return points
+        xy = _coordinates(points)
+    return points, xy
+
+
+def _coordinates(points: gpd.GeoDataFrame) -> NDArray[np.float64]:
+    """Return the x, y of point geometries as an (n, 2) array."""
+    geom = points.geometry.values
+    return np.c_[shapely.get_x(geom), shapely.get_y(geom)]
 
 
 def _metres(name: str, value: float | None, crs: CRS) -> float | None:
@@ -203,6 +228,7 @@ def select_incidents(
     months: Any = None,
     types: str | Sequence[str] | None = None,
     area: Any = None,
+    xy: NDArray[np.float64] | None = None,
 ) -> tuple[NDArray[np.bool_], dict[str, Any], list[str]]:
     """Apply the date, crime-type and area filters; say what each one kept.
 
@@ -222,6 +248,8 @@ def select_incidents(
     area : shapely geometry, GeoSeries or GeoDataFrame, optional
         Keep incidents inside it (edge included). A GeoSeries/GeoDataFrame is reprojected
         and unioned; a bare geometry must be in the points' CRS.
+    xy : ndarray, shape (n, 2), optional
+        The points' coordinates, when already at hand.
 
     Returns
     -------
@@ -323,9 +351,14 @@ def select_incidents(
         notes.append(f"types: {', '.join(chosen)}")
     if area is not None:
         geom = _area_geometry(area, CRS.from_user_input(points.crs))
-        xy = np.c_[shapely.get_x(points.geometry.values), shapely.get_y(points.geometry.values)]
+        if xy is None:
+            xy = _coordinates(points)
         shapely.prepare(geom)
-        sel = shapely.intersects_xy(geom, xy[:, 0], xy[:, 1])
+        box = shapely.box(*extent(xy))
+        if shapely.contains(geom, box):  # every point inside: no need to test each
+            sel = np.ones(len(xy), dtype=bool)
+        else:
+            sel = shapely.intersects_xy(geom, xy[:, 0], xy[:, 1])
         if not (keep & sel).any():
             raise emptied("area=", "check that the area covers the incidents and shares their CRS")
         keep &= sel
@@ -567,7 +600,13 @@ def find_hotspots(
     check_option("rank_by", rank_by, RANK_BY)
     check_option("kernel", kernel, KERNELS)
     original = getattr(incidents, "points", incidents)
-    points = prepare_incidents(incidents)
+    if not isinstance(original, gpd.GeoDataFrame):
+        prepare_incidents(incidents)  # raises the message for a wrong type
+    if len(original) == 0:
+        raise EmptyInputError("incidents: no incidents given (the table is empty)")
+    if original.crs is None:
+        prepare_incidents(original)  # raises the no-CRS message
+    points, xy_all = _prepare(original, "incidents")
     crs = CRS.from_user_input(points.crs)
     how: dict[str, str] = {}
     cell = _metres("cell", cell, crs)
@@ -583,9 +622,10 @@ def find_hotspots(
         raise ValidationError("min_incidents", [f"min_incidents={min_incidents!r} must be >= 1"])
 
     keep, applied, notes = select_incidents(
-        points, since=since, months=months, types=types, area=area
+        points, since=since, months=months, types=types, area=area, xy=xy_all
     )
-    sel = points[keep]
+    everything = bool(keep.all())
+    sel = points if everything else points[keep]
     how["filters"] = "; ".join(notes) if notes else "none: every incident"
     n = len(sel)
     if n < 2:
@@ -593,13 +633,14 @@ def find_hotspots(
             f"the selection holds 1 incident (of {len(points):,}); hotspots need at least 2 — "
             "widen the date window, types or area"
         )
-    xy = np.c_[shapely.get_x(sel.geometry.values), shapely.get_y(sel.geometry.values)]
-    unique, inverse, ucount = distinct_locations(xy)
-    if len(unique) < 2:
+    xy = xy_all if everything else xy_all[keep]
+    ext = extent(xy)
+    lo, hi = np.array(ext[:2]), np.array(ext[2:])
+    if (lo == hi).all():
         raise EmptyInputError(
-            f"all {n:,} selected incidents lie at one location ({unique[0, 0]:.1f}, "
-            f"{unique[0, 1]:.1f}); a hotspot stands out from its surroundings, so at least 2 "
-            "distinct locations are needed (widen the selection)"
+            f"all {n:,} selected incidents lie at one location ({lo[0]:.1f}, {lo[1]:.1f}); a "
+            "hotspot stands out from its surroundings, so at least 2 distinct locations are "
+            "needed (widen the selection)"
         )
     w, wnotes = _weights(sel, None if weights is None else _align(weights, original, keep),
                          halflife)  # fmt: skip
@@ -609,19 +650,38 @@ def find_hotspots(
 
     params: dict[str, Any] = {"method": method, "crs": crs.to_string(), **applied}
     params["incidents"] = n
-    params["locations"] = int(len(unique))
     how["incidents"] = f"{n:,} of {len(points):,} incidents after the filters"
 
-    cell_default, cell_reason = default_cell(
-        xy, max_cells=max_cells,
-        bounds=None if area_geom is None else _union_bounds(area_geom.bounds, xy),
-    )  # fmt: skip
+    clusters = method in ("dbscan", "hdbscan")
+    needs_scale = (
+        (method == "gistar" and band is None)
+        or (method == "kde" and bw is None and (bw_rule or "nn") == "nn")
+        or (clusters and eps is None)
+    )
+    needs_cell = cell is None or (clusters and buffer_m is None)
+    unique = inverse = ucount = None
+    tree = None
+    if needs_scale or needs_cell or clusters:
+        unique, inverse, ucount = distinct_locations(xy)
+        params["locations"] = int(len(unique))
+        if needs_scale or needs_cell:
+            tree = cKDTree(unique)
+    cell_default, cell_reason = 0.0, ""
+    if needs_cell:
+        assert unique is not None
+        cell_default, cell_reason = default_cell(
+            unique, max_cells=max_cells, distinct=True, tree=tree,
+            bounds=(*lo, *hi) if area_geom is None else _union_bounds(area_geom.bounds, lo, hi),
+        )  # fmt: skip
     if cell is None:
         cell = cell_default
         how["cell"] = cell_reason
     else:
         how["cell"] = "given"
-    scale, scale_reason = neighbour_scale(xy, 8)
+    scale, scale_reason = 0.0, ""
+    if needs_scale:
+        assert unique is not None
+        scale, scale_reason = neighbour_scale(unique, 8, distinct=True, tree=tree)
 
     messages: list[str] = []
     surface: Surface | None = None
@@ -638,7 +698,9 @@ def find_hotspots(
                                         permutations=permutations, seed=seed)  # fmt: skip
         else:
             if bw is None:
-                bw, how["bandwidth"] = default_bandwidth(xy, rule=bw_rule or "nn", cell=cell)
+                rule = bw_rule or "nn"
+                source = unique if rule == "nn" and unique is not None else xy
+                bw, how["bandwidth"] = default_bandwidth(source, rule=rule, cell=cell)
             else:
                 how["bandwidth"] = "given"
             spec = dict(bandwidth=bw, kernel=kernel, threshold=threshold, top=top)
@@ -657,6 +719,7 @@ def find_hotspots(
             how["buffer"] = f"half the default cell ({cell_default:g} m)"
         else:
             how["buffer"] = "given"
+        assert unique is not None and inverse is not None and ucount is not None
         raw, polygons, scores = _cluster_method(
             method, xy, w, unique=unique, inverse=inverse, ucount=ucount, eps=eps,
             min_samples=min_samples, min_cluster_size=min_cluster_size, buffer=buffer_m,
@@ -672,7 +735,7 @@ def find_hotspots(
         how.setdefault(key, "given" if key in ("method",) else "default")
     params["how"] = how
     result = assemble(
-        sel, raw, polygons, scores=scores, input_index=original.index, params=params,
+        sel, raw, polygons, scores=scores, input_index=original.index, keep=keep, params=params,
         min_incidents=params["min_incidents"], rank_by=rank_by, boundaries=boundaries,
         id_col=id_col,
         surface=surface, messages=messages,
@@ -694,10 +757,10 @@ def _align(weights: Any, original: gpd.GeoDataFrame, keep: NDArray[np.bool_]) ->
 
 
 def _union_bounds(
-    b: tuple[float, float, float, float], xy: NDArray[np.float64]
+    b: tuple[float, float, float, float], lo: NDArray[np.float64], hi: NDArray[np.float64]
 ) -> tuple[float, float, float, float]:
-    lo = np.minimum(b[:2], xy.min(axis=0))
-    hi = np.maximum(b[2:], xy.max(axis=0))
+    lo = np.minimum(b[:2], lo)
+    hi = np.maximum(b[2:], hi)
     return (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
 
 
@@ -717,12 +780,16 @@ def _grid_method(
 ) -> tuple[NDArray[np.int64], dict[int, Any], dict[int, float], Surface]:
     """Gi* or KDE on the grid: hot cells, their components, polygons and scores."""
     reach = float(spec["band"] if method == "gistar" else spec["bandwidth"])
-    bounds = (*xy.min(axis=0), *xy.max(axis=0))
-    if area is not None:
-        bounds = _union_bounds(area.bounds, xy)
+    ext = extent(xy)
+    lo, hi = np.array(ext[:2]), np.array(ext[2:])
+    bounds = ext if area is None else _union_bounds(area.bounds, lo, hi)
     grid = Grid.covering(bounds, cell, pad=0 if area is not None else reach, max_cells=max_cells)
-    counts = grid.count(xy)
-    values = counts if w is None else grid.count(xy, w)
+    flat = grid.locate(xy)
+    counts = np.bincount(flat, minlength=grid.size).astype(float).reshape(grid.shape)
+    values: NDArray[np.float64] = counts
+    if w is not None:
+        values = np.bincount(flat, weights=w, minlength=grid.size).astype(float)
+        values = values.reshape(grid.shape)
     mask = study_mask(grid, area=area, occupied=counts > 0, reach=reach)
     how["study_region"] = f"{int(mask.sum()):,} cells of {cell:g} m " + (
         "with their centre in the area"
@@ -760,10 +827,10 @@ def _grid_method(
     region_area = float(mask.sum()) * grid.cell_area
     min_incidents = _min_incidents(min_incidents, len(xy), reach, region_area, params, how)
     components, comp_polys = cell_polygons(
-        grid, hot, connectivity=connectivity, xy=xy, min_incidents=min_incidents
+        grid, hot, connectivity=connectivity, flat=flat, min_incidents=min_incidents
     )
     flat_comp = components.ravel()
-    raw = flat_comp[grid.locate(xy)] - 1
+    raw = flat_comp[flat] - 1
     scores: dict[int, float] = {}
     if comp_polys:
         ids = np.fromiter(comp_polys, dtype=np.int64)
@@ -807,7 +874,7 @@ def _cluster_method(
         if w is not None
         else ucount.astype(float)
     )
-    grid = Grid.covering((*xy.min(axis=0), *xy.max(axis=0)), cell, pad=eps, max_cells=max_cells)
+    grid = Grid.covering(extent(xy), cell, pad=eps, max_cells=max_cells)
     region = study_mask(grid, area=area, occupied=grid.count(xy) > 0, reach=eps)
     region_area = float(region.sum()) * grid.cell_area
     mu = float(ucw.sum()) * math.pi * eps * eps / region_area

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import shapely
 from numpy.typing import NDArray
 from scipy import ndimage
@@ -25,6 +26,7 @@ __all__ = [
     "default_cell",
     "disc_offsets",
     "distinct_locations",
+    "extent",
     "nearest_distances",
     "neighbour_scale",
     "nice_round",
@@ -68,7 +70,9 @@ class Grid:
     """A lattice of ``ny`` rows by ``nx`` columns of square cells of side ``cell`` metres.
 
     Cell ``(row, col)`` spans ``x0 + col * cell .. x0 + (col + 1) * cell`` and
-    ``y0 + row * cell .. y0 + (row + 1) * cell``; its flat index is ``row * nx + col``.
+    ``y0 + row * cell .. y0 + (row + 1) * cell``; its flat index is ``row * nx + col``. Cells
+    hold their lower and left edges; the last row and column also hold the grid's upper and
+    right edges, so a grid covering a box holds every point of it.
 
     Attributes
     ----------
@@ -123,8 +127,8 @@ class Grid:
         minx, miny, maxx, maxy = (float(v) for v in bounds)
         x0 = math.floor((minx - pad) / cell) * cell
         y0 = math.floor((miny - pad) / cell) * cell
-        nx = max(1, math.floor((maxx + pad - x0) / cell) + 1)
-        ny = max(1, math.floor((maxy + pad - y0) / cell) + 1)
+        nx = max(1, math.ceil((maxx + pad - x0) / cell - 1e-9))
+        ny = max(1, math.ceil((maxy + pad - y0) / cell - 1e-9))
         if nx * ny > max_cells:
             raise ValidationError(
                 "grid",
@@ -177,6 +181,10 @@ class Grid:
         xy = np.asarray(xy, dtype=float)
         col = np.floor((xy[:, 0] - self.x0) / self.cell)
         row = np.floor((xy[:, 1] - self.y0) / self.cell)
+        # the grid's right and top edges belong to the last column and row
+        tol = 1e-9 * self.cell  # as in covering(): the edges are closed up to rounding
+        col[(col == self.nx) & (xy[:, 0] <= self.x0 + self.nx * self.cell + tol)] = self.nx - 1
+        row[(row == self.ny) & (xy[:, 1] <= self.y0 + self.ny * self.cell + tol)] = self.ny - 1
         ok = (col >= 0) & (col < self.nx) & (row >= 0) & (row < self.ny)
         out = np.full(len(xy), -1, dtype=np.int64)
         out[ok] = row[ok].astype(np.int64) * self.nx + col[ok].astype(np.int64)
@@ -210,13 +218,20 @@ class Grid:
         return shapely.box(x, y, x + self.cell, y + self.cell)
 
 
+def extent(xy: NDArray[np.float64]) -> tuple[float, float, float, float]:
+    """Return ``(minx, miny, maxx, maxy)`` of an (n, 2) array (faster than ``min(axis=0)``)."""
+    x, y = xy[:, 0], xy[:, 1]
+    return (float(x.min()), float(y.min()), float(x.max()), float(y.max()))
+
+
 def distinct_locations(
     xy: NDArray[np.float64],
 ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]:
     """Return the distinct locations, the index of each point's location and the counts.
 
     police.uk points are snapped to anonymous map points, so many incidents share one
-    location; the statistics that need distances work on these distinct locations.
+    location; the statistics that need distances work on these distinct locations. The
+    locations are found by hashing (linear time), in order of first appearance.
 
     Returns
     -------
@@ -225,30 +240,58 @@ def distinct_locations(
         ``unique[inverse] == xy``.
     counts : ndarray of int64, shape (m,)
     """
-    unique, inverse, counts = np.unique(
-        np.asarray(xy, dtype=float), axis=0, return_inverse=True, return_counts=True
-    )
-    return unique, inverse.reshape(-1).astype(np.int64), counts.astype(np.int64)
+    xy = np.asarray(xy, dtype=float)
+    key = xy[:, 0] + 1j * xy[:, 1]
+    inverse, uniq = pd.factorize(key)
+    unique = np.c_[uniq.real, uniq.imag]
+    inverse = np.asarray(inverse, dtype=np.int64)
+    counts = np.bincount(inverse, minlength=len(unique)).astype(np.int64)
+    return unique, inverse, counts
 
 
-def nearest_distances(unique_xy: NDArray[np.float64], k: int = 1) -> NDArray[np.float64]:
-    """Distance from each distinct location to its ``k``-th nearest other distinct location.
+#: Distances are estimated from at most this many query locations (seeded sample).
+_MAX_QUERIES = 200_000
 
-    Locations with fewer than ``k`` others get the largest available neighbour distance.
+
+def nearest_distances(
+    unique_xy: NDArray[np.float64], k: int = 1, *, tree: cKDTree | None = None
+) -> NDArray[np.float64]:
+    """Distance from distinct locations to their ``k``-th nearest other distinct location.
+
+    With more than 200,000 locations, the distances of a fixed random sample of 200,000 of
+    them (seed 0) are returned: the tree holds every location, so each sampled distance is
+    exact, and their mean and median estimate the full ones closely. Locations with fewer
+    than ``k`` others get the largest available neighbour distance. ``tree``: a
+    ``scipy.spatial.cKDTree`` of ``unique_xy`` already built.
     """
     m = len(unique_xy)
     if m < 2:
         return np.zeros(m)
     kk = min(k, m - 1)
-    dist, _ = cKDTree(unique_xy).query(unique_xy, k=kk + 1)
+    queries = unique_xy
+    if m > _MAX_QUERIES:
+        pick = np.random.default_rng(0).choice(m, _MAX_QUERIES, replace=False)
+        queries = unique_xy[np.sort(pick)]
+    dist, _ = (cKDTree(unique_xy) if tree is None else tree).query(queries, k=kk + 1)
     return np.asarray(dist[:, kk], dtype=float)
 
 
-def neighbour_scale(xy: NDArray[np.float64], k: int = 8) -> tuple[float, str]:
+def neighbour_scale(
+    xy: NDArray[np.float64], k: int = 8, *, distinct: bool = False, tree: cKDTree | None = None
+) -> tuple[float, str]:
     """Median distance from each distinct location to its ``k``-th nearest distinct location.
 
     The scale at which a typical place where incidents happen has ``k`` such neighbours:
     the default Gi* distance band, kernel bandwidth and DBSCAN ``eps``.
+
+    Parameters
+    ----------
+    xy : ndarray, shape (n, 2)
+    k : int
+    distinct : bool
+        ``xy`` holds distinct locations already.
+    tree : scipy.spatial.cKDTree, optional
+        A tree of the distinct locations, when already built.
 
     Returns
     -------
@@ -256,14 +299,14 @@ def neighbour_scale(xy: NDArray[np.float64], k: int = 8) -> tuple[float, str]:
         Rounded to the metre.
     reason : str
     """
-    unique, _, _ = distinct_locations(xy)
+    unique = xy if distinct else distinct_locations(xy)[0]
     if len(unique) < 2:
         raise EmptyInputError(
             "the incidents lie at fewer than 2 distinct locations, so there is no spacing to "
             "choose a distance from; give it in metres"
         )
     kk = min(k, len(unique) - 1)
-    d = float(round(float(np.median(nearest_distances(unique, kk)))))
+    d = float(round(float(np.median(nearest_distances(unique, kk, tree=tree)))))
     return d, (
         f"median distance from each of the {len(unique):,} distinct incident locations to its "
         f"{kk}th nearest ({d:g} m)"
@@ -276,6 +319,8 @@ def default_cell(
     max_cells: int = MAX_CELLS,
     bounds: tuple[float, float, float, float] | None = None,
     minimum: float = 10.0,
+    distinct: bool = False,
+    tree: cKDTree | None = None,
 ) -> tuple[float, str]:
     """Choose a grid cell size from the data and say how it was chosen.
 
@@ -294,6 +339,10 @@ def default_cell(
         Extent the grid must cover; the points' extent by default.
     minimum : float
         Smallest cell chosen, in metres.
+    distinct : bool
+        ``xy`` holds distinct locations already.
+    tree : scipy.spatial.cKDTree, optional
+        A tree of the distinct locations, when already built.
 
     Returns
     -------
@@ -315,20 +364,20 @@ def default_cell(
     >>> reason.split(" (")[1]
     '80 m), rounded to 100 m'
     """
-    unique, _, _ = distinct_locations(xy)
+    unique = xy if distinct else distinct_locations(xy)[0]
     if len(unique) < 2:
         raise EmptyInputError(
             "default_cell: the incidents lie at fewer than 2 distinct locations, so there is "
             "no spacing to choose a cell size from; give cell=... in metres"
         )
-    mean_nn = float(nearest_distances(unique, 1).mean())
+    mean_nn = float(nearest_distances(unique, 1, tree=tree).mean())
     cell = max(nice_round(mean_nn), minimum)
     reason = (
         f"mean nearest-neighbour distance between the {len(unique):,} distinct incident "
         f"locations ({mean_nn:.3g} m), rounded to {cell:g} m"
     )
     if bounds is None:
-        b = (*unique.min(axis=0), *unique.max(axis=0))
+        b = extent(unique)
     else:
         b = bounds
     width, height = b[2] - b[0], b[3] - b[1]

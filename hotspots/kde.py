@@ -152,14 +152,14 @@ def default_bandwidth(
     """
     check_option("bandwidth rule", rule, BANDWIDTH_RULES)
     xy = np.asarray(xy, dtype=float)
-    unique, _, _ = distinct_locations(xy)
+    unique = distinct_locations(xy)[0]
     if len(unique) < 2:
         raise EmptyInputError(
             "default_bandwidth: the incidents lie at fewer than 2 distinct locations; "
             "give bandwidth=... in metres"
         )
     if rule == "nn":
-        h, reason = neighbour_scale(unique, _NN_K)
+        h, reason = neighbour_scale(unique, _NN_K, distinct=True)
     else:
         centre = xy.mean(axis=0)
         dist = np.hypot(*(xy - centre).T)

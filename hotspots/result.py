@@ -137,6 +137,7 @@ def cell_polygons(
     *,
     connectivity: int = 8,
     xy: NDArray[np.float64] | None = None,
+    flat: NDArray[np.int64] | None = None,
     min_incidents: int = 1,
 ) -> tuple[NDArray[np.int64], dict[int, shapely.Geometry]]:
     """Merge connected hot cells into polygons.
@@ -150,6 +151,8 @@ def cell_polygons(
     xy : ndarray, shape (n, 2), optional
         Incident coordinates; with ``min_incidents``, polygons are built only for components
         holding at least that many of them.
+    flat : ndarray of int64, optional
+        Instead of ``xy``: the incidents' flat cell indices (``Grid.locate``).
     min_incidents : int
 
     Returns
@@ -173,8 +176,10 @@ def cell_polygons(
     labelled, k = ndimage.label(hot, structure=structure)
     components = np.asarray(labelled, dtype=np.int64)
     wanted = np.arange(1, k + 1)
-    if xy is not None and k:
-        flat = grid.locate(xy)
+    if (xy is not None or flat is not None) and k:
+        if flat is None:
+            assert xy is not None
+            flat = grid.locate(xy)
         comp_of = np.where(flat >= 0, components.ravel()[np.maximum(flat, 0)], 0)
         per = np.bincount(comp_of, minlength=k + 1)
         wanted = np.flatnonzero(per >= min_incidents)
@@ -308,6 +313,7 @@ def assemble(
     *,
     scores: Mapping[int, float],
     input_index: pd.Index,
+    keep: NDArray[np.bool_] | None = None,
     params: dict[str, Any],
     min_incidents: int = 1,
     rank_by: str = "incidents",
@@ -330,6 +336,8 @@ def assemble(
         Raw group -> the method's score (max z, peak density, cluster density ...).
     input_index : pandas.Index
         The index of the caller's input, which ``labels`` follows.
+    keep : ndarray of bool, optional
+        Which input rows ``points`` are (in order); found from the index labels otherwise.
     params : dict
         Parameters to record (copied into the result and, as JSON, into ``areas``).
     min_incidents : int
@@ -350,9 +358,11 @@ def assemble(
     check_option("rank_by", rank_by, RANK_BY)
     raw = np.asarray(raw, dtype=np.int64)
     n = len(points)
-    groups, inverse, counts = np.unique(raw[raw >= 0], return_inverse=True, return_counts=True)
-    keep = counts >= min_incidents
-    groups, counts = groups[keep], counts[keep]
+    per_group = np.bincount(raw[raw >= 0]) if n and (raw >= 0).any() else np.zeros(0, np.int64)
+    groups = np.flatnonzero(per_group)
+    counts = per_group[groups]
+    big = counts >= min_incidents
+    groups, counts = groups[big], counts[big]
     geoms = np.array([polygons[int(g)] for g in groups], dtype=object)
     area = shapely.area(geoms) if len(geoms) else np.zeros(0)
     density = np.where(area > 0, counts / np.where(area > 0, area, 1.0) * 1e6, np.inf)
@@ -368,9 +378,21 @@ def assemble(
     label = np.where(raw >= 0, lookup[np.where(raw >= 0, raw, 0)], -1)
     label = np.where(raw >= 0, label, -1)
 
-    labels = pd.Series(pd.NA, index=input_index, dtype="Int64", name="hotspot")
-    labels.loc[points.index] = label
-    pts = points.copy()
+    if keep is None:
+        positions = input_index.get_indexer(points.index)
+        if (positions < 0).any():
+            raise ValidationError("assemble", ["points' index is not part of input_index"])
+        keep = np.zeros(len(input_index), dtype=bool)
+        keep[positions] = True
+        full = np.zeros(len(input_index), dtype=np.int64)
+        full[positions] = label
+    else:
+        full = np.zeros(len(input_index), dtype=np.int64)
+        full[keep] = label
+    labels = pd.Series(
+        pd.arrays.IntegerArray(full, ~keep), index=input_index, name="hotspot", copy=False
+    )
+    pts = points.copy(deep=False)  # copy-on-write: the caller's frame is not touched
     pts["hotspot"] = pd.array(label, dtype="Int64")
 
     crs = points.crs
