@@ -3,7 +3,8 @@
 Getis-Ord Gi* with false-discovery-rate control, kernel density, and weighted DBSCAN/HDBSCAN
 on distinct locations, all in metres; ranked hotspot polygons with what, when and where;
 per-area summaries; and hit rate, PAI and RRI with a rolling backtest against a naive
-baseline. ``hotspots`` imports only ``geo``.
+baseline; emerging hotspots (Gi* month by month with a Mann–Kendall trend). ``hotspots``
+imports only ``geo``.
 
 Examples
 --------
@@ -12,6 +13,7 @@ Examples
 >>> hs.areas.head()                                                  # doctest: +SKIP
 """
 
+from hotspots.emerging import emerging_hotspots, mann_kendall
 from hotspots.evaluate import backtest, evaluate, rank_cells
 from hotspots.find import METHODS, find_hotspots, prepare_incidents, select_incidents
 from hotspots.gistar import GiStar, fdr_bh, gi_star
@@ -28,11 +30,13 @@ __all__ = [
     "Surface",
     "backtest",
     "default_cell",
+    "emerging_hotspots",
     "evaluate",
     "fdr_bh",
     "find_hotspots",
     "gi_star",
     "kde_surface",
+    "mann_kendall",
     "prepare_incidents",
     "rank_cells",
     "select_incidents",
