@@ -37,7 +37,6 @@ import json
 import logging
 import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +50,7 @@ import pyogrio
 from boundaries.checks import CheckReport
 from geo.errors import InputFormatError, OutputExistsError, check_option
 from geo.layers import read_boundaries
-from geo.write import output_paths, write_layers
+from geo.write import output_paths, write_layers, write_text
 
 __all__ = [
     "PLAN_FORMATS",
@@ -578,14 +577,7 @@ def _csv_text(frame: pd.DataFrame) -> str:
 
 
 def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text(path, text, overwrite=True)
 
 
 def write_plan(

@@ -35,7 +35,7 @@ from geo.errors import (
     check_option,
 )
 
-__all__ = ["DRIVERS", "output_paths", "shapefile_field_names", "write_layers"]
+__all__ = ["DRIVERS", "output_paths", "shapefile_field_names", "write_layers", "write_text"]
 
 log = logging.getLogger("beatplan")
 
@@ -179,6 +179,55 @@ def write_layers(
         ", ".join(str(f) for f in files),
     )
     return path
+
+
+def write_text(
+    path: str | os.PathLike[str], text: str, *, overwrite: bool = False, newline: str | None = ""
+) -> Path:
+    """Write ``text`` to ``path`` atomically: a temporary file in the same folder, then a rename.
+
+    Parameters
+    ----------
+    path : path-like
+        The file to write; its folder must exist.
+    text : str
+        The content, written as UTF-8.
+    overwrite : bool, default False
+        Replace an existing file; without it an existing ``path`` is an error.
+    newline : str or None, default ""
+        Passed to :func:`open`: ``""`` writes line ends as they are in ``text``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    OutputExistsError
+        ``path`` exists and ``overwrite`` is false.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "note.txt"
+    >>> write_text(out, "hello").read_text()
+    'hello'
+    """
+    out = Path(path)
+    if out.exists() and not overwrite:
+        raise OutputExistsError(
+            f"{out}: the file exists; pass overwrite=True (--overwrite) to replace it"
+        )
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as f:
+            f.write(text)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return out
 
 
 def output_paths(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import folium
 from branca.element import Element
 
 from geo.errors import BeatplanError, OutputExistsError
+from geo.write import write_text
 from maps.assets import bundle_css, bundle_js
 
 __all__ = ["ExternalResourceError", "external_resources", "save", "to_html"]
@@ -246,15 +246,7 @@ def save(
     if not isinstance(m, folium.Map):
         raise TypeError(f"save: expected a folium.Map, got {type(m).__name__}")
     html = to_html(m, offline=offline)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(html)
-        os.replace(tmp, out)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_text(out, html, overwrite=overwrite, newline=None)
     log.info(
         "map written: %s (%.1f kB%s)",
         out,

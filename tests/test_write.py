@@ -386,3 +386,18 @@ def test_output_paths_single_and_multi(tmp_path: Path) -> None:
         "x": tmp_path / "a.kml",
         "y": tmp_path / "a.kml",
     }
+
+
+def test_write_text_is_atomic_and_guards_existing_files(tmp_path):
+    from geo.errors import OutputExistsError
+    from geo.write import write_text
+
+    out = tmp_path / "report.md"
+    assert write_text(out, "a\nb\n") == out
+    assert out.read_text() == "a\nb\n"
+    with pytest.raises(OutputExistsError, match="overwrite"):
+        write_text(out, "changed")
+    assert out.read_text() == "a\nb\n"
+    write_text(out, "changed", overwrite=True)
+    assert out.read_text() == "changed"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md"]
