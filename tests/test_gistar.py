@@ -126,3 +126,22 @@ def test_gistar_bad_inputs():
         gi_star(np.arange(25.0).reshape(5, 5), cell=-1.0, band=15.0)
     with pytest.raises(ValidationError, match="2-D"):
         gi_star(np.arange(5.0), cell=10.0, band=15.0)
+
+
+@pytest.mark.realdata
+def test_gistar_agrees_with_esda_on_leicester_counts(shared_data):
+    """Real counts: 100 m cells over 12 x 12 km of Leicester, a 250 m band."""
+    from geo import read_incidents
+
+    inc = read_incidents(shared_data / "leicestershire_street_crime")
+    xy = np.c_[inc.points.geometry.x, inc.points.geometry.y]
+    grid = Grid(452_000.0, 298_000.0, 100.0, 120, 120)  # around Leicester city centre
+    counts = grid.count(xy)
+    assert counts.sum() > 40_000
+    mask = np.ones(grid.shape, bool)
+    ours = gi_star(counts, cell=100.0, band=250.0, mask=mask)
+    ref = _esda(counts, mask, 100.0, 250.0)
+    np.testing.assert_allclose(ours.z.ravel(), ref.Zs, rtol=0, atol=1e-9)
+    sig = false_discovery_control(2 * ref.p_norm, method="bh") <= 0.05
+    assert np.array_equal(ours.hot.ravel(), sig & (ref.Zs > 0))
+    assert ours.hot.sum() > 100
