@@ -124,23 +124,19 @@ def prepare_incidents(incidents: Any, *, what: str = "incidents") -> gpd.GeoData
 def _prepare(points: gpd.GeoDataFrame, what: str) -> tuple[gpd.GeoDataFrame, NDArray[np.float64]]:
     """Check the points (see :func:`prepare_incidents`) and return them with their x, y."""
     geom = np.asarray(points.geometry.values)
-    type_id = shapely.get_type_id(geom)
-    missing = type_id < 0
-    wrong = type_id > 0
-    pts = type_id == 0
-    if pts.all():
-        xy = np.empty((len(geom), 2))
-        xy[:, 0] = shapely.get_x(geom)
-        xy[:, 1] = shapely.get_y(geom)
-    else:
-        xy = np.full((len(geom), 2), np.nan)
-        xy[pts, 0] = shapely.get_x(geom[pts])
-        xy[pts, 1] = shapely.get_y(geom[pts])
-    unusable = pts & ~np.isfinite(xy).all(axis=1)  # empty points have NaN coordinates too
+    xy = np.empty((len(geom), 2))
+    xy[:, 0] = shapely.get_x(geom)  # NaN for anything but a non-empty point
+    xy[:, 1] = shapely.get_y(geom)
+    bad = ~np.isfinite(xy).all(axis=1)
+    missing = np.zeros(len(geom), dtype=bool)
+    wrong = np.zeros(len(geom), dtype=bool)
     empty = np.zeros(len(geom), dtype=bool)
-    if unusable.any():
-        empty[unusable] = shapely.is_empty(geom[unusable])
-    nan = unusable & ~empty
+    if bad.any():  # classify only the unusable rows
+        type_id = shapely.get_type_id(geom[bad])
+        missing[bad] = type_id < 0
+        wrong[bad] = type_id > 0
+        empty[bad] = (type_id == 0) & shapely.is_empty(geom[bad])
+    nan = bad & ~missing & ~wrong & ~empty
     problems = []
     for flag, text in (
         (missing, "have no geometry"),

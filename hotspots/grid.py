@@ -431,8 +431,10 @@ def study_mask(
         Distance in metres by which occupied cells are grown when no ``area`` is given.
     """
     if area is not None:
-        xs, ys = grid.centres()
         shapely.prepare(area)
+        if shapely.contains(area, shapely.box(*grid.bounds)):  # the area holds the whole grid
+            return np.ones(grid.shape, dtype=bool)
+        xs, ys = grid.centres()
         inside = shapely.intersects_xy(area, xs.ravel(), ys.ravel()).reshape(grid.shape)
         if occupied is not None:
             inside |= occupied
