@@ -333,6 +333,38 @@ def test_vector_mixed_geometries_are_refused(tmp_path: Path) -> None:
         read_incidents(path, schema="vector")
 
 
+def test_vector_layer_without_crs(tmp_path: Path) -> None:
+    gdf = gpd.GeoDataFrame(
+        {"category": ["Burglary", "Drugs"]},
+        geometry=[shapely.Point(458000, 304000), shapely.Point(459000, 305000)],
+    )
+    path = tmp_path / "nocrs.gpkg"
+    with pytest.warns(UserWarning):  # pyogrio warns that the layer has no CRS
+        gdf.to_file(path)
+    with pytest.raises(CRSError, match=r"nocrs.gpkg.*has no CRS; pass crs="):
+        read_incidents(path)
+    inc = read_incidents(path, crs="EPSG:27700")
+    assert_contract(inc)
+    assert inc.points.geometry.x.tolist() == [458000, 459000]
+
+
+def test_vector_layer_refuses_table_options(tmp_path: Path) -> None:
+    path = tmp_path / "points.gpkg"
+    gpd.GeoDataFrame(geometry=[shapely.Point(-1.1, 52.6)], crs=4326).to_file(path)
+    with pytest.raises(OptionError, match="leave them out"):
+        read_incidents(path, x="lon", y="lat")
+    with pytest.raises(InputFormatError, match="is a vector layer.*schema='xy'"):
+        read_incidents(path, schema="xy", crs=27700)
+
+
+def test_vector_file_without_a_point_layer(tmp_path: Path) -> None:
+    path = tmp_path / "areas.gpkg"
+    for name in ("a", "b"):
+        gpd.GeoDataFrame(geometry=[box(0, 0, 1, 1)], crs=27700).to_file(path, layer=name)
+    with pytest.raises(InputFormatError, match=r"holds no point layer \(layers: a .*, b "):
+        read_incidents(path)
+
+
 # --------------------------------------------------------------------------- empty and unreadable
 
 
