@@ -267,6 +267,24 @@ def test_no_crs_lonlat_hint(tmp_path: Path) -> None:
         read_boundaries(path)
 
 
+@pytest.mark.parametrize(
+    ("geom", "declared", "match"),
+    [
+        (box(-1.2, 52.6, -1.1, 52.7), 27700, r"EPSG:27700 but its coordinates.*look like lon/lat"),
+        (box(450000, 300000, 451000, 301000), 4326, r"EPSG:4326 but .*which are not degrees"),
+    ],
+    ids=["degrees-declared-bng", "metres-declared-lonlat"],
+)
+def test_declared_crs_that_cannot_fit_the_numbers(
+    tmp_path: Path, geom: Polygon, declared: int, match: str
+) -> None:
+    path = tmp_path / "b.gpkg"
+    pyogrio.write_dataframe(gpd.GeoDataFrame({"code": ["a"]}, geometry=[geom], crs=declared), path)
+    with pytest.raises(ValidationError, match=match) as info:
+        read_boundaries(path)
+    assert len(info.value.problems) == 1 and "crs=" in str(info.value)
+
+
 def test_duplicate_ids_listed(tmp_path: Path) -> None:
     path = write_geojson(
         tmp_path / "b.geojson",
