@@ -479,8 +479,7 @@ def _read_header(path: Path) -> tuple[list[str], str]:
 def _read_text(path: Path, spec: _Spec) -> _Raw:
     header, delim = _read_header(path)
     plan = _resolve(header, path, spec, "text")
-    wanted = [plan["x"], plan["y"], *[c for c in plan["names"].values() if c is not None]]
-    include = list(dict.fromkeys(wanted))
+    include = _plan_columns(plan)
     messages: list[str] = []
     try:
         table, bad = _read_csv(path, delim, include, "utf8")
@@ -512,6 +511,25 @@ def _read_text(path: Path, spec: _Spec) -> _Raw:
     )
     if n_bad:
         messages.append(f"{path.name}: {n_bad} malformed row{'s' if n_bad != 1 else ''} rejected")
+    return _raw_from_table(path, plan, table, n_rows, rows, malformed, messages)
+
+
+def _plan_columns(plan: dict[str, Any]) -> list[str]:
+    """Return the columns a resolved plan reads: x, y, then the optional ones found, once each."""
+    wanted = [plan["x"], plan["y"], *[c for c in plan["names"].values() if c is not None]]
+    return list(dict.fromkeys(wanted))
+
+
+def _raw_from_table(
+    path: Path,
+    plan: dict[str, Any],
+    table: pa.Table,
+    n_rows: int,
+    rows: np.ndarray,
+    malformed: pd.DataFrame,
+    messages: list[str] | None = None,
+) -> _Raw:
+    """Wrap the columns ``plan`` chose from a text or Parquet ``table``."""
     return _Raw(
         path=path,
         schema=plan["schema"],
@@ -526,7 +544,7 @@ def _read_text(path: Path, spec: _Spec) -> _Raw:
         names=plan["names"],
         malformed=malformed,
         notes=plan["notes"],
-        messages=messages,
+        messages=messages or [],
     )
 
 
@@ -567,24 +585,11 @@ def _read_parquet(path: Path, spec: _Spec) -> _Raw:
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputFormatError(f"{path}: cannot be read as Parquet: {exc}") from exc
     plan = _resolve(header, path, spec, "parquet")
-    wanted = [plan["x"], plan["y"], *[c for c in plan["names"].values() if c is not None]]
-    table = pq.read_table(path, columns=list(dict.fromkeys(wanted)))
+    table = pq.read_table(path, columns=_plan_columns(plan))
     n = table.num_rows
-    return _Raw(
-        path=path,
-        schema=plan["schema"],
-        crs=plan["crs"],
-        n_rows=n,
-        rows=np.arange(1, n + 1, dtype=np.int64),
-        x=table.column(plan["x"]),
-        y=table.column(plan["y"]),
-        xname=plan["x"],
-        yname=plan["y"],
-        cols={k: (table.column(c) if c is not None else None) for k, c in plan["names"].items()},
-        names=plan["names"],
-        malformed=_rejections(path.name, np.empty(0, np.int64), _MALFORMED, []),
-        notes=plan["notes"],
-    )
+    rows = np.arange(1, n + 1, dtype=np.int64)
+    no_bad = _rejections(path.name, np.empty(0, np.int64), _MALFORMED, [])
+    return _raw_from_table(path, plan, table, n, rows, no_bad)
 
 
 def _read_vector(path: Path, spec: _Spec) -> _Raw:
