@@ -296,7 +296,8 @@ def backtest(
         Cell of the methods' grids. Default: each fold's data-driven cell
         (:func:`hotspots.grid.default_cell`).
     halflife : str, optional
-        Recency weighting of the training incidents for the methods (e.g. ``"30D"``).
+        Recency weighting of the training incidents for the methods (e.g. ``"30D"``);
+        HDBSCAN, which counts whole incidents, is fitted unweighted.
     rank : {"score", "hot-count"}
         How a method's cells are ranked: by its score (Gi* z, kernel density, the density of
         the cluster a cell lies in) or ``"hot-count"``: the method's hotspot cells first,
@@ -478,7 +479,10 @@ def _fold_scores(
         mean = score[fr.mask].mean()
         hot = fr.mask & (score >= threshold * mean) & (score > 0)
     else:
-        hs = find_hotspots(points[train], method=name, cell=c, halflife=halflife, **opts)
+        # HDBSCAN takes whole incident counts: it is fitted unweighted (its cells can still be
+        # ranked on the weighted counts with rank="count")
+        hl = None if name == "hdbscan" else halflife
+        hs = find_hotspots(points[train], method=name, cell=c, halflife=hl, **opts)
         score = np.zeros(fr.grid.shape)
         hot = np.zeros(fr.grid.shape, dtype=bool)
         _rasterise(fr.grid, hs.areas, score, hot)
