@@ -298,10 +298,11 @@ def backtest(
     halflife : str, optional
         Recency weighting of the training incidents for the methods (e.g. ``"30D"``);
         HDBSCAN, which counts whole incidents, is fitted unweighted.
-    rank : {"score", "hot-count"}
+    rank : {"score", "count", "hot-count"}
         How a method's cells are ranked: by its score (Gi* z, kernel density, the density of
-        the cluster a cell lies in) or ``"hot-count"``: the method's hotspot cells first,
-        each by its (weighted) training count, then the rest by count.
+        the cluster a cell lies in); ``"count"``: by the (weighted) training count of the
+        cell, ties broken by the method's score; or ``"hot-count"``: the method's hotspot
+        cells first, each by its (weighted) training count, then the rest by count.
     step : int
         Months between folds.
     params : dict, optional
