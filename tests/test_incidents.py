@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from _police_uk import HEADER as POLICE_HEADER
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyproj import CRS, Transformer
@@ -39,10 +40,6 @@ POINT_DTYPES = {
     "category": "string", "location": "string", "lsoa": "string", "source": "string",
     "row": "int64",
 }  # fmt: skip
-POLICE_HEADER = (
-    "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
-    "Crime type,Last outcome category,Context"
-)
 TO_BNG = Transformer.from_crs(4326, 27700, always_xy=True)
 
 

@@ -12,6 +12,8 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+from _police_uk import CRIME_TYPES as TYPES
+from _police_uk import HEADER
 from geopandas.testing import assert_geodataframe_equal
 from pyproj import Transformer
 
@@ -21,27 +23,6 @@ from geo.sample import SampleCounty, make_sample, write_sample
 SEED = 20261122
 OTHER_SEED = 7
 
-# The police.uk street-level CSV header and crime types, written out here as the specification.
-HEADER = (
-    "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
-    "Crime type,Last outcome category,Context"
-)
-TYPES = {
-    "Anti-social behaviour",
-    "Bicycle theft",
-    "Burglary",
-    "Criminal damage and arson",
-    "Drugs",
-    "Other crime",
-    "Other theft",
-    "Possession of weapons",
-    "Public order",
-    "Robbery",
-    "Shoplifting",
-    "Theft from the person",
-    "Vehicle crime",
-    "Violence and sexual offences",
-}
 MONTHS = [f"2025-{m:02d}" for m in (11, 12)] + [f"2026-{m:02d}" for m in range(1, 11)]
 LEVELS = ("districts", "wards_new", "wards_old", "beats", "sectors", "npas")
 
