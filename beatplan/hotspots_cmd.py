@@ -230,6 +230,7 @@ def _table(hs: Any, n: int) -> str:
             "share": (a["share"] * 100).round(1).astype(str) + "%",
             "area_ha": (a["area_m2"] / 1e4).round(1),
             "per_km2": a["density_km2"].round(0).astype("int64"),
+            "excess": a["excess"].round(0).astype("int64"),
             "months": a["first_month"].fillna("") + ".." + a["last_month"].fillna(""),
             "top types": a["top_types"].fillna("").str.slice(0, 60),
         }

@@ -511,7 +511,7 @@ def find_hotspots(
     weights: str | NDArray[np.float64] | None = None,
     halflife: str | None = None,
     min_incidents: int | None = None,
-    rank_by: str = "incidents",
+    rank_by: str = "excess",
     connectivity: int = 8,
     max_cells: int = MAX_CELLS,
 ) -> Hotspots:
@@ -567,8 +567,10 @@ def find_hotspots(
         than 0.1 % of the method's neighbourhoods (a disc of radius ``band``,
         ``bandwidth`` or ``eps``) would reach if the incidents were spread at random over
         the study region (Poisson), and at least 5.
-    rank_by : {"incidents", "density", "score"}
-        Ranking of the hotspots.
+    rank_by : {"excess", "incidents", "density", "score"}
+        Ranking of the hotspots. ``"excess"`` (default): incidents beyond what the hotspot's
+        area would hold at the study region's mean density — a large sparse area ranks
+        below a small busy one; ``"score"``: the method's peak z, density or cluster density.
     connectivity : {4, 8}
         Grid methods: hot cells touching by an edge (4) or also a corner (8) are one hotspot.
     max_cells : int
@@ -787,7 +789,7 @@ def _grid_method(
         values = np.bincount(flat, weights=w, minlength=grid.size).astype(float)
         values = values.reshape(grid.shape)
     mask = study_mask(grid, area=area, occupied=counts > 0, reach=reach)
-    how["study_region"] = f"{int(mask.sum()):,} cells of {cell:g} m " + (
+    how["region_km2"] = how["study_region"] = f"{int(mask.sum()):,} cells of {cell:g} m " + (
         "with their centre in the area"
         if area is not None
         else f"within {reach:.0f} m of an incident (no area given)"
@@ -821,6 +823,7 @@ def _grid_method(
         )  # fmt: skip
         how["threshold"] = reason
     region_area = float(mask.sum()) * grid.cell_area
+    params["region_km2"] = round(region_area / 1e6, 6)
     min_incidents = _min_incidents(min_incidents, len(xy), reach, region_area, params, how)
     components, comp_polys = cell_polygons(
         grid, hot, connectivity=connectivity, flat=flat, min_incidents=min_incidents
@@ -873,6 +876,12 @@ def _cluster_method(
     grid = Grid.covering(extent(xy), cell, pad=eps, max_cells=max_cells)
     region = study_mask(grid, area=area, occupied=grid.count(xy) > 0, reach=eps)
     region_area = float(region.sum()) * grid.cell_area
+    params["region_km2"] = round(region_area / 1e6, 6)
+    how["region_km2"] = f"the study region: {grid.cell:g} m cells " + (
+        "with their centre in the area"
+        if area is not None
+        else f"within {eps:.0f} m of an incident"
+    )
     mu = float(ucw.sum()) * math.pi * eps * eps / region_area
     poisson_ms = poisson_count(float(ucw.sum()), eps, region_area)
     if min_samples is None:

@@ -40,7 +40,7 @@ log = logging.getLogger("beatplan")
 
 #: Police-area level columns reported from a ward table, small to large.
 LEVELS = ("beat", "sector", "npa", "lpa")
-RANK_BY = ("incidents", "density", "score")
+RANK_BY = ("excess", "incidents", "density", "score")
 #: An area is reported for a hotspot when it holds at least this share of the hotspot's area.
 MIN_OVERLAP = 0.01
 
@@ -83,7 +83,8 @@ class Hotspots:
     ----------
     areas : geopandas.GeoDataFrame
         One row per hotspot, ranked (``hotspot`` 1 is the first), with columns ``hotspot``,
-        ``incidents``, ``share``, ``area_m2``, ``density_km2``, ``score``, ``top_types``,
+        ``incidents``, ``share``, ``area_m2``, ``density_km2``, ``excess`` (incidents beyond
+        the area's share at the study region's mean density), ``score``, ``top_types``,
         ``first_month``, ``last_month``, ``months``, ``peak_hours``, ``method``, ``params``,
         the boundary columns when boundaries were given, and ``geometry``.
     labels : pandas.Series
@@ -316,7 +317,7 @@ def assemble(
     keep: NDArray[np.bool_] | None = None,
     params: dict[str, Any],
     min_incidents: int = 1,
-    rank_by: str = "incidents",
+    rank_by: str = "excess",
     boundaries: gpd.GeoDataFrame | Mapping[str, gpd.GeoDataFrame] | None = None,
     id_col: str = "id",
     surface: Surface | None = None,
@@ -342,8 +343,10 @@ def assemble(
         Parameters to record (copied into the result and, as JSON, into ``areas``).
     min_incidents : int
         Groups with fewer incidents are not hotspots.
-    rank_by : {"incidents", "density", "score"}
-        The ranking key (ties broken by density, then incidents).
+    rank_by : {"excess", "incidents", "density", "score"}
+        The ranking key (ties broken by density, then incidents). ``"excess"``: incidents
+        beyond the hotspot area's share of the study region's incidents
+        (``incidents - area * n / params["region_km2"]``).
     boundaries : GeoDataFrame or mapping, optional
         See :func:`locate_in`.
     id_col : str
@@ -367,10 +370,14 @@ def assemble(
     area = shapely.area(geoms) if len(geoms) else np.zeros(0)
     density = np.where(area > 0, counts / np.where(area > 0, area, 1.0) * 1e6, np.inf)
     score = np.array([float(scores[int(g)]) for g in groups], dtype=float)
-    key = {"incidents": counts, "density": density, "score": score}[rank_by]
+    region_m2 = float(params.get("region_km2", 0.0)) * 1e6
+    expected = area * (n / region_m2) if region_m2 > 0 else np.zeros(len(area))
+    excess = counts - expected
+    key = {"incidents": counts, "density": density, "score": score, "excess": excess}[rank_by]
     order = np.lexsort((-counts, -density, -key))
-    groups, counts, geoms, area, density, score = (
-        groups[order], counts[order], geoms[order], area[order], density[order], score[order]
+    groups, counts, geoms, area, density, score, excess = (
+        groups[order], counts[order], geoms[order], area[order], density[order], score[order],
+        excess[order],
     )  # fmt: skip
     k = len(groups)
     lookup = np.full(int(raw.max()) + 2 if n else 1, -1, dtype=np.int64)
@@ -405,6 +412,7 @@ def assemble(
             "share": counts / n if n else np.zeros(k),
             "area_m2": area,
             "density_km2": density,
+            "excess": excess,
             "score": score,
         },
         geometry=gpd.GeoSeries(geoms, crs=crs),
