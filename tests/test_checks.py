@@ -310,8 +310,9 @@ def test_check_layer_nesting() -> None:
 
 
 # --------------------------------------------------------------------------- fix_contiguity
-def test_fix_contiguity_gives_detached_ward_to_longest_border() -> None:
-    # B0 = w00 (main, left) + x (detached, far right); x borders B2 for 2 km, B1 for 1 km
+def test_fix_contiguity_tie_goes_to_the_smaller_id() -> None:
+    # B0 = w0 (main, left) + x (detached, bottom right); x borders B1 (a) for 1 km and B2 (c)
+    # for 1 km (b touches it at a corner only): a tie, so the smaller id B1 takes it
     geoms = [sq(0, 0, 1, 3), sq(1, 0, 1, 1), sq(1, 1, 1, 2), sq(2, 0, 1, 1), sq(2, 1, 1, 2)]
     w = gpd.GeoDataFrame(
         {
@@ -324,7 +325,7 @@ def test_fix_contiguity_gives_detached_ward_to_longest_border() -> None:
     )
     fix = fix_contiguity(w, levels=["beat", "npa"])
     got = fix.wards.set_index("id")
-    assert got.loc["x", "beat"] == "B1"  # shares 1 km with a (B1) ... and 1 km with c (B2)
+    assert got.loc["x", "beat"] == "B1"
     assert got.loc["x", "npa"] == "N1"
     assert fix.moves[["level", "from", "to", "wards"]].values.tolist() == [
         ["beat", "B0", "B1", "x"]

@@ -20,26 +20,13 @@ from boundaries.demand import (
     point_xy,
 )
 from geo.errors import ColumnNotFoundError, CRSError, GeometryError
+from geo.sample import CRIME_TYPES
 
 X0, Y0 = 450_000.0, 300_000.0
 C = 1000.0
 
-POLICE_UK_TYPES = {
-    "Anti-social behaviour",
-    "Bicycle theft",
-    "Burglary",
-    "Criminal damage and arson",
-    "Drugs",
-    "Other crime",
-    "Other theft",
-    "Possession of weapons",
-    "Public order",
-    "Robbery",
-    "Shoplifting",
-    "Theft from the person",
-    "Vehicle crime",
-    "Violence and sexual offences",
-}
+#: The 14 police.uk crime types (the sample county's canonical list).
+POLICE_UK_TYPES = set(CRIME_TYPES)
 
 
 def tessellation(n: int, seed: int) -> np.ndarray:

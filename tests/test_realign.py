@@ -201,8 +201,12 @@ def test_realign_reports_gap_between_wards() -> None:
     middle = box(X0 + 1 * C, Y0 + 1 * C, X0 + 2 * C, Y0 + 2 * C)
     wards.loc[1, "geometry"] = shapely.difference(wards.geometry.iloc[1], middle)  # a hole in w1
     r = realign(wards, strips([0, 2, 4], "B", h=3))
-    assert any("1 gap(s) between wards" in w and "w1" in w for w in r.warnings)
-    assert r.checks.ok
+    said = [w for w in r.warnings if "gap(s) between wards" in w]
+    assert len(said) == 1 and "1,000,000 m² between w0, w1, w2" in said[0]
+    gaps = [p for p in r.checks.warnings if p.check == "gap"]
+    assert len(gaps) == 1 and set(gaps[0].ids) == {"w0", "w1", "w2"}
+    assert r.checks.ok  # a hole may be real: reported, not an error, and not filled
+    assert r.areas["force"]["area_m2"].iloc[0] == pytest.approx(11 * C * C)
 
 
 # --------------------------------------------------------------------------- bad inputs
@@ -221,27 +225,82 @@ def test_realign_two_crss_reprojected_and_said() -> None:
         realign(wards, beats2().set_crs(None, allow_override=True))
 
 
-def test_realign_input_errors() -> None:
+def _empty_wards() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    return strips([0, 1.5, 2.6, 4], "w").iloc[:0], beats2()
+
+
+def _empty_areas() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    return strips([0, 1.5, 2.6, 4], "w"), beats2().iloc[:0]
+
+
+def _duplicate_codes() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     wards = strips([0, 1.5, 2.6, 4], "w")
-    with pytest.raises(EmptyInputError, match="wards: the layer has no features"):
-        realign(wards.iloc[:0], beats2())
-    with pytest.raises(EmptyInputError, match="area layer: the layer has no features"):
-        realign(wards, beats2().iloc[:0])
-    dup = wards.copy()
-    dup.loc[2, "id"] = "w0"
-    with pytest.raises(DuplicateIdError, match="'w0' ×2"):
-        realign(dup, beats2())
-    over = wards.copy()
-    over.loc[0, "geometry"] = box(X0, Y0, X0 + 2.0 * C, Y0 + H * C)  # over half of w1
-    with pytest.raises(ValidationError, match="w0 and w1"):
-        realign(over, beats2())
-    with pytest.raises(OptionError, match="'area', 'demand'"):
+    wards.loc[2, "id"] = "w0"
+    return wards, beats2()
+
+
+def _overlapping_wards() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    wards = strips([0, 1.5, 2.6, 4], "w")
+    wards.loc[0, "geometry"] = box(X0, Y0, X0 + 2.0 * C, Y0 + H * C)  # over half of w1
+    return wards, beats2()
+
+
+def _wards_without_crs() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    return strips([0, 1.5, 2.6, 4], "w").set_crs(None, allow_override=True), beats2()
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "message"),
+    [
+        pytest.param(
+            _empty_wards,
+            EmptyInputError,
+            r"^wards: the layer has no features; expected at least one polygon \(check the file",
+            id="empty ward layer",
+        ),
+        pytest.param(
+            _empty_areas,
+            EmptyInputError,
+            r"^area layer: the layer has no features; expected at least one polygon",
+            id="empty area layer",
+        ),
+        pytest.param(
+            _duplicate_codes,
+            DuplicateIdError,
+            r"^wards: duplicate ward codes in column 'id': 'w0' ×2; each ward must appear once: "
+            r"merge the parts .* or fix the codes",
+            id="duplicate ward codes",
+        ),
+        pytest.param(
+            _overlapping_wards,
+            ValidationError,
+            r"overlap by more than 1% of the smaller ward: w0 and w1 \(1,000,000 m², 45\.5% of "
+            r"the smaller\); a ward layer must be a partition",
+            id="overlapping wards",
+        ),
+        pytest.param(
+            _wards_without_crs,
+            CRSError,
+            r"^wards: the layer has no CRS; set the one its coordinates are in with \.set_crs",
+            id="ward layer without CRS",
+        ),
+    ],
+)
+def test_realign_bad_input_is_one_clear_error(make, error, message) -> None:
+    wards, areas = make()
+    with pytest.raises(error, match=message):
+        realign(wards, areas)
+
+
+def test_realign_bad_options() -> None:
+    wards = strips([0, 1.5, 2.6, 4], "w")
+    with pytest.raises(OptionError, match="by='volume' is not a valid choice.*'area', 'demand'"):
         realign(wards, beats2(), by="volume")
-    with pytest.raises(OptionError, match="no demand points"):
+    with pytest.raises(OptionError, match="no demand points were given: pass demand="):
         realign(wards, beats2(), by="demand")
-    with pytest.raises(OptionError, match="review_below"):
+    with pytest.raises(OptionError, match="review_below=2 must lie between 0 and 1"):
         realign(wards, beats2(), review_below=2)
-    with pytest.raises(ColumnNotFoundError, match="no id column 'beat_num'"):
+    with pytest.raises(ColumnNotFoundError, match="area layer: no id column 'beat_num'"):
         realign(wards, beats2(), area_id="beat_num")
 
 

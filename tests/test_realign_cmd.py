@@ -17,24 +17,20 @@ from boundaries.pipeline import realign_sample
 from geo.errors import OutputExistsError
 from geo.sample import make_sample
 
-#: Until the lead registers the two commands in beatplan/cli.py COMMANDS, run the same
-#: entry point (beatplan.cli.main) with them added; afterwards plain ``python -m beatplan``.
-_REGISTER = (
-    "import beatplan.cli as c; "
-    "c.COMMANDS.setdefault('realign', 'realign_cmd'); "
-    "c.COMMANDS.setdefault('reorganise', 'reorganise_cmd'); "
-    "c.main(prog_name='beatplan')"
-)
-
 
 def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    if {"realign", "reorganise"} <= set(COMMANDS):
-        cmd = [sys.executable, "-m", "beatplan"]
-    else:
-        cmd = [sys.executable, "-c", _REGISTER]
+    """Run ``python -m beatplan ARGS`` (the real entry point)."""
     return subprocess.run(
-        [*cmd, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300
+        [sys.executable, "-m", "beatplan", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
     )
+
+
+def test_both_commands_are_registered():
+    assert COMMANDS["realign"] == "realign_cmd" and COMMANDS["reorganise"] == "reorganise_cmd"
 
 
 @pytest.fixture(scope="module")
