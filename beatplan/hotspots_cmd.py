@@ -35,14 +35,19 @@ class _HotspotsGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
-@click.group(cls=_HotspotsGroup, context_settings={"help_option_names": ["-h", "--help"]})
-def command() -> None:
-    r"""Find crime hotspots (default: ``find``), or backtest the methods.
+_GROUP_HELP = (
+    "Find crime hotspots (the default command, find), or backtest the methods.\n\n"
+    "\b\n"
+    "beatplan hotspots INCIDENTS... --out hotspots.gpkg [--method gistar|kde|dbscan|hdbscan]\n"
+    "beatplan hotspots backtest INCIDENTS... --method all"
+)
 
-    \b
-    beatplan hotspots INCIDENTS... --out hotspots.gpkg [--method gistar|kde|dbscan|hdbscan]
-    beatplan hotspots backtest INCIDENTS... --method all
-    """
+
+@click.group(
+    cls=_HotspotsGroup, help=_GROUP_HELP, context_settings={"help_option_names": ["-h", "--help"]}
+)
+def command() -> None:
+    """Find crime hotspots, or backtest the methods."""
 
 
 def _read_incidents(paths: tuple[Path, ...], crs: str | None) -> Any:
