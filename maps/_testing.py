@@ -41,9 +41,11 @@ def in_ci() -> bool:
     return bool(os.environ.get("CI"))
 
 
-#: What the page holds: every registered layer with its kind, feature count and visibility; the
-#: controls; the title; and whether any injected code ran (``window.__xss``). It also opens the
-#: first popup of every layer and returns its text and HTML, to check escaping in the browser.
+#: What the page holds: every registered layer with its kind, feature count and whether it is on
+#: the map as opened; the layer control's entries and which are ticked; the title; and whether
+#: any injected code ran (``window.__xss``, read after a pause so an ``onerror`` can fire). It
+#: then ticks every layer that is off and opens the first popup of every layer, returning its
+#: text and HTML, to check escaping in the browser.
 PROBE = r"""
 (async () => {
   const bp = window.beatplan || {layers: {}, kinds: {}};
@@ -67,6 +69,16 @@ PROBE = r"""
     if (bp.kinds[name] === 'labels') {
       out.layers[name].visible = lyr.getLayers().filter(m => m.options.opacity !== 0).length;
     }
+  }
+  // the view as opened is recorded above; now tick every layer that is off, as a user would,
+  // and open each layer's first popup
+  out.control = Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))
+                     .map(l => l.textContent.trim());
+  out.ticked = Array.from(document.querySelectorAll('.leaflet-control-layers-overlays input'))
+                    .map(i => i.checked);
+  document.querySelectorAll('.leaflet-control-layers-overlays input')
+          .forEach(i => { if (!i.checked) i.click(); });
+  for (const [name, lyr] of Object.entries(bp.layers)) {
     const leaf = bp.kinds[name] === 'heat' ? null : firstLeaf(lyr);
     if (leaf && leaf.getPopup && leaf.getPopup()) {
       const p = leaf.getPopup();
@@ -91,8 +103,6 @@ PROBE = r"""
                             imgs: div.querySelectorAll('img').length};
     }
   }
-  out.control = Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))
-                     .map(l => l.textContent.trim());
   out.scale = !!document.querySelector('.leaflet-control-scale');
   out.fullscreen = !!document.querySelector('.leaflet-control-zoom-fullscreen, .fullscreen-icon');
   out.legend = Array.from(document.querySelectorAll('.bp-legend')).map(l => l.textContent);
@@ -104,6 +114,15 @@ PROBE = r"""
   out.drawn = document.querySelectorAll('.leaflet-overlay-pane path, .leaflet-overlay-pane canvas')
                       .length;
   out.markers = document.querySelectorAll('.leaflet-marker-icon').length;
+  out.panes = {};  // z-index of every map pane, and what each holds
+  for (const [k, p] of Object.entries(map ? map._panes : {})) {
+    out.panes[k] = {z: Number(getComputedStyle(p).zIndex) || 0,
+                    ranks: p.querySelectorAll('.bp-rank').length,
+                    paths: p.querySelectorAll('path').length,
+                    strokes: [...new Set(Array.from(p.querySelectorAll('path'))
+                                             .map(x => x.getAttribute('stroke')))]};
+  }
+  await new Promise(r => setTimeout(r, 200));  // let any injected onerror handler fire
   out.xss = window.__xss || 0;
   out.images = Array.from(document.images).map(i => i.src.slice(0, 40));
   out.resources = performance.getEntriesByType('resource').map(e => e.name);

@@ -27,20 +27,25 @@ from maps._base import (
     to_metric,
 )
 from maps._period import select_period
-from maps.layers import (
-    GeoJsonLayer,
-    LabelLayer,
-    display_geometry,
-    escape,
-    feature_collection,
-    label_min_zoom,
-)
+from maps.layers import GeoJsonLayer, area_labels, display_geometry, escape, feature_collection
 from maps.points import HeatLayer, IncidentLayer, summarise_points
-from maps.style import AREA_OUTLINE, BEAT_LINE, HOTSPOT, POINT, Legend, TitleBox
+from maps.style import (
+    AREA_OUTLINE,
+    BEAT_LINE,
+    HEAT_GRADIENT,
+    HOTSPOT,
+    HOTSPOT_LINE,
+    POINT,
+    Legend,
+    TitleBox,
+)
 
 __all__ = ["briefing_map"]
 
 log = logging.getLogger("beatplan")
+
+#: Fill opacity of the hotspot polygons (and of their legend swatches).
+_FILL = 0.4
 
 #: Layer names (what the layer control shows and the browser tests look for).
 LAYER_NAMES = {
@@ -154,6 +159,7 @@ def briefing_map(
     tiles: str | None = "OpenStreetMap",
     max_points: int = 20_000,
     cluster_above: int = 500,
+    show_incidents: bool | None = None,
     tolerance: float = 5.0,
 ) -> folium.Map:
     """Draw a sergeant's briefing map: area outline, beats, ranked hotspots, heat and incidents.
@@ -186,6 +192,10 @@ def briefing_map(
         Most incident markers; above it they are aggregated to a grid.
     cluster_above : int
         Markers are clustered when there are more than this many.
+    show_incidents : bool, optional
+        Whether the incidents layer is ticked when the map opens. Default: only when its markers
+        are not clustered, so that at a force-wide view cluster bubbles do not cover the
+        hotspots (the heat layer shows where incidents are; the layer is one tick away).
     tolerance : float
         Display simplification of boundaries, in metres.
 
@@ -273,12 +283,13 @@ def briefing_map(
         GeoJsonLayer(
             LAYER_NAMES["beats"], fc, styles=[BEAT_LINE], highlight={"weight": 3.5}
         ).add_to(grp)
-        pos = gpd.GeoSeries(shapely.point_on_surface(bg), crs=crs).to_crs(4326)
-        ll = np.column_stack([pos.y.round(5), pos.x.round(5)])
         text = beats["name"].astype("string").fillna(beats["id"].astype("string"))
-        mz = label_min_zoom(np.sqrt(shapely.area(bg)), ll[:, 0], text.str.len() * 6.0 + 8)
-        LabelLayer(
-            LAYER_NAMES["beats"] + " labels", ll, text, css_class="bp-beat", min_zoom=mz
+        area_labels(
+            LAYER_NAMES["beats"] + " labels",
+            beats.geometry,
+            text,
+            css_class="bp-brief-beat",
+            px_per_char=7.0,
         ).add_to(grp)
 
     if len(summary):
@@ -293,26 +304,34 @@ def briefing_map(
         shown_in = _counts_in(hg, xy_shown)
         props = _hotspot_popups(hot, shown_in, period.label)
         props["s"] = rank_class
-        styles = [{"color": c, "weight": 2.5, "fillColor": c, "fillOpacity": 0.35} for c in HOTSPOT]
         fc = feature_collection(display_geometry(hot, tolerance=1.0, coverage=False), props)
         grp = folium.FeatureGroup(name=LAYER_NAMES["hotspots"]).add_to(m)
+        fills = [{"color": c, "weight": 2.5, "fillColor": c, "fillOpacity": _FILL} for c in HOTSPOT]
         GeoJsonLayer(
-            LAYER_NAMES["hotspots"], fc, styles=styles, highlight={"weight": 4, "fillOpacity": 0.5}
+            LAYER_NAMES["hotspots"], fc, styles=fills, highlight={"weight": 4, "fillOpacity": 0.5}
         ).add_to(grp)
-        pos = gpd.GeoSeries(shapely.point_on_surface(hg), crs=crs).to_crs(4326)
-        ll = np.column_stack([pos.y.round(5), pos.x.round(5)])
-        mz = label_min_zoom(np.sqrt(shapely.area(hg)), ll[:, 0], 30.0)
-        mz[hot["rank"].to_numpy() <= 10] = 0  # the top ten are always numbered
-        LabelLayer(
+        # the outlines and rank numbers again above the incident clusters, taking no clicks, so
+        # that clusters never hide a hotspot and stay clickable
+        # (one dark outline for every rank: the pale fills of the lower ranks vanish on their own)
+        line = {"color": HOTSPOT_LINE, "weight": 2.0, "fill": False}
+        GeoJsonLayer(
+            LAYER_NAMES["hotspots"] + " outlines", fc, styles=[line], pane="bp-top-lines"
+        ).add_to(grp)
+        area_labels(
             LAYER_NAMES["hotspots"] + " labels",
-            ll,
+            hot.geometry,
             hot["rank"].astype(str),
             css_class="bp-rank",
-            min_zoom=mz,
+            px_per_char=0.0,
+            pad_px=30.0,
+            always=hot["rank"].to_numpy() <= 10,  # the top ten are always numbered
+            pane="bp-top-labels",
         ).add_to(grp)
 
-    grp = folium.FeatureGroup(name=LAYER_NAMES["incidents"]).add_to(m)
-    IncidentLayer(LAYER_NAMES["incidents"], summary, cluster_above=cluster_above).add_to(grp)
+    incidents_layer = IncidentLayer(LAYER_NAMES["incidents"], summary, cluster_above=cluster_above)
+    show = not incidents_layer.cluster if show_incidents is None else bool(show_incidents)
+    grp = folium.FeatureGroup(name=LAYER_NAMES["incidents"], show=show).add_to(m)
+    incidents_layer.add_to(grp)
 
     where = area_name or (title if title else "all areas")
     heading = title or f"Crime briefing: {where}"
@@ -324,7 +343,7 @@ def briefing_map(
     if summary.cell_m is not None:
         sub.append(f"incidents grouped in {summary.cell_m:g} m squares")
     TitleBox(heading, "\n".join(sub)).add_to(m)
-    items: list[tuple[str, str, str]] = []
+    items: list[tuple[Any, ...]] = []
     if outline is not None:
         items.append(("line", AREA_OUTLINE["color"], "Area outline"))
     if beats is not None and len(beats):
@@ -333,8 +352,13 @@ def briefing_map(
         last = len(HOTSPOT) - 1
         for i in np.unique(rank_class):
             text = f"Hotspot rank {i + 1}" if i < last else f"Hotspot rank {last + 1} or later"
-            items.append(("box", HOTSPOT[i], text))
-    items.append(("dot", POINT["fillColor"], "Incidents (click for details)"))
+            items.append(("box", HOTSPOT[i], text, _FILL))
+    if len(summary):
+        items.append(("ramp", list(HEAT_GRADIENT.values()), "Heat: incidents, few \u2192 many"))
+        what = "Incidents (click for details)"
+        if incidents_layer.cluster:
+            what += "; a numbered circle groups nearby ones" + ("" if show else ", layer off")
+        items.append(("dot", POINT["fillColor"], what))
     Legend("Legend", items).add_to(m)
     add_controls(m)
     log.info(

@@ -23,14 +23,7 @@ from maps._base import (
     new_map,
     to_metric,
 )
-from maps.layers import (
-    GeoJsonLayer,
-    LabelLayer,
-    display_geometry,
-    escape,
-    feature_collection,
-    label_min_zoom,
-)
+from maps.layers import GeoJsonLayer, area_labels, display_geometry, escape, feature_collection
 from maps.style import CHANGE, Legend, TitleBox
 
 __all__ = ["change_map"]
@@ -242,7 +235,7 @@ def change_map(
     m = new_map(whole.bounds, crs, tiles=tiles)
     title_lv = LEVEL_TITLES.get(level, level.capitalize())
 
-    items: list[tuple[str, str, str]] = []
+    items: list[tuple[Any, ...]] = []
     # the moved wards (or pieces), filled, under the lines
     if len(moved_geo):
         frm = _label(info["from"], names_old)
@@ -270,7 +263,10 @@ def change_map(
         name = "Moved wards" if how == "wards" else "Ground that changed area"
         grp = folium.FeatureGroup(name=name).add_to(m)
         GeoJsonLayer(name, fc, styles=[CHANGE["moved"]], highlight={"weight": 3}).add_to(grp)
-        items.append(("box", CHANGE["moved"]["fillColor"], f"{name} ({len(moved_geo)})"))
+        moved = CHANGE["moved"]
+        items.append(
+            ("box", moved["fillColor"], f"{name} ({len(moved_geo)})", moved["fillOpacity"])
+        )
 
     for key, lay, nm in (("before", old, names_old), ("after", new, names_new)):
         style = CHANGE[key]
@@ -286,12 +282,10 @@ def change_map(
         grp = folium.FeatureGroup(name=escape(lbl).iloc[0]).add_to(m)
         GeoJsonLayer(lbl, fc, styles=[style], highlight={"weight": style["weight"] + 2}).add_to(grp)
         if key == "after":
-            geoms = np.asarray(lay.geometry.values, dtype=object)
-            pos = gpd.GeoSeries(shapely.point_on_surface(geoms), crs=crs).to_crs(4326)
-            ll = np.column_stack([pos.y.round(5), pos.x.round(5)])
             text = lay["name"].astype("string").fillna(lay["id"].astype("string"))
-            mz = label_min_zoom(np.sqrt(shapely.area(geoms)), ll[:, 0], text.str.len() * 7.0 + 8)
-            LabelLayer(f"{lbl} labels", ll, text, css_class="bp-sector", min_zoom=mz).add_to(grp)
+            area_labels(
+                f"{lbl} labels", lay.geometry, text, css_class="bp-sector", px_per_char=7.0
+            ).add_to(grp)
         items.append(("line", style["color"], lbl))
 
     changed = int(info["to"].nunique()) if len(info) else 0

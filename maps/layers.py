@@ -37,7 +37,9 @@ __all__ = [
     "GeoJsonLayer",
     "JsLayer",
     "LabelLayer",
+    "PANES",
     "add_registry",
+    "area_labels",
     "display_geometry",
     "escape",
     "feature_collection",
@@ -50,6 +52,11 @@ log = logging.getLogger("beatplan")
 
 #: Decimal places kept in lon/lat: 1e-5 degree is 1.1 m of latitude (0.7 m of longitude at 52 N).
 DECIMALS = 5
+
+#: Map panes above Leaflet's marker pane (z-index 600, where marker clusters are drawn) and below
+#: its tooltip pane (650): what must stay visible over clustered incidents. They take no mouse
+#: events, so the clusters and shapes under them stay clickable.
+PANES: dict[str, int] = {"bp-top-lines": 610, "bp-top-labels": 620}
 
 _ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;"))
 
@@ -270,11 +277,16 @@ class GeoJsonLayer(JsLayer):
         A FeatureCollection from :func:`feature_collection`. Properties used: ``s`` (index into
         ``styles``), ``tip`` and ``pop`` (HTML strings, already escaped), optional.
     styles : sequence of dict
-        Leaflet path options; a feature without ``s`` takes ``styles[0]``.
+        Leaflet path options; a feature whose ``s`` is missing or out of range takes
+        ``styles[0]``.
     highlight : dict, optional
         Path options applied on hover.
     interactive : bool
         Whether the shapes take the mouse (tooltips and popups need it).
+    tooltip_options : dict, optional
+        Leaflet tooltip options (default: sticky).
+    pane : str, optional
+        A key of :data:`PANES` to draw the shapes above the markers (then not interactive).
     """
 
     def __init__(
@@ -286,21 +298,24 @@ class GeoJsonLayer(JsLayer):
         highlight: Mapping[str, Any] | None = None,
         interactive: bool = True,
         tooltip_options: Mapping[str, Any] | None = None,
+        pane: str | None = None,
     ) -> None:
         super().__init__(name)
         self.data = data
         self.styles = [dict(s) for s in styles]
         self.highlight = dict(highlight or {})
-        self.interactive = interactive
+        self.pane = _check_pane(pane)
+        self.interactive = interactive and pane is None
         self.tooltip_options = {"sticky": True, **(tooltip_options or {})}
 
     def script(self, parent: str) -> str:
         """Return the layer's JavaScript."""
+        pane = _pane_option(self.pane, self.map_name)
         return f"""(function() {{
   var styles = {js_json(self.styles)}, hl = {js_json(self.highlight)};
   var lyr = L.geoJson({self.data}, {{
-    interactive: {js_json(self.interactive)},
-    style: function(f) {{ return styles[f.properties.s || 0]; }},
+    interactive: {js_json(self.interactive)},{pane}
+    style: function(f) {{ return styles[f.properties.s] || styles[0]; }},
     onEachFeature: function(f, l) {{
       if (f.properties.tip) l.bindTooltip(f.properties.tip, {js_json(self.tooltip_options)});
       if (f.properties.pop) l.bindPopup(f.properties.pop, {{maxWidth: 360}});
@@ -331,6 +346,8 @@ class LabelLayer(JsLayer):
     min_zoom : array-like of float, optional
         Per label, the zoom from which it shows (see :func:`label_min_zoom`), so that labels
         do not pile up when zoomed out; default: always shown.
+    pane : str, optional
+        A key of :data:`PANES` to draw the labels above the markers (clusters).
     """
 
     def __init__(
@@ -341,8 +358,10 @@ class LabelLayer(JsLayer):
         *,
         css_class: str = "",
         min_zoom: Any = None,
+        pane: str | None = None,
     ) -> None:
         super().__init__(name)
+        self.pane = _check_pane(pane)
         self.latlon = np.asarray(latlon, dtype=float).reshape(-1, 2)
         self.text = escape(text).tolist()
         if len(self.text) != len(self.latlon):
@@ -354,14 +373,15 @@ class LabelLayer(JsLayer):
     def script(self, parent: str) -> str:
         """Return the layer's JavaScript."""
         cls = " ".join(["bp-label", *escape(self.css_class).tolist()]).strip()
+        pane = _pane_option(self.pane, self.map_name)
         return f"""(function() {{
   var pos = {js_json(self.latlon.tolist())}, txt = {js_json(self.text)};
   var mz = {js_json(self.min_zoom.tolist())};
-  var grp = L.featureGroup(), marks = [];
+  var grp = L.featureGroup(), marks = [], opts = {{interactive: false, keyboard: false,{pane}}};
   for (var i = 0; i < pos.length; i++) {{
-    marks.push(L.marker(pos[i], {{interactive: false, keyboard: false,
+    marks.push(L.marker(pos[i], Object.assign({{}}, opts, {{
       icon: L.divIcon({{className: {js_json(cls)}, html: '<span>' + txt[i] + '</span>',
-                        iconSize: null}})}}).addTo(grp));
+                        iconSize: null}})}})).addTo(grp));
   }}
   grp.addTo({parent});
   var map = {self.map_name};
@@ -376,10 +396,75 @@ class LabelLayer(JsLayer):
 }})();"""
 
 
+def _check_pane(pane: str | None) -> str | None:
+    if pane is not None and pane not in PANES:
+        raise ValueError(f"pane={pane!r} is not one of beatplan's panes: {', '.join(PANES)}")
+    return pane
+
+
+def _pane_option(pane: str | None, map_name: str) -> str:
+    """Return `` pane: ...,`` for a Leaflet options object, creating the pane on first use."""
+    if pane is None:
+        return ""
+    return f" pane: window.beatplan.pane({map_name}, {js_json(pane)}, {PANES[pane]}),"
+
+
+def area_labels(
+    name: str,
+    geoms: gpd.GeoSeries,
+    text: Any,
+    *,
+    css_class: str,
+    px_per_char: float = 6.5,
+    pad_px: float = 8.0,
+    always: Any = None,
+    pane: str | None = None,
+) -> LabelLayer:
+    """Label each polygon at a point inside it, shown from the zoom at which the label fits.
+
+    Parameters
+    ----------
+    name : str
+        The label layer's name in ``window.beatplan.layers``.
+    geoms : GeoSeries
+        The labelled polygons, in a projected CRS (their size decides the zoom).
+    text : sequence of str
+        Raw label text, one per polygon (escaped by :class:`LabelLayer`).
+    css_class : str
+        The labels' CSS class (``bp-npa``, ``bp-sector``, ``bp-beat`` ...).
+    px_per_char, pad_px : float
+        A label's width in pixels is ``px_per_char`` per character plus ``pad_px``.
+    always : array-like of bool, optional
+        Labels shown at every zoom.
+    pane : str, optional
+        A key of :data:`PANES` (labels above the markers).
+
+    Returns
+    -------
+    LabelLayer
+    """
+    arr = np.asarray(geoms.values, dtype=object)
+    pos = to_lonlat(gpd.GeoSeries(shapely.point_on_surface(arr), crs=geoms.crs))
+    txt = pd.Series(list(text), dtype="string").fillna("")
+    width = txt.str.len().to_numpy(dtype=float) * px_per_char + pad_px
+    mz = label_min_zoom(np.sqrt(shapely.area(arr)), pos[:, 0], width)
+    if always is not None:
+        mz[np.asarray(always, dtype=bool)] = 0.0
+    return LabelLayer(name, pos, txt, css_class=css_class, min_zoom=mz, pane=pane)
+
+
 _REGISTRY_JS = """<script>
 window.beatplan = window.beatplan || {
   layers: {}, kinds: {},
-  register: function(name, layer, kind) { this.layers[name] = layer; this.kinds[name] = kind; }
+  register: function(name, layer, kind) { this.layers[name] = layer; this.kinds[name] = kind; },
+  pane: function(map, name, z) {
+    if (!map.getPane(name)) {
+      var p = map.createPane(name);
+      p.style.zIndex = z;
+      p.style.pointerEvents = 'none';
+    }
+    return name;
+  }
 };
 </script>"""
 

@@ -25,14 +25,7 @@ from maps._base import (
     new_map,
 )
 from maps._period import select_period
-from maps.layers import (
-    GeoJsonLayer,
-    LabelLayer,
-    display_geometry,
-    escape,
-    feature_collection,
-    label_min_zoom,
-)
+from maps.layers import GeoJsonLayer, area_labels, display_geometry, escape, feature_collection
 from maps.style import (
     LEVEL_STYLES,
     REVIEW,
@@ -49,6 +42,8 @@ __all__ = ["planning_map"]
 log = logging.getLogger("beatplan")
 
 _LEVEL_ORDER = ("ward", "beat", "sector", "npa", "lpa")
+#: Fill opacity of the demand choropleth (its legend swatches use the same).
+_FILL = 0.75
 _LABEL_CLASS = {"npa": "bp-npa", "lpa": "bp-npa", "sector": "bp-sector", "beat": "bp-beat"}
 
 
@@ -224,7 +219,7 @@ def planning_map(
 
     # demand choropleth at one level
     values, period = _demand_table(demand, wards, layers, level)
-    items: list[tuple[str, str, str]] = []
+    items: list[tuple[Any, ...]] = []
     if values is not None:
         lay = layers[level]
         v = lay["id"].astype(str).map(values.rename(index=str)).astype(float)
@@ -242,7 +237,7 @@ def planning_map(
             lay.index,
         )
         styles = [
-            {"color": "#555555", "weight": 0.5, "fillColor": c, "fillOpacity": 0.65}
+            {"color": "#555555", "weight": 0.5, "fillColor": c, "fillOpacity": _FILL}
             for c in [*colours, "#d9d9d9"]
         ]
         props = pd.DataFrame({"tip": tip, "s": np.where(cls < 0, k, cls)})
@@ -251,15 +246,14 @@ def planning_map(
         grp = folium.FeatureGroup(name=escape(name).iloc[0]).add_to(m)
         GeoJsonLayer(name, fc, styles=styles, highlight={"weight": 2.5}).add_to(grp)
         for i, c in enumerate(colours):
-            items.append(("box", c, f"{breaks[i]:,.0f} \u2013 {breaks[i + 1]:,.0f}"))
+            items.append(("box", c, f"{breaks[i]:,.0f} \u2013 {breaks[i + 1]:,.0f}", _FILL))
         if (cls < 0).any():
-            items.append(("box", "#d9d9d9", "no data"))
+            items.append(("box", "#d9d9d9", "no data", _FILL))
 
     # the levels as lines, largest last (on top), each with labels
     for lv in levels:
         lay = layers[lv]
         style = dict(LEVEL_STYLES.get(lv, LEVEL_STYLES["beat"]))
-        geoms = np.asarray(lay.geometry.values, dtype=object)
         fc = feature_collection(
             display_geometry(lay, tolerance=tolerance),
             pd.DataFrame({"tip": _area_tips(lay, lv, names)}),
@@ -271,17 +265,13 @@ def planning_map(
             grp
         )
         if lv != "ward" or len(lay) <= 300:
-            pos = gpd.GeoSeries(shapely.point_on_surface(geoms), crs=crs).to_crs(4326)
-            ll = np.column_stack([pos.y.round(5), pos.x.round(5)])
             text = lay["name"].astype("string").fillna(lay["id"].astype("string"))
-            px = text.str.len().to_numpy(dtype=float) * (8.0 if lv in ("npa", "lpa") else 6.5) + 8
-            mz = label_min_zoom(np.sqrt(shapely.area(geoms)), ll[:, 0], px)
-            LabelLayer(
+            area_labels(
                 f"{name} labels",
-                ll,
+                lay.geometry,
                 text,
                 css_class=_LABEL_CLASS.get(lv, "bp-ward"),
-                min_zoom=mz,
+                px_per_char=8.0 if lv in ("npa", "lpa") else 6.5,
             ).add_to(grp)
         items.append(("line", style["color"], name))
 
@@ -323,7 +313,9 @@ def planning_map(
         grp = folium.FeatureGroup(name="Wards to review").add_to(m)
         GeoJsonLayer("Wards to review", fc, styles=[REVIEW], highlight={"weight": 5}).add_to(grp)
         n_review = len(wsel)
-        items.append(("box", REVIEW["color"], f"Ward to review ({n_review})"))
+        items.append(
+            ("box", REVIEW["color"], f"Ward to review ({n_review})", REVIEW["fillOpacity"])
+        )
 
     counts = " \u00b7 ".join(
         f"{len(layers[lv])} {_plural(lv) if lv in ('npa', 'lpa') else _plural(lv).lower()}"

@@ -27,7 +27,7 @@ from pyproj import CRS
 from geo.crs import working_crs
 from geo.errors import CRSError, GeometryError
 from maps.layers import DECIMALS, JsLayer, escape, js_json
-from maps.style import POINT
+from maps.style import HEAT_GRADIENT, POINT
 
 __all__ = ["HeatLayer", "IncidentLayer", "PointSummary", "summarise_points"]
 
@@ -308,6 +308,7 @@ class HeatLayer(JSCSSMixin, JsLayer):
             "minOpacity": 0.25,
             "maxZoom": 16,
             "max": float(np.quantile(summary.count, 0.98)) if len(summary) else 1.0,
+            "gradient": {str(k): v for k, v in HEAT_GRADIENT.items()},
         }
 
     def script(self, parent: str) -> str:

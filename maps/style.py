@@ -21,7 +21,9 @@ __all__ = [
     "PrintFit",
     "BEAT_LINE",
     "CHANGE",
+    "HEAT_GRADIENT",
     "HOTSPOT",
+    "HOTSPOT_LINE",
     "LEVEL_STYLES",
     "POINT",
     "REVIEW",
@@ -40,6 +42,17 @@ __all__ = [
 SEQUENTIAL = ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026")
 #: ColorBrewer Reds, 5 classes (dark first): hotspot ranks, the top one darkest.
 HOTSPOT = ("#a50f15", "#de2d26", "#fb6a4a", "#fc9272", "#fcbba1")
+#: The outline every hotspot gets above the incident clusters (ColorBrewer Reds' darkest).
+HOTSPOT_LINE = "#67000d"
+
+#: The heat layer's colour ramp (Leaflet.heat's own default, set explicitly so the legend matches).
+HEAT_GRADIENT: dict[float, str] = {
+    0.4: "#0000ff",
+    0.6: "#00ffff",
+    0.7: "#00ff00",
+    0.8: "#ffff00",
+    1.0: "#ff0000",
+}
 
 AREA_OUTLINE: dict[str, Any] = {
     "color": "#111111",
@@ -89,6 +102,12 @@ def check_colour(colour: str) -> str:
     if not isinstance(colour, str) or not _HEX.match(colour):
         raise ValueError(f"colour {colour!r} is not of the form '#rrggbb'")
     return colour
+
+
+def _rgba(colour: str, alpha: float) -> str:
+    h = check_colour(colour)
+    r, g, b = (int(h[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{min(max(alpha, 0.0), 1.0):.2f})"
 
 
 def class_breaks(values: Any, k: int = len(SEQUENTIAL)) -> np.ndarray:
@@ -153,6 +172,7 @@ _PAGE_CSS = """<style>
   vertical-align: middle; border: 1px solid #555; }
 .bp-legend i.bp-line { height: 0; border: 0; border-top: 3px solid; margin-bottom: 3px; }
 .bp-legend i.bp-dot { width: 10px; height: 10px; border-radius: 50%; }
+.bp-legend i.bp-ramp { width: 40px; }
 .bp-label { background: none; border: none; }
 .bp-label span { display: inline-block; transform: translate(-50%, -50%); white-space: nowrap;
   font: bold 11px Arial, sans-serif; color: #111;
@@ -160,6 +180,7 @@ _PAGE_CSS = """<style>
 .bp-label.bp-npa span { font-size: 14px; }
 .bp-label.bp-sector span { font-size: 12px; color: #4a1f7a; }
 .bp-label.bp-beat span { font-size: 10px; color: #0b4f80; font-weight: normal; }
+.bp-label.bp-brief-beat span { font-size: 12px; color: #222; }
 .bp-label.bp-ward span { font-size: 9px; color: #555; font-weight: normal; }
 .bp-label.bp-rank span { font-size: 12px; color: #fff; background: #a50f15; border-radius: 9px;
   padding: 0 5px; text-shadow: none; }
@@ -224,9 +245,11 @@ class Legend(MacroElement):
     ----------
     heading : str
         Raw text (escaped).
-    items : sequence of (str, str, str)
-        ``(kind, colour, label)`` with kind ``"box"``, ``"line"`` or ``"dot"``, colour ``#rrggbb``
-        and the raw label (escaped).
+    items : sequence of (str, str, str) or (str, str, str, float)
+        ``(kind, colour, label[, opacity])`` with kind ``"box"``, ``"line"``, ``"dot"`` or
+        ``"ramp"``, colour ``#rrggbb`` (for a ramp, a sequence of them, low to high), the raw
+        label (escaped), and for a box the fill opacity the map draws it with (default 1), so
+        that the swatch shows the colour as seen on the map.
     position : str
         A Leaflet control corner.
     """
@@ -250,17 +273,24 @@ class Legend(MacroElement):
     def __init__(
         self,
         heading: str,
-        items: Sequence[tuple[str, str, str]],
+        items: Sequence[tuple[Any, ...]],
         *,
         position: str = "bottomright",
     ) -> None:
         super().__init__()
         self._name = "Legend"
         rows = [f"<h4>{escape(heading).iloc[0]}</h4>"] if heading else []
-        for kind, colour, label in items:
-            check_colour(colour)
-            cls = {"box": "", "line": "bp-line", "dot": "bp-dot"}[kind]
-            style = f"border-color:{colour}" if kind == "line" else f"background:{colour}"
+        for kind, colour, label, *alpha in items:
+            cls = {"box": "", "line": "bp-line", "dot": "bp-dot", "ramp": "bp-ramp"}[kind]
+            if kind == "ramp":
+                stops = ",".join(check_colour(c) for c in colour)
+                style = f"background:linear-gradient(to right,{stops})"
+            elif kind == "line":
+                style = f"border-color:{check_colour(colour)}"
+            elif alpha:
+                style = f"background:{_rgba(colour, float(alpha[0]))};border-color:{colour}"
+            else:
+                style = f"background:{check_colour(colour)}"
             rows.append(f'<div><i class="{cls}" style="{style}"></i>{escape(label).iloc[0]}</div>')
         self.items = list(items)
         self.html_js = js_json("".join(rows))

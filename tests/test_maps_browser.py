@@ -28,7 +28,7 @@ from maps.layers import (
 )
 from maps.offline import save
 from maps.points import HeatLayer, IncidentLayer, summarise_points
-from maps.style import BEAT_LINE, Legend, TitleBox, add_page_css
+from maps.style import BEAT_LINE, HOTSPOT_LINE, Legend, TitleBox, add_page_css
 
 pytestmark = pytest.mark.browser
 
@@ -109,12 +109,15 @@ def test_hostile_text_stays_inert_in_the_browser(
     assert res.external_requests == []
     v = res.value
     assert v["xss"] == 0, "injected code ran"
-    assert v["layers"]["incidents"]["count"] == 40 or v["layers"]["incidents"]["kind"] == "cluster"
+    assert v["layers"]["incidents"]["count"] == 40  # 40 distinct locations, clustered or not
     assert v["layers"]["incidents"]["kind"] == ("cluster" if cluster_above == 5 else "points")
     # the payloads are shown as text, and no element was created from them
     pop = v["popups"]["incidents"]
     assert pop["scripts"] == 0 and pop["imgs"] == 0
-    assert ("<script>" in pop["text"]) or ("<img src=x" in pop["text"])
+    assert (XSS_SCRIPT in pop["text"]) or (XSS_IMG in pop["text"])
+    tip = v["tooltips"]["incidents"]
+    assert tip["scripts"] == 0 and tip["imgs"] == 0
+    assert (XSS_SCRIPT in tip["text"]) or (XSS_IMG in tip["text"])
     area_pop = v["popups"]["areas"]
     assert area_pop["text"] == XSS_SCRIPT and area_pop["scripts"] == 0
     assert v["tooltips"]["areas"]["text"] == XSS_SCRIPT
@@ -126,11 +129,56 @@ def test_hostile_text_stays_inert_in_the_browser(
     assert res.screenshot is not None and res.screenshot.stat().st_size > 5000
 
 
+def test_the_probe_sees_unescaped_markup_run(browser_ready: None, tmp_path: Path) -> None:
+    """The control for the test above: markup put in a popup unescaped is caught."""
+    m = folium.Map(tiles=None)
+    add_registry(m)
+    box = gpd.GeoDataFrame(geometry=[shapely.box(458_000, 303_000, 461_000, 306_000)], crs=27700)
+    fc = feature_collection(display_geometry(box), pd.DataFrame({"pop": [XSS_IMG]}))  # raw
+    GeoJsonLayer("raw", fc, styles=[BEAT_LINE]).add_to(m)
+    m.fit_bounds([[52.61, -1.16], [52.66, -1.10]])
+    v = open_page(save(m, tmp_path / "raw.html"), probe=PROBE).value
+    assert v["popups"]["raw"]["imgs"] == 1
+    assert v["xss"] == 2, "the probe should see the onerror handler run"
+
+
+def test_briefing_map_keeps_hostile_data_inert(
+    browser_ready: None, tmp_path: Path, shots: Path
+) -> None:
+    """Through briefing_map itself: Location, crime type, beat name, hotspot text and title."""
+    from maps import briefing_map
+
+    pts = _hostile_incidents(60)
+    box = shapely.box(458_000, 303_000, 461_000, 306_000)
+    beats = gpd.GeoDataFrame({"id": ["B1"], "name": [XSS_IMG]}, geometry=[box], crs=27700)
+    hot = gpd.GeoDataFrame(
+        {"hotspot": [1], "incidents": [9], "top_types": [XSS_SCRIPT + XSS_IMG]},
+        geometry=[shapely.Point(459_500, 304_500).buffer(400)],
+        crs=27700,
+    )
+    m = briefing_map(pts, hot, beats, title=XSS_SCRIPT, since=None, tiles=None, cluster_above=5)
+    path = save(m, tmp_path / "briefing_xss.html")
+    res = open_page(path, probe=PROBE, screenshot=shots / "briefing_xss.png")
+    assert res.errors == [] and res.external_requests == []
+    v = res.value
+    assert v["xss"] == 0, "injected code ran"
+    for name in ("Incidents", "Hotspots (ranked)", "Beats"):
+        shown = v["popups"].get(name) or v["tooltips"][name]
+        assert shown["scripts"] == 0 and shown["imgs"] == 0, name
+    assert (XSS_SCRIPT in v["popups"]["Incidents"]["text"]) or (
+        XSS_IMG in v["popups"]["Incidents"]["text"]
+    )
+    assert XSS_SCRIPT + XSS_IMG in v["popups"]["Hotspots (ranked)"]["text"]
+    assert XSS_IMG in v["tooltips"]["Beats"]["text"]
+    assert XSS_SCRIPT in v["title"]
+
+
 # ---- real data: each map opened from disk, checked, and its screenshot kept -------------------
 
 
-def _check_page(path: Path, shot: Path) -> dict:
-    res = open_page(path, probe=PROBE, screenshot=shot)
+def _open_map(m: folium.Map, out: Path, shot: Path) -> dict:
+    """Save ``m`` offline, open it with no network and check what every map must have."""
+    res = open_page(save(m, out), probe=PROBE, screenshot=shot)
     assert res.errors == [], res.errors
     assert res.external_requests == [], res.external_requests
     v = res.value
@@ -142,6 +190,16 @@ def _check_page(path: Path, shot: Path) -> dict:
     return v
 
 
+def _check_hotspots_above_clusters(v: dict) -> None:
+    """Rank numbers and outlines sit in panes above the marker pane, where clusters are drawn."""
+    panes = v["panes"]
+    top = max(panes["markerPane"]["z"], panes["overlayPane"]["z"])
+    assert panes["bp-top-labels"]["z"] > top and panes["bp-top-labels"]["ranks"] >= 1
+    assert panes["bp-top-lines"]["z"] > top and panes["bp-top-lines"]["paths"] >= 1
+    assert panes["bp-top-lines"]["strokes"] == [HOTSPOT_LINE]  # every rank's outline, not blue
+    assert panes["bp-top-labels"]["z"] < panes["tooltipPane"]["z"]
+
+
 @pytest.mark.realdata
 def test_leicester_city_west_briefing(
     browser_ready: None, shared_data: Path, tmp_path: Path, shots: Path
@@ -151,8 +209,7 @@ def test_leicester_city_west_briefing(
 
     inc, hs, layers = leicester_city_west(shared_data)
     m = briefing_map(inc, hs, layers, area="CW", tiles=None)
-    path = save(m, tmp_path / "city_west.html")
-    v = _check_page(path, shots / "leicester_city_west_briefing.png")
+    v = _open_map(m, tmp_path / "city_west.html", shots / "leicester_city_west_briefing.png")
     lay = v["layers"]
     assert lay["Beats"]["count"] == len(CITY_WEST_WD19) == 6
     # the incidents shown are October's inside City West, every one of them
@@ -168,6 +225,9 @@ def test_leicester_city_west_briefing(
     assert lay["Incidents"]["kind"] == "cluster"
     assert lay["Hotspots (ranked)"]["count"] >= 1
     assert v["control"] == ["Area outline", "Beats", "Heat", "Hotspots (ranked)", "Incidents"]
+    # clustered incidents start switched off, so that their bubbles do not hide the hotspots
+    assert v["ticked"] == [True, True, True, True, False] and not lay["Incidents"]["onMap"]
+    _check_hotspots_above_clusters(v)
     assert v["popups"]["Hotspots (ranked)"]["text"].startswith("Hotspot ")
     assert "On or near" in v["popups"]["Incidents"]["text"]
 
@@ -181,8 +241,7 @@ def test_leicestershire_nine_npas_planning(
 
     wards, year = leicestershire_npas(shared_data)
     m = planning_map(wards, demand=year, title="Leicestershire: nine NPAs", tiles=None)
-    path = save(m, tmp_path / "npas.html")
-    v = _check_page(path, shots / "leicestershire_npas_planning.png")
+    v = _open_map(m, tmp_path / "npas.html", shots / "leicestershire_npas_planning.png")
     lay = v["layers"]
     assert lay["NPAs"]["count"] == 9 and lay["Demand per NPA"]["count"] == 9
     assert lay["Wards"]["count"] == 171 and not lay["Wards"]["onMap"]
@@ -198,9 +257,9 @@ def test_chicago_district_briefing(
 
     inc, hs, layers = chicago_district(shared_data)
     m = briefing_map(inc, hs, layers, area="11", tiles=None)
-    path = save(m, tmp_path / "chicago_11.html")
-    v = _check_page(path, shots / "chicago_district_11_briefing.png")
+    v = _open_map(m, tmp_path / "chicago_11.html", shots / "chicago_district_11_briefing.png")
     beats_11 = int((layers["beat"]["district"].astype(int) == 11).sum())
     assert v["layers"]["Beats"]["count"] == beats_11 > 5
     assert "District 11" in v["title"] and "Nov 2023" in v["title"]
     assert v["layers"]["Hotspots (ranked)"]["count"] == len(hs)
+    _check_hotspots_above_clusters(v)
