@@ -8,6 +8,7 @@ reprojects a layer into it. Layers are reprojected, never mixed.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from typing import Any
@@ -15,7 +16,6 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 from pyproj import CRS, Transformer
-from pyproj.aoi import AreaOfInterest
 from pyproj.database import query_utm_crs_info
 
 from geo.errors import CRSError
@@ -28,6 +28,7 @@ __all__ = [
     "lonlat_bounds",
     "parse_crs",
     "to_working",
+    "transformer",
     "working_crs",
 ]
 
@@ -66,11 +67,62 @@ def parse_crs(value: Any, *, what: str = "crs") -> CRS:
         ) from exc
 
 
+def transformer(src: Any, dst: Any) -> Transformer:
+    """Return an always-xy :class:`pyproj.Transformer` from ``src`` to ``dst``, cached.
+
+    Building a Transformer costs tens of milliseconds; this keeps the last 64 built, keyed on
+    the two CRSs' WKT. pyproj (>= 3.1) Transformers are safe to share between threads.
+
+    Parameters
+    ----------
+    src, dst : any
+        Anything :func:`parse_crs` accepts.
+
+    Returns
+    -------
+    pyproj.Transformer
+
+    Examples
+    --------
+    >>> x, y = transformer(4326, 27700).transform(-1.13, 52.63)
+    >>> round(x, -3), round(y, -3)
+    (459000.0, 304000.0)
+    """
+    return _transformer(parse_crs(src, what="src").to_wkt(), parse_crs(dst, what="dst").to_wkt())
+
+
+@functools.lru_cache(maxsize=64)
+def _transformer(src_wkt: str, dst_wkt: str) -> Transformer:
+    return Transformer.from_crs(src_wkt, dst_wkt, always_xy=True)
+
+
+@functools.lru_cache(maxsize=1)
+def _utm_zones() -> tuple[tuple[int, float, float, float, float], ...]:
+    """Return every WGS 84 UTM zone as (EPSG code, west, south, east, north), in pyproj's order."""
+    return tuple(
+        (int(info.code), *info.area_of_use.bounds)
+        for info in query_utm_crs_info(datum_name="WGS 84")
+        if info.area_of_use is not None
+    )
+
+
+def _utm_zone(lon: float, lat: float) -> int | None:
+    """Return the EPSG code of the first UTM zone whose area of use holds the point.
+
+    The same answer as ``query_utm_crs_info`` with the point as area of interest (its first
+    result), without a database query per call.
+    """
+    for code, west, south, east, north in _utm_zones():
+        if west <= lon <= east and south <= lat <= north:
+            return code
+    return None
+
+
 def lonlat_bounds(bounds: Bounds, crs: CRS) -> Bounds:
     """Return ``bounds`` (minx, miny, maxx, maxy in ``crs``) as lon/lat degrees."""
     if crs.is_geographic and crs.equals(WGS84, ignore_axis_order=True):
         return bounds
-    t = Transformer.from_crs(crs, WGS84, always_xy=True)
+    t = transformer(crs, WGS84)
     return tuple(float(v) for v in t.transform_bounds(*bounds, densify_pts=21))  # type: ignore[return-value]
 
 
@@ -198,8 +250,8 @@ def working_crs(*layers: gpd.GeoDataFrame | gpd.GeoSeries, crs: Any = None) -> C
     if _inside(box, GB_LONLAT_BOUNDS) and not in_ni:
         log.info("working CRS: EPSG:27700 (data inside Great Britain)")
         return BNG
-    infos = query_utm_crs_info(datum_name="WGS 84", area_of_interest=AreaOfInterest(cx, cy, cx, cy))
-    chosen = CRS.from_epsg(int(infos[0].code)) if infos else BNG
+    code = _utm_zone(cx, cy)
+    chosen = CRS.from_epsg(code) if code is not None else BNG
     log.info("working CRS: %s (local UTM zone of lon %.3f, lat %.3f)", chosen.to_string(), cx, cy)
     return chosen
 

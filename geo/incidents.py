@@ -29,7 +29,6 @@ import gzip
 import logging
 import math
 import re
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,10 +43,10 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pyogrio
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 
 from geo._sources import Sources, expand_sources
-from geo.crs import GB_LONLAT_BOUNDS, WGS84, parse_crs, working_crs
+from geo.crs import GB_LONLAT_BOUNDS, WGS84, parse_crs, transformer, working_crs
 from geo.errors import (
     ColumnNotFoundError,
     CRSError,
@@ -132,23 +131,6 @@ _MONTH_ONLY_FORMATS = {"%Y-%m", "%m/%Y", "%b %Y", "%B %Y", "%b-%y"}
 
 _STRING = pd.StringDtype()
 _NS = "datetime64[ns]"
-
-
-_LOCAL = threading.local()  # per-thread Transformer cache: pyproj Transformers are not shared
-
-
-def _transformer(src: CRS, dst: CRS) -> Transformer:
-    """Return a cached always-xy Transformer (building one costs tens of milliseconds)."""
-    cache: dict[tuple[str, str], Transformer] | None = getattr(_LOCAL, "transformers", None)
-    if cache is None:
-        cache = _LOCAL.transformers = {}
-    key = (src.to_wkt(), dst.to_wkt())
-    t = cache.get(key)
-    if t is None:
-        if len(cache) > 32:
-            cache.clear()
-        t = cache[key] = Transformer.from_crs(src, dst, always_xy=True)
-    return t
 
 
 def _string_mapper(t: pa.DataType) -> Any:
@@ -815,7 +797,7 @@ def _valid_box(crs: CRS) -> tuple[float, float, float, float] | None:
     if aou is None or aou.west > aou.east:
         return None
     try:
-        t = _transformer(WGS84, crs)
+        t = transformer(WGS84, crs)
         b = t.transform_bounds(*aou.bounds, densify_pts=21)
     except Exception:  # noqa: BLE001 - no usable area of use: only finiteness is checked
         return None
@@ -1075,7 +1057,7 @@ def _project(
         if src.equals(out):
             continue
         sel = np.isin(owner, members) if len(groups) > 1 else slice(None)
-        t = _transformer(src, out)
+        t = transformer(src, out)
         tx, ty = t.transform(x[sel], y[sel], errcheck=False)
         px[sel], py[sel] = tx, ty
     return px, py

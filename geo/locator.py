@@ -50,7 +50,7 @@ import shapely
 from pyproj import CRS, Transformer
 from rtree import index as rindex
 
-from geo.crs import check_crs_fits, parse_crs, working_crs
+from geo.crs import check_crs_fits, parse_crs, transformer, working_crs
 from geo.errors import (
     ColumnNotFoundError,
     CRSError,
@@ -723,7 +723,7 @@ class Locator:
         except KeyError:
             pass
         src = parse_crs(crs)
-        t = None if src.equals(self._crs) else Transformer.from_crs(src, self._crs, always_xy=True)
+        t = None if src.equals(self._crs) else transformer(src, self._crs)
         self._transformers[key] = t
         return t
 

@@ -59,13 +59,12 @@ import pandas as pd
 import pyogrio
 import shapely
 from numpy.typing import NDArray
-from pyproj import Transformer
 from scipy import sparse
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import Voronoi, cKDTree
 
-from geo.crs import BNG, WGS84
+from geo.crs import BNG, WGS84, transformer
 from geo.errors import OptionError, OutputExistsError
 from geo.write import write_layers
 
@@ -1376,7 +1375,7 @@ def _crime(
         a[order] for a in (xy, month, ctype, hot, snap, located, lsoa_idx)
     )
     sxy = snaps.xy[snap]
-    lon, lat = Transformer.from_crs(BNG, WGS84, always_xy=True).transform(sxy[:, 0], sxy[:, 1])
+    lon, lat = transformer(BNG, WGS84).transform(sxy[:, 0], sxy[:, 1])
     lon = np.where(located, np.round(lon, 6), np.nan)
     lat = np.where(located, np.round(lat, 6), np.nan)
 
