@@ -89,50 +89,46 @@ def _moved_by_table(
     return geo, info.reset_index(drop=True)
 
 
-def _moved_by_assignment(result: Any, level: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame] | None:
-    """Wards a realignment marks as moved: part of them lay in another old area."""
-    a = getattr(result, "assignment", None)
-    wards = getattr(result, "wards", None)
-    if not isinstance(a, pd.DataFrame) or "moved" not in a.columns or wards is None:
-        return None
-    if level not in a.columns:
-        return None
-    sel = a["moved"].fillna(False).astype(bool).to_numpy()
-    rows = a[sel]
-    wid = wards["id"].astype(str)
-    pos = pd.Index(wid).get_indexer(rows["ward"].astype(str))
-    ok = pos >= 0
-    rows, pos = rows[ok], pos[ok]
-    geo = wards.iloc[pos].reset_index(drop=True)
-    to = rows[level].astype("string").to_numpy()
-    frm = rows["runner_up"].astype("string").to_numpy() if "runner_up" in rows else to
-    info = pd.DataFrame({"from": frm, "to": to})
-    if "runner_up_share" in rows.columns:
-        pct = (rows["runner_up_share"] * 100).round(0).astype("Int64").astype("string")
-        info["detail"] = pct.to_numpy() + " % of the ward lay in the old " + frm
-    return geo, info
-
-
 def _moved_by_overlay(
-    old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, min_m2: float = 500.0
+    old: gpd.GeoDataFrame,
+    new: gpd.GeoDataFrame,
+    wards: gpd.GeoDataFrame | None = None,
+    min_m2: float = 500.0,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """Pieces of ground whose area id changed (when no ward tables are at hand)."""
+    """Pieces of ground whose area id changed, each with the new ward it lies most in.
+
+    Used when the two sides share no ward ids (a realignment after a ward review): the ground
+    that changed area is exact, where "the ward moved" would overstate a ward that only lost a
+    sliver.
+    """
     og = np.asarray(old.geometry.values, dtype=object)
     ng = np.asarray(new.geometry.values, dtype=object)
-    tree = shapely.STRtree(og)
-    j, i = tree.query(ng, predicate="intersects")
+    j, i = shapely.STRtree(og).query(ng, predicate="intersects")
+    changed = old["id"].astype(str).to_numpy()[i] != new["id"].astype(str).to_numpy()[j]
+    i, j = i[changed], j[changed]
     pieces = shapely.intersection(og[i], ng[j])
-    keep = (shapely.area(pieces) >= min_m2) & (
-        old["id"].astype(str).to_numpy()[i] != new["id"].astype(str).to_numpy()[j]
-    )
-    geo = gpd.GeoDataFrame(geometry=pieces[keep], crs=new.crs)
+    keep = shapely.area(pieces) >= min_m2
+    i, j, pieces = i[keep], j[keep], pieces[keep]
     info = pd.DataFrame(
         {
-            "from": old["id"].astype("string").to_numpy()[i[keep]],
-            "to": new["id"].astype("string").to_numpy()[j[keep]],
+            "from": old["id"].astype("string").to_numpy()[i],
+            "to": new["id"].astype("string").to_numpy()[j],
+            "area": pd.Series(shapely.area(pieces) / 1e4).round(1).astype(str) + " ha",
         }
     )
-    return geo, info
+    if wards is not None and len(pieces):
+        wg = np.asarray(wards.geometry.values, dtype=object)
+        p, w = shapely.STRtree(wg).query(pieces, predicate="intersects")
+        share = shapely.area(shapely.intersection(pieces[p], wg[w]))
+        order = np.lexsort((-share, p))  # per piece, its largest overlap first
+        first = order[np.r_[True, p[order][1:] != p[order][:-1]]]
+        ward = pd.Series(pd.NA, index=info.index, dtype="string")
+        label = wards["id"].astype("string")
+        if "name" in wards.columns:
+            label = label + " " + wards["name"].astype("string").fillna("")
+        ward.iloc[p[first]] = label.to_numpy()[w[first]]
+        info["ward"] = ward
+    return gpd.GeoDataFrame(geometry=pieces, crs=new.crs), info
 
 
 def change_map(
@@ -153,10 +149,10 @@ def change_map(
         ``{level: layer}``. May be None when ``after`` is a ``Reorganisation`` (its
         ``current`` table is then the "before").
     after : Realignment, Reorganisation, ward table or layers
-        The new areas. Moved wards are found by comparing ward tables by ward id; for a
-        :func:`boundaries.realign` result they are its ``assignment.moved`` wards (part of the
-        ward lay in another old area); without ward tables, the pieces of ground whose area id
-        changed are shown.
+        The new areas. When both sides are ward tables sharing ward ids (a reorganisation),
+        the wards whose area changed are shown, with from → to at every level. Otherwise (a
+        realignment onto reviewed wards, or plain layers) the pieces of ground whose area
+        changed are shown, exactly, each with from → to, its size and the new ward it lies in.
     level : str, optional
         The level compared (default: the smallest one both sides have).
     title : str, optional
@@ -213,19 +209,15 @@ def change_map(
 
     levels = [lv for lv in _ORDER if lv in new_layers]
     found = None
-    how = ""
     if new_wards is not None and old_wards is not None and level in old_wards.columns:
         found = _moved_by_table(
             to_metric(old_wards, crs, what="before"), to_metric(new_wards, crs, what="after"),
             level, levels,
         )  # fmt: skip
-        how = "wards"
+    how = "wards" if found is not None else "pieces"
     if found is None:
-        found = _moved_by_assignment(after, level)
-        how = "wards" if found is not None else how
-    if found is None:
-        found = _moved_by_overlay(old, new)
-        how = "pieces"
+        wards = to_metric(new_wards, crs, what="after") if new_wards is not None else None
+        found = _moved_by_overlay(old, new, wards)
     moved_geo, info = found
     moved_geo = to_metric(moved_geo, crs, what="moved")
 
@@ -250,8 +242,10 @@ def change_map(
             rows.append((title_lv, change))
         else:
             head = "<b>" + escape(title_lv + " ").iloc[0] + escape(change) + "</b>"
-        if "detail" in info.columns:
-            rows.append(("Note", info["detail"]))
+        if how == "pieces":
+            rows.append(("Area", info["area"]))
+            if "ward" in info.columns:
+                rows.append(("In ward", info["ward"]))
         for lv in levels:
             if lv != level and lv in info.columns:
                 rows.append((LEVEL_TITLES.get(lv, lv), info[lv]))
@@ -260,7 +254,7 @@ def change_map(
             display_geometry(moved_geo, tolerance=tolerance),
             pd.DataFrame({"tip": tip.to_numpy()}),
         )
-        name = "Moved wards" if how == "wards" else "Ground that changed area"
+        name = "Moved wards" if how == "wards" else f"Ground that changed {title_lv.lower()}"
         grp = folium.FeatureGroup(name=name).add_to(m)
         GeoJsonLayer(name, fc, styles=[CHANGE["moved"]], highlight={"weight": 3}).add_to(grp)
         moved = CHANGE["moved"]
@@ -289,11 +283,12 @@ def change_map(
         items.append(("line", style["color"], lbl))
 
     changed = int(info["to"].nunique()) if len(info) else 0
-    sub = (
-        f"{len(moved_geo)} ward{'s' if len(moved_geo) != 1 else ''} moved"
-        if how == "wards"
-        else f"{len(moved_geo)} piece{'s' if len(moved_geo) != 1 else ''} of ground changed area"
-    )
+    n = len(moved_geo)
+    if how == "wards":
+        sub = f"{n} ward{'s' if n != 1 else ''} moved"
+    else:
+        km2 = float(shapely.area(np.asarray(moved_geo.geometry.values, dtype=object)).sum()) / 1e6
+        sub = f"{km2:,.1f} km\u00b2 changed {title_lv.lower()} ({n} piece{'s' if n != 1 else ''})"
     sub += f" \u00b7 {changed} {title_lv.lower()}{'s' if changed != 1 else ''} gained ground"
     sub += f" \u00b7 {len(old)} \u2192 {len(new)} {title_lv.lower()}s"
     TitleBox(title or f"Boundary changes: {title_lv.lower()}s", sub).add_to(m)

@@ -148,17 +148,35 @@ def test_change_map_without_ward_tables_shows_ground_that_moved() -> None:
     after_w.loc[after_w["id"] == "W00", "beat"] = "B10"
     after = layers_from_wards(after_w, ["beat"])["beat"]
     html = change_map(before, after, tiles=None).get_root().render()
-    pieces = _features(html, "Ground that changed area")
+    pieces = _features(html, "Ground that changed beat")
     assert len(pieces) == 1
     assert "B00" in pieces[0]["properties"]["tip"] and "B10" in pieces[0]["properties"]["tip"]
+    assert "100.0 ha" in pieces[0]["properties"]["tip"]  # the 1 km square of ward W00
+    assert "1.0 km\u00b2 changed beat (1 piece)" in html
 
 
-def test_change_map_realignment() -> None:
+def test_change_map_realignment_shows_exactly_the_ground_that_changed_beat() -> None:
     s, r, _ = _sample_realigned()
     html = change_map(s.wards_old, r, tiles=None).get_root().render()
-    moved = _features(html, "Moved wards")
-    assert len(moved) == int(r.assignment["moved"].sum())
+    pieces = _features(html, "Ground that changed beat")
     assert "Beats before" in _registered(html) and "Beats after" in _registered(html)
+    # independently: the old beats' area that does not lie in the new beat of the same id
+    old = s.wards_old.dissolve("beat").geometry
+    new = r.wards.dissolve("beat").geometry.reindex(old.index)
+    kept = shapely.area(shapely.intersection(old.values, new.values))
+    changed_km2 = float((shapely.area(old.values) - np.nan_to_num(kept)).sum()) / 1e6
+    shown = re.search(r"([\d,.]+) km\u00b2 changed beat \((\d+) pieces\)", html)
+    assert shown is not None
+    assert int(shown.group(2)) == len(pieces) > 0
+    # shown to 0.1 km2; pieces under 500 m2 are left out: at most one per pair of different
+    # old and new beats that meet, so at most that many times 500 m2 is missing
+    ni, oi = shapely.STRtree(old.values).query(new.dropna().values, predicate="intersects")
+    pairs = int((old.index[oi] != new.dropna().index[ni]).sum())
+    missing = changed_km2 - float(shown.group(1))
+    assert -0.05 - 1e-9 <= missing <= 0.05 + 1e-9 + pairs * 5e-4
+    tips = [f["properties"]["tip"] for f in pieces]
+    assert all("\\u2192" in t or "\u2192" in t for t in tips)
+    assert all("In ward" in t for t in tips)
 
 
 def test_change_map_bad_inputs() -> None:
