@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from beatplan.options import crs_option, handle_errors, out_option, overwrite_option
 
-__all__ = ["FORMAT_CHOICES", "command", "format_option"]
+__all__ = [
+    "FORMAT_CHOICES",
+    "command",
+    "format_option",
+    "incidents_option",
+    "say_written",
+    "write_plan_files",
+]
 
 #: Vector formats the plan can be written in besides the GeoPackage.
 FORMAT_CHOICES = ("gpkg", "geojson", "shp", "kml")
@@ -24,17 +32,31 @@ format_option = click.option(
 _PATH = click.Path(path_type=Path)
 
 
+def incidents_option(help: str) -> Any:  # noqa: A002 - click's own name
+    """Return the repeatable ``--incidents FILE`` option (police.uk CSVs, folders ...)."""
+    return click.option("--incidents", multiple=True, type=_PATH, help=help)
+
+
+def write_plan_files(
+    out: Path, result: Any, formats: tuple[str, ...], overwrite: bool
+) -> dict[str, Path]:
+    """Write the plan (the GeoPackage and ``formats``) and return the files written."""
+    from boundaries.outputs import write_plan
+
+    return write_plan(out, result, formats=("gpkg", *formats), overwrite=overwrite)
+
+
+def say_written(out: Path, files: dict[str, Path]) -> None:
+    """Print where the plan went."""
+    click.echo(f"wrote {len(files)} files to {out} (report: {files['changes_md'].name})")
+
+
 @click.command("realign")
 @click.option("--wards", required=True, type=_PATH, help="The new wards (any vector file).")
 @click.option("--beats", required=True, type=_PATH, help="The old beats.")
 @click.option("--sectors", type=_PATH, default=None, help="The old sectors.")
 @click.option("--npas", type=_PATH, default=None, help="The old NPAs.")
-@click.option(
-    "--incidents",
-    multiple=True,
-    type=_PATH,
-    help="Incident files or folders (police.uk CSVs ...), repeatable: demand per area.",
-)
+@incidents_option("Incident files or folders (police.uk CSVs ...), repeatable: demand per area.")
 @click.option(
     "--by",
     type=click.Choice(["area", "demand"]),
@@ -68,7 +90,6 @@ def command(
     overwrite: bool,
 ) -> None:
     """Realign beats (and sectors, NPAs) to new wards; write nested boundaries and a report."""
-    from boundaries.outputs import write_plan
     from boundaries.pipeline import check_plan_free, realign_files
 
     check_plan_free(out, overwrite=overwrite)
@@ -82,7 +103,7 @@ def command(
         review_below=review_below,
         crs=crs,
     )
-    files = write_plan(out, result, formats=("gpkg", *formats), overwrite=overwrite)
+    files = write_plan_files(out, result, formats, overwrite)
     s = result.summary
     if inc is not None:
         click.echo(
@@ -119,4 +140,4 @@ def command(
     )
     for w in result.warnings:
         click.echo(f"warning: {w}")
-    click.echo(f"wrote {len(files)} files to {out} (report: {files['changes_md'].name})")
+    say_written(out, files)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from beatplan.options import handle_errors, out_option, overwrite_option
-from beatplan.realign_cmd import format_option
+from beatplan.realign_cmd import format_option, incidents_option, say_written, write_plan_files
 
 __all__ = ["command"]
 
@@ -23,12 +23,7 @@ _PATH = click.Path(path_type=Path)
     "table file (one row per ward with beat/sector/npa columns).",
 )
 @click.option("--spec", required=True, type=_PATH, help="The changes: a .yaml or .toml file.")
-@click.option(
-    "--incidents",
-    multiple=True,
-    type=_PATH,
-    help="Incident files or folders, repeatable: demand per area before and after.",
-)
+@incidents_option("Incident files or folders, repeatable: demand per area before and after.")
 @format_option
 @out_option(help="Folder for the new plan.")
 @overwrite_option
@@ -42,7 +37,6 @@ def command(
     overwrite: bool,
 ) -> None:
     """Merge, create, move, split or rename areas as a spec says; rebuild and check every layer."""
-    from boundaries.outputs import write_plan
     from boundaries.pipeline import check_plan_free
     from boundaries.reorganise import reorganise
     from geo.incidents import read_incidents
@@ -50,6 +44,6 @@ def command(
     check_plan_free(out, overwrite=overwrite)
     inc = read_incidents(list(incidents)) if incidents else None
     result = reorganise(current, spec, incidents=inc)
-    files = write_plan(out, result, formats=("gpkg", *formats), overwrite=overwrite)
+    files = write_plan_files(out, result, formats, overwrite)
     click.echo(result.describe())
-    click.echo(f"wrote {len(files)} files to {out} (report: {files['changes_md'].name})")
+    say_written(out, files)

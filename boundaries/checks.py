@@ -38,8 +38,10 @@ from scipy.sparse.csgraph import connected_components
 from boundaries.hierarchy import (
     DEFAULT_LEVELS,
     _as_ids,
+    _duplicate_ids,
     _listing,
     _mix,
+    _raise_problems,
     _strings,
     _weights,
     group_union,
@@ -48,7 +50,6 @@ from boundaries.hierarchy import build_layers as _build_layers
 from boundaries.hierarchy import ward_table as _ward_table
 from geo.errors import (
     ColumnNotFoundError,
-    DuplicateIdError,
     EmptyInputError,
     GeometryError,
     ValidationError,
@@ -604,21 +605,8 @@ def _validate_wards(
     messages: list[str] = []
     if ids.isna().any():
         problems.append(f"{int(ids.isna().sum())} ward(s) have no code in column {ward_id!r}")
-    dup = ids[ids.duplicated(keep=False) & ids.notna()]
     geoms = _check_geometries(wards, ids, what, problems, messages, repair=repair)
-    if len(dup):
-        counts = dup.value_counts()
-        msg = (
-            f"{what}: duplicate ward codes in column {ward_id!r}: "
-            + _listing(f"{k!r} ×{v}" for k, v in counts.items())
-            + "; each ward must appear once: merge the parts of a ward into one feature "
-            "(GeoDataFrame.dissolve) or fix the codes"
-        )
-        if not problems:
-            raise DuplicateIdError(msg)
-        problems.insert(0, msg)
-    if problems:
-        raise ValidationError(what, problems)
+    _raise_problems(what, problems, _duplicate_ids(ids, what, ward_id))
 
     certified, adj, union = _certify_coverage(geoms) if gap_width == 0 else (False, None, None)
     if not certified and not shapely.coverage_is_valid(geoms, gap_width=gap_width):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
@@ -36,7 +37,10 @@ from geo.errors import ColumnNotFoundError, CRSError, GeometryError
 
 __all__ = [
     "HARM_WEIGHTS",
+    "PointCounts",
     "area_demand",
+    "count_points",
+    "deviation_pct",
     "incident_weights",
     "level_demand",
     "locate_xy",
@@ -245,6 +249,113 @@ def point_xy(
     return shapely.get_x(g), shapely.get_y(g)
 
 
+@dataclass(frozen=True)
+class PointCounts:
+    """Points located in a polygon layer, and counted per polygon (:func:`count_points`).
+
+    Attributes
+    ----------
+    x, y : numpy.ndarray
+        The points' coordinates in the polygons' CRS (NaN where a point has none).
+    weight : numpy.ndarray
+        The demand each point stands for (:func:`incident_weights`).
+    loc : numpy.ndarray of int64
+        The polygon holding each point (:func:`locate_xy`), -1 for none.
+    incidents, demand : numpy.ndarray
+        Per polygon: the points in it and their summed weight.
+    """
+
+    x: np.ndarray = field(repr=False)
+    y: np.ndarray = field(repr=False)
+    weight: np.ndarray = field(repr=False)
+    loc: np.ndarray = field(repr=False)
+    incidents: np.ndarray = field(repr=False)
+    demand: np.ndarray = field(repr=False)
+
+    @property
+    def info(self) -> dict[str, int]:
+        """``points`` read, ``inside`` a polygon, ``outside`` every one, ``unlocated`` (no xy)."""
+        unlocated = ~(np.isfinite(self.x) & np.isfinite(self.y))
+        inside = self.loc >= 0
+        return {
+            "points": len(self.x),
+            "inside": int(inside.sum()),
+            "outside": int((~inside & ~unlocated).sum()),
+            "unlocated": int(unlocated.sum()),
+        }
+
+
+def count_points(
+    polygons: Any,
+    points: gpd.GeoDataFrame | gpd.GeoSeries,
+    *,
+    crs: Any = None,
+    weights: Weights = None,
+    category: str = "category",
+    what: str = "points",
+) -> PointCounts:
+    """Locate points in polygons once and count them, and their demand, per polygon.
+
+    Parameters
+    ----------
+    polygons : array-like of shapely polygons
+        The layer (a coverage: a point on a shared edge counts once).
+    points : geopandas.GeoDataFrame or GeoSeries
+        Incident or population points (reprojected to ``crs`` when given).
+    crs : optional
+        The polygons' CRS.
+    weights : None, str or mapping
+        What a point counts for (see :func:`incident_weights`).
+    category : str, default "category"
+        The crime-type column, for harm weights.
+    what : str, default "points"
+        Name of the points in messages.
+
+    Returns
+    -------
+    PointCounts
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import box, points as pts
+    >>> p = gpd.GeoDataFrame(geometry=pts([[0.5, 0.5], [1.5, 0.5], [9, 9]]))
+    >>> c = count_points([box(0, 0, 1, 1), box(1, 0, 2, 1)], p)
+    >>> c.incidents.tolist(), c.info["outside"]
+    ([1, 1], 1)
+    """
+    polys = np.asarray(polygons, dtype=object)
+    x, y = point_xy(points, crs=crs, what=what)
+    frame = points if isinstance(points, gpd.GeoDataFrame) else gpd.GeoDataFrame(geometry=points)
+    w = incident_weights(frame, weights, category=category)
+    loc = locate_xy(polys, x, y)
+    inside = loc >= 0
+    n = len(polys)
+    return PointCounts(
+        x=x,
+        y=y,
+        weight=w,
+        loc=loc,
+        incidents=np.bincount(loc[inside], minlength=n).astype(np.int64),
+        demand=np.bincount(loc[inside], weights=w[inside], minlength=n),
+    )
+
+
+def deviation_pct(demand: pd.Series) -> pd.Series:
+    """Each value's deviation from the mean, in percent (NaN when the mean is not positive).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> deviation_pct(pd.Series([1.0, 3.0])).tolist()
+    [-50.0, 50.0]
+    """
+    mean = demand.mean()
+    if not np.isfinite(mean) or mean <= 0:
+        return pd.Series(np.nan, index=demand.index)
+    return 100.0 * (demand / mean - 1.0)
+
+
 def incident_weights(
     points: pd.DataFrame,
     weights: Weights = None,
@@ -318,8 +429,8 @@ def _deviation(frame: pd.DataFrame, by: str | None) -> pd.DataFrame:
     frame["share"] = np.where(total > 0, frame["demand"] / np.where(total > 0, total, 1), 0.0)
     frame["mean"] = mean
     frame["deviation"] = frame["demand"] - mean
-    frame["deviation_pct"] = np.where(
-        mean > 0, 100.0 * (frame["demand"] / np.where(mean > 0, mean, 1) - 1.0), np.nan
+    frame["deviation_pct"] = (
+        grp.transform(deviation_pct) if grp is not None else deviation_pct(frame["demand"])
     )
     return frame
 
@@ -372,27 +483,21 @@ def area_demand(
         raise ColumnNotFoundError(
             f"areas: no id column {area_id!r}; the columns are {_listing(areas.columns)}"
         )
-    x, y = point_xy(points, crs=areas.crs, what="points")
-    w = incident_weights(points, weights, category=category)
-    loc = locate_xy(np.asarray(areas.geometry.values, dtype=object), x, y)
-    inside = loc >= 0
-    n = len(areas)
+    c = count_points(
+        areas.geometry.values, points, crs=areas.crs, weights=weights, category=category
+    )
     frame = pd.DataFrame(
         {
             "id": _as_ids(areas[area_id]).to_numpy(),
-            "incidents": np.bincount(loc[inside], minlength=n).astype(np.int64),
-            "demand": np.bincount(loc[inside], weights=w[inside], minlength=n),
+            "incidents": c.incidents,
+            "demand": c.demand,
         }
     )
     if level is not None:
         frame.insert(0, "level", level)
     frame = _deviation(frame, None)
-    unlocated = ~(np.isfinite(x) & np.isfinite(y))
-    frame.attrs.update(
-        points=len(points),
-        outside=int((~inside & ~unlocated).sum()),
-        unlocated=int(unlocated.sum()),
-    )
+    info = c.info
+    frame.attrs.update(points=info["points"], outside=info["outside"], unlocated=info["unlocated"])
     return frame
 
 
@@ -438,18 +543,12 @@ def level_demand(
     levels = list(levels)
     table = _ward_table(wards, ward_id=ward_id, levels=levels)
     if ward_counts is None:
-        x, y = point_xy(points, crs=table.crs, what="points")
-        w = incident_weights(points, weights, category=category)
-        loc = locate_xy(np.asarray(table.geometry.values, dtype=object), x, y)
-        inside = loc >= 0
-        inc = np.bincount(loc[inside], minlength=len(table)).astype(np.int64)
-        dem = np.bincount(loc[inside], weights=w[inside], minlength=len(table))
-        unlocated = ~(np.isfinite(x) & np.isfinite(y))
-        attrs = {
-            "points": len(points),
-            "outside": int((~inside & ~unlocated).sum()),
-            "unlocated": int(unlocated.sum()),
-        }
+        c = count_points(
+            table.geometry.values, points, crs=table.crs, weights=weights, category=category
+        )
+        inc, dem = c.incidents, c.demand
+        info = c.info
+        attrs = {k: info[k] for k in ("points", "outside", "unlocated")}
     else:
         inc, dem = (np.asarray(a) for a in ward_counts)
         attrs = {}

@@ -52,11 +52,11 @@ FORCE = "force"
 _MAX_LISTED = 10
 
 
-def _listing(values: Iterable[Any]) -> str:
+def _listing(values: Iterable[Any], n: int = _MAX_LISTED) -> str:
+    """Join the first ``n`` values with commas and say how many more there are."""
     items = [str(v) for v in values]
-    shown = ", ".join(items[:_MAX_LISTED])
-    more = len(items) - _MAX_LISTED
-    return shown + (f" and {more} more" if more > 0 else "")
+    more = len(items) - n
+    return ", ".join(items[:n]) + (f" and {more} more" if more > 0 else "")
 
 
 def _mix(z: np.ndarray) -> np.ndarray:
@@ -83,6 +83,29 @@ def _as_ids(values: pd.Series) -> pd.Series:
         out[whole] = s[whole].astype("int64").astype("string")
         return out
     return s.astype("string")
+
+
+def _duplicate_ids(ids: pd.Series, what: str, id_col: str) -> str | None:
+    """Say which ward codes repeat (with their counts), or None when every code is unique."""
+    dup = ids[ids.duplicated(keep=False) & ids.notna()]
+    if not len(dup):
+        return None
+    return (
+        f"{what}: duplicate ward codes in column {id_col!r}: "
+        + _listing(f"{k!r} ×{v}" for k, v in dup.value_counts().items())
+        + "; each ward must appear once: merge the parts of a ward into one feature "
+        "(GeoDataFrame.dissolve) or fix the codes"
+    )
+
+
+def _raise_problems(what: str, problems: list[str], duplicates: str | None) -> None:
+    """Raise every problem at once; repeated codes alone are a :class:`DuplicateIdError`."""
+    if duplicates is not None and not problems:
+        raise DuplicateIdError(duplicates)
+    if duplicates is not None:
+        problems = [duplicates, *problems]
+    if problems:
+        raise ValidationError(what, problems)
 
 
 def group_union(
@@ -240,7 +263,6 @@ def ward_table(
     ids = out[ward_id]
     if ids.isna().any():
         problems.append(f"{int(ids.isna().sum())} ward(s) have no id in column {ward_id!r}")
-    dup = ids[ids.duplicated(keep=False) & ids.notna()]
     for level in levels:
         out[level] = _as_ids(out[level])
         null = out[level].isna()
@@ -255,19 +277,7 @@ def ward_table(
         problems.append(
             f"{int(bad.sum())} ward(s) have a null or empty geometry: {_listing(ids[bad])}"
         )
-    if len(dup):
-        counts = dup.value_counts()
-        msg = (
-            f"{what}: ward id column {ward_id!r} is not unique: "
-            + _listing(f"{k!r} ×{v}" for k, v in counts.items())
-            + "; each ward must appear once (merge its parts with GeoDataFrame.dissolve or fix "
-            "the codes)"
-        )
-        if not problems:
-            raise DuplicateIdError(msg)
-        problems.insert(0, msg)
-    if problems:
-        raise ValidationError(what, problems)
+    _raise_problems(what, problems, _duplicate_ids(ids, what, ward_id))
     others = [c for c in out.columns if c not in (ward_id, *levels, out.geometry.name)]
     return out[[ward_id, *levels, *others, out.geometry.name]]
 

@@ -48,6 +48,7 @@ import pandas as pd
 import pyogrio
 
 from boundaries.checks import CheckReport
+from boundaries.demand import deviation_pct
 from geo.errors import InputFormatError, OutputExistsError, check_option
 from geo.layers import read_boundaries
 from geo.write import output_paths, write_layers, write_text
@@ -152,7 +153,7 @@ def _from_realignment(r: Any) -> _Plan:
         )  # fmt: skip
     for col, src in (("deviation_pct_old", "demand_old"), ("deviation_pct", "demand_new")):
         if src in changes.columns and col not in changes.columns:
-            changes[col] = changes.groupby("level")[src].transform(_dev)
+            changes[col] = changes.groupby("level")[src].transform(deviation_pct)
     assignment = r.assignment
     review = assignment[assignment["review"].astype(bool)].copy()
     pieces = r.pieces
@@ -183,13 +184,6 @@ def _from_realignment(r: Any) -> _Plan:
         warnings=tuple(r.warnings),
         ward_counts=counts,
     )
-
-
-def _dev(s: pd.Series) -> pd.Series:
-    m = s.mean()
-    if not np.isfinite(m) or m <= 0:
-        return pd.Series(np.nan, index=s.index)
-    return 100.0 * (s / m - 1.0)
 
 
 def _pieces_crosswalk(

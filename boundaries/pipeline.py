@@ -18,7 +18,7 @@ import geopandas as gpd
 
 from boundaries.demand import Weights
 from boundaries.outputs import GPKG_NAME, write_plan
-from boundaries.realign import Realignment, realign
+from boundaries.realign import _BY, Realignment, realign
 from geo._sources import Sources
 from geo.errors import InputFormatError, OptionError, OutputExistsError, check_option
 from geo.incidents import Incidents, read_incidents
@@ -30,7 +30,6 @@ log = logging.getLogger("beatplan")
 
 #: Parent-level columns looked for on a beats layer given alone (small to large).
 PARENT_LEVELS: tuple[str, ...] = ("sector", "npa")
-_BY = ("area", "demand")
 
 
 def check_plan_free(out_dir: str | os.PathLike[str], *, overwrite: bool = False) -> None:

@@ -50,7 +50,7 @@ from boundaries.checks import (
     fix_contiguity,
     validate_areas,
 )
-from boundaries.demand import Weights, _expand, incident_weights, locate_xy, point_xy
+from boundaries.demand import Weights, _expand, count_points
 from boundaries.hierarchy import _listing, _strings, build_layers, nest
 from geo.crs import to_working, working_crs
 from geo.errors import (
@@ -374,6 +374,25 @@ def _neighbour_fill(codes: np.ndarray, adj: _Adjacency, ids: np.ndarray) -> np.n
     return codes
 
 
+def _fill_unassigned(
+    codes: np.ndarray, adj: _Adjacency, ids: np.ndarray, area_geoms: np.ndarray, wg: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Give every ward with no area (-1) one: its neighbours', else the nearest area's.
+
+    Returns the codes and a mask of the wards given the nearest area (islands touching no
+    ward that has an area).
+    """
+    codes = codes.copy()
+    if (codes < 0).any():
+        codes = _neighbour_fill(codes, adj, ids)
+    nearest = codes < 0
+    rest = np.nonzero(nearest)[0]
+    if len(rest):
+        wi, ai = shapely.STRtree(area_geoms).query_nearest(wg[rest], all_matches=False)
+        codes[rest[wi]] = ai
+    return codes, nearest
+
+
 # ---------------------------------------------------------------------------------- input
 def _normalise_areas(
     areas: gpd.GeoDataFrame | Mapping[str, gpd.GeoDataFrame],
@@ -595,13 +614,10 @@ def realign(
     ward_inc = ward_dem = None
     outside_wards = 0
     if demand is not None:
-        x, y = point_xy(demand, crs=work, what="demand points")
-        pweight = incident_weights(demand, weights)
-        pw = locate_xy(wg, x, y)
-        inw = pw >= 0
-        ward_inc = np.bincount(pw[inw], minlength=nw).astype(np.int64)
-        ward_dem = np.bincount(pw[inw], weights=pweight[inw], minlength=nw)
-        outside_wards = int((~inw & np.isfinite(x) & np.isfinite(y)).sum())
+        located = count_points(wg, demand, crs=work, weights=weights, what="demand points")
+        x, y, pweight, pw = located.x, located.y, located.weight, located.loc
+        ward_inc, ward_dem = located.incidents, located.demand
+        outside_wards = located.info["outside"]
         if outside_wards:
             warnings.append(
                 f"{outside_wards:,} of {len(x):,} demand point(s) lie in no ward and are not "
@@ -666,15 +682,10 @@ def realign(
     basis = fl.basis.copy()
     codes = fl.best.copy()
     if no_overlap.any():
-        codes = _neighbour_fill(codes, adj, fl.ids)
-        basis[no_overlap & (codes >= 0)] = "neighbour"
-        rem = np.nonzero(codes < 0)[0]
-        if len(rem):
-            assert fl.geoms is not None
-            tree = shapely.STRtree(fl.geoms)
-            wi2, ai2 = tree.query_nearest(wg[rem], all_matches=False)
-            codes[rem[wi2]] = ai2
-            basis[rem] = "nearest"
+        assert fl.geoms is not None
+        codes, nearest = _fill_unassigned(codes, adj, fl.ids, fl.geoms, wg)
+        basis[no_overlap] = "neighbour"
+        basis[nearest] = "nearest"
         msg = (
             f"{int(no_overlap.sum())} ward(s) overlap none of the old {_areas(finest)} and were "
             "given to a "
@@ -740,14 +751,8 @@ def realign(
             L = realign_layer(higher, checked[higher], id_cols[higher])
             lvl_objs[higher] = L
             assert L.best is not None
-            hc = L.best.copy()
-            if (hc < 0).any():
-                hc = _neighbour_fill(hc, adj, L.ids)
-            rest = np.nonzero(hc < 0)[0]
-            if len(rest):  # an island touching no ward with a higher area: the nearest
-                assert L.geoms is not None
-                wi3, ai3 = shapely.STRtree(L.geoms).query_nearest(wg[rest], all_matches=False)
-                hc[rest[wi3]] = ai3
+            assert L.geoms is not None
+            hc, _ = _fill_unassigned(L.best, adj, L.ids, L.geoms, wg)
             vals = np.where(hc >= 0, L.ids[np.maximum(hc, 0)], None)
             table[higher] = _strings(vals)
 

@@ -23,7 +23,6 @@ spec gives or deterministic ones (the level's pattern, e.g. ``B37`` after ``B36`
 
 from __future__ import annotations
 
-import difflib
 import logging
 import os
 import re
@@ -41,9 +40,9 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from boundaries.checks import CheckReport, check_layers, check_nesting, shared_boundaries
-from boundaries.demand import Weights, incident_weights, level_demand, locate_xy, point_xy
-from boundaries.hierarchy import DEFAULT_LEVELS, build_layers, ward_table
-from boundaries.spec import Ref, Spec, Step, load_spec
+from boundaries.demand import Weights, count_points, deviation_pct, level_demand
+from boundaries.hierarchy import DEFAULT_LEVELS, _listing, build_layers, ward_table
+from boundaries.spec import Ref, Spec, Step, _did_you_mean, load_spec
 from geo.crs import to_working, working_crs
 from geo.errors import ColumnNotFoundError, CRSError, InputFormatError, ValidationError
 from geo.layers import read_boundaries
@@ -55,13 +54,6 @@ log = logging.getLogger("beatplan")
 #: Per-ward demand columns kept in a written plan's ``wards`` layer and reused when no
 #: incidents are given.
 DEMAND_COLUMNS = ("incidents", "demand")
-_MAX = 10
-
-
-def _listing(values: Iterable[Any], n: int = _MAX) -> str:
-    items = [str(v) for v in values]
-    more = len(items) - n
-    return ", ".join(items[:n]) + (f" and {more} more" if more > 0 else "")
 
 
 # --------------------------------------------------------------------------------- result
@@ -913,8 +905,8 @@ def _problem_order(problem: str) -> tuple[int, int]:
 
 
 def _hint(value: str, choices: Iterable[Any]) -> str:
-    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=3, cutoff=0.75)
-    return f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
+    """Up to three close matches among many ids (a stricter cutoff than the spec's keys)."""
+    return _did_you_mean(value, choices, n=3, cutoff=0.75)
 
 
 # ------------------------------------------------------------------------------ demand
@@ -927,21 +919,10 @@ def _ward_demand(
             f"incidents: expected points (a GeoDataFrame or geo.Incidents), got "
             f"{type(incidents).__name__}"
         )
-    x, y = point_xy(points, crs=table.crs, what="incidents")
-    frame = points if isinstance(points, gpd.GeoDataFrame) else gpd.GeoDataFrame(geometry=points)
-    w = incident_weights(frame, weights)
-    loc = locate_xy(np.asarray(table.geometry.values, dtype=object), x, y)
-    inside = loc >= 0
-    inc = np.bincount(loc[inside], minlength=len(table)).astype(np.int64)
-    dem = np.bincount(loc[inside], weights=w[inside], minlength=len(table))
-    unlocated = ~(np.isfinite(x) & np.isfinite(y))
-    info = {
-        "points": len(x),
-        "inside": int(inside.sum()),
-        "outside": int((~inside & ~unlocated).sum()),
-        "unlocated": int(unlocated.sum()),
-    }
-    return inc, dem, info
+    c = count_points(
+        table.geometry.values, points, crs=table.crs, weights=weights, what="incidents"
+    )
+    return c.incidents, c.demand, c.info
 
 
 # ------------------------------------------------------------------------------ reports
@@ -1035,7 +1016,7 @@ def _change_table(
         if counts is not None:
             of["incidents_old"] = go["inc"].sum()
             of["demand_old"] = go["dem"].sum()
-            of["deviation_pct_old"] = _deviation(of["demand_old"])
+            of["deviation_pct_old"] = deviation_pct(of["demand_old"])
         of.index.name = "old_id"
         of = of.reset_index()
         gone = ~of["old_id"].isin(list(survivors)).to_numpy()
@@ -1054,7 +1035,7 @@ def _change_table(
         if counts is not None:
             has_id = out["id"].notna().to_numpy()
             out["deviation_pct"] = np.nan
-            out.loc[has_id, "deviation_pct"] = _deviation(out.loc[has_id, "demand_new"])
+            out.loc[has_id, "deviation_pct"] = deviation_pct(out.loc[has_id, "demand_new"])
         out["status"] = [_status(r) for r in out.itertuples()]
         frames.append(out)
         # the area crosswalk
@@ -1119,13 +1100,6 @@ def _sources_text(d: pd.DataFrame, col: str) -> str:
     c = d[col].value_counts()
     c = c.sort_index().sort_values(ascending=False, kind="stable")
     return "; ".join(f"{k} ({v})" for k, v in c.items())
-
-
-def _deviation(demand: pd.Series) -> pd.Series:
-    mean = demand.mean()
-    if not np.isfinite(mean) or mean <= 0:
-        return pd.Series(np.nan, index=demand.index)
-    return 100.0 * (demand / mean - 1.0)
 
 
 def _text(v: Any) -> str | None:

@@ -53,7 +53,7 @@ import difflib
 import logging
 import os
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -420,9 +420,10 @@ def _singular(what: str) -> str:
     )
 
 
-def _did_you_mean(value: str, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+def _did_you_mean(value: str, choices: Iterable[Any], *, n: int = 1, cutoff: float = 0.6) -> str:
+    """Return `` (did you mean 'x' or 'y'?)`` for the choices close to ``value``, else ``""``."""
+    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=n, cutoff=cutoff)
+    return f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
 
 
 def parse_spec(data: Any, *, source: str = "spec") -> Spec:
