@@ -17,6 +17,7 @@ __all__ = ["COMMANDS", "main"]
 
 #: command name -> module (under ``beatplan``) holding a click command called ``command``.
 COMMANDS: dict[str, str] = {
+    "hotspots": "hotspots_cmd",
     "info": "info_cmd",
     "sample": "sample_cmd",
     "demo": "demo_cmd",

@@ -8,8 +8,6 @@ month at equal area coverage beside the naive baseline.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ import pandas as pd
 
 from beatplan.options import crs_option, handle_errors, out_option, overwrite_option
 from geo.errors import EmptyInputError, OutputExistsError, ValidationError
+from geo.write import write_text
 
 __all__ = ["command"]
 
@@ -342,12 +341,5 @@ def backtest_cmd(
     click.echo(wide.to_string())
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".csv.tmp")
-        os.close(fd)
-        try:
-            table.to_csv(tmp, index=False)
-            os.replace(tmp, out)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        write_text(out, table.to_csv(index=False, lineterminator="\n"), overwrite=overwrite)
         click.echo(f"wrote {len(table)} rows to {out}")

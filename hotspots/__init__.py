@@ -13,28 +13,34 @@ Examples
 >>> hs.areas.head()                                                  # doctest: +SKIP
 """
 
+from hotspots.dbscan import DensityClusters, dbscan, hdbscan
 from hotspots.emerging import emerging_hotspots, mann_kendall
 from hotspots.evaluate import backtest, evaluate, rank_cells
 from hotspots.find import METHODS, find_hotspots, prepare_incidents, select_incidents
 from hotspots.gistar import GiStar, fdr_bh, gi_star
 from hotspots.grid import Grid, default_cell
+from hotspots.hulls import cluster_polygons
 from hotspots.kde import kde_surface
 from hotspots.result import Hotspots, Surface
 from hotspots.summarise import summarise
 
 __all__ = [
     "METHODS",
+    "DensityClusters",
     "GiStar",
     "Grid",
     "Hotspots",
     "Surface",
     "backtest",
+    "cluster_polygons",
+    "dbscan",
     "default_cell",
     "emerging_hotspots",
     "evaluate",
     "fdr_bh",
     "find_hotspots",
     "gi_star",
+    "hdbscan",
     "kde_surface",
     "mann_kendall",
     "prepare_incidents",

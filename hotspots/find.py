@@ -865,7 +865,7 @@ def _cluster_method(
     max_cells: int,
 ) -> tuple[NDArray[np.int64], dict[int, Any], dict[int, float]]:
     """DBSCAN or HDBSCAN on the distinct locations weighted by their incidents."""
-    from hotspots import dbscan as density_clusters
+    from hotspots.dbscan import dbscan, hdbscan
     from hotspots.hulls import cluster_polygons
 
     ucw = (
@@ -894,7 +894,7 @@ def _cluster_method(
     else:
         how["min_samples"] = "given"
     if method == "dbscan":
-        clusters = density_clusters.dbscan(unique, eps=eps, min_samples=min_samples, weights=ucw)
+        clusters = dbscan(unique, eps=eps, min_samples=min_samples, weights=ucw)
         params.update(eps=eps, min_samples=min_samples, buffer=buffer)
     else:
         if w is not None:
@@ -909,7 +909,7 @@ def _cluster_method(
         else:
             how["min_cluster_size"] = "given"
         ms = None if how["min_samples"] != "given" else int(min_samples)
-        clusters = density_clusters.hdbscan(
+        clusters = hdbscan(
             unique, min_cluster_size=int(min_cluster_size), min_samples=ms, weights=ucw
         )
         params.update(min_cluster_size=int(min_cluster_size), min_samples=ms, buffer=buffer)
