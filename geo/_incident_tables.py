@@ -1,0 +1,543 @@
+"""Reading incident files into columns, before any check (private to :mod:`geo.incidents`).
+
+Which kind a file is (text table, Parquet, vector layer); which columns hold the coordinates,
+date, category, id, location and LSOA (police.uk names, common lon/lat and x/y spellings, or the
+caller's); reading just those columns as text with pyarrow, numbering every data row and keeping
+the malformed ones; and the rejected-rows table every reason is recorded in.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from geo.crs import WGS84
+from geo.errors import (
+    ColumnNotFoundError,
+    CRSError,
+    GeometryError,
+    InputFormatError,
+    OptionError,
+)
+
+__all__ = [
+    "REJECT_REASONS",
+    "BAD_DATE",
+    "DUP",
+    "FOLDER_SUFFIXES",
+    "MALFORMED",
+    "NOT_NUM",
+    "NO_LOC",
+    "OUTSIDE",
+    "RANGE",
+    "Raw",
+    "STRING",
+    "Spec",
+    "ZERO",
+    "file_kind",
+    "norm",
+    "read_parquet",
+    "read_text",
+    "read_vector",
+    "rejections",
+    "string_mapper",
+]
+
+log = logging.getLogger("beatplan")
+
+#: Every reason a row can be rejected for, in the order the checks run.
+REJECT_REASONS = (
+    "malformed row",
+    "no location",
+    "not a number",
+    "out of range",
+    "zero coordinates",
+    "bad date",
+    "duplicate id",
+    "outside area",
+)
+MALFORMED, NO_LOC, NOT_NUM, RANGE, ZERO, BAD_DATE, DUP, OUTSIDE = range(1, 9)
+
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+_VECTOR_SUFFIXES = (".gpkg", ".geojson", ".geojsonl", ".geojsons", ".json", ".shp", ".fgb")
+#: Files a folder or glob contributes (``.txt`` and ``.json`` only when named explicitly).
+FOLDER_SUFFIXES = (
+    ".csv", ".csv.gz", ".tab", ".tab.gz", ".tsv", ".tsv.gz",
+    ".parquet", ".pq", ".gpkg", ".geojson", ".fgb", ".shp",
+)  # fmt: skip
+
+_POLICE_UK = {
+    "x": "longitude",
+    "y": "latitude",
+    "id": "crimeid",
+    "date": "month",
+    "category": "crimetype",
+    "location": "location",
+    "lsoa": "lsoacode",
+}
+# Candidate column names, normalised (lower case, letters and digits only), best first.
+_LON = ("longitude", "lon", "lng", "long", "longitudewgs84", "xlon")
+_LAT = ("latitude", "lat", "latitudewgs84", "ylat")
+_X = ("x", "xcoordinate", "xcoord", "easting", "eastings", "pointx", "xcoordinates")
+_Y = ("y", "ycoordinate", "ycoord", "northing", "northings", "pointy", "ycoordinates")
+_OPTIONAL = {
+    "date": (
+        "datetime", "dateofoccurrence", "occurrencedate", "occurred", "occurredon",
+        "offencedate", "offensedate", "incidentdate", "date", "timestamp", "reporteddate",
+        "datereported", "month",
+    ),
+    "category": (
+        "crimetype", "category", "primarytype", "primarydescription", "offencetype",
+        "offensetype", "crimecategory", "offence", "offense", "crime", "type",
+    ),
+    "id": ("crimeid", "incidentid", "id", "casenumber", "crimereference", "reference", "case"),
+    "location": ("block", "address", "streetaddress", "street", "location", "locationname"),
+    "lsoa": ("lsoacode", "lsoa11cd", "lsoa21cd", "lsoacd", "lsoa"),
+}  # fmt: skip
+_WHAT = {
+    "date": "date or month",
+    "category": "crime type / category",
+    "id": "incident id",
+    "location": "location / street",
+    "lsoa": "LSOA code",
+}
+
+STRING = pd.StringDtype()
+
+
+def string_mapper(t: pa.DataType) -> Any:
+    return STRING if pa.types.is_string(t) or pa.types.is_large_string(t) else None
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass
+class Spec:
+    """The caller's choices, shared by every file."""
+
+    schema: str
+    x: str | None
+    y: str | None
+    crs: CRS | None
+    columns: dict[str, str | None]  # date / category / id chosen by the caller
+
+
+@dataclass
+class Raw:
+    """One file as read: parsed rows' columns plus the rows that could not be parsed."""
+
+    path: Path
+    schema: str
+    crs: CRS
+    n_rows: int
+    rows: np.ndarray  # int64 data-row numbers (1-based) of the parsed rows
+    x: pa.ChunkedArray | np.ndarray  # text or numbers; numpy float64 for vector layers
+    y: pa.ChunkedArray | np.ndarray
+    xname: str
+    yname: str
+    cols: dict[str, pa.ChunkedArray | None]  # id, date, category, location, lsoa
+    names: dict[str, str | None]  # the column each of those came from
+    malformed: pd.DataFrame
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (template, file name)
+    messages: list[str] = field(default_factory=list)
+
+
+def norm(name: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", name.lower())
+
+
+def file_kind(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(_PARQUET_SUFFIXES):
+        return "parquet"
+    if name.endswith(_VECTOR_SUFFIXES):
+        return "vector"
+    return "text"
+
+
+def _find(header: Sequence[str], candidates: Sequence[str]) -> str | None:
+    by_norm: dict[str, str] = {}
+    for h in header:
+        by_norm.setdefault(norm(h), h)
+    for c in candidates:
+        if c in by_norm:
+            return by_norm[c]
+    return None
+
+
+def _given(header: Sequence[str], name: str, arg: str, path: Path) -> str:
+    """Return the header entry the caller named (exact, else ignoring case and spacing)."""
+    if name in header:
+        return name
+    found = _find(header, [norm(name)])
+    if found is None:
+        raise ColumnNotFoundError(
+            f"{path}: no column {name!r} (given as {arg}=); columns present: "
+            f"{', '.join(map(repr, header))}; pass {arg}= one of those"
+        )
+    return found
+
+
+def _resolve(header: list[str], path: Path, spec: Spec, kind: str) -> dict[str, Any]:
+    """Choose the schema and the columns of one table from its header."""
+    normed = {norm(h) for h in header}
+    police = {"crimeid", "month", "longitude", "latitude", "crimetype"} <= normed
+    schema = spec.schema
+    crs = spec.crs
+    if schema == "vector":
+        raise InputFormatError(
+            f"{path}: schema='vector' reads GeoPackage/GeoJSON point layers, but this is a "
+            f"{kind} table; use schema='auto'"
+        )
+    if schema == "auto":
+        if spec.x is None and police and (crs is None or crs.is_geographic):
+            schema = "police.uk"
+        elif crs is not None and crs.is_projected:
+            schema = "xy"
+        elif spec.x is not None or (_find(header, _LON) and _find(header, _LAT)):
+            schema = "lonlat"
+        elif _find(header, _X) and _find(header, _Y):
+            raise CRSError(
+                f"{path}: found projected-looking columns {_find(header, _X)!r}/"
+                f"{_find(header, _Y)!r} but no CRS; pass crs= the CRS they are in "
+                "(e.g. crs='EPSG:27700' for British National Grid), or crs='EPSG:4326' if "
+                "they hold longitude/latitude"
+            )
+        else:
+            raise ColumnNotFoundError(
+                f"{path}: no coordinate columns found (looked for longitude/lon/lng and "
+                f"latitude/lat, or x/easting and y/northing); columns present: "
+                f"{', '.join(map(repr, header))}; pass x='<longitude or x column>', "
+                "y='<latitude or y column>' (and crs=... for projected coordinates)"
+            )
+    if schema == "xy":
+        if crs is None:  # caught earlier for an explicit schema; kept for safety
+            raise CRSError(f"{path}: projected x/y coordinates need crs=...")
+        if not crs.is_projected:
+            raise CRSError(
+                f"{path}: schema='xy' is for projected coordinates but crs={crs.to_string()} "
+                "is geographic; use schema='lonlat' for longitude/latitude"
+            )
+    elif crs is not None and crs.is_projected:
+        raise CRSError(
+            f"{path}: schema={schema!r} reads longitude/latitude but crs={crs.to_string()} is "
+            "projected; use schema='xy' for projected x/y columns"
+        )
+    if schema == "police.uk" and not police:
+        missing = [
+            n for n in ("Crime ID", "Month", "Longitude", "Latitude", "Crime type")
+            if norm(n) not in normed
+        ]  # fmt: skip
+        raise ColumnNotFoundError(
+            f"{path}: not a police.uk street-level file: missing {', '.join(missing)}; columns "
+            f"present: {', '.join(map(repr, header))}; use schema='auto' or 'lonlat' with x=, y="
+        )
+
+    cand_x: tuple[str, ...] = _LON
+    cand_y: tuple[str, ...] = _LAT
+    if schema == "police.uk":
+        cand_x, cand_y = ("longitude",), ("latitude",)
+    elif schema == "xy":
+        cand_x, cand_y = _X, _Y
+    if spec.x is not None and spec.y is not None:
+        xcol, ycol = _given(header, spec.x, "x", path), _given(header, spec.y, "y", path)
+    else:
+        found_x, found_y = _find(header, cand_x), _find(header, cand_y)
+        if found_x is None or found_y is None:
+            want = "x/easting and y/northing" if schema == "xy" else "longitude and latitude"
+            raise ColumnNotFoundError(
+                f"{path}: no {want} columns found; columns present: "
+                f"{', '.join(map(repr, header))}; pass x='<column>', y='<column>'"
+            )
+        xcol, ycol = found_x, found_y
+    names: dict[str, str | None] = {}
+    notes: list[tuple[str, str]] = []
+    for key, cands in _OPTIONAL.items():
+        chosen = spec.columns.get(key)
+        if chosen is not None:
+            names[key] = _given(header, chosen, key, path)
+            continue
+        if schema == "police.uk":
+            cands = (_POLICE_UK[key],)
+        found = _find([h for h in header if h not in (xcol, ycol)], cands)
+        names[key] = found
+        if found is None and key in ("date", "category", "id"):
+            notes.append(
+                (f"no {_WHAT[key]} column found in {{files}}; pass {key}='<column>' to name one",
+                 path.name)
+            )  # fmt: skip
+    return {
+        "schema": schema,
+        "crs": crs if crs is not None else WGS84,
+        "x": xcol,
+        "y": ycol,
+        "names": names,
+        "notes": notes,
+    }
+
+
+def _read_header(path: Path) -> tuple[list[str], str]:
+    """Return the header fields and the delimiter of a delimited text file."""
+    opener: Callable[..., Any] = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as fh:
+            line = fh.readline(1 << 20)
+    except OSError as exc:
+        raise InputFormatError(f"{path}: cannot be opened as a text table: {exc}") from exc
+    text = line.decode("utf-8-sig", errors="replace").rstrip("\r\n")
+    if not text.strip():
+        raise InputFormatError(
+            f"{path}: the file is empty or its first line is blank; expected a header line "
+            "naming the columns (e.g. the police.uk header 'Crime ID,Month,...')"
+        )
+    if "\x00" in text:
+        raise InputFormatError(
+            f"{path}: is not a text table (its first line holds NUL bytes); expected a CSV or "
+            "tab-separated file, Parquet (.parquet) or a vector layer (.gpkg, .geojson)"
+        )
+    delim = max((",", "\t", ";", "|"), key=text.count)
+    if text.count(delim) == 0:
+        delim = ","
+    try:
+        header = next(csv.reader([text], delimiter=delim))
+    except csv.Error as exc:
+        raise InputFormatError(f"{path}: the first line is not a table header: {exc}") from exc
+    return header, delim
+
+
+def read_text(path: Path, spec: Spec) -> Raw:
+    header, delim = _read_header(path)
+    plan = _resolve(header, path, spec, "text")
+    include = _plan_columns(plan)
+    messages: list[str] = []
+    try:
+        table, bad = _read_csv(path, delim, include, "utf8")
+    except pa.ArrowInvalid as exc:
+        if "utf8" not in str(exc).lower().replace("-", ""):
+            raise InputFormatError(
+                f"{path}: cannot be read as a {_delim_name(delim)}-separated table: {exc}"
+            ) from exc
+        try:
+            table, bad = _read_csv(path, delim, include, "latin-1")
+        except pa.ArrowInvalid as exc2:
+            raise InputFormatError(
+                f"{path}: cannot be read as a {_delim_name(delim)}-separated table: {exc2}"
+            ) from exc2
+        messages.append(f"{path.name} is not valid UTF-8; read it as Latin-1")
+    n_bad = len(bad)
+    n_rows = table.num_rows + n_bad
+    if n_bad and all(b[0] is not None and b[0] > 0 for b in bad):
+        bad_rows = np.array([b[0] for b in bad], dtype=np.int64) - 1  # header is record 1
+        rows = np.delete(np.arange(1, n_rows + 1, dtype=np.int64), bad_rows - 1)
+    else:  # row numbers unknown (never seen single-threaded): number the bad rows last
+        rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
+        bad_rows = np.arange(table.num_rows + 1, n_rows + 1, dtype=np.int64)
+    malformed = rejections(
+        path.name,
+        bad_rows,
+        MALFORMED,
+        [f"expected {exp} fields, found {act}: {_clip(text)}" for _, exp, act, text in bad],
+    )
+    if n_bad:
+        messages.append(f"{path.name}: {n_bad} malformed row{'s' if n_bad != 1 else ''} rejected")
+    return _raw_from_table(path, plan, table, n_rows, rows, malformed, messages)
+
+
+def _plan_columns(plan: dict[str, Any]) -> list[str]:
+    """Return the columns a resolved plan reads: x, y, then the optional ones found, once each."""
+    wanted = [plan["x"], plan["y"], *[c for c in plan["names"].values() if c is not None]]
+    return list(dict.fromkeys(wanted))
+
+
+def _raw_from_table(
+    path: Path,
+    plan: dict[str, Any],
+    table: pa.Table,
+    n_rows: int,
+    rows: np.ndarray,
+    malformed: pd.DataFrame,
+    messages: list[str] | None = None,
+) -> Raw:
+    """Wrap the columns ``plan`` chose from a text or Parquet ``table``."""
+    return Raw(
+        path=path,
+        schema=plan["schema"],
+        crs=plan["crs"],
+        n_rows=n_rows,
+        rows=rows,
+        x=table.column(plan["x"]),
+        y=table.column(plan["y"]),
+        xname=plan["x"],
+        yname=plan["y"],
+        cols={k: (table.column(c) if c is not None else None) for k, c in plan["names"].items()},
+        names=plan["names"],
+        malformed=malformed,
+        notes=plan["notes"],
+        messages=messages or [],
+    )
+
+
+def _read_csv(
+    path: Path, delim: str, include: list[str], encoding: str
+) -> tuple[pa.Table, list[tuple[int | None, int, int, str]]]:
+    """Read ``include`` columns as text; return the table and the rows skipped as malformed."""
+    bad: list[tuple[int | None, int, int, str]] = []
+
+    def on_bad_row(row: Any) -> str:
+        bad.append((row.number, row.expected_columns, row.actual_columns, row.text))
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            path,
+            # single-threaded: faster here, and the only way pyarrow reports bad rows' numbers
+            read_options=pacsv.ReadOptions(use_threads=False, encoding=encoding),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delim, newlines_in_values=True, invalid_row_handler=on_bad_row
+            ),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=include,
+                column_types={c: pa.string() for c in include},
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+                null_values=[""],
+            ),
+        )
+    except OSError as exc:  # e.g. a corrupt .gz
+        raise InputFormatError(f"{path}: cannot be read: {exc}") from exc
+    return table, bad
+
+
+def read_parquet(path: Path, spec: Spec) -> Raw:
+    try:
+        header = list(pq.read_schema(path).names)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputFormatError(f"{path}: cannot be read as Parquet: {exc}") from exc
+    plan = _resolve(header, path, spec, "parquet")
+    table = pq.read_table(path, columns=_plan_columns(plan))
+    n = table.num_rows
+    rows = np.arange(1, n + 1, dtype=np.int64)
+    no_bad = rejections(path.name, np.empty(0, np.int64), MALFORMED, [])
+    return _raw_from_table(path, plan, table, n, rows, no_bad)
+
+
+def read_vector(path: Path, spec: Spec) -> Raw:
+    if spec.schema not in ("auto", "vector"):
+        raise InputFormatError(
+            f"{path}: is a vector layer (GeoPackage/GeoJSON/...), not a table; read it with "
+            f"schema='vector' or 'auto' (schema={spec.schema!r} was given)"
+        )
+    if spec.x is not None or spec.y is not None:
+        raise OptionError(
+            f"{path}: x= and y= name coordinate columns of tables; a vector layer's points "
+            "come from its geometry, so leave them out"
+        )
+    try:
+        layers = pyogrio.list_layers(path)
+    except Exception as exc:  # pyogrio raises DataSourceError and friends
+        raise InputFormatError(f"{path}: cannot be opened as a vector layer: {exc}") from exc
+    points = [str(name) for name, gtype in layers if gtype and "point" in str(gtype).lower()]
+    if len(layers) == 1:
+        layer = str(layers[0][0])
+    elif points:
+        layer = points[0]
+        log.info("%s: %d layers; reading the point layer %r", path, len(layers), layer)
+    else:
+        raise InputFormatError(
+            f"{path}: holds no point layer (layers: "
+            f"{', '.join(f'{n} ({t})' for n, t in layers)}); incidents must be points"
+        )
+    header = [str(f) for f in pyogrio.read_info(path, layer=layer)["fields"]]
+    names: dict[str, str | None] = {}
+    notes: list[tuple[str, str]] = []
+    for key, cands in _OPTIONAL.items():
+        chosen = spec.columns.get(key)
+        names[key] = _given(header, chosen, key, path) if chosen else _find(header, cands)
+        if names[key] is None and key in ("date", "category", "id"):
+            notes.append(
+                (f"no {_WHAT[key]} column found in {{files}}; pass {key}='<column>' "
+                 "to name one", path.name)
+            )  # fmt: skip
+    cols_wanted = list(dict.fromkeys(c for c in names.values() if c is not None))
+    meta, table = pyogrio.read_arrow(path, layer=layer, columns=cols_wanted)
+    layer_crs = meta.get("crs")
+    if spec.crs is not None:
+        if layer_crs and not CRS.from_user_input(layer_crs).equals(spec.crs):
+            log.warning(
+                "%s: declares %s; using crs=%s as given", path, layer_crs, spec.crs.to_string()
+            )
+        crs = spec.crs
+    elif layer_crs:
+        crs = CRS.from_user_input(layer_crs)
+    else:
+        raise CRSError(f"{path}: layer {layer!r} has no CRS; pass crs= the CRS it is in")
+    geom = shapely.from_wkb(np.asarray(table.column(meta["geometry_name"] or "wkb_geometry")))
+    types = shapely.get_type_id(geom)
+    single = (types == 4) & (shapely.get_num_geometries(geom) == 1)
+    geom = np.where(single, shapely.get_geometry(geom, 0), geom)
+    types = shapely.get_type_id(geom)
+    wrong = (types != 0) & (types != -1) & ~shapely.is_empty(geom)
+    if wrong.any():
+        kinds = pd.Series(shapely.get_type_id(geom[wrong])).map(
+            {1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint (several points)",
+             5: "MultiLineString", 6: "MultiPolygon", 7: "GeometryCollection"}
+        ).value_counts()  # fmt: skip
+        raise GeometryError(
+            f"{path}: layer {layer!r} must hold points, but {int(wrong.sum())} features are "
+            f"{', '.join(f'{k} ({v})' for k, v in kinds.items())}; convert them to points "
+            "(e.g. centroids) first"
+        )
+    x = shapely.get_x(geom).astype(np.float64)  # NaN for null and empty points
+    y = shapely.get_y(geom).astype(np.float64)
+    n = len(geom)
+    return Raw(
+        path=path,
+        schema="vector",
+        crs=crs,
+        n_rows=n,
+        rows=np.arange(1, n + 1, dtype=np.int64),
+        x=x,
+        y=y,
+        xname="x",
+        yname="y",
+        cols={k: (table.column(c) if c is not None else None) for k, c in names.items()},
+        names=names,
+        malformed=rejections(path.name, np.empty(0, np.int64), MALFORMED, []),
+        notes=notes,
+    )
+
+
+def _delim_name(delim: str) -> str:
+    return {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}.get(delim, repr(delim))
+
+
+def _clip(text: str, n: int = 80) -> str:
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def rejections(name: str, rows: np.ndarray, code: int, detail: Any) -> pd.DataFrame:
+    n = len(rows)
+    return pd.DataFrame(
+        {
+            "source": pd.array([name] * n, dtype=STRING),
+            "row": np.asarray(rows, dtype=np.int64),
+            "reason": pd.array([REJECT_REASONS[code - 1]] * n, dtype=STRING),
+            "detail": pd.array(np.asarray(detail, dtype=object), dtype=STRING),
+        }
+    )
