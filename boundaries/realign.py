@@ -41,17 +41,12 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from boundaries.checks import (
-    CheckReport,
-    Exceptions,
-    _Adjacency,
-    _validate_wards,
-    check_layers,
-    fix_contiguity,
-    validate_areas,
-)
+from boundaries.checks import CheckReport, check_layers
+from boundaries.contiguity import Exceptions, fix_contiguity
+from boundaries.coverage import _Adjacency
 from boundaries.demand import Weights, _expand, count_points
 from boundaries.hierarchy import _listing, _strings, build_layers, nest
+from boundaries.validate import _validate_wards, validate_areas
 from geo.crs import to_working, working_crs
 from geo.errors import (
     ColumnNotFoundError,
