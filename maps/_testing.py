@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from maps.assets import FETCH_COMMAND, assets_available
 
 __all__ = [
     "PROBE",
+    "urls_outside_assets",
     "assets_missing_reason",
     "chicago_district",
     "chromium_missing_reason",
@@ -20,6 +22,19 @@ __all__ = [
     "leicester_city_west",
     "leicestershire_npas",
 ]
+
+
+_INLINED = re.compile(r"<(script|style)>/\* [\w.-]+ \(inlined\) \*/.*?</\1>", re.S)
+
+
+def urls_outside_assets(html: str) -> list[str]:
+    """Return every ``http(s)://`` or ``//`` URL in ``html`` outside the inlined library code.
+
+    An offline map with no basemap must have none: not as a link, a script, a stylesheet, an
+    image, nor in its own JavaScript.
+    """
+    rest = _INLINED.sub("", html)
+    return re.findall(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}[^\s\"'<>)]*", rest, flags=re.I)
 
 
 def assets_missing_reason() -> str | None:

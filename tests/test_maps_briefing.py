@@ -12,7 +12,7 @@ import pytest
 import shapely
 
 from geo.errors import CRSError, OptionError, ValidationError
-from maps._testing import assets_missing_reason
+from maps._testing import assets_missing_reason, urls_outside_assets
 from maps.briefing import LAYER_NAMES, briefing_map
 from maps.offline import external_resources, to_html
 
@@ -103,10 +103,16 @@ def test_layers_and_counts() -> None:
     assert "October 2022" in html
     beats = _data_of(html, LAYER_NAMES["beats"])
     assert len(beats["features"]) == 4
-    # each beat's tooltip counts its October incidents; together they count every one
+    # each beat's tooltip counts its October incidents, edges included (a point on a shared
+    # edge counts in both beats), as counted here independently
     tips = [f["properties"]["tip"] for f in beats["features"]]
     counts = [int(re.search(r"(\d+) incidents", t).group(1)) for t in tips]
-    assert sum(counts) >= n_oct  # points on a shared edge count in both beats
+    octo = pts[pts["month"] == "2022-10-01"]
+    expected = [
+        int(shapely.intersects_xy(b, octo.geometry.x, octo.geometry.y).sum())
+        for b in _layers()["beat"].geometry
+    ]
+    assert counts == expected and sum(counts) >= n_oct
     hot = _data_of(html, LAYER_NAMES["hotspots"])
     assert [f["properties"]["pop"].split("</b>")[0] for f in hot["features"]] == [
         "<b>Hotspot 1",
@@ -125,7 +131,18 @@ def test_every_value_from_data_is_escaped() -> None:
     html = m.get_root().render()
     assert "<script>window.__xss" not in html
     assert "<img src=x" not in html
-    assert "&lt;script&gt;" in html or "\\u003c" not in html
+    # and each value is there, escaped: the location and crime type (in the incidents' string
+    # tables), the beat name (label and tooltip), the hotspot's crime types and the title
+    shown = "&lt;script&gt;window.__xss=1&lt;"
+    for before in (
+        '"tip":"\\u003cb>Beat B1 ',  # beat tooltip
+        'txt = ["',  # beat label
+        "Top crime types\\u003c\\/th>\\u003ctd>",  # hotspot popup
+        'places: ["',  # incident location text
+        'types: ["',  # incident crime type
+        "\\u003ch1>",  # title
+    ):
+        assert before + shown in html, before
 
 
 def test_area_by_id_limits_everything_to_it() -> None:
@@ -206,6 +223,23 @@ def test_ward_table_boundaries() -> None:
 def test_offline_briefing_has_no_external_resource() -> None:
     html = to_html(briefing_map(_incidents(), _hotspots(), _layers(), tiles=None))
     assert external_resources(html) == []
+    assert urls_outside_assets(html) == []
     html_osm = to_html(briefing_map(_incidents(), _hotspots(), _layers()))
     assert external_resources(html_osm) == []
     assert "tile.openstreetmap.org" in html_osm
+
+
+def _ticked(m: object) -> dict[str, bool]:
+    """Layer name -> whether the layer control shows it ticked when the map opens."""
+    return {c.layer_name: c.show for c in m._children.values() if hasattr(c, "layer_name")}
+
+
+def test_clustered_incidents_start_switched_off() -> None:
+    pts, inc = _incidents(), LAYER_NAMES["incidents"]
+    many = briefing_map(pts, _hotspots(), _layers(), since=None, tiles=None)
+    assert _registered(many.get_root().render())[inc] == "cluster"
+    assert not _ticked(many)[inc] and _ticked(many)[LAYER_NAMES["hotspots"]]
+    few = briefing_map(pts, None, _layers(), since=None, cluster_above=10**6, tiles=None)
+    assert _registered(few.get_root().render())[inc] == "points" and _ticked(few)[inc]
+    forced = briefing_map(pts, None, _layers(), since=None, show_incidents=True, tiles=None)
+    assert _registered(forced.get_root().render())[inc] == "cluster" and _ticked(forced)[inc]

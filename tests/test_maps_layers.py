@@ -14,13 +14,16 @@ from shapely import Polygon
 from geo.errors import CRSError, GeometryError
 from maps.layers import (
     DECIMALS,
+    GeoJsonLayer,
     LabelLayer,
+    area_labels,
     display_geometry,
     escape,
     feature_collection,
     js_json,
     to_lonlat,
 )
+from maps.style import Legend
 
 PAYLOADS = ["<script>alert(1)</script>", '<img src=x onerror="alert(2)">', 'O\'Brien & "Sons"']
 
@@ -140,3 +143,37 @@ def test_label_layer_escapes_text() -> None:
     assert "onerror=&quot;" in js and "<img" not in js
     with pytest.raises(ValueError, match="1 label positions but 2 texts"):
         LabelLayer("x", np.array([[52.6, -1.1]]), ["a", "b"])
+
+
+def test_area_labels_sit_inside_their_polygons_and_show_when_they_fit() -> None:
+    u = shapely.Point(456_000, 300_000).buffer(3000, quad_segs=64)  # a ring (not convex)
+    ring = u.difference(shapely.Point(456_000, 300_000).buffer(2000))
+    small = shapely.box(470_000, 300_000, 470_200, 300_200)
+    geoms = gpd.GeoSeries([ring, small], crs=27700)
+    lyr = area_labels("l", geoms, ["Ring", "Small"], css_class="bp-beat", always=[False, False])
+    back = gpd.GeoSeries(shapely.points(lyr.latlon[:, ::-1]), crs=4326).to_crs(27700)
+    assert shapely.within(back.values, geoms.values).all()
+    # the 200 m square needs a closer zoom than the 5 km ring before its label fits
+    assert lyr.min_zoom[1] > lyr.min_zoom[0] > 0
+    forced = area_labels("l", geoms, ["Ring", "Small"], css_class="bp-beat", always=[False, True])
+    assert forced.min_zoom[1] == 0 and forced.min_zoom[0] == lyr.min_zoom[0]
+
+
+def test_panes_are_checked_and_take_no_clicks() -> None:
+    with pytest.raises(ValueError, match="bp-top-lines"):
+        LabelLayer("x", np.array([[52.6, -1.1]]), ["a"], pane="markerPane")
+    lyr = GeoJsonLayer("x", feature_collection(np.array([]), pd.DataFrame()), styles=[{}],
+                       pane="bp-top-lines")  # fmt: skip
+    js = lyr.script("map_1")
+    assert "interactive: false" in js and '"bp-top-lines", 610)' in js
+
+
+def test_legend_swatches_match_the_map() -> None:
+    leg = Legend("L", [("box", "#ff0000", "a", 0.4), ("box", "#00ff00", "b"),
+                       ("ramp", ["#0000ff", "#ff0000"], "heat")])  # fmt: skip
+    html = json.loads(leg.html_js)
+    assert "background:rgba(255,0,0,0.40);border-color:#ff0000" in html
+    assert "background:#00ff00" in html
+    assert "linear-gradient(to right,#0000ff,#ff0000)" in html
+    with pytest.raises(ValueError, match="rrggbb"):
+        Legend("L", [("ramp", ["#0000ff", "red"], "heat")])

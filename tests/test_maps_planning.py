@@ -14,7 +14,9 @@ import pytest
 import shapely
 
 from geo.errors import ValidationError
+from maps._testing import assets_missing_reason, urls_outside_assets
 from maps.changes import change_map
+from maps.offline import external_resources, to_html
 from maps.planning import planning_map
 
 PAYLOAD = "<script>window.__xss=1</script>"
@@ -184,3 +186,11 @@ def test_change_map_bad_inputs() -> None:
         change_map(None, _wards(), tiles=None)
     with pytest.raises(ValidationError, match="level"):
         change_map(_wards(), _wards(), level="district", tiles=None)
+
+
+@pytest.mark.skipif(assets_missing_reason() is not None, reason=str(assets_missing_reason()))
+def test_offline_planning_and_change_maps_name_no_url() -> None:
+    s, r, pts = _sample_realigned()
+    for m in (planning_map(r, demand=pts, tiles=None), change_map(s.wards_old, r, tiles=None)):
+        html = to_html(m)
+        assert external_resources(html) == [] and urls_outside_assets(html) == []
