@@ -15,7 +15,7 @@ from pyproj import CRS
 from rtree import index as rindex
 from shapely import box
 
-import geo.locator as locator_module
+import geo._locator_index as locator_index
 from geo.errors import (
     BeatplanError,
     ColumnNotFoundError,
@@ -53,8 +53,23 @@ def grid() -> gpd.GeoDataFrame:
 def bulk_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run a test with locate_many on each of its two bulk paths (they must agree)."""
     threshold = 0 if request.param == "grid" else 10**12
-    monkeypatch.setattr(locator_module, "_GRID_MIN_POINTS", threshold)
+    monkeypatch.setattr(locator_index, "GRID_MIN_POINTS", threshold)
     return str(request.param)
+
+
+def test_bulk_path_switch_is_live(grid: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The threshold ``bulk_path`` sets really picks the path: the grid is used, or never."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("grid used")
+
+    monkeypatch.setattr(locator_index.Grid, "lookup", refuse)
+    loc = Locator(grid)
+    monkeypatch.setattr(locator_index, "GRID_MIN_POINTS", 10**12)
+    assert loc.locate_many([X0 + 10], [Y0 + 10])[loc.levels[0]].tolist() == ["A"]
+    monkeypatch.setattr(locator_index, "GRID_MIN_POINTS", 0)
+    with pytest.raises(AssertionError, match="grid used"):
+        loc.locate_many([X0 + 10], [Y0 + 10])
 
 
 @pytest.fixture
@@ -473,8 +488,8 @@ def test_load_does_not_rebuild_or_rewrite(
     def refuse_grid(*args: object, **kwargs: object) -> None:
         raise AssertionError("the grid was rebuilt")
 
-    monkeypatch.setattr(locator_module._Grid, "build", refuse_grid)
-    monkeypatch.setattr(locator_module, "_GRID_MIN_POINTS", 0)  # bulk goes through the grid
+    monkeypatch.setattr(locator_index.Grid, "build", refuse_grid)
+    monkeypatch.setattr(locator_index, "GRID_MIN_POINTS", 0)  # bulk goes through the grid
     back = Locator.load(folder)
     names = sorted(GRID)
     assert [back.locate(*_centre(n)) for n in names] == names
