@@ -41,8 +41,7 @@ __all__ = [
     "NpmPackage",
     "asset_dirs",
     "assets_available",
-    "bundle_css",
-    "bundle_js",
+    "bundle",
     "default_fetch_dir",
     "fetch_assets",
 ]
@@ -268,13 +267,17 @@ def _bundle_text(name: str, kind: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def bundle_js(name: str) -> list[str]:
-    """Return the JavaScript sources of bundle ``name`` (one string per file, in load order).
+def bundle(name: str, kind: str) -> list[str]:
+    """Return the JavaScript or CSS sources of bundle ``name``, one string per file, in order.
+
+    CSS comes with every ``url(...)`` it refers to inlined as a data URI.
 
     Parameters
     ----------
     name : str
         A key of :data:`BUNDLES`.
+    kind : str
+        ``"js"`` or ``"css"``.
 
     Returns
     -------
@@ -285,22 +288,7 @@ def bundle_js(name: str) -> list[str]:
     AssetsNotFoundError
         When a file has not been fetched; the message gives the command that fetches it.
     """
-    return list(_bundle_text(name, "js"))
-
-
-def bundle_css(name: str) -> list[str]:
-    """Return the CSS of bundle ``name`` with every ``url(...)`` inlined as a data URI.
-
-    Parameters
-    ----------
-    name : str
-        A key of :data:`BUNDLES`.
-
-    Returns
-    -------
-    list of str
-    """
-    return list(_bundle_text(name, "css"))
+    return list(_bundle_text(name, check_option("kind", kind, ("js", "css"))))
 
 
 def _sha512_integrity(data: bytes) -> str:

@@ -21,7 +21,7 @@ from branca.element import Element
 
 from geo.errors import BeatplanError, OutputExistsError
 from geo.write import write_text
-from maps.assets import bundle_css, bundle_js
+from maps.assets import bundle
 
 __all__ = ["ExternalResourceError", "external_resources", "save", "to_html"]
 
@@ -134,8 +134,8 @@ def to_html(m: folium.Map, *, offline: bool = True) -> str:
             continue
         if not offline:
             continue
-        bundle = _FOLIUM_NAMES[name]
-        if (kind, bundle) in done:
+        bundle_name = _FOLIUM_NAMES[name]
+        if (kind, bundle_name) in done:
             html = html.replace(tag, "")
             continue
         if tag not in html:
@@ -143,13 +143,10 @@ def to_html(m: folium.Map, *, offline: bool = True) -> str:
                 f"cannot find folium's {kind} link for {name!r} ({url}) in the rendered map; "
                 "this folium version renders asset links differently"
             )
-        done.add((kind, bundle))
-        if kind == "js":
-            body = "\n".join(_safe_inline(t, "script") for t in bundle_js(bundle))
-            inline = f"<script>/* {bundle} (inlined) */\n{body}\n</script>"
-        else:
-            body = "\n".join(_safe_inline(t, "style") for t in bundle_css(bundle))
-            inline = f"<style>/* {bundle} (inlined) */\n{body}\n</style>"
+        done.add((kind, bundle_name))
+        tag_name = "script" if kind == "js" else "style"
+        body = "\n".join(_safe_inline(t, tag_name) for t in bundle(bundle_name, kind))
+        inline = f"<{tag_name}>/* {bundle_name} (inlined) */\n{body}\n</{tag_name}>"
         # str.replace with a function-free literal: backslashes in the asset stay as they are
         head, sep, tail = html.partition(tag)
         html = head + inline + tail.replace(tag, "")
