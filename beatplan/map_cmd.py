@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -17,25 +19,23 @@ F = TypeVar("F", bound=Callable[..., Any])
 _TILE_CHOICES = ("OpenStreetMap", "CartoDB positron", "CartoDB voyager", "none")
 
 
-def _map_options(func: F) -> F:
-    """Add the options every map sub-command shares."""
-    func = overwrite_option(func)
-    func = click.option(
-        "--tiles",
-        type=click.Choice(_TILE_CHOICES, case_sensitive=False),
-        default="OpenStreetMap",
-        show_default=True,
-        help="Basemap; 'none' for no basemap (then the file needs no network at all).",
-    )(func)
-    func = click.option(
-        "--offline/--online",
-        default=True,
-        show_default=True,
-        help="Inline Leaflet and its plugins (one self-contained file), or load them from a CDN.",
-    )(func)
-    func = click.option("--title", default=None, help="Title printed on the map.")(func)
-    func = out_option(help="The HTML file to write.")(func)
-    return func
+@dataclass(frozen=True)
+class MapOutput:
+    """What every map sub-command shares: where and how the map is written."""
+
+    out: Path
+    title: str | None
+    offline: bool
+    tiles: str | None
+    overwrite: bool
+
+    def save(self, m: Any) -> None:
+        """Write ``m`` (one HTML file) and say where, how large and whether offline."""
+        from maps import save
+
+        path = save(m, self.out, offline=self.offline, overwrite=self.overwrite)
+        size = path.stat().st_size / 1e6
+        click.echo(f"wrote {path} ({size:.2f} MB{', offline' if self.offline else ''})")
 
 
 def _tiles(name: str) -> str | None:
@@ -43,12 +43,39 @@ def _tiles(name: str) -> str | None:
     return None if match == "none" else match
 
 
-def _save(m: Any, out: Path, offline: bool, overwrite: bool) -> None:
-    from maps import save
+def _map_options(func: F) -> F:
+    """Add the options every map sub-command shares; they reach it as one ``output``."""
 
-    path = save(m, out, offline=offline, overwrite=overwrite)
-    size = path.stat().st_size / 1e6
-    click.echo(f"wrote {path} ({size:.2f} MB{', offline' if offline else ''})")
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any,
+        out: Path,
+        title: str | None,
+        offline: bool,
+        tiles: str,
+        overwrite: bool,
+        **kwargs: Any,
+    ) -> Any:
+        output = MapOutput(out, title, offline, _tiles(tiles), overwrite)
+        return func(*args, output=output, **kwargs)
+
+    cmd: Any = overwrite_option(wrapper)
+    cmd = click.option(
+        "--tiles",
+        type=click.Choice(_TILE_CHOICES, case_sensitive=False),
+        default="OpenStreetMap",
+        show_default=True,
+        help="Basemap; 'none' for no basemap (then the file needs no network at all).",
+    )(cmd)
+    cmd = click.option(
+        "--offline/--online",
+        default=True,
+        show_default=True,
+        help="Inline Leaflet and its plugins (one self-contained file), or load them from a CDN.",
+    )(cmd)
+    cmd = click.option("--title", default=None, help="Title printed on the map.")(cmd)
+    cmd = out_option(help="The HTML file to write.")(cmd)
+    return cast(F, cmd)
 
 
 def _read_areas(path: Path) -> Any:
@@ -94,11 +121,7 @@ def briefing(
     area: str | None,
     since: str,
     method: str,
-    out: Path,
-    title: str | None,
-    offline: bool,
-    tiles: str,
-    overwrite: bool,
+    output: MapOutput,
 ) -> None:
     """Briefing map: area outline, beats, ranked hotspots, heat and incidents."""
     from geo import read_incidents
@@ -124,8 +147,10 @@ def briefing(
             kwargs["area"], _ = area_geometry(area, layers, inc.crs)
         hs = find_hotspots(inc, **kwargs)
         click.echo(f"{len(hs)} hotspots ({method})")
-    m = briefing_map(inc, hs, areas, area=area, since=window, title=title, tiles=_tiles(tiles))
-    _save(m, out, offline, overwrite)
+    m = briefing_map(
+        inc, hs, areas, area=area, since=window, title=output.title, tiles=output.tiles
+    )
+    output.save(m)
 
 
 @command.command("planning")
@@ -141,11 +166,7 @@ def planning(
     plan: Path,
     incidents: tuple[Path, ...],
     level: str | None,
-    out: Path,
-    title: str | None,
-    offline: bool,
-    tiles: str,
-    overwrite: bool,
+    output: MapOutput,
 ) -> None:
     """Planning map: NPAs, sectors, beats and wards; demand per beat; wards to review."""
     from geo import read_incidents
@@ -153,8 +174,10 @@ def planning(
 
     result = _read_areas(plan)
     demand = read_incidents(list(incidents)) if incidents else None
-    m = planning_map(result, demand=demand, choropleth=level, title=title, tiles=_tiles(tiles))
-    _save(m, out, offline, overwrite)
+    m = planning_map(
+        result, demand=demand, choropleth=level, title=output.title, tiles=output.tiles
+    )
+    output.save(m)
 
 
 @command.command("changes")
@@ -167,19 +190,13 @@ def changes(
     before: Path,
     after: Path,
     level: str | None,
-    out: Path,
-    title: str | None,
-    offline: bool,
-    tiles: str,
-    overwrite: bool,
+    output: MapOutput,
 ) -> None:
     """Change map: old and new areas, moved wards with from -> to."""
     from maps import change_map
 
-    m = change_map(
-        _read_areas(before), _read_areas(after), level=level, title=title, tiles=_tiles(tiles)
-    )
-    _save(m, out, offline, overwrite)
+    old, new = _read_areas(before), _read_areas(after)
+    output.save(change_map(old, new, level=level, title=output.title, tiles=output.tiles))
 
 
 @command.command("fetch-assets")
