@@ -363,16 +363,23 @@ def test_points_are_snapped_and_inside_the_county(any_county):
     assert (per_point == 1).all()
 
 
-def test_lsoa_is_the_new_ward_of_the_point(county):
-    xy, rows = _located(county)
-    tree = shapely.STRtree(county.wards_new.geometry.to_numpy())
-    idx_pt, idx_ward = tree.query(shapely.points(xy), predicate="intersects")
-    _, first = np.unique(idx_pt, return_index=True)
-    ward = np.full(len(xy), -1)
-    ward[idx_pt[first]] = idx_ward[first]
-    assert (ward >= 0).all()
-    code = np.array([f"E019{k + 1:05d}" for k in range(len(county.wards_new))])
-    assert (rows["LSOA code"].to_numpy() == code[ward]).mean() > 0.999
+def test_lsoa_is_the_new_ward_of_the_point(any_county):
+    # the exact snapped points (the truth table's BNG x, y): every one in exactly one new ward,
+    # and its LSOA code is that ward's
+    inc, truth = any_county.incidents, any_county.incident_truth
+    located = inc["Longitude"].notna().to_numpy()
+    x, y = truth["x"].to_numpy()[located], truth["y"].to_numpy()[located]
+    tree = shapely.STRtree(any_county.wards_new.geometry.to_numpy())
+    idx_pt, idx_ward = tree.query(shapely.points(x, y), predicate="intersects")
+    assert (np.bincount(idx_pt, minlength=len(x)) == 1).all()
+    ward = np.empty(len(x), dtype=np.int64)
+    ward[idx_pt] = idx_ward
+    code = np.array([f"E019{k + 1:05d}" for k in range(len(any_county.wards_new))])
+    assert (inc["LSOA code"].to_numpy()[located] == code[ward]).all()
+    # the published lon/lat (6 decimals, as police.uk) is that point to within a few decimetres
+    xy, _ = _located(any_county)
+    assert np.hypot(xy[:, 0] - x, xy[:, 1] - y).max() < 0.2
+    assert truth.loc[~located, ["x", "y"]].isna().all().all()
 
 
 def test_background_density_is_not_uniform(county):
