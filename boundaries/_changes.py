@@ -1,0 +1,195 @@
+"""The change report of a reorganisation: per area old vs new, and the area crosswalk (internal)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from boundaries.demand import deviation_pct
+
+__all__: list[str] = []
+
+
+def _identity(col: np.ndarray, origin: Mapping[str, str | None]) -> np.ndarray:
+    """For each ward, the old id its new area carries on (None for a new area)."""
+    return np.array([origin.get(v) for v in col], dtype=object)
+
+
+def _successors(
+    old: np.ndarray, new: np.ndarray, area: np.ndarray, survivors: Mapping[str, str]
+) -> dict[str, str]:
+    """Map each old area to the new area it lives on in.
+
+    That is its own identity (kept or renamed), else the new area that took most of its
+    wards (then most of its area, then the smaller id).
+    """
+    df = pd.DataFrame({"o": old, "n": new, "a": area})
+    g = df.groupby(["o", "n"], sort=True).agg(k=("a", "size"), a=("a", "sum")).reset_index()
+    g = g.sort_values(["o", "k", "a", "n"], ascending=[True, False, False, True], kind="stable")
+    best = dict(zip(g.drop_duplicates("o")["o"], g.drop_duplicates("o")["n"], strict=True))
+    best.update(survivors)
+    return best
+
+
+def _join_by(df: pd.DataFrame, mask: np.ndarray, key: str) -> pd.Series:
+    """Join the sorted ward ids of the rows in ``mask`` with ``;``, per value of ``key``."""
+    sub = df.loc[mask, [key, "w"]]
+    return sub.groupby(key, sort=True)["w"].agg(lambda s: ";".join(sorted(map(str, s))))
+
+
+def _flows(df: pd.DataFrame, by: str, other: str) -> pd.Series:
+    """Per value of ``by``: ``"X (n); Y (m)"`` for the ``other`` values its wards have."""
+    c = df.groupby([by, other], sort=True).size().rename("k").reset_index()
+    c = c.sort_values([by, "k", other], ascending=[True, False, True], kind="stable")
+    c["t"] = c[other].astype(str) + " (" + c["k"].astype(str) + ")"
+    return c.groupby(by, sort=True)["t"].agg("; ".join)
+
+
+def _change_table(
+    levels: Sequence[str],
+    old: Mapping[str, np.ndarray],
+    new: Mapping[str, np.ndarray],
+    origin: Mapping[str, Mapping[str, str | None]],
+    old_names: Mapping[str, Mapping[str, str]],
+    new_names: Mapping[str, Mapping[str, str]],
+    wid: np.ndarray,
+    area: np.ndarray,
+    counts: tuple[np.ndarray, np.ndarray] | None,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray]]:
+    frames, xw = [], []
+    moved: dict[str, np.ndarray] = {}
+    for lv in levels:
+        o = np.asarray(old[lv], dtype=object)
+        n = np.asarray(new[lv], dtype=object)
+        live = set(n)
+        survivors = {str(v): str(k) for k, v in origin[lv].items() if v is not None and k in live}
+        succ = _successors(o, n, area, survivors)
+        moved[lv] = np.array([succ[a] != b for a, b in zip(o, n, strict=True)], dtype=bool)
+        ident = _identity(n, origin[lv])
+        kept = np.array([a == b for a, b in zip(ident, o, strict=True)], dtype=bool)
+        df = pd.DataFrame({"old": o, "new": n, "w": wid, "a": area, "kept": kept})
+        df["ident"] = ident
+        if counts is not None:
+            df["inc"], df["dem"] = counts
+        # the new areas
+        g = df.groupby("new", sort=True)
+        nf = pd.DataFrame({"n_wards": g.size(), "area_new_m2": g["a"].sum()})
+        has_ident = df["ident"].notna().to_numpy()
+        nf["n_gained"] = df[has_ident & ~kept].groupby("new").size().reindex(nf.index, fill_value=0)
+        nf["wards_gained"] = _join_by(df, has_ident & ~kept, "new").reindex(nf.index)
+        nf["from"] = _flows(df, "new", "old").reindex(nf.index)
+        if counts is not None:
+            nf["incidents_new"] = g["inc"].sum()
+            nf["demand_new"] = g["dem"].sum()
+        nf.index.name = "id"
+        nf = nf.reset_index()
+        nf["old_id"] = [origin[lv].get(i) for i in nf["id"]]
+        nf.loc[nf["old_id"].isna(), "n_gained"] = np.nan
+        # the old areas
+        go = df.groupby("old", sort=True)
+        of = pd.DataFrame({"n_wards_old": go.size(), "area_old_m2": go["a"].sum()})
+        lost = np.array([survivors.get(a) is not None for a in o]) & ~kept
+        of["n_lost"] = df[lost].groupby("old").size().reindex(of.index, fill_value=0)
+        of["wards_lost"] = _join_by(df, lost, "old").reindex(of.index)
+        of["retained_m2"] = df[kept].groupby("old")["a"].sum().reindex(of.index, fill_value=0.0)
+        of["to"] = _flows(df, "old", "new").reindex(of.index)
+        if counts is not None:
+            of["incidents_old"] = go["inc"].sum()
+            of["demand_old"] = go["dem"].sum()
+            of["deviation_pct_old"] = deviation_pct(of["demand_old"])
+        of.index.name = "old_id"
+        of = of.reset_index()
+        gone = ~of["old_id"].isin(list(survivors)).to_numpy()
+        of.loc[gone, "n_lost"] = np.nan
+        of.loc[gone, "retained_m2"] = np.nan
+        merged = nf.merge(of[~gone], on="old_id", how="left")
+        removed = of[gone].copy()
+        removed["id"] = None
+        out = pd.concat([merged, removed], ignore_index=True)
+        out.insert(0, "level", lv)
+        out["name"] = [new_names[lv].get(i) if isinstance(i, str) else None for i in out["id"]]
+        out["old_name"] = [
+            old_names[lv].get(i) if isinstance(i, str) else None for i in out["old_id"]
+        ]
+        out["retained"] = out["retained_m2"] / out["area_old_m2"]
+        if counts is not None:
+            has_id = out["id"].notna().to_numpy()
+            out["deviation_pct"] = np.nan
+            out.loc[has_id, "deviation_pct"] = deviation_pct(out.loc[has_id, "demand_new"])
+        out["status"] = [_status(r) for r in out.itertuples()]
+        frames.append(out)
+        # the area crosswalk
+        gx = df.groupby(["old", "new"], sort=True)
+        x = pd.DataFrame({"n_wards": gx.size(), "area_m2": gx["a"].sum()})
+        if counts is not None:
+            x["incidents"] = gx["inc"].sum()
+        x = x.reset_index().rename(columns={"old": "old_id", "new": "new_id"})
+        x["share_of_old"] = x["area_m2"] / x["old_id"].map(df.groupby("old")["a"].sum())
+        x["share_of_new"] = x["area_m2"] / x["new_id"].map(df.groupby("new")["a"].sum())
+        x.insert(0, "level", lv)
+        x.insert(2, "old_name", [old_names[lv].get(i) for i in x["old_id"]])
+        x.insert(4, "new_name", [new_names[lv].get(i) for i in x["new_id"]])
+        xw.append(x)
+    changes = pd.concat(frames, ignore_index=True)
+    changes["_k"] = changes["level"].map({lv: i for i, lv in enumerate(levels)})
+    changes["_id"] = changes["id"].fillna(changes["old_id"]).astype(str)
+    changes = changes.sort_values(["_k", "_id", "status"], kind="stable")
+    cols = [
+        "level",
+        "id",
+        "name",
+        "status",
+        "old_id",
+        "old_name",
+        "from",
+        "to",
+        "n_wards_old",
+        "n_wards",
+        "n_gained",
+        "n_lost",
+        "wards_gained",
+        "wards_lost",
+        "area_old_m2",
+        "area_new_m2",
+        "retained",
+    ]
+    if counts is not None:
+        cols += [
+            "incidents_old",
+            "incidents_new",
+            "demand_old",
+            "demand_new",
+            "deviation_pct_old",
+            "deviation_pct",
+        ]
+    changes = changes[cols].reset_index(drop=True)
+    for c in ("n_wards_old", "n_wards", "n_gained", "n_lost"):
+        changes[c] = changes[c].astype("Int64")
+    if counts is not None:
+        for c in ("incidents_old", "incidents_new"):
+            changes[c] = changes[c].astype("Int64")
+    for c in ("id", "name", "status", "old_id", "old_name", "from", "to"):
+        changes[c] = changes[c].astype("string")
+    for c in ("wards_gained", "wards_lost"):
+        changes[c] = changes[c].astype("string").fillna("")
+    area_xw = pd.concat(xw, ignore_index=True)
+    return changes, area_xw, moved
+
+
+def _text(v: Any) -> str | None:
+    return None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+
+
+def _status(r: Any) -> str:
+    if pd.isna(r.id):
+        return "removed"
+    if pd.isna(r.old_id):
+        return "new"
+    if (r.n_gained or 0) or (r.n_lost or 0):
+        return "changed"
+    if r.id != r.old_id or _text(r.name) != _text(r.old_name):
+        return "renamed"
+    return "unchanged"
