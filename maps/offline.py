@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import folium
-from branca.element import Element
 
 from geo.errors import BeatplanError, OutputExistsError
 from geo.write import write_text
@@ -195,7 +194,7 @@ def external_resources(html: str) -> list[str]:
 
 
 def save(
-    m: folium.Map | Element,
+    m: folium.Map,
     path: str | os.PathLike[str],
     *,
     offline: bool = True,
@@ -240,7 +239,7 @@ def save(
         )
     if not out.parent.is_dir():
         raise FileNotFoundError(f"{out}: the folder {out.parent} does not exist; create it first")
-    if not isinstance(m, folium.Map):
+    if not isinstance(m, folium.Map):  # callers without type checking
         raise TypeError(f"save: expected a folium.Map, got {type(m).__name__}")
     html = to_html(m, offline=offline)
     write_text(out, html, overwrite=overwrite, newline=None)

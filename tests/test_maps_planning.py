@@ -194,3 +194,21 @@ def test_offline_planning_and_change_maps_name_no_url() -> None:
     for m in (planning_map(r, demand=pts, tiles=None), change_map(s.wards_old, r, tiles=None)):
         html = to_html(m)
         assert external_resources(html) == [] and urls_outside_assets(html) == []
+
+
+def test_change_map_of_a_reorganisation_compares_with_its_current_table() -> None:
+    from boundaries.reorganise import reorganise
+
+    w = _wards()
+    merge = {"op": "merge", "level": "beat", "areas": ["B00", "B01"],
+             "within": {"sector": "S00", "npa": "N0"}}  # fmt: skip
+    r = reorganise(w, {"changes": [merge]})
+    html = change_map(None, r, tiles=None).get_root().render()
+    moved = _features(html, "Moved wards")
+    expected = sorted(w.loc[w["beat"] == "B01", "id"])  # the merge keeps the first id
+    assert sorted(re.search(r"Ward (W\d\d)", f["properties"]["tip"]).group(1) for f in moved) == (
+        expected
+    )
+    assert all("B01 \u2192 B00" in f["properties"]["tip"] for f in moved)
+    assert all("N1 \u2192 N0" in f["properties"]["tip"] for f in moved)  # the levels above
+    assert f"{len(expected)} wards moved" in html
