@@ -135,10 +135,15 @@ def _inside(inner: Bounds, outer: Bounds, margin: float = 0.0) -> bool:
     )
 
 
+def _overlaps(a: Bounds, b: Bounds) -> bool:
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
 def check_crs_fits(bounds: Bounds, crs: CRS, *, what: str = "layer") -> str | None:
     """Say why ``crs`` cannot be right for coordinates spanning ``bounds``, or return None.
 
-    Three tests: lon/lat out of range for a geographic CRS; degree-sized numbers declared in a
+    Four tests: lon/lat out of range for a geographic CRS; lon/lat in the wrong order (the
+    coordinates lie in Great Britain only when swapped); degree-sized numbers declared in a
     projected CRS; coordinates outside the CRS's published area of use (with a 10 % margin).
 
     Parameters
@@ -165,6 +170,15 @@ def check_crs_fits(bounds: Bounds, crs: CRS, *, what: str = "layer") -> str | No
                 f"{what}: declares the geographic CRS {name} but its coordinates span "
                 f"x {minx:.6g}..{maxx:.6g}, y {miny:.6g}..{maxy:.6g}, which are not degrees; "
                 "pass the projected CRS the file really uses with crs=..."
+            )
+        if _inside((miny, minx, maxy, maxx), GB_LONLAT_BOUNDS) and not _overlaps(
+            bounds, GB_LONLAT_BOUNDS
+        ):
+            return (
+                f"{what}: its coordinates (x {minx:.6g}..{maxx:.6g}, y {miny:.6g}..{maxy:.6g}) "
+                "look like latitude and longitude in the wrong order: swapped, they lie in "
+                "Great Britain. Write longitude as x and latitude as y (e.g. "
+                "gdf.geometry = shapely.transform(gdf.geometry.values, lambda c: c[:, ::-1]))"
             )
     elif max(abs(minx), abs(maxx)) <= 180 and max(abs(miny), abs(maxy)) <= 90:
         return (

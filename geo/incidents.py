@@ -57,7 +57,7 @@ from geo._incident_tables import (
     rejections,
 )
 from geo._sources import Sources, expand_sources
-from geo.crs import WGS84, parse_crs, transformer, working_crs
+from geo.crs import WGS84, check_crs_fits, parse_crs, transformer, working_crs
 from geo.errors import (
     CRSError,
     GeometryError,
@@ -236,8 +236,6 @@ def _area_geometry(area: Any, out: CRS) -> shapely.Geometry:
             series = series.to_crs(out)
         geom = shapely.union_all(shapely.make_valid(np.asarray(series.values)))
     elif isinstance(area, shapely.Geometry):
-        from geo.crs import check_crs_fits
-
         problem = check_crs_fits(area.bounds, out, what="area")
         if problem:
             raise CRSError(

@@ -103,6 +103,7 @@ def test_lonlat_bounds() -> None:
         ((-1.2, 52.6, -1.1, 52.7), 27700, "look like lon/lat degrees"),
         ((450_000, 300_000, 451_000, 301_000), 4326, "which are not degrees"),
         ((-87.9, 41.6, -87.5, 42.0), 4236, "outside that CRS's area of use"),  # Hu Tzu Shan
+        ((52.6, -1.2, 52.7, -1.1), 4326, "latitude and longitude in the wrong order"),
     ],
 )
 def test_check_crs_fits_finds_impossible_crs(
@@ -117,6 +118,8 @@ def test_check_crs_fits_finds_impossible_crs(
     [
         ((450_000, 300_000, 451_000, 301_000), 27700),
         ((-87.9, 41.6, -87.5, 42.0), 4326),
+        ((-1.2, 52.6, -1.1, 52.7), 4326),  # Leicester, the right way round
+        ((-8.0, 50.0, 1.5, 55.0), 4326),  # in GB either way round: not called swapped
         ((float("nan"),) * 4, 27700),  # no extent: nothing to judge
     ],
 )

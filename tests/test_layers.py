@@ -285,6 +285,28 @@ def test_declared_crs_that_cannot_fit_the_numbers(
     assert len(info.value.problems) == 1 and "crs=" in str(info.value)
 
 
+def test_swapped_lat_lon_is_reported_with_the_fix(tmp_path: Path) -> None:
+    right = gpd.GeoDataFrame(
+        {"code": ["a", "b"]},
+        geometry=[box(-1.2, 52.6, -1.1, 52.7), box(-1.1, 52.6, -1.0, 52.7)],
+        crs=4326,
+    )
+    swapped = right.copy()
+    swapped.geometry = shapely.transform(right.geometry.values, lambda c: c[:, ::-1])
+    path = tmp_path / "swapped.geojson"
+    pyogrio.write_dataframe(swapped, path)
+    with pytest.raises(ValidationError, match="wrong order") as info:
+        read_boundaries(path)
+    assert len(info.value.problems) == 1 and "swapped.geojson" in str(info.value)
+    # the fix the message gives brings back the right polygons
+    fixed = gpd.read_file(path)
+    fixed.geometry = shapely.transform(fixed.geometry.values, lambda c: c[:, ::-1])
+    fixed.to_file(tmp_path / "fixed.geojson")
+    back = read_boundaries(tmp_path / "fixed.geojson")
+    assert_contract(back)
+    assert back.area.to_numpy() == pytest.approx(right.to_crs(27700).area.to_numpy(), rel=1e-9)
+
+
 def test_duplicate_ids_listed(tmp_path: Path) -> None:
     path = write_geojson(
         tmp_path / "b.geojson",
