@@ -13,6 +13,45 @@ from boundaries.demand import deviation_pct
 __all__: list[str] = []
 
 
+def _area_crosswalk(
+    level: str,
+    old: Any,
+    new: Any,
+    ward: Any,
+    area: Any,
+    incidents: Any | None,
+    old_names: Mapping[str, str],
+    new_names: Mapping[str, str],
+) -> pd.DataFrame:
+    """One row per (old area, new area) sharing ground, from rows of (old, new, ward, m²).
+
+    Columns ``level``, ``old_id``, ``old_name``, ``new_id``, ``new_name``, ``n_wards``,
+    ``area_m2``, ``incidents`` (when given), ``share_of_old`` and ``share_of_new`` (by m²).
+    A ward split between old areas (a realignment's pieces) gives one row per piece.
+    """
+    df = pd.DataFrame(
+        {
+            "old_id": np.asarray(old, dtype=object),
+            "new_id": np.asarray(new, dtype=object),
+            "ward": np.asarray(ward, dtype=object),
+            "area_m2": np.asarray(area, dtype=float),
+        }
+    )
+    if incidents is not None:
+        df["incidents"] = np.asarray(incidents, dtype=np.int64)
+    g = df.groupby(["old_id", "new_id"], sort=True)
+    x = pd.DataFrame({"n_wards": g["ward"].nunique(), "area_m2": g["area_m2"].sum()})
+    if incidents is not None:
+        x["incidents"] = g["incidents"].sum().astype(np.int64)
+    x = x.reset_index()
+    x["share_of_old"] = x["area_m2"] / x["old_id"].map(df.groupby("old_id")["area_m2"].sum())
+    x["share_of_new"] = x["area_m2"] / x["new_id"].map(df.groupby("new_id")["area_m2"].sum())
+    x.insert(0, "level", level)
+    x.insert(2, "old_name", [old_names.get(i) for i in x["old_id"]])
+    x.insert(4, "new_name", [new_names.get(i) for i in x["new_id"]])
+    return x
+
+
 def _identity(col: np.ndarray, origin: Mapping[str, str | None]) -> np.ndarray:
     """For each ward, the old id its new area carries on (None for a new area)."""
     return np.array([origin.get(v) for v in col], dtype=object)
@@ -122,16 +161,16 @@ def _change_table(
         out["status"] = [_status(r) for r in out.itertuples()]
         frames.append(out)
         # the area crosswalk
-        gx = df.groupby(["old", "new"], sort=True)
-        x = pd.DataFrame({"n_wards": gx.size(), "area_m2": gx["a"].sum()})
-        if counts is not None:
-            x["incidents"] = gx["inc"].sum()
-        x = x.reset_index().rename(columns={"old": "old_id", "new": "new_id"})
-        x["share_of_old"] = x["area_m2"] / x["old_id"].map(df.groupby("old")["a"].sum())
-        x["share_of_new"] = x["area_m2"] / x["new_id"].map(df.groupby("new")["a"].sum())
-        x.insert(0, "level", lv)
-        x.insert(2, "old_name", [old_names[lv].get(i) for i in x["old_id"]])
-        x.insert(4, "new_name", [new_names[lv].get(i) for i in x["new_id"]])
+        x = _area_crosswalk(
+            lv,
+            df["old"],
+            df["new"],
+            df["w"],
+            df["a"],
+            df["inc"] if counts is not None else None,
+            old_names[lv],
+            new_names[lv],
+        )
         xw.append(x)
     changes = pd.concat(frames, ignore_index=True)
     changes["_k"] = changes["level"].map({lv: i for i, lv in enumerate(levels)})

@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from boundaries._changes import _area_crosswalk
 from boundaries.checks import CheckReport
 from boundaries.demand import deviation_pct
 from geo.errors import InputFormatError, OutputExistsError, check_option
@@ -208,18 +209,11 @@ def _pieces_crosswalk(
                 "area_m2": p["area_m2"].to_numpy(dtype=float),
             }
         )
+        inc = None
         if "incidents" in p.columns:
-            df["incidents"] = pd.to_numeric(p["incidents"], errors="coerce").fillna(0).to_numpy()
-        g = df.groupby(["old_id", "new_id"], sort=True)
-        x = pd.DataFrame({"n_wards": g["ward"].nunique(), "area_m2": g["area_m2"].sum()})
-        if "incidents" in df.columns:
-            x["incidents"] = g["incidents"].sum().astype(np.int64)
-        x = x.reset_index()
-        x["share_of_old"] = x["area_m2"] / x["old_id"].map(df.groupby("old_id")["area_m2"].sum())
-        x["share_of_new"] = x["area_m2"] / x["new_id"].map(df.groupby("new_id")["area_m2"].sum())
-        x.insert(0, "level", lv)
-        x.insert(2, "old_name", [names.get(lv, {}).get(i) for i in x["old_id"]])
-        x.insert(4, "new_name", [names.get(lv, {}).get(i) for i in x["new_id"]])
+            inc = pd.to_numeric(p["incidents"], errors="coerce").fillna(0).to_numpy()
+        m = names.get(lv, {})
+        x = _area_crosswalk(lv, df["old_id"], df["new_id"], df["ward"], df["area_m2"], inc, m, m)
         frames.append(x)
     if not frames:
         return pd.DataFrame(columns=["level", "old_id", "old_name", "new_id", "new_name"])
