@@ -17,7 +17,7 @@ from shapely import box
 
 from geo.errors import CRSError, EmptyInputError, InputFormatError, OptionError, OutputExistsError
 from geo.layers import read_boundaries
-from geo.write import DRIVERS, output_paths, shapefile_field_names, write_layers
+from geo.write import DRIVERS, output_paths, shapefile_field_names, write_layers, write_text
 
 BNG = CRS.from_epsg(27700)
 
@@ -388,10 +388,7 @@ def test_output_paths_single_and_multi(tmp_path: Path) -> None:
     }
 
 
-def test_write_text_is_atomic_and_guards_existing_files(tmp_path):
-    from geo.errors import OutputExistsError
-    from geo.write import write_text
-
+def test_write_text_is_atomic_and_guards_existing_files(tmp_path: Path) -> None:
     out = tmp_path / "report.md"
     assert write_text(out, "a\nb\n") == out
     assert out.read_text() == "a\nb\n"
