@@ -32,7 +32,14 @@ from boundaries.checks import (
     validate_areas,
     validate_wards,
 )
-from boundaries.demand import HARM_WEIGHTS, area_demand, incident_weights, level_demand, locate_xy
+from boundaries.demand import (
+    HARM_WEIGHTS,
+    area_demand,
+    count_points,
+    incident_weights,
+    level_demand,
+    locate_xy,
+)
 from boundaries.hierarchy import DEFAULT_LEVELS, Nesting, build_layers, nest, ward_table
 from boundaries.outputs import PlanFiles, read_plan, write_plan
 from boundaries.realign import Realignment, WardsTooCoarseError, realign
@@ -60,6 +67,7 @@ __all__ = [
     "check_layers",
     "check_nesting",
     "check_unions",
+    "count_points",
     "dissolve_duplicates",
     "fix_contiguity",
     "incident_weights",
