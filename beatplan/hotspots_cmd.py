@@ -130,6 +130,13 @@ def _types(values: tuple[str, ...]) -> list[str] | None:
     "--alpha", type=float, default=0.05, show_default=True, help="Gi* false-discovery rate."
 )
 @click.option(
+    "--background",
+    type=float,
+    default=4.0,
+    show_default=True,
+    help="Gi* hot cells must also beat the ring out to this many bands (0: Gi* alone).",
+)
+@click.option(
     "--permutations",
     type=int,
     default=0,
@@ -157,6 +164,7 @@ def find_cmd(
     min_samples: float | None,
     min_incidents: int | None,
     alpha: float,
+    background: float,
     permutations: int,
     seed: int | None,
     show: int,
@@ -198,13 +206,18 @@ def find_cmd(
         inc, method=method, since=since, months=_months(months), types=_types(types),
         area=area, boundaries=bnd, cell=cell, band=band, bandwidth=bw, eps=eps,
         min_samples=min_samples, min_incidents=min_incidents, alpha=alpha,
-        permutations=permutations, seed=seed,
+        background=background or None, permutations=permutations, seed=seed,
     )  # fmt: skip
     click.echo(_summary(hs))
     if len(hs):
         click.echo(_table(hs, show))
     write_layers(out, {"hotspots": hs.areas}, overwrite=overwrite)
     click.echo(f"wrote {len(hs)} hotspot{'s' if len(hs) != 1 else ''} to {out}")
+
+
+#: The parameters whose value and rule the summary prints.
+_SHOWN = ("cell", "band", "bandwidth", "eps", "min_samples", "min_cluster_size", "min_incidents",
+          "threshold", "background", "filters", "study_region")  # fmt: skip
 
 
 def _summary(hs: Any) -> str:
@@ -218,8 +231,7 @@ def _summary(hs: Any) -> str:
         else f"{hs.method}: no incidents",
     ]
     for key, text in p.get("how", {}).items():
-        if key in ("cell", "band", "bandwidth", "eps", "min_samples", "min_cluster_size",
-                   "min_incidents", "threshold", "filters", "study_region"):  # fmt: skip
+        if key in _SHOWN:
             value = p.get(key)
             lines.append(f"  {key}: {'' if value is None else str(value) + ' - '}{text}")
     return "\n".join(lines)

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import ndimage
-from scipy.stats import false_discovery_control
+from scipy.stats import false_discovery_control, poisson
 
 from geo.errors import EmptyInputError, ValidationError
-from hotspots.gistar import disc_sum, fdr_bh, gi_star
+from hotspots.gistar import above_background, disc_sum, fdr_bh, gi_star
 from hotspots.grid import Grid, disc_offsets
 
 
@@ -126,6 +126,27 @@ def test_gistar_bad_inputs():
         gi_star(np.arange(25.0).reshape(5, 5), cell=-1.0, band=15.0)
     with pytest.raises(ValidationError, match="2-D"):
         gi_star(np.arange(5.0), cell=10.0, band=15.0)
+
+
+def test_above_background_is_the_poisson_tail_over_the_ring():
+    rng = np.random.default_rng(3)
+    v = rng.poisson(2.0, (25, 30)).astype(float)
+    v[12, 15] = 40.0
+    mask = np.ones(v.shape, bool)
+    mask[:3, :] = False  # left out of both sums
+    p = above_background(v, cell=100.0, band=150.0, ring=450.0, mask=mask)
+    # direct: for each cell, the neighbours within 150 m and the ring out to 450 m
+    ys, xs = np.nonzero(mask)
+    for i, j in [(12, 15), (20, 5), (3, 0), (24, 29), (10, 14)]:
+        d = np.hypot(ys - i, xs - j) * 100.0
+        near, ring = d <= 150.0 + 1e-6, (d > 150.0 + 1e-6) & (d <= 450.0 + 1e-6)
+        local = v[ys[near], xs[near]].sum()
+        expected = near.sum() * v[ys[ring], xs[ring]].mean()
+        assert p[i, j] == pytest.approx(poisson.sf(local - 1, expected), rel=1e-9), (i, j)
+    assert np.isnan(p[~mask]).all()
+    assert p[12, 15] < 1e-6  # the planted cell stands out from its ring (40 among ~2s)
+    with pytest.raises(ValidationError, match="beyond band"):
+        above_background(v, cell=100.0, band=150.0, ring=100.0)
 
 
 @pytest.mark.realdata
