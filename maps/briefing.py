@@ -72,11 +72,14 @@ def _hotspot_table(hotspots: Any, crs: CRS) -> gpd.GeoDataFrame | None:
 
 
 def _ranked(hs: gpd.GeoDataFrame | None, area: shapely.Geometry | None) -> gpd.GeoDataFrame:
-    """Return the hotspots touching ``area`` with a ``rank`` column (``hotspot``, else order)."""
+    """Return the hotspots overlapping ``area`` with a ``rank`` column (``hotspot``, else order).
+
+    A hotspot counts when at least 0.1 % of it lies inside (not one that only touches the edge).
+    """
     if hs is None or len(hs) == 0:
         return gpd.GeoDataFrame({"rank": pd.Series([], dtype=int)}, geometry=[], crs=None)
     hg = np.asarray(hs.geometry.values, dtype=object)
-    out = hs[_within(hg, area, share=0.0)].copy()
+    out = hs[_within(hg, area, share=0.001)].copy()
     if "hotspot" in out.columns:
         out["rank"] = pd.to_numeric(out["hotspot"], errors="coerce").fillna(0).astype(int)
     else:
@@ -355,9 +358,12 @@ def briefing_map(
             items.append(("box", HOTSPOT[i], text, _FILL))
     if len(summary):
         items.append(("ramp", list(HEAT_GRADIENT.values()), "Heat: incidents, few \u2192 many"))
-        what = "Incidents (click for details)"
+        if not show:
+            what = "Incidents: tick the layer to show them"
+        else:
+            what = "Incidents (click for details)"
         if incidents_layer.cluster:
-            what += "; a numbered circle groups nearby ones" + ("" if show else ", layer off")
+            what += "; a number groups nearby ones"
         items.append(("dot", POINT["fillColor"], what))
     Legend("Legend", items).add_to(m)
     add_controls(m)

@@ -243,3 +243,16 @@ def test_clustered_incidents_start_switched_off() -> None:
     assert _registered(few.get_root().render())[inc] == "points" and _ticked(few)[inc]
     forced = briefing_map(pts, None, _layers(), since=None, show_incidents=True, tiles=None)
     assert _registered(forced.get_root().render())[inc] == "cluster" and _ticked(forced)[inc]
+
+
+def test_a_hotspot_only_touching_the_area_is_left_out() -> None:
+    layers = _layers()
+    south = layers["npa"].geometry[0]  # y from Y0 to Y0 + 2000
+    hs = _hotspots().iloc[:1].copy()
+    hs.geometry = [shapely.box(X0 + 500, Y0 + 2000, X0 + 900, Y0 + 2400)]  # on its north edge
+    html = briefing_map(_incidents(), hs, layers, area="N1", tiles=None).get_root().render()
+    assert shapely.touches(hs.geometry[0], south)
+    assert LAYER_NAMES["hotspots"] not in _registered(html) and "0 hotspots" in html
+    inside = hs.set_geometry(hs.translate(0, -100))  # now a quarter of it lies in N1
+    html = briefing_map(_incidents(), inside, layers, area="N1", tiles=None).get_root().render()
+    assert len(_data_of(html, LAYER_NAMES["hotspots"])["features"]) == 1
