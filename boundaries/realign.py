@@ -51,6 +51,7 @@ from geo.crs import to_working, working_crs
 from geo.errors import (
     ColumnNotFoundError,
     CRSError,
+    InputFormatError,
     OptionError,
     ValidationError,
     check_option,
@@ -485,7 +486,7 @@ def realign(
         The areas' id column (one name for every layer, or ``{level: column}``).
     by : {"area", "demand"}, default "area"
         Weigh each overlap by its area, or by the ``demand`` points in it.
-    demand : geopandas.GeoDataFrame, optional
+    demand : geopandas.GeoDataFrame or geo.Incidents, optional
         Incident or population points (any CRS; reprojected). Required for
         ``by="demand"``; when given with ``by="area"`` it still fills the demand figures.
     weights : None, str or mapping
@@ -548,6 +549,13 @@ def realign(
     ([1.0, 0.8, 1.0], True)
     """
     check_option("by", by, _BY)
+    if demand is not None:
+        demand = getattr(demand, "points", demand)  # geo.Incidents: its located points
+        if not isinstance(demand, gpd.GeoDataFrame | gpd.GeoSeries):
+            raise InputFormatError(
+                "demand: expected incident or population points (a GeoDataFrame or "
+                f"geo.Incidents), got {type(demand).__name__}"
+            )
     if by == "demand" and demand is None:
         raise OptionError(
             "by='demand' weighs each overlap by the points in it, but no demand points were "

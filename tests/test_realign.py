@@ -16,6 +16,7 @@ from geo.errors import (
     CRSError,
     DuplicateIdError,
     EmptyInputError,
+    InputFormatError,
     OptionError,
     ValidationError,
 )
@@ -115,6 +116,27 @@ def test_realign_by_demand_follows_the_points() -> None:
     assert (ch.loc["B0", "demand_old"], ch.loc["B0", "demand_new"]) == (10, 11)
     assert any("lie in no ward" in w for w in r.warnings)
     assert r.checks.ok
+
+
+def test_realign_takes_incidents_or_points_alike() -> None:
+    from geo.incidents import Incidents
+
+    wards = strips([0, 1.5, 2.6, 4], "w")
+    pts = points_at([(1.8, 1.0)], n_each=3)
+    inc = Incidents(
+        points=pts,
+        rejected=pd.DataFrame(),
+        rows_read=3,
+        crs=pts.crs,
+        sources=[],
+        schema="xy",
+        messages=[],
+    )
+    a = realign(wards, beats2(), by="demand", demand=pts).assignment
+    b = realign(wards, beats2(), by="demand", demand=inc).assignment
+    pd.testing.assert_frame_equal(a, b)
+    with pytest.raises(InputFormatError, match="demand: expected incident or population points"):
+        realign(wards, beats2(), by="demand", demand=[(1, 2)])
 
 
 def test_realign_harm_weights() -> None:
