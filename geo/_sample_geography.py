@@ -597,6 +597,18 @@ def build_geography(rng: np.random.Generator, n_wards: int, n_districts: int) ->
     )
 
 
+def _ranks(order: IntArray) -> IntArray:
+    """Return each item's position in ``order`` (the inverse permutation)."""
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank
+
+
+def _codes(prefix: str, rank: IntArray, width: int) -> NDArray[np.str_]:
+    """Return ids ``prefix`` + the 1-based rank, zero-padded to ``width`` digits."""
+    return np.array([f"{prefix}{r + 1:0{width}d}" for r in rank])
+
+
 def _unions(polys: Any, labels: IntArray, k: int) -> Any:
     """Coverage union of ``polys`` per label 0..k-1 (one union per area)."""
     order = np.argsort(labels, kind="stable")
@@ -721,9 +733,8 @@ def build_layers(geo: Geography, n_beats: int, n_sectors: int) -> dict[str, Any]
             ci = int(_compass_index(np.array([c[0] - centre[0]]), np.array([c[1] - centre[1]]))[0])
             d_names.append(f"{_COMPASS[ci]} {COUNTY_NAME}")
     d_order = np.argsort(np.array(d_names), kind="stable")
-    d_rank = np.empty(n_d, dtype=np.int64)
-    d_rank[d_order] = np.arange(n_d)
-    d_id = np.array([f"E079{r + 1:05d}" for r in d_rank])
+    d_rank = _ranks(d_order)
+    d_id = _codes("E079", d_rank, 5)
     districts = (
         gpd.GeoDataFrame(
             {"id": d_id, "name": d_names, "population": d_pop, "geometry": d_geom}, crs=BNG
@@ -740,11 +751,10 @@ def build_layers(geo: Geography, n_beats: int, n_sectors: int) -> dict[str, Any]
         dist[lab] = geo.district
         pop = np.bincount(lab, weights=geo.atom_pop, minlength=k).astype(np.int64)
         order = np.lexsort((names.astype(str), d_rank[dist]))
-        rank = np.empty(k, dtype=np.int64)
-        rank[order] = np.arange(k)
+        rank = _ranks(order)
         frame = gpd.GeoDataFrame(
             {
-                "id": [f"{prefix}{r + 1:05d}" for r in rank],
+                "id": _codes(prefix, rank, 5),
                 "name": names.astype(str),
                 "district": d_id[dist],
                 "population": pop,
@@ -801,12 +811,10 @@ def build_layers(geo: Geography, n_beats: int, n_sectors: int) -> dict[str, Any]
     sec_rep = shapely.get_coordinates(shapely.point_on_surface(sec_geom))
     s_pull = np.where(places.kind == "town", 2 * places.sigma, 0.0)
     sec_names = _qualified_names(sec_rep, places.xy, places.name, s_pull, places.sigma + 300)
-    npa_rank = np.empty(n_npa, dtype=np.int64)
-    npa_rank[npa_order] = np.arange(n_npa)
+    npa_rank = _ranks(npa_order)
     s_order = np.lexsort((sec_names.astype(str), npa_rank[npa_of_sec]))
-    s_rank = np.empty(n_sec, dtype=np.int64)
-    s_rank[s_order] = np.arange(n_sec)
-    s_id = np.array([f"S{r + 1:02d}" for r in s_rank])
+    s_rank = _ranks(s_order)
+    s_id = _codes("S", s_rank, 2)
     sectors = (
         gpd.GeoDataFrame(
             {
@@ -825,9 +833,8 @@ def build_layers(geo: Geography, n_beats: int, n_sectors: int) -> dict[str, Any]
     beat_rep = shapely.get_coordinates(shapely.point_on_surface(beat_geom))
     beat_names = _qualified_names(beat_rep, all_xy, all_name, pull, scale)
     b_order = np.lexsort((beat_names.astype(str), s_rank[sec_of_beat]))
-    b_rank = np.empty(n_beat, dtype=np.int64)
-    b_rank[b_order] = np.arange(n_beat)
-    b_id = np.array([f"B{r + 1:02d}" for r in b_rank])
+    b_rank = _ranks(b_order)
+    b_id = _codes("B", b_rank, 2)
     beats = (
         gpd.GeoDataFrame(
             {
