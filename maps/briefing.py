@@ -327,7 +327,8 @@ def briefing_map(
             css_class="bp-rank",
             px_per_char=0.0,
             pad_px=30.0,
-            always=hot["rank"].to_numpy() <= 10,  # the top ten are always numbered
+            # every hotspot is numbered when there are few, else the top ten always are
+            always=(hot["rank"].to_numpy() <= 10) | (n_hot <= 20),
             pane="bp-top-labels",
         ).add_to(grp)
 

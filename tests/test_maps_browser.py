@@ -198,6 +198,9 @@ def _check_hotspots_above_clusters(v: dict) -> None:
     assert panes["bp-top-lines"]["z"] > top and panes["bp-top-lines"]["paths"] >= 1
     assert panes["bp-top-lines"]["strokes"] == [HOTSPOT_LINE]  # every rank's outline, not blue
     assert panes["bp-top-labels"]["z"] < panes["tooltipPane"]["z"]
+    # with few hotspots every one is numbered at the opening zoom
+    n = v["layers"]["Hotspots (ranked)"]["count"]
+    assert n <= 20 and v["layers"]["Hotspots (ranked) labels"]["visible"] == n
 
 
 @pytest.mark.realdata
