@@ -677,6 +677,32 @@ def test_area_in_wrong_crs_or_type(tmp_path: Path) -> None:
         read_incidents(path, area="Leicester")
 
 
+def test_area_without_any_polygon(tmp_path: Path) -> None:
+    path = write_police(tmp_path / "a.csv", good_rows(3))
+    line = gpd.GeoSeries([shapely.LineString([(-1.2, 52.6), (-1.0, 52.7)])], crs=4326)
+    for area in (line, gpd.GeoSeries([shapely.Point(-1.1, 52.6)], crs=4326)):
+        with pytest.raises(GeometryError, match="no polygon with an area"):
+            read_incidents(path, area=area)
+
+
+def test_keeping_the_source_crs_of_sources_that_differ(tmp_path: Path) -> None:
+    pts = gpd.GeoDataFrame(
+        {"category": ["Burglary", "Drugs"]},
+        geometry=[shapely.Point(458000, 304000), shapely.Point(459000, 305000)],
+        crs=27700,
+    )
+    pts.to_file(tmp_path / "bng.gpkg")
+    pts.to_crs(4326).to_file(tmp_path / "lonlat.geojson")
+    files = [tmp_path / "bng.gpkg", tmp_path / "lonlat.geojson"]
+    with pytest.raises(CRSError, match=r"to_crs=None.*differ.*EPSG:27700.*EPSG:4326"):
+        read_incidents(files, to_crs=None)
+    both = read_incidents(files)  # the default: one working CRS for all
+    assert_contract(both)
+    assert both.crs.equals(BNG)
+    xy = shapely.get_coordinates(np.asarray(both.points.geometry.values))
+    assert np.allclose(xy, np.tile([[458000, 304000], [459000, 305000]], (2, 1)), atol=1e-6)
+
+
 def test_latin1_file(tmp_path: Path) -> None:
     path = tmp_path / "latin.csv"
     path.write_bytes("lon,lat,location\n-1.1,52.6,Caf\xe9 Street\n".encode("latin-1"))
