@@ -267,10 +267,17 @@ def select_incidents(
     notes: list[str] = []
     n0 = len(points)
 
-    def emptied(what: str, extra: str) -> EmptyInputError:
-        return EmptyInputError(
-            f"{what} selects none of the {int(keep.sum()):,} incidents left (of {n0:,}); {extra}"
-        )
+    def narrow(
+        sel: NDArray[np.bool_], what: str, fix: str, key: str, value: Any, note: str
+    ) -> None:
+        """Keep the incidents ``sel`` also selects, or say that the filter ``what`` empties."""
+        if not (keep & sel).any():
+            raise EmptyInputError(
+                f"{what} selects none of the {int(keep.sum()):,} incidents left (of {n0:,}); {fix}"
+            )
+        keep[:] &= sel
+        applied[key] = value
+        notes.append(note)
 
     if since is not None or months is not None:
         when, monthly = _times(points)
@@ -299,18 +306,12 @@ def select_incidents(
             mstart = when.dt.to_period("M").dt.to_timestamp()
             sel = known & (mstart >= lo).to_numpy() & (mstart <= hi).to_numpy()
             text = f"{lo:%Y-%m}" if lo == hi else f"{lo:%Y-%m} .. {hi:%Y-%m}"
-            if not (keep & sel).any():
-                raise emptied(f"months={text}", span)
-            keep &= sel
-            applied["months"] = text
-            notes.append(f"months: {text}")
+            narrow(sel, f"months={text}", span, "months", text, f"months: {text}")
         if since is not None:
             sel, text = _since(since, when, monthly)
-            if not (keep & sel).any():
-                raise emptied(f"since={since!r} ({text})", span)
-            keep &= sel
-            applied["since"] = text
-            notes.append(f"since={since!r}: {text}")
+            narrow(
+                sel, f"since={since!r} ({text})", span, "since", text, f"since={since!r}: {text}"
+            )
     if types is not None:
         wanted = [types] if isinstance(types, str) else list(types)
         if "category" not in points.columns or points["category"].isna().all():
@@ -340,11 +341,8 @@ def select_incidents(
                 + "; ".join(present)
             )
         sel = cats.isin(chosen).fillna(False).to_numpy(dtype=bool)
-        if not (keep & sel).any():
-            raise emptied(f"types={chosen!r}", "choose other types or a wider window")
-        keep &= sel
-        applied["types"] = chosen
-        notes.append(f"types: {', '.join(chosen)}")
+        narrow(sel, f"types={chosen!r}", "choose other types or a wider window", "types", chosen,
+               f"types: {', '.join(chosen)}")  # fmt: skip
     if area is not None:
         geom = _area_geometry(area, CRS.from_user_input(points.crs))
         if xy is None:
@@ -355,11 +353,9 @@ def select_incidents(
             sel = np.ones(len(xy), dtype=bool)
         else:
             sel = shapely.intersects_xy(geom, xy[:, 0], xy[:, 1])
-        if not (keep & sel).any():
-            raise emptied("area=", "check that the area covers the incidents and shares their CRS")
-        keep &= sel
-        applied["area_km2"] = round(float(geom.area) / 1e6, 3)
-        notes.append(f"area: a polygon of {geom.area / 1e6:.3g} km²")
+        narrow(sel, "area=", "check that the area covers the incidents and shares their CRS",
+               "area_km2", round(float(geom.area) / 1e6, 3),
+               f"area: a polygon of {geom.area / 1e6:.3g} km²")  # fmt: skip
     return keep, applied, notes
 
 

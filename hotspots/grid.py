@@ -276,6 +276,19 @@ def nearest_distances(
     return np.asarray(dist[:, kk], dtype=float)
 
 
+def _spaced(
+    xy: NDArray[np.float64], distinct: bool, who: str, what: str, give: str
+) -> NDArray[np.float64]:
+    """Return the distinct locations of ``xy``; refuse fewer than two (no spacing to judge)."""
+    unique = xy if distinct else distinct_locations(xy)[0]
+    if len(unique) < 2:
+        raise EmptyInputError(
+            f"{who}: the incidents lie at fewer than 2 distinct locations, so there is no "
+            f"spacing to choose {what} from; give {give} in metres"
+        )
+    return unique
+
+
 def neighbour_scale(
     xy: NDArray[np.float64], k: int = 8, *, distinct: bool = False, tree: cKDTree | None = None
 ) -> tuple[float, str]:
@@ -299,12 +312,7 @@ def neighbour_scale(
         Rounded to the metre.
     reason : str
     """
-    unique = xy if distinct else distinct_locations(xy)[0]
-    if len(unique) < 2:
-        raise EmptyInputError(
-            "the incidents lie at fewer than 2 distinct locations, so there is no spacing to "
-            "choose a distance from; give it in metres"
-        )
+    unique = _spaced(xy, distinct, "neighbour_scale", "a distance", "it")
     kk = min(k, len(unique) - 1)
     d = float(round(float(np.median(nearest_distances(unique, kk, tree=tree)))))
     return d, (
@@ -364,12 +372,7 @@ def default_cell(
     >>> reason.split(" (")[1]
     '80 m), rounded to 100 m'
     """
-    unique = xy if distinct else distinct_locations(xy)[0]
-    if len(unique) < 2:
-        raise EmptyInputError(
-            "default_cell: the incidents lie at fewer than 2 distinct locations, so there is "
-            "no spacing to choose a cell size from; give cell=... in metres"
-        )
+    unique = _spaced(xy, distinct, "default_cell", "a cell size", "cell=...")
     mean_nn = float(nearest_distances(unique, 1, tree=tree).mean())
     cell = max(nice_round(mean_nn), minimum)
     reason = (

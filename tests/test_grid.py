@@ -99,9 +99,9 @@ def test_default_cell_grows_to_respect_max_cells():
 
 
 def test_default_cell_needs_two_locations():
-    with pytest.raises(EmptyInputError, match="distinct"):
+    with pytest.raises(EmptyInputError, match=r"^default_cell: .*fewer than 2 distinct.*cell="):
         default_cell(np.zeros((5, 2)))
-    with pytest.raises(EmptyInputError, match="distinct"):
+    with pytest.raises(EmptyInputError, match=r"^neighbour_scale: .*fewer than 2 distinct"):
         neighbour_scale(np.ones((3, 2)))
 
 
