@@ -23,6 +23,7 @@ from geo.errors import (
     BeatplanError,
     ColumnNotFoundError,
     CRSError,
+    EmptyInputError,
     GeometryError,
     InputFormatError,
     OptionError,
@@ -464,6 +465,33 @@ def test_projected_out_of_range_and_zero(tmp_path: Path) -> None:
     assert_contract(inc)
     assert reasons_by_row(inc) == {3: "out of range", 6: "zero coordinates"}
     assert "area of use of EPSG:27700" in inc.rejected["detail"].iloc[0]
+
+
+def test_projected_values_in_the_wrong_projected_crs(tmp_path: Path) -> None:
+    path = tmp_path / "chicago_feet.csv"  # Illinois State Plane feet, declared as BNG metres
+    path.write_text("x,y\n1176000,1900000\n1177000,1901000\n1178000,1902000\n")
+    with pytest.raises(CRSError, match=r"read in EPSG:27700.*outside its area of use.*crs="):
+        read_incidents(path, schema="xy", crs=27700)
+    assert len(read_incidents(path, schema="xy", crs=3435).points) == 3
+
+
+def test_schema_and_crs_that_contradict(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("x,y\n458000,304000\n")
+    with pytest.raises(CRSError, match="schema='xy' is for projected.*use schema='lonlat'"):
+        read_incidents(path, schema="xy", crs=4326)
+    with pytest.raises(CRSError, match="reads longitude/latitude but crs=EPSG:27700"):
+        read_incidents(path, schema="lonlat", crs=27700)
+
+
+def test_folder_or_pattern_with_no_files(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not incidents")
+    with pytest.raises(EmptyInputError, match="folder holds no file ending in.*\\.csv"):
+        read_incidents(tmp_path)
+    with pytest.raises(EmptyInputError, match="pattern matches no file"):
+        read_incidents(str(tmp_path / "*.csv"))
+    with pytest.raises(InputFormatError, match="no such file or folder.*nowhere.csv"):
+        read_incidents(tmp_path / "nowhere.csv")
 
 
 def test_projected_values_read_as_lonlat(tmp_path: Path) -> None:
