@@ -408,6 +408,13 @@ def test_not_a_vector_file(tmp_path: Path) -> None:
         read_boundaries(path)
 
 
+def test_table_without_geometry(tmp_path: Path) -> None:
+    path = tmp_path / "wards.csv"  # GDAL reads a CSV as a layer with no geometry
+    path.write_text("code,name\nE05000001,Abbey\n")
+    with pytest.raises(InputFormatError, match=r"wards.csv: has no geometry column"):
+        read_boundaries(path)
+
+
 def test_missing_id_column_lists_columns(tmp_path: Path) -> None:
     path = write_geojson(
         tmp_path / "b.geojson", [({"ward_code": "a", "ward_name": "A"}, square(-1, 52))]
