@@ -98,11 +98,16 @@ def boundary_layers(
     """Normalise boundaries to ``{level: layer}``, small to large, each with ``id`` and ``name``.
 
     Accepted: None; one GeoDataFrame of areas (taken as beats); a ward table with level columns
-    (``beat``, ``sector``, ``npa``; built with :func:`boundaries.hierarchy.build_layers`); or a
-    mapping of level name to layer (as ``build_layers`` returns).
+    (``beat``, ``sector``, ``npa``; built with :func:`boundaries.hierarchy.build_layers`); a
+    mapping of level name to layer (as ``build_layers`` returns); or a result with such a
+    mapping as ``areas`` (:func:`boundaries.realign`, :func:`boundaries.reorganise`), whose
+    layers carry the areas' names.
     """
     if boundaries is None:
         return {}
+    areas = getattr(boundaries, "areas", None)  # a Realignment or Reorganisation
+    if isinstance(areas, Mapping):
+        boundaries = areas
     if isinstance(boundaries, gpd.GeoDataFrame):
         levels = [c for c in DEFAULT_LEVELS if c in boundaries.columns]
         if levels and "id" in boundaries.columns:

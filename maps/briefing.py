@@ -175,10 +175,11 @@ def briefing_map(
     hotspots : hotspots.Hotspots or GeoDataFrame, optional
         Ranked hotspot polygons (``Hotspots.areas``: ``hotspot`` rank, ``incidents``, ``share``,
         ``top_types``, ``first_month``/``last_month``, ``peak_hours`` ... are shown when present).
-    boundaries : GeoDataFrame or mapping, optional
-        Beats (one layer), a ward table with ``beat``/``sector``/``npa`` columns, or
-        ``{level: layer}`` as :func:`boundaries.hierarchy.build_layers` returns. The smallest
-        level is drawn as beat lines.
+    boundaries : GeoDataFrame, mapping or result, optional
+        Beats (one layer), a ward table with ``beat``/``sector``/``npa`` columns,
+        ``{level: layer}`` as :func:`boundaries.hierarchy.build_layers` returns, or a
+        :func:`boundaries.realign` / :func:`boundaries.reorganise` result (its named layers).
+        The smallest level is drawn as beat lines.
     area : str, polygon or GeoDataFrame, optional
         The area briefed: an id or name from ``boundaries`` (any level), a polygon in the
         boundaries' CRS, or a layer. Incidents, hotspots and beats are limited to it and the map

@@ -212,3 +212,17 @@ def test_change_map_of_a_reorganisation_compares_with_its_current_table() -> Non
     assert all("B01 \u2192 B00" in f["properties"]["tip"] for f in moved)
     assert all("N1 \u2192 N0" in f["properties"]["tip"] for f in moved)  # the levels above
     assert f"{len(expected)} wards moved" in html
+
+
+def test_briefing_map_takes_a_realignment_and_labels_beats_by_name() -> None:
+    from maps.briefing import LAYER_NAMES, briefing_map
+
+    s, r, pts = _sample_realigned()
+    npa = r.areas["npa"].iloc[0]
+    html = briefing_map(pts, None, r, area=npa["name"], tiles=None).get_root().render()
+    assert f"Crime briefing: {npa['name']}" in html
+    beats = _features(html, LAYER_NAMES["beats"])
+    in_npa = r.areas["beat"][r.areas["beat"]["npa"] == npa["id"]]
+    assert len(beats) == len(in_npa)
+    for name in in_npa["name"]:
+        assert f'"{name}"' in html  # each beat's label is its name, not only its id
