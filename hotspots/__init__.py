@@ -13,7 +13,7 @@ Examples
 >>> hs.areas.head()                                                  # doctest: +SKIP
 """
 
-from hotspots.dbscan import DensityClusters, dbscan, hdbscan
+from hotspots.dbscan import DensityClusters
 from hotspots.emerging import emerging_hotspots, mann_kendall
 from hotspots.evaluate import backtest, evaluate, rank_cells
 from hotspots.find import METHODS, find_hotspots, prepare_incidents, select_incidents
@@ -33,14 +33,12 @@ __all__ = [
     "Surface",
     "backtest",
     "cluster_polygons",
-    "dbscan",
     "default_cell",
     "emerging_hotspots",
     "evaluate",
     "fdr_bh",
     "find_hotspots",
     "gi_star",
-    "hdbscan",
     "kde_surface",
     "mann_kendall",
     "prepare_incidents",
