@@ -460,6 +460,32 @@ def _weights(
     return np.nan_to_num(w, nan=0.0)
 
 
+def _follow(
+    table: gpd.GeoDataFrame, higher: Sequence[str], child: np.ndarray, moved: np.ndarray, w: Any
+) -> None:
+    """Give moved wards the higher levels of their area's wards that stayed (by weight).
+
+    So a move at one level never leaves a higher level straddling by accident: the area
+    goes whole, with the NPA (say) of the sector it joined.
+    """
+    if not moved.any():
+        return
+    stay = ~moved
+    for lv in higher:
+        vals = table[lv].to_numpy(dtype=object).copy()
+        h = pd.DataFrame({"c": child[stay], "h": vals[stay], "w": np.asarray(w)[stay]})
+        pick = (
+            h.groupby(["c", "h"], sort=True)["w"]
+            .sum()
+            .reset_index()
+            .sort_values(["c", "w", "h"], ascending=[True, False, True], kind="stable")
+            .drop_duplicates("c")
+            .set_index("c")["h"]
+        )
+        vals[moved] = pd.Series(child[moved]).map(pick).to_numpy()
+        table[lv] = _strings(vals)
+
+
 def nest(
     wards: gpd.GeoDataFrame,
     levels: Sequence[str] = DEFAULT_LEVELS,
@@ -520,7 +546,7 @@ def nest(
         best = g.drop_duplicates("c").set_index("c")["p"]
         new_parent = df["c"].map(best)
         moved = new_parent.to_numpy() != df["p"].to_numpy()
-        # every higher level follows the new parent later; record, then fix this level
+        # record the conflicts, then move the wards (and their higher levels) below
         multi = g[g.groupby("c")["p"].transform("size") > 1].copy()
         tot = multi.groupby("c")["w"].transform("sum")
         tot_a = multi.groupby("c")["a"].transform("sum")
@@ -549,6 +575,7 @@ def nest(
                 )
             )
         table[parent] = _strings(new_parent.to_numpy())
+        _follow(table, levels[levels.index(parent) + 1 :], df["c"].to_numpy(), moved, w)
         log.info(
             "nest: %d %s area(s) straddled several %s areas; %d ward(s) moved to the majority",
             multi["c"].nunique(),

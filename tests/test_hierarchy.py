@@ -206,6 +206,17 @@ def test_nest_propagates_upwards() -> None:
     assert (r.wards.groupby("sector")["npa"].nunique() == 1).all()
 
 
+def test_nest_moved_wards_take_the_higher_levels_of_their_new_parent() -> None:
+    w = with_levels()
+    w["npa"] = np.where(w["sector"] == "S1", "N1", "N2")
+    w.loc[w["id"] == "w10", ["sector", "npa"]] = ["S2", "N2"]  # one of B1's wards, nested
+    r = nest(w)
+    got = r.wards.set_index("id")
+    assert (got.loc["w10", "sector"], got.loc["w10", "npa"]) == ("S1", "N1")
+    # only the real conflict is reported: sector S1 never straddled two NPAs in the input
+    assert r.conflicts[["level", "id", "parent"]].values.tolist() == [["beat", "B1", "S1"]]
+
+
 def test_nest_already_nested() -> None:
     r = nest(with_levels())
     assert r.ok and len(r.conflicts) == 0
