@@ -69,6 +69,16 @@ def nested_table(n: int, seed: int, n_beats: int, n_npas: int) -> gpd.GeoDataFra
     return w
 
 
+def scattered(n: int, seed: int) -> gpd.GeoDataFrame:
+    """``n`` wards labelled at random at every level: areas in pieces, levels not nested."""
+    polys = tessellation(n, seed)
+    rng = np.random.default_rng(seed)
+    w = wards_from(polys)
+    for level, k in zip(LEVELS, (6, 4, 2), strict=True):
+        w[level] = [f"{level}{v}" for v in rng.integers(0, k, len(polys))]
+    return w
+
+
 def area_of(g: shapely.Geometry) -> float:
     return float(shapely.area(g))
 
@@ -102,11 +112,7 @@ def test_layers_are_exact_unions_and_counts_add_up(args: tuple[int, int, int, in
 @FAST
 @given(st.integers(3, 40), st.integers(0, 10_000))
 def test_nest_makes_any_labelling_nested(n: int, seed: int) -> None:
-    polys = tessellation(n, seed)
-    rng = np.random.default_rng(seed)
-    w = wards_from(polys)
-    for level, k in zip(LEVELS, (6, 4, 2), strict=True):
-        w[level] = [f"{level}{v}" for v in rng.integers(0, k, n)]
+    w = scattered(n, seed)
     r = nest(w, LEVELS)
     assert check_nesting(r.wards, levels=LEVELS).ok
     assert r.wards["beat"].tolist() == w["beat"].tolist()
@@ -120,12 +126,7 @@ def test_nest_makes_any_labelling_nested(n: int, seed: int) -> None:
 @FAST
 @given(st.integers(3, 40), st.integers(0, 10_000))
 def test_fix_contiguity_leaves_every_area_contiguous(n: int, seed: int) -> None:
-    polys = tessellation(n, seed)
-    rng = np.random.default_rng(seed)
-    w = wards_from(polys)
-    for level, k in zip(LEVELS, (6, 4, 2), strict=True):
-        w[level] = [f"{level}{v}" for v in rng.integers(0, k, n)]  # scattered: many pieces
-    w = nest(w, LEVELS).wards
+    w = nest(scattered(n, seed), LEVELS).wards
     fix = fix_contiguity(w, levels=LEVELS)
     assert fix.report.ok, str(fix.report)
     assert check_contiguity(fix.wards, levels=LEVELS).ok
