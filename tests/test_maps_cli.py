@@ -110,3 +110,32 @@ def test_planning_and_changes(files: dict[str, Path]) -> None:
                       "--out", str(chg))  # fmt: skip
     assert code == 0, text
     assert "Beats before" in chg.read_text()
+
+
+def test_tile_choices_are_the_basemaps_maps_knows() -> None:
+    # the command lists them itself so that `beatplan --help` need not import folium
+    from beatplan.map_cmd import _TILE_CHOICES
+    from maps._base import TILES
+
+    assert set(_TILE_CHOICES) == set(TILES)
+
+
+def test_map_command_through_the_real_entry_point(files: dict[str, Path]) -> None:
+    import subprocess
+    import sys
+
+    out = files["dir"] / "entry.html"
+    run = subprocess.run(
+        [sys.executable, "-m", "beatplan", "map", "briefing", str(files["incidents"]),
+         "--method", "none", "--since", "all", "--online", "--tiles", "none", "--out", str(out)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert out.is_file() and "wrote" in run.stdout
+    again = subprocess.run(
+        [sys.executable, "-m", "beatplan", "map", "briefing", str(files["incidents"]),
+         "--out", str(out)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert again.returncode == 2 and "--overwrite" in again.stderr
+    assert "Traceback" not in again.stderr
