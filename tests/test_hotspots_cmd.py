@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import click
 import pandas as pd
 import pyogrio
 import pytest
@@ -13,11 +14,12 @@ from geo import write_sample
 
 
 def run(args: list[str]):
-    """Invoke through ``beatplan`` when the command is registered there, else directly."""
-    runner = CliRunner()
-    if "hotspots" in cli.COMMANDS:
-        return runner.invoke(cli.main, ["hotspots", *args])
-    return runner.invoke(command, args)
+    """Invoke ``beatplan hotspots ...`` through the real entry point."""
+    return CliRunner().invoke(cli.main, ["hotspots", *args])
+
+
+def test_registered_under_beatplan():
+    assert cli.main.get_command(click.Context(cli.main), "hotspots") is command
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +60,19 @@ def test_find_with_filters_and_one_area(sample, tmp_path):
                "--area-id", "B01", "--method", "dbscan", "--out", str(out)])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "types: Burglary, Vehicle crime" in res.output
+    assert "area: a polygon of" in res.output  # only beat B01
+    beats = pyogrio.read_dataframe(sample / "beats_old.geojson")
+    b01 = beats.loc[beats["id"] == "B01"].to_crs(27700).geometry.iloc[0]
+    written = pyogrio.read_dataframe(out).to_crs(27700)
+    assert len(written) and written.geometry.intersects(b01).all()
+
+
+def test_find_background_zero_is_gistar_alone(sample, tmp_path):
+    res = run([str(sample / "crime"), "--background", "0", "--out", str(tmp_path / "a.gpkg")])
+    assert res.exit_code == 0, res.output
+    assert "background: off: Gi* alone" in res.output
+    res4 = run([str(sample / "crime"), "--out", str(tmp_path / "b.gpkg")])
+    assert "background: 4.0 - hot cells whose" in res4.output
 
 
 @pytest.mark.parametrize(
