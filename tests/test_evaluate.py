@@ -232,3 +232,11 @@ def test_chicago_backtest_beats_the_baseline(chicago):
     mean = r.groupby(["method", "coverage"])["pai"].mean().unstack("coverage")
     assert (mean.loc["gistar"] > mean.loc["naive"]).all()
     assert (mean.loc["kde"] > mean.loc["naive"]).all()
+    # and the naive ranking on the same 50 m cells (the smaller cell is not the whole gain)
+    same_cell = (
+        backtest(inc, [], study_area=city, baseline_cell=50.0, step=12)
+        .groupby("coverage")["pai"]
+        .mean()
+    )
+    assert (mean.loc["gistar"] > same_cell).all(), (mean.loc["gistar"].tolist(), same_cell)
+    assert (mean.loc["kde"] > same_cell).all(), (mean.loc["kde"].tolist(), same_cell)
