@@ -167,8 +167,7 @@ def write_layers(
                 append=tmp in written,
             )
             written.add(tmp)
-        for target in files:
-            _move_into_place(tmpdir, target, drv)
+        _move_into_place(tmpdir, files, drv)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
     log.info(
@@ -374,22 +373,41 @@ def _parts(target: Path, drv: str) -> list[Path]:
     return [target.with_suffix(s) for s in _SHP_PARTS]
 
 
-def _move_into_place(tmpdir: Path, target: Path, drv: str) -> None:
-    if drv != "ESRI Shapefile":
-        os.replace(tmpdir / target.name, target)
-        return
-    new_parts = {s: tmpdir / target.with_suffix(s).name for s in _SHP_PARTS}
-    for suffix, src in new_parts.items():
-        dest = target.with_suffix(suffix)
-        if src.exists():
+def _move_into_place(tmpdir: Path, files: list[Path], drv: str) -> None:
+    """Move the files written in ``tmpdir`` onto ``files``, all or nothing.
+
+    What is there now (every Shapefile part and sidecar index, which would describe the old
+    geometry) is first moved aside into ``tmpdir``; if any move fails, the new files placed so
+    far are removed and the old ones put back, so an error never leaves a mix.
+    """
+    moves: list[tuple[Path, Path]] = []  # (written file, destination)
+    old: list[Path] = []  # destinations that exist now
+    for target in files:
+        for dest in _parts(target, drv):
+            src = tmpdir / dest.name
+            if src.exists():
+                moves.append((src, dest))
+        old += [d for d in _parts(target, drv) if d.exists()]
+        if drv == "ESRI Shapefile":
+            stem = target.with_suffix("")
+            old += [p for p in (Path(f"{stem}{s}") for s in _SHP_SIDECARS) if p.exists()]
+    aside = Path(tempfile.mkdtemp(prefix="old.", dir=tmpdir))
+    kept: list[tuple[Path, Path]] = []  # (old file, where it was put aside)
+    placed: list[Path] = []
+    try:
+        for i, dest in enumerate(old):
+            spare = aside / f"{i}.{dest.name}"
+            os.replace(dest, spare)
+            kept.append((dest, spare))
+        for src, dest in moves:
             os.replace(src, dest)
-        elif dest.exists():  # a part the new shapefile does not have: the old one's, now stale
-            dest.unlink()
-    stem = target.with_suffix("")
-    for suffix in _SHP_SIDECARS:  # indexes of the old geometry would now be wrong
-        stale = Path(f"{stem}{suffix}")
-        if stale.exists():
-            stale.unlink()
+            placed.append(dest)
+    except BaseException:
+        for dest in placed:
+            dest.unlink(missing_ok=True)
+        for dest, spare in reversed(kept):
+            os.replace(spare, dest)
+        raise
 
 
 def _prepare(gdf: gpd.GeoDataFrame, drv: str, name: str, target: Path) -> gpd.GeoDataFrame:

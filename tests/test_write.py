@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 
 import geopandas as gpd
@@ -15,6 +16,7 @@ import shapely
 from pyproj import CRS
 from shapely import box
 
+import geo.write
 from geo.errors import CRSError, EmptyInputError, InputFormatError, OptionError, OutputExistsError
 from geo.layers import read_boundaries
 from geo.write import DRIVERS, output_paths, shapefile_field_names, write_layers, write_text
@@ -356,6 +358,33 @@ def test_failure_keeps_the_old_output(tmp_path: Path, monkeypatch: pytest.Monkey
         write_layers(out, {"beats": small(2), "npas": small(1)}, overwrite=True)
     assert listing(tmp_path) == ["plan.gpkg"]
     assert out.read_bytes() == before
+
+
+@pytest.mark.parametrize("name", ["plan.geojson", "plan.shp"])
+def test_failed_move_into_place_restores_the_old_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """A move that fails half-way (several sibling files or Shapefile parts) leaves no mix."""
+    out = tmp_path / name
+    write_layers(out, {"beats": small(3), "npas": small(2)})
+    (tmp_path / "plan_beats.qix").write_bytes(b"index")  # a sidecar of the old geometry
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    real = os.replace
+    placed: list[Path] = []
+
+    def flaky(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        if Path(src).parent.name.startswith(f".{name}."):  # a new file moving into place
+            placed.append(Path(dst))
+            if len(placed) == 2:  # the first new file is in place, the second fails
+                raise OSError("device not ready")
+        real(src, dst)
+
+    monkeypatch.setattr(geo.write.os, "replace", flaky)
+    with pytest.raises(OSError, match="device not ready"):
+        write_layers(out, {"beats": small(1), "npas": small(1)}, overwrite=True)
+    monkeypatch.undo()
+    assert len(placed) == 2
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
 # ---------------------------------------------------------------------------------------------
