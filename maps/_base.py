@@ -238,7 +238,8 @@ def new_map(
         box = gpd.GeoSeries([shapely.box(minx, miny, maxx, maxy)], crs=crs).to_crs(WGS84)
         w, s, e, n = box.total_bounds
         fit = [[float(s), float(w)], [float(n), float(e)]]
-        m.fit_bounds(fit, padding=(12, 12))
+        # room at the top for the title box, which sits over the map
+        m.fit_bounds(fit, padding_top_left=(12, 64), padding_bottom_right=(12, 12))
         PrintFit(fit).add_to(m)
     return m
 

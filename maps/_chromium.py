@@ -193,6 +193,7 @@ def open_page(
     screenshot: str | os.PathLike[str] | None = None,
     pdf: str | os.PathLike[str] | None = None,
     size: tuple[int, int] = (1280, 900),
+    media: str | None = None,
     settle_ms: int = 300,
     timeout: float = 60.0,
     chromium: str | None = None,
@@ -213,6 +214,9 @@ def open_page(
         Where to save the page printed on A4 landscape.
     size : (int, int)
         Viewport width and height in CSS pixels.
+    media : str, optional
+        CSS media type to emulate, e.g. ``"print"`` to see the page as its print stylesheet
+        lays it out (the screenshot then shows the printed page).
     settle_ms : int
         Extra wait before probing, for animations and chunked loading.
     timeout : float
@@ -278,6 +282,8 @@ def open_page(
             {"width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": False},
             session=sid,
         )
+        if media is not None:
+            pipe.call("Emulation.setEmulatedMedia", {"media": media}, session=sid)
         pipe.events.clear()
         t0 = time.monotonic()
         nav = pipe.call("Page.navigate", {"url": url}, session=sid)

@@ -314,7 +314,8 @@ class PrintFit(MacroElement):
           function fit() {
             if (!saved) saved = [map.getCenter(), map.getZoom()];
             map.invalidateSize({pan: false, animate: false});
-            map.fitBounds(bounds, {animate: false, padding: [8, 8]});
+            map.fitBounds(bounds, {animate: false, paddingTopLeft: [8, 64],
+                                   paddingBottomRight: [8, 8]});
           }
           function restore() {
             map.invalidateSize({pan: false, animate: false});

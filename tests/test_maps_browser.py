@@ -266,3 +266,37 @@ def test_chicago_district_briefing(
     assert "District 11" in v["title"] and "Nov 2023" in v["title"]
     assert v["layers"]["Hotspots (ranked)"]["count"] == len(hs)
     _check_hotspots_above_clusters(v)
+
+
+_PRINTED = r"""
+(() => {
+  const shown = (sel) => { const e = document.querySelector(sel);
+                           return !!e && getComputedStyle(e).display !== 'none'; };
+  const map = Object.values(window).find(v => { try { return v instanceof L.Map; }
+                                                catch (e) { return false; } });
+  const box = document.querySelector('.folium-map').getBoundingClientRect();
+  const fit = window.beatplan.layers['Area outline'].getBounds();
+  return {layers: shown('.leaflet-control-layers'), zoom: shown('.leaflet-control-zoom'),
+          legend: shown('.bp-legend'), title: shown('.bp-title'),
+          width: box.width, height: box.height, inView: map.getBounds().pad(0.02).contains(fit)};
+})()
+"""
+
+
+def test_briefing_prints_on_a4(browser_ready: None, tmp_path: Path, shots: Path) -> None:
+    """The print stylesheet: an A4 landscape page, no buttons, title and legend kept."""
+    from maps import briefing_map
+
+    pts = _hostile_incidents(200)
+    box = shapely.box(458_000, 303_000, 461_000, 306_000)
+    beats = gpd.GeoDataFrame({"id": ["B1"], "name": ["Centre"]}, geometry=[box], crs=27700)
+    path = save(briefing_map(pts, None, beats, area="B1", tiles=None), tmp_path / "print.html")
+    res = open_page(path, probe=_PRINTED, size=(1123, 794), media="print",
+                    screenshot=shots / "briefing_printed.png")  # fmt: skip
+    assert res.errors == []
+    v = res.value
+    assert not v["layers"] and not v["zoom"] and v["legend"] and v["title"]
+    # 283 mm x 196 mm at 96 px per inch (the page less its margins)
+    assert v["width"] == pytest.approx(283 / 25.4 * 96, abs=2)
+    assert v["height"] == pytest.approx(196 / 25.4 * 96, abs=2)
+    assert v["inView"]
