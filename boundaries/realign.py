@@ -6,7 +6,7 @@ sectors and NPAs above them) and gives each ward, whole, to the old area holding
 * ``by="area"``: the share of the ward's area lying in each old area;
 * ``by="demand"``: the share of the ward's incident (or population) points lying in each
   old area — the ONS "best-fit" idea, better when the demand of a large ward sits in one
-  corner. A ward with no point falls back to area and is flagged.
+  corner. A ward with no point in the old areas falls back to area and is flagged.
 
 The overlaps are computed without a full overlay: an STRtree gives the candidate
 (ward, area) pairs, prepared ``covers`` settles the wards lying wholly in one area, and one
@@ -316,13 +316,20 @@ def _pieces_frame(
 def _add_shares(
     pieces: pd.DataFrame, ward_area: np.ndarray, ward_demand: np.ndarray | None, by: str
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """Share of each piece by the chosen measure; the basis used per ward."""
+    """Share of each piece by the chosen measure; the basis used per ward.
+
+    By demand, a ward none of whose demand lies in an old area (no point at all, or every
+    point in the part outside them) falls back to area: it still goes to the old area
+    holding most of it, rather than look as if it overlapped none.
+    """
     n = len(ward_area)
     w = pieces["w"].to_numpy()
     area_share = pieces["area_m2"].to_numpy() / np.maximum(ward_area[w], 1e-300)
     basis = np.full(n, "area", dtype=object)
     if by == "demand" and ward_demand is not None:
-        has = ward_demand > 0
+        real = pieces["a"].to_numpy() >= 0
+        in_areas = np.bincount(w[real], weights=pieces["demand"].to_numpy()[real], minlength=n)
+        has = in_areas > 0
         basis[:] = np.where(has, "demand", "area (no demand)")
         dem_share = pieces["demand"].to_numpy() / np.where(has[w], ward_demand[w], 1.0)
         share = np.where(has[w], dem_share, area_share)

@@ -139,6 +139,19 @@ def test_realign_takes_incidents_or_points_alike() -> None:
         realign(wards, beats2(), by="demand", demand=[(1, 2)])
 
 
+def test_realign_by_demand_with_every_point_outside_the_old_areas_falls_back_to_area() -> None:
+    wards = strips([0, 1.5, 2.6, 3.5], "w")
+    beats = strips([0, 2, 3], "B")  # the old beats stop at x=3: w2 is partly outside
+    pts = points_at([(3.2, 1.0)], n_each=5)  # all of w2's demand lies outside them
+    r = realign(wards, beats, by="demand", demand=pts)
+    a = r.assignment.set_index("ward")
+    assert a.loc["w2", "area"] == "B1"  # it overlaps B1: not given away as "no overlap"
+    assert a.loc["w2", "basis"] == "area (no demand)"
+    assert a.loc["w2", "share"] == pytest.approx(0.4 / 0.9)
+    assert set(a.loc["w2", "reason"].split("; ")) == {"marginal", "no demand", "partly outside"}
+    assert r.summary["wards_no_overlap"] == 0
+
+
 def test_realign_harm_weights() -> None:
     wards = strips([0, 1.5, 2.6, 4], "w")
     pts = points_at([(1.8, 1.0), (2.3, 1.0), (2.4, 1.0)])
