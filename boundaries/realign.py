@@ -633,6 +633,11 @@ def realign(
                 f"{outside_wards:,} of {len(x):,} demand point(s) lie in no ward and are not "
                 "counted"
             )
+        if by == "demand" and not ward_inc.any():
+            warnings.append(
+                f"by='demand', but none of the {len(x):,} demand point(s) lies in a ward: every "
+                "ward was given by area; check the points cover the same place and period"
+            )
 
     clock.lap("locate points")
     # ---- the smallest level, then the others

@@ -152,6 +152,15 @@ def test_realign_by_demand_with_every_point_outside_the_old_areas_falls_back_to_
     assert r.summary["wards_no_overlap"] == 0
 
 
+def test_realign_by_demand_with_no_point_in_any_ward_says_so() -> None:
+    wards = strips([0, 1.5, 2.6, 4], "w")
+    far = points_at([(9, 9)], n_each=4)
+    r = realign(wards, beats2(), by="demand", demand=far)
+    assert (r.assignment["basis"] == "area (no demand)").all()
+    assert any("none of the 4 demand point(s) lies in a ward" in w for w in r.warnings)
+    assert r.assignment["area"].tolist() == realign(wards, beats2()).assignment["area"].tolist()
+
+
 def test_realign_harm_weights() -> None:
     wards = strips([0, 1.5, 2.6, 4], "w")
     pts = points_at([(1.8, 1.0), (2.3, 1.0), (2.4, 1.0)])
