@@ -134,6 +134,7 @@ PROBE = r"""
     out.panes[k] = {z: Number(getComputedStyle(p).zIndex) || 0,
                     ranks: p.querySelectorAll('.bp-rank').length,
                     paths: p.querySelectorAll('path').length,
+                    canvases: p.querySelectorAll('canvas').length,
                     strokes: [...new Set(Array.from(p.querySelectorAll('path'))
                                              .map(x => x.getAttribute('stroke')))]};
   }

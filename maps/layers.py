@@ -45,6 +45,7 @@ __all__ = [
     "feature_collection",
     "js_json",
     "label_min_zoom",
+    "pane_js",
     "to_lonlat",
 ]
 
@@ -53,10 +54,12 @@ log = logging.getLogger("beatplan")
 #: Decimal places kept in lon/lat: 1e-5 degree is 1.1 m of latitude (0.7 m of longitude at 52 N).
 DECIMALS = 5
 
-#: Map panes above Leaflet's marker pane (z-index 600, where marker clusters are drawn) and below
-#: its tooltip pane (650): what must stay visible over clustered incidents. They take no mouse
-#: events, so the clusters and shapes under them stay clickable.
-PANES: dict[str, int] = {"bp-top-lines": 610, "bp-top-labels": 620}
+#: beatplan's map panes (z-index), none of which takes mouse events: ``bp-heat`` lies under
+#: Leaflet's overlay pane (400), so the heat never veils the boundaries and hotspots; the
+#: ``bp-top-*`` panes lie above the marker pane (600, where marker clusters are drawn) and below
+#: the tooltip pane (650): what must stay visible over clustered incidents, while the clusters and
+#: shapes under them stay clickable.
+PANES: dict[str, int] = {"bp-heat": 350, "bp-top-lines": 610, "bp-top-labels": 620}
 
 _ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;"))
 
@@ -402,11 +405,16 @@ def _check_pane(pane: str | None) -> str | None:
     return pane
 
 
+def pane_js(pane: str, map_name: str) -> str:
+    """Return a JavaScript expression that creates ``pane`` on the map (once) and names it."""
+    return f"window.beatplan.pane({map_name}, {js_json(_check_pane(pane))}, {PANES[pane]})"
+
+
 def _pane_option(pane: str | None, map_name: str) -> str:
     """Return `` pane: ...,`` for a Leaflet options object, creating the pane on first use."""
     if pane is None:
         return ""
-    return f" pane: window.beatplan.pane({map_name}, {js_json(pane)}, {PANES[pane]}),"
+    return f" pane: {pane_js(pane, map_name)},"
 
 
 def area_labels(

@@ -26,7 +26,7 @@ from pyproj import CRS
 
 from geo.crs import working_crs
 from geo.errors import CRSError, GeometryError
-from maps.layers import DECIMALS, JsLayer, escape, js_json
+from maps.layers import DECIMALS, JsLayer, escape, js_json, pane_js
 from maps.style import HEAT_GRADIENT, POINT
 
 __all__ = ["HeatLayer", "IncidentLayer", "PointSummary", "summarise_points"]
@@ -292,7 +292,10 @@ class IncidentLayer(JSCSSMixin, JsLayer):
 
 
 class HeatLayer(JSCSSMixin, JsLayer):
-    """A heat layer of incident counts per marker (Leaflet.heat, with folium's weights fix)."""
+    """A heat layer of incident counts per marker (Leaflet.heat, with folium's weights fix).
+
+    It is drawn in the ``bp-heat`` pane, under the boundaries and hotspots.
+    """
 
     default_js = HeatMap.default_js
     default_css = HeatMap.default_css
@@ -317,7 +320,9 @@ class HeatLayer(JSCSSMixin, JsLayer):
         data = np.column_stack([s.latlon, s.count]) if len(s) else np.zeros((0, 3))
         rows = js_json(data.tolist())
         return f"""(function() {{
-  var lyr = L.heatLayer({rows}, {js_json(self.options)});
+  var opts = {js_json(self.options)};
+  opts.pane = {pane_js("bp-heat", self.map_name)};
+  var lyr = L.heatLayer({rows}, opts);
   lyr.addTo({parent});
   window.beatplan.register({js_json(self.display_name)}, lyr, 'heat');
 }})();"""

@@ -191,8 +191,11 @@ def _open_map(m: folium.Map, out: Path, shot: Path) -> dict:
 
 
 def _check_hotspots_above_clusters(v: dict) -> None:
-    """Rank numbers and outlines sit in panes above the marker pane, where clusters are drawn."""
+    """Rank numbers and outlines sit in panes above the marker pane, where clusters are drawn;
+    the heat lies under the shapes."""
     panes = v["panes"]
+    assert panes["bp-heat"]["z"] < panes["overlayPane"]["z"] and panes["bp-heat"]["canvases"] == 1
+    assert panes["overlayPane"]["canvases"] == 0
     top = max(panes["markerPane"]["z"], panes["overlayPane"]["z"])
     assert panes["bp-top-labels"]["z"] > top and panes["bp-top-labels"]["ranks"] >= 1
     assert panes["bp-top-lines"]["z"] > top and panes["bp-top-lines"]["paths"] >= 1
