@@ -134,7 +134,7 @@ def _types(values: tuple[str, ...]) -> list[str] | None:
     type=float,
     default=4.0,
     show_default=True,
-    help="Gi* hot cells must also beat the ring out to this many bands (0: Gi* alone).",
+    help="Gi*/KDE hot cells must also beat the ring out to this many bands (0: off).",
 )
 @click.option(
     "--permutations",

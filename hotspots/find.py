@@ -9,6 +9,10 @@ Four methods, all computed in metres of a projected CRS:
 ``"kde"``
     A quartic kernel density surface on the grid; the cells at least ``threshold`` times the
     mean cell density (or the densest ``top`` share of the area) are merged.
+
+For both grid methods a hot cell must by default also stand out from its own surroundings
+(``background``): a significant excess over the mean of a ring a few bands wide, so that a
+busy town is not one sprawling hotspot but its peaks.
 ``"dbscan"``, ``"hdbscan"``
     Density clusters of the distinct locations, each weighted by its number of incidents
     (police.uk snaps many incidents to one map point); a cluster's polygon is a buffered
@@ -536,17 +540,18 @@ def find_hotspots(
         Gi* distance band in metres. Default: the median distance from each distinct location
         to its 8th nearest, and at least one cell diagonal (so a cell's 8 neighbours count).
     alpha, fdr, permutations, seed
-        Gi* significance level, Benjamini–Hochberg control, conditional randomisation draws
-        (0: analytic) and their seed. With FDR over many cells use many draws: the smallest
-        pseudo p-value is 2 / (permutations + 1).
+        Gi* (and ``background``) significance level, Benjamini–Hochberg control,
+        conditional randomisation draws (0: analytic) and their seed. With FDR over many
+        cells use many draws: the smallest pseudo p-value is 2 / (permutations + 1).
     background : float or None
-        Gi* only: a hot cell must also stand out from its own surroundings. Its band
-        neighbourhood must hold significantly (one-sided, at ``alpha``) more incidents than
-        a Poisson count at the mean of the ring between ``band`` and ``background x band``
-        (see :func:`hotspots.gistar.above_background`). Gi* alone compares every cell with
-        the whole region's mean, so a town is one significant run of cells; this keeps the
-        town's peaks and cuts the ordinary streets between them. Default 4 bands; ``None``
-        for Gi* alone.
+        Gi* and KDE: a hot cell must also stand out from its own surroundings. Its
+        neighbourhood (the cells within ``band``, or ``bandwidth`` for KDE) must hold
+        significantly more incidents than a Poisson count at the mean of the ring out to
+        ``background`` times that radius: one-sided at ``alpha``, with Benjamini–Hochberg
+        over the region when ``fdr`` (see :func:`hotspots.gistar.above_background`). Gi*
+        and the KDE threshold compare every cell with the whole region's mean, so a town is
+        one hot run of cells; this keeps the town's peaks and cuts the ordinary streets
+        between them. Default 4; ``None`` for the method alone.
     bandwidth : float or {"nn", "silverman"}, optional
         Kernel radius in metres or a rule (default ``"nn"``, see :mod:`hotspots.kde`).
     kernel : {"quartic", "gaussian"}
@@ -689,6 +694,14 @@ def find_hotspots(
     messages: list[str] = []
     surface: Surface | None = None
     if method in ("gistar", "kde"):
+        if background is not None and not (
+            math.isfinite(float(background)) and float(background) > 1
+        ):
+            raise ValidationError(
+                "background",
+                [f"background={background!r}: give the ring's radius in bands (bandwidths "
+                 "for kde), more than 1 (default 4), or None for the method alone"],
+            )  # fmt: skip
         if method == "gistar":
             if band is None:
                 band = max(scale, math.sqrt(2) * cell * (1 + 1e-6))
@@ -697,14 +710,6 @@ def find_hotspots(
                 )
             else:
                 how["band"] = "given"
-            if background is not None and not (
-                math.isfinite(float(background)) and float(background) > 1
-            ):
-                raise ValidationError(
-                    "background",
-                    [f"background={background!r}: give the ring's radius in bands, more "
-                     "than 1 (default 4), or None for Gi* alone"],
-                )  # fmt: skip
             spec: dict[str, Any] = dict(band=band, alpha=alpha, fdr=fdr, background=background,
                                         permutations=permutations, seed=seed)  # fmt: skip
         else:
@@ -714,7 +719,8 @@ def find_hotspots(
                 bw, how["bandwidth"] = default_bandwidth(source, rule=rule, cell=cell)
             else:
                 how["bandwidth"] = "given"
-            spec = dict(bandwidth=bw, kernel=kernel, threshold=threshold, top=top)
+            spec = dict(bandwidth=bw, kernel=kernel, threshold=threshold, top=top,
+                        background=background, alpha=alpha, fdr=fdr)  # fmt: skip
         raw, polygons, scores, surface = _grid_method(
             method, xy, w, cell=cell, area=area_geom, spec=spec, params=params, how=how,
             min_incidents=min_incidents, connectivity=connectivity, max_cells=max_cells,
@@ -814,27 +820,11 @@ def _grid_method(
             permutations=spec["permutations"], seed=seed,
         )  # fmt: skip
         hot, score_grid, name = gi.hot, gi.z, "z"
-        ring = spec["background"]
-        if ring is not None:
-            scale = 1.0 if w is None else float(w.sum() / max(float((w * w).sum()), 1e-300))
-            p_local = above_background(
-                values, cell=cell, band=reach, ring=float(ring) * reach, mask=mask, scale=scale
-            )
-            if spec["fdr"]:
-                local_ok = fdr_bh(p_local, spec["alpha"])[0]
-            else:
-                local_ok = np.nan_to_num(p_local, nan=1.0) <= spec["alpha"]
-            local_hot = hot & local_ok
-            how["background"] = (
-                f"hot cells whose {reach:.0f} m neighbourhood also exceeds the mean of the ring "
-                f"out to {float(ring) * reach:.0f} m (Poisson, one-sided, at alpha): "
-                f"{int(local_hot.sum()):,} of {int(hot.sum()):,} Gi* hot cells"
-            )
-            hot = local_hot
-        else:
-            how["background"] = "off: Gi* alone"
+        hot = _background(hot, values, w, cell=cell, reach=reach, mask=mask, spec=spec, how=how,
+                          what="Gi*")  # fmt: skip
         params.update(
-            background=ring, cell=cell, band=reach, alpha=spec["alpha"], fdr=spec["fdr"],
+            background=spec["background"], cell=cell, band=reach, alpha=spec["alpha"],
+            fdr=spec["fdr"],
             permutations=spec["permutations"],
             seed=seed if isinstance(seed, int | None) else "Generator",
         )  # fmt: skip
@@ -848,10 +838,13 @@ def _grid_method(
     else:
         density = kde_surface(values, cell=cell, bandwidth=reach, kernel=spec["kernel"])
         hot, value, reason = hot_cells(density, mask, threshold=spec["threshold"], top=spec["top"])
+        hot = _background(hot, values, w, cell=cell, reach=reach, mask=mask, spec=spec, how=how,
+                          what="KDE")  # fmt: skip
         score_grid, name = density, "density"
         params.update(
             cell=cell, bandwidth=reach, kernel=spec["kernel"], threshold=spec["threshold"],
-            top=spec["top"], density_threshold=value,
+            top=spec["top"], density_threshold=value, background=spec["background"],
+            alpha=spec["alpha"], fdr=spec["fdr"],
         )  # fmt: skip
         how["threshold"] = reason
     region_area = float(mask.sum()) * grid.cell_area
@@ -875,6 +868,42 @@ def _grid_method(
         grid=grid, mask=mask, counts=counts, values=values, score=score_grid, hot=hot, name=name
     )
     return raw, polygons, scores, surface
+
+
+def _background(
+    hot: NDArray[np.bool_],
+    values: NDArray[np.float64],
+    w: NDArray[np.float64] | None,
+    *,
+    cell: float,
+    reach: float,
+    mask: NDArray[np.bool_],
+    spec: dict[str, Any],
+    how: dict[str, str],
+    what: str,
+) -> NDArray[np.bool_]:
+    """Keep the hot cells whose neighbourhood also stands out from its ring (see find_hotspots)."""
+    ring = spec["background"]
+    if ring is None:
+        how["background"] = f"off: {what} alone"
+        return hot
+    # weighted counts: sum(w) / sum(w²) makes a compound-Poisson sum roughly Poisson
+    scale = 1.0 if w is None else float(w.sum() / max(float((w * w).sum()), 1e-300))
+    p_local = above_background(
+        values, cell=cell, band=reach, ring=float(ring) * reach, mask=mask, scale=scale
+    )
+    if spec["fdr"]:
+        local_ok = fdr_bh(p_local, spec["alpha"])[0]
+    else:
+        local_ok = np.nan_to_num(p_local, nan=1.0) <= spec["alpha"]
+    kept = hot & local_ok
+    how["background"] = (
+        f"hot cells whose {reach:.0f} m neighbourhood also exceeds the mean of the ring out to "
+        f"{float(ring) * reach:.0f} m (Poisson, one-sided, at alpha"
+        f"{' with Benjamini–Hochberg' if spec['fdr'] else ''}): {int(kept.sum()):,} of "
+        f"{int(hot.sum()):,} {what} hot cells"
+    )
+    return np.asarray(kept)
 
 
 def _cluster_method(

@@ -21,10 +21,11 @@ conditional randomisation; the Benjamini–Hochberg procedure then controls the 
 discovery rate over all cells of the study region.
 
 Gi* compares each neighbourhood with the mean of the whole study region, so over a county a
-whole town is "hot": one significant run of cells spanning many streets. :func:`above_background`
-is the second, local test :func:`hotspots.find_hotspots` applies by default: a neighbourhood
-must also hold significantly more than its surroundings (a ring of a few bands) would give it,
-which keeps a town's peaks and cuts the saddles of ordinary town between them.
+whole town is "hot": one significant run of cells spanning many streets.
+:func:`above_background` is the second, local test that :func:`hotspots.find_hotspots` applies
+by default (to KDE too): a neighbourhood must also hold significantly more than its
+surroundings (a ring of a few bands) would give it, which keeps a town's peaks and cuts the
+saddles of ordinary town between them.
 """
 
 from __future__ import annotations

@@ -84,34 +84,38 @@ def test_sample_county_planted_hotspots_found(method, county, found):
     assert in_hot[planted].mean() > 0.8
 
 
-def test_default_gistar_hotspots_are_separate_and_patrollable(county, points, found):
-    """Each planted hotspot is its own hotspot, none sprawls over a town (Gi* default).
+@pytest.mark.parametrize("method", ["gistar", "kde"])
+def test_default_grid_hotspots_are_separate_and_patrollable(county, points, found, method):
+    """Each planted hotspot is its own hotspot, and none sprawls over a town.
 
-    Gi* alone (``background=None``) compares every cell with the county's mean, so the
-    sample's city is one significant run of cells holding several planted hotspots; that
-    control is checked too, so the test shows what the local background test changes.
+    Gi* and the KDE threshold alone (``background=None``) compare every cell with the
+    county's mean, so the sample's city is one hot run of cells holding several planted
+    hotspots; that control is checked too, so the test shows what the background test does.
     """
+    hs = found[method]
     centres = np.asarray(county.hotspots_truth.geometry.values)
-    # a planted hotspot of radius r, smoothed by the band, is hot out to about r + band
-    reach = county.hotspots_truth["radius_m"].max() + found["gistar"].params["band"]
+    # a planted hotspot of radius r, smoothed over the band (bandwidth), is hot out to r + band
+    reach = county.hotspots_truth["radius_m"].max() + hs.params["band" if method == "gistar"
+                                                                else "bandwidth"]  # fmt: skip
     limit_km2 = 2.0 * np.pi * reach**2 / 1e6  # twice that disc (about 2.6 km² here)
 
-    def check(hs):
-        polys = np.asarray(hs.areas.geometry.values)
+    def check(result):
+        polys = np.asarray(result.areas.geometry.values)
         per_hotspot = shapely.contains(polys[:, None], centres[None, :]).sum(axis=1)
-        return int(per_hotspot.max()), float(hs.areas["area_m2"].max() / 1e6)
+        return int(per_hotspot.max()), float(result.areas["area_m2"].max() / 1e6)
 
-    most, largest = check(found["gistar"])
+    most, largest = check(hs)
     assert most == 1, f"a default hotspot holds {most} planted hotspots"
     assert largest <= limit_km2, f"a default hotspot covers {largest:.2f} km²"
-    alone = find_hotspots(points, method="gistar", background=None)
+    alone = find_hotspots(points, method=method, background=None)
     most_alone, largest_alone = check(alone)
-    assert most_alone > 1 and largest_alone > limit_km2  # the control: Gi* alone merges them
-    assert alone.params["how"]["background"] == "off: Gi* alone"
-    assert "of the ring out to" in found["gistar"].params["how"]["background"]
-    # the background test only removes cells: every default hot cell is a Gi* hot cell
-    assert found["gistar"].surface is not None and alone.surface is not None
-    assert not (found["gistar"].surface.hot & ~alone.surface.hot).any()
+    assert most_alone > 1 and largest_alone > limit_km2  # the control: alone, they merge
+    assert alone.params["how"]["background"].startswith("off: ")
+    assert "of the ring out to" in hs.params["how"]["background"]
+    # the background test only removes cells: every default hot cell is hot without it
+    assert hs.surface is not None and alone.surface is not None
+    assert not (hs.surface.hot & ~alone.surface.hot).any()
+    assert hs.surface.hot.sum() < alone.surface.hot.sum()
 
 
 @pytest.mark.parametrize("method", METHODS)
