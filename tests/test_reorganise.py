@@ -13,7 +13,14 @@ from shapely import box
 
 from boundaries.outputs import write_plan
 from boundaries.reorganise import reorganise
-from geo.errors import ValidationError
+from geo.errors import (
+    ColumnNotFoundError,
+    CRSError,
+    DuplicateIdError,
+    EmptyInputError,
+    InputFormatError,
+    ValidationError,
+)
 
 # A 6 x 4 grid of 1 km wards W<row><col>; beats are 2 x 2 blocks (B01..B06), sectors pair
 # beats, NPAs pair sectors; districts split the grid into a west and an east half.
@@ -412,6 +419,42 @@ def test_a_current_hierarchy_that_does_not_nest(wards):
 
 
 # ------------------------------------------------------------------------ inputs
+def _no_crs(w):
+    return w.set_crs(None, allow_override=True)
+
+
+def _duplicate(w):
+    w = w.copy()
+    w.loc[1, "id"] = "W00"
+    return w
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "message"),
+    [
+        (_no_crs, CRSError, "current: the ward table has no CRS; set one with .set_crs"),
+        (lambda w: w.iloc[:0], EmptyInputError, "current: the layer has no features"),
+        (_duplicate, DuplicateIdError, "current: duplicate ward codes in column 'id': 'W00' ×2"),
+        (
+            lambda w: w.drop(columns=["beat", "sector", "npa"]),
+            ColumnNotFoundError,
+            "no level column found \\(looked for beat, sector, npa\\)",
+        ),
+    ],
+    ids=["no CRS", "empty", "duplicate ward codes", "no level column"],
+)
+def test_a_bad_current_ward_table_is_one_clear_error(wards, make, error, message):
+    with pytest.raises(error, match=message):
+        reorganise(make(wards), None)
+
+
+def test_bad_incidents_and_missing_plan(wards, tmp_path):
+    with pytest.raises(InputFormatError, match="incidents: expected points"):
+        reorganise(wards, None, incidents="crimes.csv")
+    with pytest.raises(InputFormatError, match="no boundaries.gpkg found"):
+        reorganise(tmp_path / "nowhere", None)
+
+
 def test_current_from_a_written_plan_and_from_a_ward_file(wards, tmp_path):
     first = reorganise(
         wards,
