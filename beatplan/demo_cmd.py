@@ -84,7 +84,7 @@ def command(out: Path, seed: int, overwrite: bool) -> None:
     click.echo("4. maps (offline, one HTML file each, no basemap)")
     old_wards = read_boundaries(written["boundaries"], layer="wards_old")
     maps = {
-        "briefing.html": briefing_map(incidents, hot, result.wards, since="28D", tiles=None),
+        "briefing.html": briefing_map(incidents, hot, result, since="28D", tiles=None),
         "planning.html": planning_map(result, demand=incidents, tiles=None),
         "changes.html": change_map(old_wards, result, tiles=None),
     }

@@ -427,3 +427,13 @@ def test_write_text_is_atomic_and_guards_existing_files(tmp_path: Path) -> None:
     write_text(out, "changed", overwrite=True)
     assert out.read_text() == "changed"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md"]
+    # readable by others like any file the user writes, not mkstemp's private 0600
+    assert out.stat().st_mode & 0o777 == 0o666 & ~_current_umask()
+
+
+def _current_umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
