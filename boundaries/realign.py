@@ -450,6 +450,36 @@ def _crs_of(frame: Any, what: str) -> CRS:
     return CRS.from_user_input(frame.crs)
 
 
+def _one_crs(
+    wards: gpd.GeoDataFrame,
+    layers: Mapping[str, gpd.GeoDataFrame],
+    demand: Any,
+    crs: Any,
+) -> tuple[CRS, gpd.GeoDataFrame, dict[str, gpd.GeoDataFrame], list[str]]:
+    """Reproject the wards and area layers to one working CRS; say which ones moved.
+
+    Every input must have a CRS (:class:`geo.errors.CRSError` otherwise). The wards define
+    the place (:func:`geo.crs.working_crs`); the demand points are reprojected when counted.
+    """
+    named = {"wards": wards, **{f"{k} layer": v for k, v in layers.items()}}
+    if demand is not None:
+        named["demand points"] = demand
+    crss = {k: _crs_of(v, k) for k, v in named.items()}
+    work = working_crs(wards, crs=crs)
+    moved = {k: c for k, c in crss.items() if not c.equals(work)}
+    said = []
+    if moved:
+        said.append(
+            "reprojected to the working CRS "
+            + work.to_string()
+            + ": "
+            + "; ".join(f"{k} (from {c.to_string()})" for k, c in moved.items())
+            + "; layers are never mixed in different CRSs"
+        )
+        log.warning(said[-1])
+    return work, to_working(wards, work), {k: to_working(v, work) for k, v in layers.items()}, said
+
+
 def _names(frame: gpd.GeoDataFrame, id_col: str) -> dict[str, str] | None:
     if "name" not in frame.columns or id_col == "name":
         return None
@@ -577,25 +607,8 @@ def realign(
 
     clock = _Clock()
     # ---- CRS: one working CRS, every layer reprojected into it, never mixed
-    named = {"wards": wards, **{f"{k} layer": v for k, v in layers.items()}}
-    if demand is not None:
-        named["demand points"] = demand
-    crss = {k: _crs_of(v, k) for k, v in named.items()}
-    # the wards define the place; the other layers are checked to share its CRS below
-    work = working_crs(wards, crs=crs)
-    moved = {k: c for k, c in crss.items() if not c.equals(work)}
-    if moved:
-        msg = (
-            "reprojected to the working CRS "
-            + work.to_string()
-            + ": "
-            + "; ".join(f"{k} (from {c.to_string()})" for k, c in moved.items())
-            + "; layers are never mixed in different CRSs"
-        )
-        warnings.append(msg)
-        log.warning(msg)
-    wards_w = to_working(wards, work)
-    layers = {k: to_working(v, work) for k, v in layers.items()}
+    work, wards_w, layers, said = _one_crs(wards, layers, demand, crs)
+    warnings += said
 
     clock.lap("crs")
     # ---- inputs
