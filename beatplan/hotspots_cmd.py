@@ -49,6 +49,17 @@ def command() -> None:
     """Find crime hotspots, or backtest the methods."""
 
 
+def _layer_option(name: str, help: str) -> Any:
+    """Return an option naming a polygon layer file (read with ``geo.read_boundaries``)."""
+    return click.option(name, type=click.Path(path_type=Path), default=None, help=help)
+
+
+def _refuse_existing(out: Path | None, overwrite: bool) -> None:
+    """Refuse before any work when ``out`` exists and ``--overwrite`` was not given."""
+    if out is not None and out.exists() and not overwrite:
+        raise OutputExistsError(f"{out} exists; pass --overwrite to replace it")
+
+
 def _read_incidents(paths: tuple[Path, ...], crs: str | None) -> Any:
     from geo import read_incidents
 
@@ -108,12 +119,7 @@ def _types(values: tuple[str, ...]) -> list[str] | None:
     metavar="TYPE",
     help="Crime types to keep (repeat, or separate with ';').",
 )
-@click.option(
-    "--boundaries",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Wards/beats/NPAs: each hotspot is named by the areas it lies in.",
-)
+@_layer_option("--boundaries", "Wards/beats/NPAs: each hotspot is named by the areas it lies in.")
 @click.option(
     "--area-id",
     default=None,
@@ -176,8 +182,7 @@ def find_cmd(
     from geo import read_boundaries, write_layers
     from hotspots import find_hotspots
 
-    if out.exists() and not overwrite:
-        raise OutputExistsError(f"{out} exists; pass --overwrite to replace it")
+    _refuse_existing(out, overwrite)
     inc = _read_incidents(incidents, crs)
     bnd = None
     area = None
@@ -277,11 +282,8 @@ def _table(hs: Any, n: int) -> str:
     metavar="PERCENTS",
     help="Shares of the study area, in percent, comma-separated.",
 )
-@click.option(
-    "--study-area",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Polygons of the force area (default: convex hull of the incidents).",
+@_layer_option(
+    "--study-area", "Polygons of the force area (default: convex hull of the incidents)."
 )
 @click.option("--cell", type=float, default=None, help="Cell of the methods' grids (metres).")
 @click.option(
@@ -316,8 +318,7 @@ def backtest_cmd(
     from geo import read_boundaries
     from hotspots import backtest
 
-    if out is not None and out.exists() and not overwrite:
-        raise OutputExistsError(f"{out} exists; pass --overwrite to replace it")
+    _refuse_existing(out, overwrite)
     try:
         shares = [float(c) / 100 for c in coverage.split(",") if c.strip()]
     except ValueError as exc:

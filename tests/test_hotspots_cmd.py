@@ -109,5 +109,7 @@ def test_backtest_prints_pai_per_method_and_writes_csv(sample, tmp_path):
     table = pd.read_csv(out)
     assert set(table["method"]) == {"naive", "gistar", "kde"}
     assert set(table["coverage"]) == {0.01, 0.03}
+    again = run(["backtest", str(sample / "crime"), "--method", "kde", "--out", str(out)])
+    assert again.exit_code == 2 and "--overwrite" in again.output
     bad = run(["backtest", str(sample / "crime"), "--coverage", "one"])
     assert bad.exit_code == 2 and "--coverage" in bad.output
