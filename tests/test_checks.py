@@ -305,6 +305,16 @@ def test_check_layer_nesting() -> None:
     assert not t.loc["c", "nested"] and t.loc["c", "share"] == pytest.approx(0.5)
     assert rep.ids("nesting") == {"c"}
     assert any("'a' ×2" in p.message for p in rep.warnings)
+    msgs = " ".join(p.message for p in rep.errors)
+    assert "1 beat(s) straddle several districts: c (50.0% in P1)" in msgs
+    assert "1 beat(s) disagree with their recorded district: c records P2 but lies in P1" in msgs
+    stray = pd.concat(
+        [kids, gpd.GeoDataFrame({"id": ["far"], "parent": ["P1"]}, geometry=[sq(9, 9)], crs=27700)],
+        ignore_index=True,
+    )
+    rep = check_layer_nesting(stray, parents, child_level="beat", parent_level="district")
+    assert any("1 beat(s) lie in no district: far" in p.message for p in rep.errors)
+    assert rep.tables["nesting"].set_index("child").loc["far", "share"] == 0.0
     with pytest.raises(CRSMismatchError, match="to_crs"):
         check_layer_nesting(kids.to_crs(4326), parents)
 
