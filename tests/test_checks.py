@@ -382,6 +382,18 @@ def test_fix_contiguity_respects_exceptions_and_reports_islands() -> None:
     )
 
 
+def test_fix_contiguity_will_not_split_a_declared_exception() -> None:
+    w = table()
+    w.loc[w["id"] == "w30", ["beat", "sector"]] = ["B0", "S1"]  # B0 (an exception) in 2 parts
+    fix = fix_contiguity(w, levels=["beat", "sector", "npa"], exceptions={"beat": ["B0"]})
+    # sector S1's detached ward w30 belongs to beat B0: moving it would split B0 across sectors
+    assert len(fix.moves) == 0
+    assert not fix.report.ok
+    msg = " ".join(p.message for p in fix.report.errors)
+    assert "sector S1: moving its detached part would split beat B0" in msg
+    assert fix.wards["sector"].tolist() == w["sector"].tolist()
+
+
 def test_fix_contiguity_higher_level_moves_whole_beats() -> None:
     w = table(6, 2)  # beats B0..B5
     w["sector"] = np.where(w["beat"].isin(["B0", "B1", "B5"]), "S1", "S2")  # B5 detached from S1
