@@ -259,6 +259,16 @@ def test_validate_wards_repairs_invalid_geometry() -> None:
     assert out.geometry.iloc[2].area == pytest.approx(C * C / 2)
 
 
+def test_validate_wards_a_ward_make_valid_cannot_save_is_an_error() -> None:
+    w = grid(2, 1)
+    flat = Polygon([(X0 + 3 * C, Y0), (X0 + 4 * C, Y0 + C), (X0 + 5 * C, Y0 + 2 * C)])  # no area
+    w = pd.concat(
+        [w, gpd.GeoDataFrame({"id": ["flat"]}, geometry=[flat], crs=27700)], ignore_index=True
+    )
+    with pytest.raises(ValidationError, match="make_valid left no polygon for flat; fix these"):
+        validate_wards(w)
+
+
 def test_validate_wards_reports_gaps_with_neighbours() -> None:
     w = grid(3, 3)
     w = w[w["id"] != "w11"].reset_index(drop=True)  # a hole in the middle
