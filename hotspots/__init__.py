@@ -17,7 +17,7 @@ from hotspots.dbscan import DensityClusters
 from hotspots.emerging import emerging_hotspots, mann_kendall
 from hotspots.evaluate import backtest, evaluate, rank_cells
 from hotspots.find import METHODS, find_hotspots, prepare_incidents, select_incidents
-from hotspots.gistar import GiStar, fdr_bh, gi_star
+from hotspots.gistar import GiStar, above_background, fdr_bh, gi_star
 from hotspots.grid import Grid, default_cell
 from hotspots.hulls import cluster_polygons
 from hotspots.kde import kde_surface
@@ -31,6 +31,7 @@ __all__ = [
     "Grid",
     "Hotspots",
     "Surface",
+    "above_background",
     "backtest",
     "cluster_polygons",
     "default_cell",

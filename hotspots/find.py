@@ -890,10 +890,10 @@ def _background(
     # weighted counts: sum(w) / sum(w²) makes a compound-Poisson sum roughly Poisson
     scale = 1.0 if w is None else float(w.sum() / max(float((w * w).sum()), 1e-300))
     p_local = above_background(
-        values, cell=cell, band=reach, ring=float(ring) * reach, mask=mask, scale=scale
-    )
-    if spec["fdr"]:
-        local_ok = fdr_bh(p_local, spec["alpha"])[0]
+        values, cell=cell, band=reach, ring=float(ring) * reach, mask=mask, scale=scale, at=hot
+    )  # tested on the hot cells only
+    if spec["fdr"]:  # over the region: the cells not tested count as p = 1 (stricter)
+        local_ok = fdr_bh(p_local, spec["alpha"], m=int(mask.sum()))[0]
     else:
         local_ok = np.nan_to_num(p_local, nan=1.0) <= spec["alpha"]
     kept = hot & local_ok

@@ -41,7 +41,7 @@ from scipy import special
 from geo.errors import EmptyInputError, ValidationError
 from hotspots.grid import disc_offsets
 
-__all__ = ["GiStar", "above_background", "disc_sum", "fdr_bh", "gi_star"]
+__all__ = ["GiStar", "above_background", "disc_sum", "disc_sum_at", "fdr_bh", "gi_star"]
 
 _EXACT = 2.0**52
 
@@ -102,7 +102,9 @@ def disc_sum(values: NDArray[np.float64], kernel: NDArray[np.bool_]) -> NDArray[
     return out.astype(np.float64)
 
 
-def fdr_bh(p: NDArray[np.float64], alpha: float) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+def fdr_bh(
+    p: NDArray[np.float64], alpha: float, *, m: int | None = None
+) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
     """Benjamini–Hochberg: which p-values are discoveries at false-discovery rate ``alpha``.
 
     Parameters
@@ -111,6 +113,10 @@ def fdr_bh(p: NDArray[np.float64], alpha: float) -> tuple[NDArray[np.bool_], NDA
         p-values (NaN entries are ignored and never discoveries).
     alpha : float
         The false-discovery rate to control.
+    m : int, optional
+        The number of tests, when ``p`` holds only some of them (its non-NaN entries): the
+        others count as p-values of 1, which can only make the procedure stricter than
+        with their true values.
 
     Returns
     -------
@@ -129,10 +135,12 @@ def fdr_bh(p: NDArray[np.float64], alpha: float) -> tuple[NDArray[np.bool_], NDA
     flat = p.ravel()
     ok = np.flatnonzero(~np.isnan(flat))
     q = np.full(flat.shape, np.nan)
-    m = len(ok)
-    if m:
+    tests = len(ok) if m is None else int(m)
+    if tests < len(ok):
+        raise ValueError(f"fdr_bh: m={m} is fewer than the {len(ok)} p-values given")
+    if len(ok):
         order = ok[np.argsort(flat[ok], kind="stable")]
-        ranked = flat[order] * m / np.arange(1, m + 1)
+        ranked = flat[order] * tests / np.arange(1, len(ok) + 1)
         ranked = np.minimum.accumulate(ranked[::-1])[::-1]
         q[order] = np.minimum(ranked, 1.0)
     reject = np.zeros(flat.shape, dtype=bool)
@@ -353,6 +361,39 @@ def _conditional_p(
     return out
 
 
+def disc_sum_at(
+    values: NDArray[np.float64], kernel: NDArray[np.bool_], cells: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """Return :func:`disc_sum` at the flat indices ``cells`` only, without the whole grid.
+
+    One running sum per grid row, then one gather per kernel row for the chosen cells:
+    ``O(grid + len(cells) x kernel rows)`` work instead of ``O(grid x kernel rows)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> v = np.arange(30.0).reshape(5, 6); k = np.ones((3, 3), bool)
+    >>> bool(np.array_equal(disc_sum_at(v, k, np.array([0, 14])), disc_sum(v, k).ravel()[[0, 14]]))
+    True
+    """
+    values = np.asarray(values, dtype=float)
+    ny, nx = values.shape
+    r = kernel.shape[0] // 2
+    run = np.zeros((ny, nx + 2 * r + 1))
+    np.cumsum(values, axis=1, out=run[:, r + 1 : r + 1 + nx])
+    run[:, r + 1 + nx :] = run[:, r + nx : r + 1 + nx]
+    row, col = np.divmod(np.asarray(cells, dtype=np.int64), nx)
+    out = np.zeros(len(row))
+    for dy in range(-r, r + 1):
+        h = int(kernel[dy + r].sum()) // 2
+        if not kernel[dy + r].any():
+            continue
+        rr = row + dy
+        ok = (rr >= 0) & (rr < ny)
+        out[ok] += run[rr[ok], col[ok] + r + h + 1] - run[rr[ok], col[ok] + r - h]
+    return out
+
+
 def above_background(
     values: NDArray[np.float64],
     *,
@@ -361,6 +402,7 @@ def above_background(
     ring: float,
     mask: NDArray[np.bool_] | None = None,
     scale: float = 1.0,
+    at: NDArray[np.bool_] | None = None,
 ) -> NDArray[np.float64]:
     r"""One-sided p-value that each cell's neighbourhood exceeds its local background.
 
@@ -384,12 +426,15 @@ def above_background(
     scale : float
         Multiplies the sums before the test: ``sum(w) / sum(w**2)`` for weighted counts
         makes a compound-Poisson sum roughly Poisson (1 for plain counts).
+    at : ndarray of bool, optional
+        Compute the p-values of these cells only (e.g. the Gi* hot cells; NaN elsewhere):
+        much faster on a large grid with few such cells.
 
     Returns
     -------
     ndarray of float64, shape (ny, nx)
-        NaN outside the region. A cell whose ring holds no region cell is compared with the
-        mean of the whole region.
+        NaN outside the region (and outside ``at``). A cell whose ring holds no region cell
+        is compared with the mean of the whole region.
 
     Examples
     --------
@@ -405,23 +450,26 @@ def above_background(
             "above_background", [f"ring={ring!r} must be a finite distance beyond band={band!r}"]
         )
     region = np.ones(values.shape, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+    wanted = region if at is None else region & np.asarray(at, dtype=bool)
+    cells = np.flatnonzero(wanted)
     x = np.where(region, values, 0.0)
     inner = disc_offsets(band, cell)
     outer = disc_offsets(ring, cell)
-    local = disc_sum(x, inner)
-    card = disc_sum(region.astype(np.int64), inner)
-    ring_sum = disc_sum(x, outer) - local
-    ring_card = disc_sum(region.astype(np.int64), outer) - card
+    inside = region.astype(float)
+    local = disc_sum_at(x, inner, cells)
+    card = disc_sum_at(inside, inner, cells)
+    ring_sum = disc_sum_at(x, outer, cells) - local
+    ring_card = disc_sum_at(inside, outer, cells) - card
     overall = float(x[region].mean()) if region.any() else 0.0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        background = np.where(ring_card > 0, ring_sum / np.maximum(ring_card, 1), overall)
+    background = np.where(ring_card > 0.5, ring_sum / np.maximum(ring_card, 1.0), overall)
     expected = np.maximum(card * background * scale, 0.0)
     observed = local * scale
     # P(Poisson(expected) >= observed) = P(observed, expected) (regularised lower gamma)
-    with np.errstate(invalid="ignore"):
-        p = np.where(
-            observed <= 0,
-            1.0,
-            np.where(expected > 0, special.gammainc(np.maximum(observed, 1e-300), expected), 0.0),
-        )
-    return np.where(region, p, np.nan)
+    p = np.ones(len(cells))
+    pos = observed > 0
+    p[pos] = np.where(
+        expected[pos] > 0, special.gammainc(observed[pos], np.maximum(expected[pos], 1e-300)), 0.0
+    )
+    out = np.full(values.shape, np.nan)
+    out.ravel()[cells] = p
+    return out

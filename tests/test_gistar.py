@@ -12,7 +12,7 @@ from scipy import ndimage
 from scipy.stats import false_discovery_control, poisson
 
 from geo.errors import EmptyInputError, ValidationError
-from hotspots.gistar import above_background, disc_sum, fdr_bh, gi_star
+from hotspots.gistar import above_background, disc_sum, disc_sum_at, fdr_bh, gi_star
 from hotspots.grid import Grid, disc_offsets
 
 
@@ -33,6 +33,8 @@ def test_disc_sum_equals_direct_correlation(ny, nx, radius, seed):
     np.testing.assert_allclose(
         disc_sum(w, k), ndimage.correlate(w, k.astype(float), mode="constant"), atol=1e-12
     )
+    cells = rng.choice(ny * nx, size=min(5, ny * nx), replace=False)  # the sparse version
+    np.testing.assert_allclose(disc_sum_at(v, k, cells), expected.ravel()[cells], atol=1e-9)
 
 
 def test_fdr_bh_matches_scipy():
@@ -45,6 +47,13 @@ def test_fdr_bh_matches_scipy():
     p2[:5] = np.nan
     r2, q2 = fdr_bh(p2, 0.05)
     assert np.isnan(q2[:5]).all() and not r2[:5].any()
+    # m= counts untested hypotheses as p = 1: the same as passing those ones explicitly
+    r3, q3 = fdr_bh(p2, 0.05, m=len(p2))
+    ones = np.where(np.isnan(p2), 1.0, p2)
+    np.testing.assert_allclose(q3[5:], false_discovery_control(ones, method="bh")[5:], rtol=1e-12)
+    assert r3.sum() <= r2.sum()
+    with pytest.raises(ValueError, match="fewer than"):
+        fdr_bh(p, 0.05, m=3)
 
 
 def _esda(values, mask, cell, band):
@@ -144,6 +153,11 @@ def test_above_background_is_the_poisson_tail_over_the_ring():
         expected = near.sum() * v[ys[ring], xs[ring]].mean()
         assert p[i, j] == pytest.approx(poisson.sf(local - 1, expected), rel=1e-9), (i, j)
     assert np.isnan(p[~mask]).all()
+    at = np.zeros(v.shape, bool)
+    at[10:14, 13:17] = True
+    p_at = above_background(v, cell=100.0, band=150.0, ring=450.0, mask=mask, at=at)
+    np.testing.assert_allclose(p_at[at], p[at], rtol=1e-12)
+    assert np.isnan(p_at[~at]).all()
     assert p[12, 15] < 1e-6  # the planted cell stands out from its ring (40 among ~2s)
     with pytest.raises(ValidationError, match="beyond band"):
         above_background(v, cell=100.0, band=150.0, ring=100.0)
