@@ -30,6 +30,7 @@ __all__ = [
     "nearest_distances",
     "neighbour_scale",
     "nice_round",
+    "spaced_locations",
     "study_mask",
 ]
 
@@ -276,7 +277,7 @@ def nearest_distances(
     return np.asarray(dist[:, kk], dtype=float)
 
 
-def _spaced(
+def spaced_locations(
     xy: NDArray[np.float64], distinct: bool, who: str, what: str, give: str
 ) -> NDArray[np.float64]:
     """Return the distinct locations of ``xy``; refuse fewer than two (no spacing to judge)."""
@@ -312,7 +313,7 @@ def neighbour_scale(
         Rounded to the metre.
     reason : str
     """
-    unique = _spaced(xy, distinct, "neighbour_scale", "a distance", "it")
+    unique = spaced_locations(xy, distinct, "neighbour_scale", "a distance", "it")
     kk = min(k, len(unique) - 1)
     d = float(round(float(np.median(nearest_distances(unique, kk, tree=tree)))))
     return d, (
@@ -372,7 +373,7 @@ def default_cell(
     >>> reason.split(" (")[1]
     '80 m), rounded to 100 m'
     """
-    unique = _spaced(xy, distinct, "default_cell", "a cell size", "cell=...")
+    unique = spaced_locations(xy, distinct, "default_cell", "a cell size", "cell=...")
     mean_nn = float(nearest_distances(unique, 1, tree=tree).mean())
     cell = max(nice_round(mean_nn), minimum)
     reason = (

@@ -29,7 +29,7 @@ from scipy import ndimage, signal
 
 from geo.errors import EmptyInputError, ValidationError, check_option
 from hotspots.gistar import disc_sum
-from hotspots.grid import distinct_locations, neighbour_scale
+from hotspots.grid import neighbour_scale, spaced_locations
 
 __all__ = [
     "BANDWIDTH_RULES",
@@ -152,12 +152,7 @@ def default_bandwidth(
     """
     check_option("bandwidth rule", rule, BANDWIDTH_RULES)
     xy = np.asarray(xy, dtype=float)
-    unique = distinct_locations(xy)[0]
-    if len(unique) < 2:
-        raise EmptyInputError(
-            "default_bandwidth: the incidents lie at fewer than 2 distinct locations; "
-            "give bandwidth=... in metres"
-        )
+    unique = spaced_locations(xy, False, "default_bandwidth", "a bandwidth", "bandwidth=...")
     if rule == "nn":
         h, reason = neighbour_scale(unique, _NN_K, distinct=True)
     else:

@@ -73,7 +73,7 @@ def test_bandwidth_rules():
     assert "Silverman" in why
     with pytest.raises(OptionError, match="'nn', 'silverman'"):
         default_bandwidth(xy, rule="scott")
-    with pytest.raises(EmptyInputError):
+    with pytest.raises(EmptyInputError, match=r"^default_bandwidth: .*2 distinct.*bandwidth="):
         default_bandwidth(np.zeros((4, 2)))
 
 
