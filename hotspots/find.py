@@ -748,6 +748,16 @@ def find_hotspots(
         params["weights"] = weights if isinstance(weights, str) else "array"
     if halflife is not None:
         params["halflife"] = halflife
+    for key in applied:
+        how.setdefault(key, "given")
+    source_crs = CRS.from_user_input(original.crs)
+    how.setdefault(
+        "crs",
+        "the incidents' CRS"
+        if source_crs.equals(crs)
+        else f"the working CRS (the incidents are in {source_crs.to_string()})",
+    )
+    how.setdefault("locations", "distinct incident locations in the selection (counted)")
     for key in params:
         how.setdefault(key, "given" if key in ("method",) else "default")
     params["how"] = how

@@ -204,6 +204,7 @@ def test_since_on_monthly_data_takes_whole_months(points):
     keep_m, _, _ = select_incidents(points, since="2M")
     assert points["month"][keep_m].nunique() == 2
     hs = find_hotspots(points, method="kde", since="28D")
+    assert hs.params["how"]["since"] == "given"
     assert hs.labels.isna().sum() == int((~keep).sum())  # left out: <NA>
     assert (hs.labels.dropna() >= -1).all()
 
@@ -331,6 +332,7 @@ def test_geographic_input_is_reprojected_and_degree_distances_refused(points):
     hs = find_hotspots(ll, method="gistar", min_incidents=5)
     assert hs.areas.crs.to_epsg() == 27700
     assert hs.params["crs"] == "EPSG:27700"
+    assert hs.params["how"]["crs"] == "the working CRS (the incidents are in EPSG:4326)"
     with pytest.raises(CRSError, match="degrees"):
         find_hotspots(ll, cell=0.002)
 
