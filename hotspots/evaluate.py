@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -385,8 +386,6 @@ def backtest(
             log.warning("backtest: skipping %s (no test or training incidents)", months[t0])
             continue
         for name in [BASELINE, *methods]:
-            import time
-
             tic = time.perf_counter()
             c, score, covered = _fold_scores(
                 name, points, xy, train, frame, baseline_cell=baseline_cell, cell=cell,
