@@ -61,7 +61,7 @@ class Surface:
     score : ndarray
         Gi* z or kernel density per cell (NaN outside the region for Gi*).
     hot : ndarray of bool
-        Cells that passed the method's test.
+        Cells that passed the method's test (and the background test, when it is on).
     name : str
         What ``score`` is: ``"z"`` or ``"density"``.
     """
