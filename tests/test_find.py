@@ -264,6 +264,12 @@ def test_permutations_are_seeded(points):
     b = find_hotspots(sel, method="gistar", permutations=9999, seed=1)
     assert a.areas["incidents"].tolist() == b.areas["incidents"].tolist()
     assert a.params["permutations"] == 9999 and a.params["seed"] == 1
+    # the seed reaches the draws: with few draws and no FDR the marginal cells depend on it
+    few = {s: find_hotspots(sel, permutations=99, fdr=False, seed=s).surface for s in (1, 2)}
+    again = find_hotspots(sel, permutations=99, fdr=False, seed=1).surface
+    assert few[1] is not None and few[2] is not None and again is not None
+    assert np.array_equal(few[1].hot, again.hot)
+    assert not np.array_equal(few[1].hot, few[2].hot)
 
 
 def test_poisson_count_rule():
