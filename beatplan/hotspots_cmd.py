@@ -296,7 +296,13 @@ def _table(hs: Any, n: int) -> str:
 @click.option("--halflife", default=None, help="Recency weighting, e.g. 30D.")
 @click.option("--step", type=int, default=1, show_default=True, help="Months between folds.")
 @crs_option
-@out_option(default=None, help="Also write the tidy results to this CSV.")
+@click.option(  # optional: out_option(default=None) would mark it required
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write the tidy results to this CSV.",
+)
 @overwrite_option
 @handle_errors
 def backtest_cmd(
