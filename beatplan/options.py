@@ -36,14 +36,16 @@ crs_option = click.option(
 )
 
 
-def out_option(default: str | None = None, help: str = "Output path.") -> Callable[[F], F]:
-    """Return an ``--out`` option with the given default and help text."""
+def out_option(
+    default: str | None = None, help: str = "Output path.", *, required: bool | None = None
+) -> Callable[[F], F]:
+    """Return an ``--out`` option; it is required when it has no default unless told otherwise."""
     return click.option(
         "--out",
         "-o",
         type=click.Path(path_type=Path),
         default=default,
-        required=default is None,
+        required=default is None if required is None else required,
         help=help,
     )
 
