@@ -16,7 +16,7 @@ import pandas as pd
 import shapely
 
 from boundaries.coverage import _Adjacency
-from boundaries.demand import _expand
+from boundaries.demand import _argsort_ints, _expand
 
 __all__: list[str] = []
 
@@ -92,7 +92,7 @@ def _point_areas(
     k, owner = _expand(start[pw[q]] + skip[pw[q]], count[pw[q]] - skip[pw[q]])
     pts = q[owner]
     cand = sa[k]
-    by_area = np.argsort(cand, kind="stable")  # one area's tests together: cache-friendly
+    by_area = _argsort_ints(cand)  # one area's tests together: cache-friendly
     was = shapely.is_prepared(ag)
     shapely.prepare(ag)
     try:

@@ -73,9 +73,10 @@ def _adjacency(geoms: np.ndarray, *, matched: bool | None = None) -> _Adjacency:
         return empty
     xy += 0.0  # -0.0 -> 0.0 so equal coordinates have equal bits
     bits = xy.view(np.uint64)
+    z = xy.view(np.complex128).ravel()  # one number per vertex: one compare per coordinate pair
     hv = _mix(bits[:, 0] ^ _mix(bits[:, 1]))
     start = np.nonzero(ridx[:-1] == ridx[1:])[0]
-    codes, _ = pd.factorize(hv[start] + hv[start + 1])
+    codes, _ = pd.factorize(hv[start] + hv[start + 1], size_hint=len(start))
     seen = np.maximum.accumulate(codes)
     dup = np.zeros(len(codes), dtype=bool)
     dup[1:] = codes[1:] <= seen[:-1]
@@ -83,18 +84,19 @@ def _adjacency(geoms: np.ndarray, *, matched: bool | None = None) -> _Adjacency:
     s2 = np.nonzero(dup)[0]
     a1, a2 = start[firsts[codes[s2]]], start[s2]
     own = owner[pidx[ridx]]
-    p1, q1, p2, q2 = xy[a1], xy[a1 + 1], xy[a2], xy[a2 + 1]
-    same = ((p1 == q2).all(axis=1) & (q1 == p2).all(axis=1)) | (
-        (p1 == p2).all(axis=1) & (q1 == q2).all(axis=1)
+    same = ((z[a1] == z[a2 + 1]) & (z[a1 + 1] == z[a2])) | (
+        (z[a1] == z[a2]) & (z[a1 + 1] == z[a2 + 1])
     )
     keep = same & (own[a1] != own[a2])
     a1, a2 = a1[keep], a2[keep]
-    d = xy[a1 + 1] - xy[a1]
-    length = np.hypot(d[:, 0], d[:, 1])
+    d = z[a1 + 1] - z[a1]
+    length = np.hypot(d.real, d.imag)
     o1, o2 = own[a1].astype(np.int64), own[a2].astype(np.int64)
     key = np.minimum(o1, o2) * n + np.maximum(o1, o2)
-    kc, uk = pd.factorize(key, sort=True)
+    kc, uk = pd.factorize(key)  # hashing, then sorting only the distinct pairs
     total = np.bincount(kc, weights=length, minlength=len(uk))
+    o = np.argsort(uk)
+    uk, total = uk[o], total[o]
     return _Adjacency(uk // n, uk % n, total)
 
 
