@@ -2,7 +2,8 @@
 
 Runs ``boundaries.realign`` (every check included) and a plain geopandas implementation of
 the same assignment (``overlay`` + ``sjoin`` of the points into the pieces + ``dissolve``)
-on the same generated data in one process, and prints the times, the ratio and how far the
+on the same generated data in one process (interleaved, ``--repeat`` times, so both see the
+same load), and prints the best and median times and ratios and how far the
 two assignments agree. No file I/O is timed.
 
     .venv/bin/python bench/bench_realign.py [--wards 8000] [--beats 400] [--npas 40]
