@@ -499,6 +499,7 @@ def find_hotspots(
     alpha: float = 0.05,
     fdr: bool = True,
     background: float | None = 4.0,
+    dbscan_background: bool = False,
     permutations: int = 0,
     seed: int | np.random.Generator | None = None,
     bandwidth: float | str | None = None,
@@ -552,6 +553,16 @@ def find_hotspots(
         and the KDE threshold compare every cell with the whole region's mean, so a town is
         one hot run of cells; this keeps the town's peaks and cuts the ordinary streets
         between them. Default 4; ``None`` for the method alone.
+
+        HDBSCAN: the same test picks the locations clustered: those whose cell's ``eps``
+        disc exceeds the ring out to ``background * eps``; each cluster of them is then
+        split where its members are more than ``eps`` apart. Without it a town is one
+        cluster (62 km² on Leicestershire, October 2022; 0.9 km² with it).
+    dbscan_background : bool
+        DBSCAN: apply ``background`` to the cores too (a location may be core only where
+        the test above passes). Off by default: it keeps DBSCAN's clusters to the town
+        peaks (largest 53 -> 3.5 km² on Leicestershire, October 2022), but on the sample
+        county it yields about 9.5 false hotspots per planted one (8 allowed by the tests).
     bandwidth : float or {"nn", "silverman"}, optional
         Kernel radius in metres or a rule (default ``"nn"``, see :mod:`hotspots.kde`).
     kernel : {"quartic", "gaussian"}
@@ -693,15 +704,14 @@ def find_hotspots(
 
     messages: list[str] = []
     surface: Surface | None = None
+    if background is not None and not (math.isfinite(float(background)) and float(background) > 1):
+        raise ValidationError(
+            "background",
+            [f"background={background!r}: give the ring's radius in bands (bandwidths "
+             "for kde, eps for dbscan/hdbscan), more than 1 (default 4), or None for the "
+             "method alone"],
+        )  # fmt: skip
     if method in ("gistar", "kde"):
-        if background is not None and not (
-            math.isfinite(float(background)) and float(background) > 1
-        ):
-            raise ValidationError(
-                "background",
-                [f"background={background!r}: give the ring's radius in bands (bandwidths "
-                 "for kde), more than 1 (default 4), or None for the method alone"],
-            )  # fmt: skip
         if method == "gistar":
             if band is None:
                 band = max(scale, math.sqrt(2) * cell * (1 + 1e-6))
@@ -741,7 +751,8 @@ def find_hotspots(
             method, xy, w, unique=unique, inverse=inverse, ucount=ucount, eps=eps,
             min_samples=min_samples, min_cluster_size=min_cluster_size, buffer=buffer_m,
             cell=cell, area=area_geom, params=params, how=how, min_incidents=min_incidents,
-            max_cells=max_cells,
+            max_cells=max_cells, background=background, alpha=alpha, fdr=fdr,
+            dbscan_background=dbscan_background,
         )  # fmt: skip
     params.update(rank_by=rank_by, connectivity=connectivity)
     if weights is not None:
@@ -934,9 +945,13 @@ def _cluster_method(
     how: dict[str, str],
     min_incidents: int | None,
     max_cells: int,
+    background: float | None,
+    alpha: float,
+    fdr: bool,
+    dbscan_background: bool,
 ) -> tuple[NDArray[np.int64], dict[int, Any], dict[int, float]]:
     """DBSCAN or HDBSCAN on the distinct locations weighted by their incidents."""
-    from hotspots.dbscan import dbscan, hdbscan
+    from hotspots.dbscan import DensityClusters, dbscan, hdbscan
     from hotspots.hulls import cluster_polygons
 
     ucw = (
@@ -965,7 +980,25 @@ def _cluster_method(
     else:
         how["min_samples"] = "given"
     if method == "dbscan":
-        clusters = dbscan(unique, eps=eps, min_samples=min_samples, weights=ucw)
+        params["dbscan_background"] = bool(dbscan_background)
+        how["dbscan_background"] = (
+            "given" if dbscan_background
+            else "default off: DBSCAN alone (every location may be a core)"
+        )  # fmt: skip
+        if not dbscan_background:
+            background = None
+    local = _local_peaks(
+        unique, np.asarray(ucw, dtype=float), grid=grid, region=region, eps=eps,
+        background=background, alpha=alpha, fdr=fdr, how=how,
+        scale=1.0 if w is None else float(w.sum() / max(float((w * w).sum()), 1e-300)),
+    )  # fmt: skip
+    params.update(background=background, alpha=alpha, fdr=fdr)
+    how["alpha"] = "default 0.05" if alpha == 0.05 else "given"
+    how["fdr"] = ("Benjamini–Hochberg over the study region's cells" if fdr else "off") + (
+        " (background test)" if background is not None else " (unused: no background test)"
+    )
+    if method == "dbscan":
+        clusters = dbscan(unique, eps=eps, min_samples=min_samples, weights=ucw, may_be_core=local)
         params.update(eps=eps, min_samples=min_samples, buffer=buffer)
     else:
         if w is not None:
@@ -980,9 +1013,26 @@ def _cluster_method(
         else:
             how["min_cluster_size"] = "given"
         ms = None if how["min_samples"] != "given" else int(min_samples)
-        clusters = hdbscan(
-            unique, min_cluster_size=int(min_cluster_size), min_samples=ms, weights=ucw
-        )
+        if local is None:
+            clusters = hdbscan(
+                unique, min_cluster_size=int(min_cluster_size), min_samples=ms, weights=ucw
+            )
+        else:  # the cluster tree of the locations that stand out from their background
+            ulab_local = np.full(len(unique), -1, dtype=np.int64)
+            if ucw[local].sum() >= min_cluster_size and local.sum() >= 2:
+                sub = hdbscan(
+                    unique[local], min_cluster_size=int(min_cluster_size), min_samples=ms,
+                    weights=ucw[local],
+                )  # fmt: skip
+                # a hotspot is a patch: split each cluster where its members are further
+                # than eps apart (eps-linked components, dbscan with every location core)
+                patch = dbscan(unique[local], eps=eps, min_samples=1).labels
+                key = np.where(sub.labels >= 0, sub.labels * (int(patch.max()) + 1) + patch, -1)
+                kept = key >= 0
+                ulab_local[np.flatnonzero(local)[kept]] = np.unique(key[kept], return_inverse=True)[
+                    1
+                ]
+            clusters = DensityClusters(labels=ulab_local, core=ulab_local >= 0)
         params.update(min_cluster_size=int(min_cluster_size), min_samples=ms, buffer=buffer)
         how["min_samples"] = "given" if ms is not None else "HDBSCAN's default (min_cluster_size)"
     min_incidents = _min_incidents(min_incidents, len(xy), eps, region_area, params, how)
@@ -1002,6 +1052,54 @@ def _cluster_method(
             a = float(shapely.area(geom))
             scores[k] = float(per[k] / a * 1e6) if a > 0 else math.inf
     return raw, polygons, scores
+
+
+def _local_peaks(
+    unique: NDArray[np.float64],
+    weight: NDArray[np.float64],
+    *,
+    grid: Grid,
+    region: NDArray[np.bool_],
+    eps: float,
+    background: float | None,
+    alpha: float,
+    fdr: bool,
+    scale: float,
+    how: dict[str, str],
+) -> NDArray[np.bool_] | None:
+    """Locations whose ``eps`` neighbourhood stands out from its ring (None: no test).
+
+    The grid methods' background test (:func:`hotspots.gistar.above_background`) on the
+    study grid, with ``eps`` as the band: a location qualifies when its cell's disc of
+    radius ``eps`` holds significantly more incidents than a Poisson count at the mean of
+    the ring out to ``background * eps`` (one-sided at ``alpha``, Benjamini–Hochberg over
+    the study region's cells when ``fdr``).
+    """
+    if background is None:
+        how["background"] = "off: every location may be a core (the method alone)"
+        return None
+    values = grid.count(unique, weight)
+    flat = grid.locate(unique)
+    at = np.zeros(grid.size, dtype=bool)
+    at[flat[flat >= 0]] = True
+    ring = float(background) * eps
+    p = above_background(
+        values, cell=grid.cell, band=eps, ring=ring, mask=region, scale=scale,
+        at=at.reshape(grid.shape),
+    ).ravel()  # fmt: skip
+    if fdr:  # over the region: cells not tested (no incident) count as p = 1
+        ok = fdr_bh(p, alpha, m=int(region.sum()))[0]
+    else:
+        ok = np.nan_to_num(p, nan=1.0) <= alpha
+    local = np.zeros(len(unique), dtype=bool)
+    local[flat >= 0] = ok[flat[flat >= 0]]
+    how["background"] = (
+        f"cores (HDBSCAN: locations) only where the {eps:.0f} m neighbourhood of their "
+        f"{grid.cell:g} m cell exceeds the mean of the ring out to {ring:.0f} m (Poisson, "
+        f"one-sided, at alpha{' with Benjamini–Hochberg' if fdr else ''}), as for Gi*: "
+        f"{int(local.sum()):,} of {len(unique):,} locations"
+    )
+    return local
 
 
 def poisson_count(total: float, radius: float, region_area: float, p: float = 0.001) -> int:
