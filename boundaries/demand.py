@@ -176,25 +176,28 @@ def locate_xy(polygons: Any, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     px, py = x[pidx], y[pidx]
     side = np.maximum(b[okp, 2] - b[okp, 0], b[okp, 3] - b[okp, 1])
     extent = max(hi_x - lo_x, hi_y - lo_y, 1e-9)
-    cell = max(float(np.median(side)) / 3.0, extent / 2000.0, 1e-9)
-    ny = int((hi_y - lo_y) // cell) + 1
-    key = ((px - lo_x) // cell).astype(np.int64) * ny + ((py - lo_y) // cell).astype(np.int64)
+    # one monotone map from coordinates to cells for points and boxes alike (a point inside a
+    # box lands in one of the box's cells); a product truncated is much cheaper than ``//``
+    inv = 1.0 / max(float(np.median(side)) / 3.0, extent / 2000.0, 1e-9)
+    ny = int((hi_y - lo_y) * inv) + 1
+    key = ((px - lo_x) * inv).astype(np.int64) * ny + ((py - lo_y) * inv).astype(np.int64)
     order = _argsort_ints(key)
     skey = key[order]
     sx, sy = px[order], py[order]  # sorted by cell: each cell's points lie together
     poly = np.nonzero(okp)[0]
     bb = b[poly]
-    cx0 = ((bb[:, 0] - lo_x) // cell).astype(np.int64)
-    cx1 = ((bb[:, 2] - lo_x) // cell).astype(np.int64)
-    cy0 = ((bb[:, 1] - lo_y) // cell).astype(np.int64)
-    cy1 = ((bb[:, 3] - lo_y) // cell).astype(np.int64)
+    cx0 = ((bb[:, 0] - lo_x) * inv).astype(np.int64)
+    cx1 = ((bb[:, 2] - lo_x) * inv).astype(np.int64)
+    cy0 = ((bb[:, 1] - lo_y) * inv).astype(np.int64)
+    cy1 = ((bb[:, 3] - lo_y) * inv).astype(np.int64)
     nyc = cy1 - cy0 + 1
     j, owner = _expand(np.zeros(len(poly), np.int64), (cx1 - cx0 + 1) * nyc)
     ckey = (cx0[owner] + j // nyc[owner]) * ny + (cy0[owner] + j % nyc[owner])
     lo = np.searchsorted(skey, ckey, "left")
-    hi = np.searchsorted(skey, ckey, "right")
-    k, own2 = _expand(lo, hi - lo)
-    cand_poly = poly[owner[own2]]
+    n_in = np.searchsorted(skey, ckey, "right") - lo
+    # each (box cell, point in that cell) pair: the points of a cell lie together in sorted order
+    cand_poly = np.repeat(poly[owner], n_in)
+    k = np.arange(int(n_in.sum())) + np.repeat(lo - (np.cumsum(n_in) - n_in), n_in)
     # no box filter here: a prepared polygon rejects a point outside its envelope at once
     was = shapely.is_prepared(polys)
     shapely.prepare(polys)
@@ -213,10 +216,7 @@ def locate_xy(polygons: Any, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         mp, mk = mp[o], mk[o]
         first = np.r_[True, mk[1:] != mk[:-1]]
         res[mk[first]] = mp[first]
-    res_in_input_order = np.empty_like(res)
-    res_in_input_order[order] = res
-    res = res_in_input_order
-    out[pidx] = res
+    out[pidx[order]] = res
     return out
 
 
