@@ -39,6 +39,37 @@ class _Adjacency:
     length: np.ndarray
 
 
+def _ring_segments(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every ring vertex of polygons, the polygon owning it, and where each ring segment starts.
+
+    Returns ``xy`` (n, 2), ``own`` (polygon position of each vertex) and ``start`` (the
+    vertices followed by another of the same ring), in the order of
+    ``get_coordinates(get_rings(get_parts(geoms)))``. Read in one pass with
+    :func:`shapely.to_ragged_array` (no ring geometries are built); layers it refuses (a
+    geometry collection) take the slower way.
+    """
+    try:
+        kind, xy, offsets = shapely.to_ragged_array(geoms, include_z=False)
+    except ValueError:
+        kind = None
+    if kind == shapely.GeometryType.POLYGON or kind == shapely.GeometryType.MULTIPOLYGON:
+        off = [np.asarray(o, dtype=np.int64) for o in offsets]
+        ring_off = off[0]
+        ring_owner = np.repeat(np.arange(len(off[-1]) - 1), off[-1][1:] - off[-1][:-1])
+        if kind == shapely.GeometryType.MULTIPOLYGON:  # rings -> parts -> geometries
+            ring_owner = np.repeat(ring_owner, off[1][1:] - off[1][:-1])
+        n_vertices = ring_off[1:] - ring_off[:-1]
+        own = np.repeat(ring_owner, n_vertices)
+        ends = ring_off[1:][n_vertices > 0] - 1  # a ring's last vertex starts no segment
+        follow = np.ones(len(xy), dtype=bool)
+        follow[ends] = False
+        return np.ascontiguousarray(xy, dtype=np.float64), own, np.nonzero(follow)[0]
+    parts, owner = shapely.get_parts(geoms, return_index=True)
+    rings, pidx = shapely.get_rings(parts, return_index=True)
+    xy, ridx = shapely.get_coordinates(rings, return_index=True)
+    return xy, owner[pidx[ridx]], np.nonzero(ridx[:-1] == ridx[1:])[0]
+
+
 def _adjacency(geoms: np.ndarray, *, matched: bool | None = None) -> _Adjacency:
     """Shared boundary length of every pair of neighbouring polygons.
 
@@ -66,16 +97,13 @@ def _adjacency(geoms: np.ndarray, *, matched: bool | None = None) -> _Adjacency:
         length = shapely.length(shapely.intersection(b[i], b[j]))
         pos = length > 0
         return _Adjacency(i[pos].astype(np.int64), j[pos].astype(np.int64), length[pos])
-    parts, owner = shapely.get_parts(geoms, return_index=True)
-    rings, pidx = shapely.get_rings(parts, return_index=True)
-    xy, ridx = shapely.get_coordinates(rings, return_index=True)
+    xy, own, start = _ring_segments(geoms)
     if len(xy) < 2:
         return empty
     xy += 0.0  # -0.0 -> 0.0 so equal coordinates have equal bits
     bits = xy.view(np.uint64)
     z = xy.view(np.complex128).ravel()  # one number per vertex: one compare per coordinate pair
     hv = _mix(bits[:, 0] ^ _mix(bits[:, 1]))
-    start = np.nonzero(ridx[:-1] == ridx[1:])[0]
     codes, _ = pd.factorize(hv[start] + hv[start + 1], size_hint=len(start))
     seen = np.maximum.accumulate(codes)
     dup = np.zeros(len(codes), dtype=bool)
@@ -83,7 +111,6 @@ def _adjacency(geoms: np.ndarray, *, matched: bool | None = None) -> _Adjacency:
     firsts = np.nonzero(~dup)[0]
     s2 = np.nonzero(dup)[0]
     a1, a2 = start[firsts[codes[s2]]], start[s2]
-    own = owner[pidx[ridx]]
     same = ((z[a1] == z[a2 + 1]) & (z[a1 + 1] == z[a2])) | (
         (z[a1] == z[a2]) & (z[a1 + 1] == z[a2 + 1])
     )
