@@ -140,7 +140,8 @@ def _types(values: tuple[str, ...]) -> list[str] | None:
     type=float,
     default=4.0,
     show_default=True,
-    help="Gi*/KDE hot cells must also beat the ring out to this many bands (0: off).",
+    help="Gi*/KDE hot cells, and the locations DBSCAN/HDBSCAN cluster, must also beat the "
+    "ring out to this many bands (eps for the clusters; 0: off).",
 )
 @click.option(
     "--permutations",

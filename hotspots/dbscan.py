@@ -589,7 +589,6 @@ def dbscan(
     eps: float,
     min_samples: float,
     weights: ArrayLike | None = None,
-    may_be_core: ArrayLike | None = None,
     n_jobs: int | None = None,
 ) -> DensityClusters:
     """DBSCAN clusters of points in metres: exact, fast, in bounded memory.
@@ -612,11 +611,6 @@ def dbscan(
         when there are no weights).
     weights : array-like of shape (n,), optional
         Non-negative weight of each point (e.g. a harm score); 1 each by default.
-    may_be_core : array-like of bool, shape (n,), optional
-        Points allowed to be core (default: all, which is scikit-learn's DBSCAN). A point
-        outside it is never core, but may be a border point; points at one location must
-        agree. :func:`hotspots.find_hotspots` uses it to keep the cores to where the
-        incidents stand out from their local background.
     n_jobs : int, optional
         Threads for the nearest-core search of border points (``-1``: all cores).
 
@@ -691,14 +685,6 @@ def dbscan(
     c = _make_cells(pts, w, side, "dbscan")
     near, ring = _offsets(side, eps, tol)
     core_loc = _core_mask(c, eps, tol, min_samples, ring)
-    if may_be_core is not None:
-        allowed = np.asarray(may_be_core, dtype=bool)
-        if allowed.shape != (pts.shape[0],):
-            raise ValidationError(
-                "dbscan(may_be_core)",
-                [f"expected one flag per point, shape ({pts.shape[0]},), found {allowed.shape}"],
-            )
-        core_loc &= allowed[c.first]
     clus = _clusters(c, core_loc, eps, ring)
     clus = _borders(c, core_loc, clus, eps, tol, near + ring, n_jobs)
     loc_label = _number_by_first(clus, c.first, pts.shape[0])
@@ -726,7 +712,6 @@ def dbscan(
             "eps": eps,
             "min_samples": min_samples,
             "weighted": w is not None,
-            "cores_restricted": may_be_core is not None,
             "n_points": int(pts.shape[0]),
             "n_locations": int(c.x.size),
             "n_clusters": k,

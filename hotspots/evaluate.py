@@ -307,7 +307,9 @@ def backtest(
     step : int
         Months between folds.
     params : dict, optional
-        Extra keyword arguments per method, e.g. ``{"kde": {"bandwidth": 150}}``.
+        Extra keyword arguments per method, e.g. ``{"kde": {"bandwidth": 150}}``. Every
+        method is scored alone, without :func:`find_hotspots`' background test (which
+        shapes the hotspots drawn on a map); ``{"dbscan": {"background": 4}}`` adds it.
 
     Returns
     -------
@@ -482,6 +484,9 @@ def _fold_scores(
         # HDBSCAN takes whole incident counts: it is fitted unweighted (its cells can still be
         # ranked on the weighted counts with rank="count")
         hl = None if name == "hdbscan" else halflife
+        # ranked like Gi* and KDE, on the method alone: the background test shapes the
+        # hotspots drawn on a map, not the ranking of cells at a given coverage
+        opts.setdefault("background", None)
         hs = find_hotspots(points[train], method=name, cell=c, halflife=hl, **opts)
         score = np.zeros(fr.grid.shape)
         hot = np.zeros(fr.grid.shape, dtype=bool)

@@ -16,7 +16,9 @@ busy town is not one sprawling hotspot but its peaks.
 ``"dbscan"``, ``"hdbscan"``
     Density clusters of the distinct locations, each weighted by its number of incidents
     (police.uk snaps many incidents to one map point); a cluster's polygon is a buffered
-    hull containing its members.
+    hull containing its members. By default (``background``) only the locations whose
+    ``eps`` neighbourhood passes the same local-background test are clustered, so a town
+    is its peaks, not one cluster.
 
 Every data-driven default is recorded in ``Hotspots.params["how"]`` with the rule and what it
 found.
@@ -499,7 +501,6 @@ def find_hotspots(
     alpha: float = 0.05,
     fdr: bool = True,
     background: float | None = 4.0,
-    dbscan_background: bool = False,
     permutations: int = 0,
     seed: int | np.random.Generator | None = None,
     bandwidth: float | str | None = None,
@@ -554,15 +555,12 @@ def find_hotspots(
         one hot run of cells; this keeps the town's peaks and cuts the ordinary streets
         between them. Default 4; ``None`` for the method alone.
 
-        HDBSCAN: the same test picks the locations clustered: those whose cell's ``eps``
-        disc exceeds the ring out to ``background * eps``; each cluster of them is then
-        split where its members are more than ``eps`` apart. Without it a town is one
-        cluster (62 km² on Leicestershire, October 2022; 0.9 km² with it).
-    dbscan_background : bool
-        DBSCAN: apply ``background`` to the cores too (a location may be core only where
-        the test above passes). Off by default: it keeps DBSCAN's clusters to the town
-        peaks (largest 53 -> 3.5 km² on Leicestershire, October 2022), but on the sample
-        county it yields about 9.5 false hotspots per planted one (8 allowed by the tests).
+        DBSCAN and HDBSCAN: the same test picks the locations clustered: those whose
+        cell's ``eps`` disc exceeds the mean of the ring out to ``background * eps``.
+        DBSCAN's min_samples and the Poisson rules below compare with the whole region's
+        mean, so without it a dense town is one cluster (53 km² for DBSCAN, 62 km² for
+        HDBSCAN on Leicestershire, October 2022; 1.9 and 0.9 km² with it). HDBSCAN's
+        clusters are also split where their members are more than ``eps`` apart.
     bandwidth : float or {"nn", "silverman"}, optional
         Kernel radius in metres or a rule (default ``"nn"``, see :mod:`hotspots.kde`).
     kernel : {"quartic", "gaussian"}
@@ -573,7 +571,8 @@ def find_hotspots(
         DBSCAN radius (metres; default as ``band``) and core weight (incidents within
         ``eps``, itself included). Default ``min_samples``: the smallest count that fewer
         than 0.1 % of ``eps``-discs would reach if the incidents were spread at random over
-        the study region (Poisson), and at least 5.
+        the study region (Poisson), and at least 5; with ``background`` it applies to the
+        locations that pass the background test.
     min_cluster_size : int, optional
         HDBSCAN's smallest cluster (incidents); default as DBSCAN's ``min_samples``.
     buffer : float, optional
@@ -752,7 +751,6 @@ def find_hotspots(
             min_samples=min_samples, min_cluster_size=min_cluster_size, buffer=buffer_m,
             cell=cell, area=area_geom, params=params, how=how, min_incidents=min_incidents,
             max_cells=max_cells, background=background, alpha=alpha, fdr=fdr,
-            dbscan_background=dbscan_background,
         )  # fmt: skip
     params.update(rank_by=rank_by, connectivity=connectivity)
     if weights is not None:
@@ -948,7 +946,6 @@ def _cluster_method(
     background: float | None,
     alpha: float,
     fdr: bool,
-    dbscan_background: bool,
 ) -> tuple[NDArray[np.int64], dict[int, Any], dict[int, float]]:
     """DBSCAN or HDBSCAN on the distinct locations weighted by their incidents."""
     from hotspots.dbscan import DensityClusters, dbscan, hdbscan
@@ -979,14 +976,6 @@ def _cluster_method(
         )
     else:
         how["min_samples"] = "given"
-    if method == "dbscan":
-        params["dbscan_background"] = bool(dbscan_background)
-        how["dbscan_background"] = (
-            "given" if dbscan_background
-            else "default off: DBSCAN alone (every location may be a core)"
-        )  # fmt: skip
-        if not dbscan_background:
-            background = None
     local = _local_peaks(
         unique, np.asarray(ucw, dtype=float), grid=grid, region=region, eps=eps,
         background=background, alpha=alpha, fdr=fdr, how=how,
@@ -998,7 +987,15 @@ def _cluster_method(
         " (background test)" if background is not None else " (unused: no background test)"
     )
     if method == "dbscan":
-        clusters = dbscan(unique, eps=eps, min_samples=min_samples, weights=ucw, may_be_core=local)
+        if local is None:
+            clusters = dbscan(unique, eps=eps, min_samples=min_samples, weights=ucw)
+        else:  # DBSCAN of the locations that stand out from their background
+            lab = np.full(len(unique), -1, dtype=np.int64)
+            if local.any():
+                lab[local] = dbscan(
+                    unique[local], eps=eps, min_samples=min_samples, weights=ucw[local]
+                ).labels
+            clusters = DensityClusters(labels=lab, core=lab >= 0)
         params.update(eps=eps, min_samples=min_samples, buffer=buffer)
     else:
         if w is not None:
@@ -1076,7 +1073,7 @@ def _local_peaks(
     the study region's cells when ``fdr``).
     """
     if background is None:
-        how["background"] = "off: every location may be a core (the method alone)"
+        how["background"] = "off: every location clustered (the method alone)"
         return None
     values = grid.count(unique, weight)
     flat = grid.locate(unique)
@@ -1094,7 +1091,7 @@ def _local_peaks(
     local = np.zeros(len(unique), dtype=bool)
     local[flat >= 0] = ok[flat[flat >= 0]]
     how["background"] = (
-        f"cores (HDBSCAN: locations) only where the {eps:.0f} m neighbourhood of their "
+        f"clustered only the locations where the {eps:.0f} m neighbourhood of their "
         f"{grid.cell:g} m cell exceeds the mean of the ring out to {ring:.0f} m (Poisson, "
         f"one-sided, at alpha{' with Benjamini–Hochberg' if fdr else ''}), as for Gi*: "
         f"{int(local.sum()):,} of {len(unique):,} locations"

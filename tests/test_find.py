@@ -368,15 +368,18 @@ def test_other_bad_inputs(points):
         find_hotspots(points, since="yesterday-ish")
 
 
-def test_default_hdbscan_hotspots_are_patrollable_and_dbscan_can_be(county, points, found):
+@pytest.mark.parametrize("method", ["dbscan", "hdbscan"])
+def test_default_density_clusters_are_patrollable(county, points, found, method):
     """The background test keeps density clusters to peaks, not whole towns.
 
-    HDBSCAN (by default) and DBSCAN (with ``dbscan_background=True``) cluster only where a
-    location's ``eps`` neighbourhood stands out from its ring; every planted hotspot is still
-    found, each its own, and no hotspot covers more than 4 km². Without the test (the
-    control) a town is one cluster far larger than that.
+    By default DBSCAN and HDBSCAN cluster only the locations whose ``eps`` neighbourhood
+    stands out from its ring: every planted hotspot is still found, each its own, and no
+    hotspot covers more than 4 km². Without the test (the control, ``background=None``)
+    DBSCAN's min_samples and HDBSCAN's tree compare with the whole county's mean, so a town
+    is one cluster far larger than that.
     """
     centres = np.asarray(county.hotspots_truth.geometry.values)
+    limit_km2 = 4.0  # a patrollable patch
 
     def check(result):
         polys = np.asarray(result.areas.geometry.values)
@@ -387,19 +390,17 @@ def test_default_hdbscan_hotspots_are_patrollable_and_dbscan_can_be(county, poin
             float(result.areas["area_m2"].max() / 1e6),
         )
 
-    runs = {
-        "hdbscan": (found["hdbscan"], find_hotspots(points, method="hdbscan", background=None)),
-        "dbscan": (find_hotspots(points, method="dbscan", dbscan_background=True),
-                   found["dbscan"]),
-    }  # fmt: skip
-    for method, (hs, control) in runs.items():
-        limit_km2 = 4.0  # a patrollable patch (the controls sprawl over 30 km² and more)
-        missed, most, largest = check(hs)
-        assert missed == 0, f"{method}: {missed} planted hotspots missed"
-        assert most == 1, f"{method}: a hotspot holds {most} planted hotspots"
-        assert largest <= limit_km2, f"{method}: a hotspot covers {largest:.2f} km²"
-        _, most_c, largest_c = check(control)
-        assert largest_c > limit_km2, (method, largest_c)  # the control sprawls
-        assert most_c > 1 or method == "hdbscan"
-        assert "exceeds the mean of the ring" in hs.params["how"]["background"]
-        assert control.params["how"]["background"].startswith("off: ")
+    hs = found[method]
+    missed, most, largest = check(hs)
+    assert missed == 0, f"{method}: {missed} planted hotspots missed"
+    assert most == 1, f"{method}: a hotspot holds {most} planted hotspots"
+    assert largest <= limit_km2, f"{method}: a hotspot covers {largest:.2f} km²"
+    control = find_hotspots(points, method=method, background=None)
+    _, most_c, largest_c = check(control)
+    assert largest_c > limit_km2, largest_c  # the control sprawls
+    if method == "dbscan":
+        assert most_c > 1  # ... over several planted hotspots
+    assert "exceeds the mean of the ring" in hs.params["how"]["background"]
+    assert control.params["how"]["background"].startswith("off: ")
+    if method == "dbscan":  # DBSCAN of fewer locations: every cluster within one of the control
+        assert (control.labels[hs.labels > 0] > 0).all()
