@@ -111,12 +111,15 @@ def _adjacency(geoms: np.ndarray, *, matched: bool | None = None) -> _Adjacency:
     firsts = np.nonzero(~dup)[0]
     s2 = np.nonzero(dup)[0]
     a1, a2 = start[firsts[codes[s2]]], start[s2]
-    same = ((z[a1] == z[a2 + 1]) & (z[a1 + 1] == z[a2])) | (
-        (z[a1] == z[a2]) & (z[a1 + 1] == z[a2 + 1])
+    # both ends of each segment in one gather (two adjacent numbers: one cache line)
+    ends = np.lib.stride_tricks.sliding_window_view(z, 2)
+    e1, e2 = ends[a1], ends[a2]
+    same = ((e1[:, 0] == e2[:, 1]) & (e1[:, 1] == e2[:, 0])) | (
+        (e1[:, 0] == e2[:, 0]) & (e1[:, 1] == e2[:, 1])
     )
     keep = same & (own[a1] != own[a2])
     a1, a2 = a1[keep], a2[keep]
-    d = z[a1 + 1] - z[a1]
+    d = e1[keep, 1] - e1[keep, 0]
     length = np.hypot(d.real, d.imag)
     o1, o2 = own[a1].astype(np.int64), own[a2].astype(np.int64)
     key = np.minimum(o1, o2) * n + np.maximum(o1, o2)
