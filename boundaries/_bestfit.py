@@ -22,11 +22,12 @@ __all__: list[str] = []
 
 
 def _overlay(
-    wg: np.ndarray, ag: np.ndarray
+    wg: np.ndarray, ag: np.ndarray, *, ward_area: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Measure the ward × area overlaps with positive area.
 
     Returns (ward pos, area pos, overlap m²) and the area covering each ward wholly (or -1).
+    ``ward_area``: the wards' areas, if already measured.
     """
     tree = shapely.STRtree(ag)
     wi, ai = tree.query(wg)  # boxes only; the prepared areas settle the pairs below
@@ -48,7 +49,7 @@ def _overlay(
     keep_cov = cov & (covered_by[wi] == ai)
     rest = covered_by[wi] < 0
     area = np.empty(len(wi))
-    area[keep_cov] = shapely.area(wg[wi[keep_cov]])
+    area[keep_cov] = (shapely.area(wg) if ward_area is None else ward_area)[wi[keep_cov]]
     if rest.any():
         area[rest] = shapely.area(shapely.intersection(wg[wi[rest]], ag[ai[rest]]))
     keep = (keep_cov | rest) & (area > 0)

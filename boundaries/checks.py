@@ -177,6 +177,7 @@ def check_unions(
     tolerance: float = 1.0,
     ward_union: shapely.Geometry | None = None,
     layer_unions: Mapping[str, shapely.Geometry] | None = None,
+    ward_area: np.ndarray | None = None,
 ) -> CheckReport:
     """Each level's union equals the union of the wards; each area is the union of its wards.
 
@@ -201,6 +202,8 @@ def check_unions(
         The union of the wards, if already computed.
     layer_unions : mapping of str to shapely geometry, optional
         The union of each layer, if already computed.
+    ward_area : numpy.ndarray, optional
+        The area of each ward, if already measured.
 
     Returns
     -------
@@ -213,7 +216,8 @@ def check_unions(
         ward_union = _union(wg)
     total = float(shapely.area(ward_union))
     tol = _tolerance(tolerance, total)
-    ward_area = shapely.area(wg)
+    if ward_area is None or len(ward_area) != len(wg):
+        ward_area = shapely.area(wg)
     points = shapely.point_on_surface(wg)
     for level, layer in layers.items():
         lg = np.asarray(layer.geometry.values, dtype=object)
@@ -382,6 +386,7 @@ def check_layers(
             tolerance=tolerance,
             ward_union=ward_union,
             layer_unions=unions,
+            ward_area=adjacency.areas(g) if adjacency is not None else None,
         )
     )
     adj = adjacency if adjacency is not None else _adjacency(g, matched=ward_ok)

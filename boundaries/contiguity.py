@@ -16,7 +16,6 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -142,7 +141,7 @@ def check_contiguity(
     exc = normalise_exceptions(exceptions, levels)
     g = np.asarray(wards.geometry.values, dtype=object)
     adj = adjacency if adjacency is not None else _adjacency(g)
-    area = shapely.area(g)
+    area = adj.areas(g)
     wid = _as_ids(wards[ward_id]).to_numpy(dtype=object)
     for level in levels:
         codes, uniq_ = pd.factorize(_as_ids(wards[level]))
@@ -261,7 +260,7 @@ def fix_contiguity(
     g = np.asarray(table.geometry.values, dtype=object)
     n = len(g)
     adj = adjacency if adjacency is not None else _adjacency(g)
-    area = shapely.area(g)
+    area = adj.areas(g)
     w = _weights(table, weight)
     wid = table[ward_id].to_numpy(dtype=object)
     rep = CheckReport()

@@ -10,7 +10,7 @@ falls back to :func:`shapely.coverage_is_valid` and names the polygons with bad 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import geopandas as gpd
@@ -32,11 +32,22 @@ __all__ = [
 
 @dataclass(frozen=True)
 class _Adjacency:
-    """Shared boundary lengths between polygons, by position: pairs ``i < j``, unique."""
+    """Shared boundary lengths between polygons, by position: pairs ``i < j``, unique.
+
+    ``area`` holds each polygon's area when it was measured on the way (by
+    :func:`_certify_coverage`), so later steps on the same polygons need not measure again.
+    """
 
     i: np.ndarray
     j: np.ndarray
     length: np.ndarray
+    area: np.ndarray | None = None
+
+    def areas(self, geoms: np.ndarray) -> np.ndarray:
+        """Return the area of each of ``geoms`` (the polygons this adjacency describes)."""
+        if self.area is not None and len(self.area) == len(geoms):
+            return self.area
+        return np.asarray(shapely.area(geoms), dtype=float)
 
 
 def _ring_segments(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -165,7 +176,10 @@ def _certify_coverage(
     # overlapping input: overlapping parts make that invalid, so the union must be valid
     if shapely.get_type_id(union) not in (3, 6) or not shapely.is_valid(union):
         return False, adj, None
-    area = float(shapely.area(geoms).sum())
+    each = np.asarray(shapely.area(geoms), dtype=float)
+    if adj.area is None:
+        adj = replace(adj, area=each)
+    area = float(each.sum())
     perimeter = float(shapely.length(geoms).sum())
     free = perimeter - 2.0 * float(adj.length.sum())
     ok = (

@@ -411,7 +411,7 @@ def realign(
     wg = np.asarray(wards_v.geometry.values, dtype=object)
     nw = len(wg)
     wid = wards_v[ward_id].to_numpy(dtype=object)
-    wa = shapely.area(wg)
+    wa = adj.areas(wg)
 
     clock.lap("validate")
     # ---- demand points
@@ -442,7 +442,7 @@ def realign(
 
     def realign_layer(name: str, layer: gpd.GeoDataFrame, id_col: str) -> _Level:
         ag = np.asarray(layer.geometry.values, dtype=object)
-        wi, ai, area, covered_by = _overlay(wg, ag)
+        wi, ai, area, covered_by = _overlay(wg, ag, ward_area=wa)
         pa = None
         if pw is not None and x is not None and y is not None:
             pa = _point_areas(pw, x, y, ag, wi, ai, area, covered_by, wa)
