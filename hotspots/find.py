@@ -51,7 +51,7 @@ from geo.errors import (
     ValidationError,
     check_option,
 )
-from hotspots.gistar import above_background, fdr_bh, gi_star
+from hotspots.gistar import above_background, bh_reject, gi_star
 from hotspots.grid import (
     MAX_CELLS,
     Grid,
@@ -130,10 +130,12 @@ def prepare_incidents(incidents: Any, *, what: str = "incidents") -> gpd.GeoData
 def _prepare(points: gpd.GeoDataFrame, what: str) -> tuple[gpd.GeoDataFrame, NDArray[np.float64]]:
     """Check the points (see :func:`prepare_incidents`) and return them with their x, y."""
     geom = np.asarray(points.geometry.values)
-    xy = np.empty((len(geom), 2))
-    xy[:, 0] = shapely.get_x(geom)  # NaN for anything but a non-empty point
-    xy[:, 1] = shapely.get_y(geom)
-    bad = ~np.isfinite(xy).all(axis=1)
+    # column-major: each coordinate contiguous, so the per-column passes below (and the
+    # extents, cell indices ... downstream) read memory in order
+    xy = np.empty((len(geom), 2), order="F")
+    shapely.get_x(geom, out=xy[:, 0])  # NaN for anything but a non-empty point
+    shapely.get_y(geom, out=xy[:, 1])
+    bad = ~(np.isfinite(xy[:, 0]) & np.isfinite(xy[:, 1]))
     missing = np.zeros(len(geom), dtype=bool)
     wrong = np.zeros(len(geom), dtype=bool)
     empty = np.zeros(len(geom), dtype=bool)
@@ -170,8 +172,11 @@ def _prepare(points: gpd.GeoDataFrame, what: str) -> tuple[gpd.GeoDataFrame, NDA
 
 def _coordinates(points: gpd.GeoDataFrame) -> NDArray[np.float64]:
     """Return the x, y of point geometries as an (n, 2) array."""
-    geom = points.geometry.values
-    return np.c_[shapely.get_x(geom), shapely.get_y(geom)]
+    geom = np.asarray(points.geometry.values)
+    xy = np.empty((len(geom), 2), order="F")
+    shapely.get_x(geom, out=xy[:, 0])
+    shapely.get_y(geom, out=xy[:, 1])
+    return xy
 
 
 def _metres(name: str, value: float | None, crs: CRS) -> float | None:
@@ -873,16 +878,20 @@ def _grid_method(
         grid, hot, connectivity=connectivity, flat=flat, min_incidents=min_incidents
     )
     flat_comp = components.ravel()
-    raw = flat_comp[flat] - 1
+    ids = np.fromiter(comp_polys, dtype=np.int64, count=len(comp_polys))
+    # component -> raw group (component - 1) when it has a polygon, else -1; per cell first,
+    # then one gather per incident
+    relabel = np.full(int(flat_comp.max()) + 1 if flat_comp.size else 1, -1, dtype=np.int64)
+    relabel[ids] = ids - 1
+    cell_raw = relabel[flat_comp]
+    raw = cell_raw[flat]
     scores: dict[int, float] = {}
     if comp_polys:
-        ids = np.fromiter(comp_polys, dtype=np.int64)
-        cells = np.flatnonzero(np.isin(flat_comp, ids))
+        cells = np.flatnonzero(cell_raw >= 0)
         best = np.full(int(ids.max()) + 1, -np.inf)
         np.maximum.at(best, flat_comp[cells], score_grid.ravel()[cells])
         scores = {int(k) - 1: float(best[k]) for k in ids}
     polygons = {k - 1: v for k, v in comp_polys.items()}
-    raw = np.where(np.isin(raw, np.fromiter(polygons, dtype=np.int64)), raw, -1)
     surface = Surface(
         grid=grid, mask=mask, counts=counts, values=values, score=score_grid, hot=hot, name=name
     )
@@ -912,7 +921,7 @@ def _background(
         values, cell=cell, band=reach, ring=float(ring) * reach, mask=mask, scale=scale, at=hot
     )  # tested on the hot cells only
     if spec["fdr"]:  # over the region: the cells not tested count as p = 1 (stricter)
-        local_ok = fdr_bh(p_local, spec["alpha"], m=int(mask.sum()))[0]
+        local_ok = bh_reject(p_local, spec["alpha"], m=int(mask.sum()))
     else:
         local_ok = np.nan_to_num(p_local, nan=1.0) <= spec["alpha"]
     kept = hot & local_ok
@@ -1085,7 +1094,7 @@ def _local_peaks(
         at=at.reshape(grid.shape),
     ).ravel()  # fmt: skip
     if fdr:  # over the region: cells not tested (no incident) count as p = 1
-        ok = fdr_bh(p, alpha, m=int(region.sum()))[0]
+        ok = bh_reject(p, alpha, m=int(region.sum()))
     else:
         ok = np.nan_to_num(p, nan=1.0) <= alpha
     local = np.zeros(len(unique), dtype=bool)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -41,7 +42,15 @@ from scipy import special
 from geo.errors import EmptyInputError, ValidationError
 from hotspots.grid import disc_offsets
 
-__all__ = ["GiStar", "above_background", "disc_sum", "disc_sum_at", "fdr_bh", "gi_star"]
+__all__ = [
+    "GiStar",
+    "above_background",
+    "bh_reject",
+    "disc_sum",
+    "disc_sum_at",
+    "fdr_bh",
+    "gi_star",
+]
 
 _EXACT = 2.0**52
 
@@ -139,13 +148,54 @@ def fdr_bh(
     if tests < len(ok):
         raise ValueError(f"fdr_bh: m={m} is fewer than the {len(ok)} p-values given")
     if len(ok):
-        order = ok[np.argsort(flat[ok], kind="stable")]
+        # any sort will do: tied p-values get the same q whatever their order (the
+        # running minimum from the largest p down gives each tie the value at its last rank)
+        sub = flat if len(ok) == flat.size else flat[ok]
+        order = np.argsort(sub)
+        if len(ok) < flat.size:
+            order = ok[order]
         ranked = flat[order] * tests / np.arange(1, len(ok) + 1)
         ranked = np.minimum.accumulate(ranked[::-1])[::-1]
         q[order] = np.minimum(ranked, 1.0)
     reject = np.zeros(flat.shape, dtype=bool)
     reject[ok] = q[ok] <= alpha
     return reject.reshape(p.shape), q.reshape(p.shape)
+
+
+#: Candidates for a Benjamini–Hochberg discovery: p-values up to alpha times this. Any
+#: discovery has ``p * m / rank <= alpha`` with ``rank <= m``, so ``p <= alpha`` up to
+#: rounding (about 1e-16 relative); the margin only admits a few more candidates.
+_BH_MARGIN = 1.0 + 1e-9
+
+
+def bh_reject(p: NDArray[np.float64], alpha: float, *, m: int | None = None) -> NDArray[np.bool_]:
+    """Return the discoveries of :func:`fdr_bh` (its first result), sorting only candidates.
+
+    The same booleans as ``fdr_bh(p, alpha, m=m)[0]``: the p-values above ``alpha`` cannot
+    be discoveries and rank after every candidate, so the candidates' ranks among
+    themselves are their ranks among all, and their BH values are computed exactly as
+    :func:`fdr_bh` does. On a grid of many cells with few hot ones this skips the sort of
+    every cell.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bh_reject(np.array([0.01, 0.02, 0.03, 0.5]), 0.05).tolist()
+    [True, True, True, False]
+    """
+    p = np.asarray(p, dtype=float)
+    flat = p.ravel()
+    tests = int(np.count_nonzero(~np.isnan(flat))) if m is None else int(m)
+    if m is not None and tests < int(np.count_nonzero(~np.isnan(flat))):
+        raise ValueError(f"fdr_bh: m={m} is fewer than the p-values given")
+    cand = np.flatnonzero(flat <= alpha * _BH_MARGIN)  # NaN compares False
+    reject = np.zeros(flat.shape, dtype=bool)
+    if len(cand):
+        order = cand[np.argsort(flat[cand])]
+        ranked = flat[order] * tests / np.arange(1, len(cand) + 1)
+        ranked = np.minimum.accumulate(ranked[::-1])[::-1]
+        reject[order] = np.minimum(ranked, 1.0) <= alpha
+    return reject.reshape(p.shape)
 
 
 @dataclass(frozen=True)
@@ -179,7 +229,6 @@ class GiStar:
     p_norm: NDArray[np.float64]
     p_sim: NDArray[np.float64] | None
     p: NDArray[np.float64]
-    q: NDArray[np.float64]
     hot: NDArray[np.bool_]
     cold: NDArray[np.bool_]
     local_sum: NDArray[np.float64]
@@ -190,6 +239,11 @@ class GiStar:
     cell: float
     fdr: bool
     permutations: int
+
+    @cached_property
+    def q(self) -> NDArray[np.float64]:
+        """Benjamini–Hochberg adjusted p-values (``p`` when ``fdr=False``), on first use."""
+        return fdr_bh(self.p, self.alpha)[1] if self.fdr else self.p.copy()
 
 
 def gi_star(
@@ -301,9 +355,8 @@ def gi_star(
         p_sim = _conditional_p(x, local, card, region, permutations, seed)
     p = p_norm if p_sim is None else p_sim
     if fdr:
-        significant, q = fdr_bh(p, alpha)
+        significant = bh_reject(p, alpha)  # fdr_bh's discoveries; q follows on demand
     else:
-        q = p.copy()
         significant = ~np.isnan(p) & (p <= alpha)
     zz = np.nan_to_num(z)
     return GiStar(
@@ -311,7 +364,6 @@ def gi_star(
         p_norm=p_norm,
         p_sim=p_sim,
         p=p,
-        q=q,
         hot=significant & (zz > 0),
         cold=significant & (zz < 0),
         local_sum=np.where(region, local, np.nan),

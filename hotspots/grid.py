@@ -180,12 +180,26 @@ class Grid:
         ndarray of int64, shape (n,)
         """
         xy = np.asarray(xy, dtype=float)
-        col = np.floor((xy[:, 0] - self.x0) / self.cell)
-        row = np.floor((xy[:, 1] - self.y0) / self.cell)
+        x, y = xy[:, 0], xy[:, 1]
+        col = np.subtract(x, self.x0)
+        col /= self.cell
+        np.floor(col, out=col)
+        row = np.subtract(y, self.y0)
+        row /= self.cell
+        np.floor(row, out=row)
         # the grid's right and top edges belong to the last column and row
         tol = 1e-9 * self.cell  # as in covering(): the edges are closed up to rounding
-        col[(col == self.nx) & (xy[:, 0] <= self.x0 + self.nx * self.cell + tol)] = self.nx - 1
-        row[(row == self.ny) & (xy[:, 1] <= self.y0 + self.ny * self.cell + tol)] = self.ny - 1
+        if len(xy) and float(col.max()) >= self.nx:
+            col[(col == self.nx) & (x <= self.x0 + self.nx * self.cell + tol)] = self.nx - 1
+        if len(xy) and float(row.max()) >= self.ny:
+            row[(row == self.ny) & (y <= self.y0 + self.ny * self.cell + tol)] = self.ny - 1
+        lo = min(float(col.min()), float(row.min())) if len(xy) else 0.0
+        if lo >= 0 and len(xy) and float(col.max()) < self.nx and float(row.max()) < self.ny:
+            # every point on the grid (the usual case): no masks; whole numbers below 2**53
+            # are exact in float64, so row * nx + col is the same index as in int64
+            row *= self.nx
+            row += col
+            return row.astype(np.int64)
         ok = (col >= 0) & (col < self.nx) & (row >= 0) & (row < self.ny)
         out = np.full(len(xy), -1, dtype=np.int64)
         out[ok] = row[ok].astype(np.int64) * self.nx + col[ok].astype(np.int64)

@@ -181,7 +181,10 @@ def cell_polygons(
         if flat is None:
             assert xy is not None
             flat = grid.locate(xy)
-        comp_of = np.where(flat >= 0, components.ravel()[np.maximum(flat, 0)], 0)
+        if flat.size and int(flat.min()) >= 0:  # every incident on the grid
+            comp_of = components.ravel()[flat]
+        else:
+            comp_of = np.where(flat >= 0, components.ravel()[np.maximum(flat, 0)], 0)
         per = np.bincount(comp_of, minlength=k + 1)
         wanted = np.flatnonzero(per >= min_incidents)
         wanted = wanted[wanted > 0]
@@ -361,7 +364,8 @@ def assemble(
     check_option("rank_by", rank_by, RANK_BY)
     raw = np.asarray(raw, dtype=np.int64)
     n = len(points)
-    per_group = np.bincount(raw[raw >= 0]) if n and (raw >= 0).any() else np.zeros(0, np.int64)
+    # one pass: the -1s land in bin 0, dropped (length max(raw) + 1 as for raw[raw >= 0])
+    per_group = np.bincount(raw + 1)[1:] if n else np.zeros(0, np.int64)
     groups = np.flatnonzero(per_group)
     counts = per_group[groups]
     big = counts >= min_incidents
@@ -380,10 +384,9 @@ def assemble(
         excess[order],
     )  # fmt: skip
     k = len(groups)
-    lookup = np.full(int(raw.max()) + 2 if n else 1, -1, dtype=np.int64)
-    lookup[groups] = np.arange(1, k + 1)
-    label = np.where(raw >= 0, lookup[np.where(raw >= 0, raw, 0)], -1)
-    label = np.where(raw >= 0, label, -1)
+    lookup = np.full(int(raw.max()) + 2 if n else 1, -1, dtype=np.int64)  # raw + 1 -> label
+    lookup[groups + 1] = np.arange(1, k + 1)
+    label = lookup[raw + 1]
 
     if keep is None:
         positions = input_index.get_indexer(points.index)
@@ -393,6 +396,8 @@ def assemble(
         keep[positions] = True
         full = np.zeros(len(input_index), dtype=np.int64)
         full[positions] = label
+    elif len(keep) == len(label):  # every input row analysed
+        full = label.copy()
     else:
         full = np.zeros(len(input_index), dtype=np.int64)
         full[keep] = label
@@ -400,7 +405,7 @@ def assemble(
         pd.arrays.IntegerArray(full, ~keep), index=input_index, name="hotspot", copy=False
     )
     pts = points.copy(deep=False)  # copy-on-write: the caller's frame is not touched
-    pts["hotspot"] = pd.array(label, dtype="Int64")
+    pts["hotspot"] = pd.arrays.IntegerArray(label, np.zeros(n, dtype=bool))
 
     crs = points.crs
     record = {k_: v for k_, v in params.items() if k_ != "how"}

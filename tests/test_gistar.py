@@ -12,7 +12,14 @@ from scipy import ndimage
 from scipy.stats import false_discovery_control, poisson
 
 from geo.errors import EmptyInputError, ValidationError
-from hotspots.gistar import above_background, disc_sum, disc_sum_at, fdr_bh, gi_star
+from hotspots.gistar import (
+    above_background,
+    bh_reject,
+    disc_sum,
+    disc_sum_at,
+    fdr_bh,
+    gi_star,
+)
 from hotspots.grid import Grid, disc_offsets
 
 
@@ -54,6 +61,39 @@ def test_fdr_bh_matches_scipy():
     assert r3.sum() <= r2.sum()
     with pytest.raises(ValueError, match="fewer than"):
         fdr_bh(p, 0.05, m=3)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_bh_reject_is_fdr_bh_s_discoveries(seed):
+    """The candidates-only sort gives exactly fdr_bh's discoveries: ties, NaN, m=, near alpha."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 4000))
+    alpha = 0.05
+    pool = np.r_[rng.uniform(0, 2 * alpha, 40), alpha, np.nextafter(alpha, 1),
+                 np.nextafter(alpha, 0), 0.0, 1.0]  # fmt: skip
+    p = rng.choice(pool, n)  # many ties, values on and beside alpha
+    if seed % 2:
+        p[rng.random(n) < 0.3] = np.nan
+    p = p.reshape(-1, 2) if n % 2 == 0 and seed % 3 == 0 else p
+    valid = int(np.count_nonzero(~np.isnan(p)))
+    for m in (None, valid, valid * 3 + 7):
+        expected = fdr_bh(p, alpha, m=m)[0]
+        assert np.array_equal(bh_reject(p, alpha, m=m), expected), m
+    assert bh_reject(np.full(5, np.nan), alpha).sum() == 0
+    with pytest.raises(ValueError, match="fewer than"):
+        bh_reject(np.zeros(5), alpha, m=3)
+
+
+def test_gistar_q_is_fdr_bh_of_p():
+    rng = np.random.default_rng(0)
+    v = rng.poisson(1.0, (40, 50)).astype(float)
+    v[10:13, 20:24] += 9
+    g = gi_star(v, cell=100.0, band=150.0)
+    reject, q = fdr_bh(g.p, 0.05)
+    np.testing.assert_array_equal(g.q, q)
+    assert np.array_equal(g.hot | g.cold, reject) and g.hot.any()
+    off = gi_star(v, cell=100.0, band=150.0, fdr=False)
+    np.testing.assert_array_equal(off.q, off.p)
 
 
 def _esda(values, mask, cell, band):
