@@ -768,8 +768,13 @@ def _join_ids(frame: pd.DataFrame, key: str, n: int) -> tuple[np.ndarray, np.nda
     counts = np.bincount(frame[key].to_numpy(), minlength=n) if len(frame) else np.zeros(n, int)
     joined = np.full(n, "", dtype=object)
     if len(frame):
-        g = frame.groupby(key)["ward"].agg(lambda s: ";".join(sorted(s)))
-        joined[g.index.to_numpy()] = g.to_numpy()
+        k = frame[key].to_numpy()
+        ward = frame["ward"].to_numpy(dtype=object)
+        o = np.argsort(ward, kind="stable")  # by id, then (stably) by code: sorted within each
+        o = o[np.argsort(k[o], kind="stable")]
+        ks, ws = k[o], ward[o]
+        cut = np.flatnonzero(ks[1:] != ks[:-1]) + 1
+        joined[ks[np.r_[0, cut]]] = [";".join(part) for part in np.split(ws, cut)]
     return counts, joined
 
 
