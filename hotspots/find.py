@@ -30,6 +30,7 @@ import difflib
 import logging
 import math
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -130,11 +131,7 @@ def prepare_incidents(incidents: Any, *, what: str = "incidents") -> gpd.GeoData
 def _prepare(points: gpd.GeoDataFrame, what: str) -> tuple[gpd.GeoDataFrame, NDArray[np.float64]]:
     """Check the points (see :func:`prepare_incidents`) and return them with their x, y."""
     geom = np.asarray(points.geometry.values)
-    # column-major: each coordinate contiguous, so the per-column passes below (and the
-    # extents, cell indices ... downstream) read memory in order
-    xy = np.empty((len(geom), 2), order="F")
-    shapely.get_x(geom, out=xy[:, 0])  # NaN for anything but a non-empty point
-    shapely.get_y(geom, out=xy[:, 1])
+    xy = _xy(geom)  # NaN for anything but a non-empty point
     bad = ~(np.isfinite(xy[:, 0]) & np.isfinite(xy[:, 1]))
     missing = np.zeros(len(geom), dtype=bool)
     wrong = np.zeros(len(geom), dtype=bool)
@@ -172,10 +169,51 @@ def _prepare(points: gpd.GeoDataFrame, what: str) -> tuple[gpd.GeoDataFrame, NDA
 
 def _coordinates(points: gpd.GeoDataFrame) -> NDArray[np.float64]:
     """Return the x, y of point geometries as an (n, 2) array."""
-    geom = np.asarray(points.geometry.values)
+    return _xy(np.asarray(points.geometry.values))
+
+
+#: From this many points the x and the y are read in two threads (shapely releases the GIL).
+_THREADED_XY = 200_000
+
+
+def _xy(geom: NDArray[np.object_]) -> NDArray[np.float64]:
+    """Return the x, y of an array of points, column-major (each coordinate contiguous).
+
+    Column-major so that the per-column passes downstream (finite checks, extents, cell
+    indices) read memory in order. Reading the coordinates out of a million shapely points
+    is the largest cost left in :func:`find_hotspots`' grid methods, so for many points the
+    two columns are read at once, in two threads.
+    """
+    try:
+        return _read_xy(geom)
+    except shapely.errors.GEOSException:  # GEOS refuses the x of an empty point: NaN it
+        cleaned = geom.copy()
+        cleaned[shapely.is_empty(geom)] = None
+        return _read_xy(cleaned)
+
+
+def _read_xy(geom: NDArray[np.object_]) -> NDArray[np.float64]:
     xy = np.empty((len(geom), 2), order="F")
-    shapely.get_x(geom, out=xy[:, 0])
-    shapely.get_y(geom, out=xy[:, 1])
+    if len(geom) < _THREADED_XY:
+        shapely.get_x(geom, out=xy[:, 0])
+        shapely.get_y(geom, out=xy[:, 1])
+        return xy
+    failed: list[BaseException] = []
+
+    def read_x() -> None:
+        try:
+            shapely.get_x(geom, out=xy[:, 0])
+        except BaseException as exc:  # re-raised in the caller's thread
+            failed.append(exc)
+
+    worker = threading.Thread(target=read_x, name="beatplan-get-x")
+    worker.start()
+    try:
+        shapely.get_y(geom, out=xy[:, 1])
+    finally:
+        worker.join()
+    if failed:
+        raise failed[0]
     return xy
 
 

@@ -318,6 +318,12 @@ def test_nans_are_reported_with_their_index():
     g2.loc[11, "geometry"] = None
     with pytest.raises(GeometryError, match="no geometry"):
         find_hotspots(g2)
+    # an empty point (GEOS refuses its x) and a line are reported too, each with its index
+    g3 = g.copy()
+    g3.loc[11, "geometry"] = shapely.Point()
+    g3.loc[12, "geometry"] = shapely.LineString([(0, 0), (1, 1)])
+    with pytest.raises(GeometryError, match=r"empty geometry \(index 11\).*not Points \(index 12"):
+        find_hotspots(g3)
 
 
 def test_window_with_no_data(points):
@@ -404,3 +410,17 @@ def test_default_density_clusters_are_patrollable(county, points, found, method)
     assert control.params["how"]["background"].startswith("off: ")
     if method == "dbscan":  # DBSCAN of fewer locations: every cluster within one of the control
         assert (control.labels[hs.labels > 0] > 0).all()
+
+
+def test_many_points_are_read_in_two_threads_with_the_same_checks():
+    """From 200,000 points the x and y are read in two threads; an empty point still says so."""
+    from hotspots.find import _THREADED_XY, _coordinates
+
+    rng = np.random.default_rng(5)
+    xy = rng.uniform(0, 10_000, (_THREADED_XY + 10, 2)) + [400_000, 300_000]
+    g = gpd.GeoDataFrame(geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=27700)
+    got = _coordinates(g)
+    assert np.array_equal(got, xy) and got.flags.f_contiguous
+    g.loc[123_456, "geometry"] = shapely.Point()
+    with pytest.raises(GeometryError, match=r"1 incidents have an empty geometry \(index 123456\)"):
+        find_hotspots(g)
