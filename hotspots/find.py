@@ -913,7 +913,7 @@ def _grid_method(
     params["region_km2"] = round(region_area / 1e6, 6)
     min_incidents = _min_incidents(min_incidents, len(xy), reach, region_area, params, how)
     components, comp_polys = cell_polygons(
-        grid, hot, connectivity=connectivity, flat=flat, min_incidents=min_incidents
+        grid, hot, connectivity=connectivity, counts=counts, min_incidents=min_incidents
     )
     flat_comp = components.ravel()
     ids = np.fromiter(comp_polys, dtype=np.int64, count=len(comp_polys))

@@ -139,6 +139,7 @@ def cell_polygons(
     connectivity: int = 8,
     xy: NDArray[np.float64] | None = None,
     flat: NDArray[np.int64] | None = None,
+    counts: NDArray[np.float64] | None = None,
     min_incidents: int = 1,
 ) -> tuple[NDArray[np.int64], dict[int, shapely.Geometry]]:
     """Merge connected hot cells into polygons.
@@ -154,6 +155,9 @@ def cell_polygons(
         holding at least that many of them.
     flat : ndarray of int64, optional
         Instead of ``xy``: the incidents' flat cell indices (``Grid.locate``).
+    counts : ndarray, shape (ny, nx), optional
+        Instead of ``xy`` or ``flat``: the number of incidents in each cell (whole numbers),
+        which gives the same components without a pass over the incidents.
     min_incidents : int
 
     Returns
@@ -177,7 +181,11 @@ def cell_polygons(
     labelled, k = ndimage.label(hot, structure=structure)
     components = np.asarray(labelled, dtype=np.int64)
     wanted = np.arange(1, k + 1)
-    if (xy is not None or flat is not None) and k:
+    if counts is not None and k:
+        per_cell = np.bincount(components.ravel(), weights=np.ravel(counts), minlength=k + 1)
+        wanted = np.flatnonzero(per_cell >= min_incidents)
+        wanted = wanted[wanted > 0]
+    elif (xy is not None or flat is not None) and k:
         if flat is None:
             assert xy is not None
             flat = grid.locate(xy)
@@ -365,7 +373,8 @@ def assemble(
     raw = np.asarray(raw, dtype=np.int64)
     n = len(points)
     # one pass: the -1s land in bin 0, dropped (length max(raw) + 1 as for raw[raw >= 0])
-    per_group = np.bincount(raw + 1)[1:] if n else np.zeros(0, np.int64)
+    shifted = raw + 1  # -1 (no group) -> 0
+    per_group = np.bincount(shifted)[1:] if n else np.zeros(0, np.int64)
     groups = np.flatnonzero(per_group)
     counts = per_group[groups]
     big = counts >= min_incidents
@@ -386,7 +395,8 @@ def assemble(
     k = len(groups)
     lookup = np.full(int(raw.max()) + 2 if n else 1, -1, dtype=np.int64)  # raw + 1 -> label
     lookup[groups + 1] = np.arange(1, k + 1)
-    label = lookup[raw + 1]
+    label = lookup[shifted]
+    del shifted
 
     if keep is None:
         positions = input_index.get_indexer(points.index)
@@ -464,8 +474,9 @@ def _level_names(boundaries: gpd.GeoDataFrame | Mapping[str, gpd.GeoDataFrame]) 
 def _describe(pts: gpd.GeoDataFrame, label: NDArray[np.int64], k: int) -> pd.DataFrame:
     """Top crime types, months and peak hours of each hotspot 1..k."""
     out = pd.DataFrame(index=np.arange(k))
-    inside = label > 0
-    lab = label[inside] - 1
+    wanted = k and any(c in pts.columns for c in ("category", "month", "timestamp"))
+    inside = label > 0 if wanted else np.zeros(0, dtype=bool)
+    lab = label[inside] - 1 if wanted else np.zeros(0, dtype=np.int64)
     # crime types
     top: list[Any] = [pd.NA] * k
     if "category" in pts.columns and k:
