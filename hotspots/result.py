@@ -420,33 +420,32 @@ def assemble(
     crs = points.crs
     record = {k_: v for k_, v in params.items() if k_ != "how"}
     params_json = json.dumps(record, default=str, sort_keys=True)
-    areas = gpd.GeoDataFrame(
-        {
-            "hotspot": np.arange(1, k + 1, dtype=np.int64),
-            "incidents": counts.astype(np.int64),
-            "share": counts / n if n else np.zeros(k),
-            "area_m2": area,
-            "density_km2": density,
-            "excess": excess,
-            "score": score,
-        },
-        geometry=gpd.GeoSeries(geoms, crs=crs),
-        crs=crs,
-    )
+    # every column gathered first and the frame built once (each insertion into a
+    # GeoDataFrame costs its checks), geometry last
+    columns: dict[str, Any] = {
+        "hotspot": np.arange(1, k + 1, dtype=np.int64),
+        "incidents": counts.astype(np.int64),
+        "share": counts / n if n else np.zeros(k),
+        "area_m2": area,
+        "density_km2": density,
+        "excess": excess,
+        "score": score,
+    }
     extra = _describe(pts, label, k)
     for col in extra.columns:
-        areas[col] = extra[col].to_numpy()
-    areas["method"] = str(params.get("method", ""))
-    areas["params"] = params_json
+        columns[col] = extra[col].to_numpy()
+    columns["method"] = pd.Series(str(params.get("method", "")), index=range(k)).array
+    columns["params"] = pd.Series(params_json, index=range(k)).array
+    geometry = gpd.GeoSeries(geoms, crs=crs)
     if boundaries is not None and k:
-        located = locate_in(areas.geometry, boundaries, id_col=id_col)
+        located = locate_in(geometry, boundaries, id_col=id_col)
         for col in located.columns:
-            areas[col] = located[col].to_numpy()
+            columns[col] = located[col].to_numpy()
     elif boundaries is not None:
         for col in _level_names(boundaries):
-            areas[col] = pd.Series(dtype="string")
-    areas = areas[[c for c in areas.columns if c != "geometry"] + ["geometry"]]
-    areas = gpd.GeoDataFrame(areas, geometry="geometry", crs=crs)
+            columns[col] = pd.Series(dtype="string").reindex(range(k)).array
+    columns["geometry"] = geometry.values
+    areas = gpd.GeoDataFrame(columns, geometry="geometry", crs=crs)
     return Hotspots(
         areas=areas,
         labels=labels,
