@@ -123,3 +123,44 @@ def test_study_mask_area_and_reach():
     assert m[:, :5].all() and not m[:, 5:7].any() and m[5, 8]
     m2 = study_mask(g, occupied=occ, reach=150.0)
     assert int(m2.sum()) == 9 and m2[4:7, 7:10].all()
+
+
+@pytest.mark.parametrize("connectivity", [4, 8])
+@pytest.mark.parametrize("seed", range(4))
+def test_cell_polygons_are_each_components_coverage_union(seed, connectivity):
+    """One vectorised union gives, byte for byte, coverage_union_all of each component's cells.
+
+    Random masks hold rings (holes), cells touching only at a corner (a MultiPolygon under
+    8-connectivity) and single cells; with min_incidents some components are left out.
+    """
+    from scipy import ndimage
+
+    from hotspots.grid import Grid
+    from hotspots.result import cell_polygons
+
+    rng = np.random.default_rng(seed)
+    hot = rng.random((30, 40)) < 0.35
+    hot[2:7, 2:7] = True
+    hot[3:6, 3:6] = False  # a ring of cells around a hole
+    hot[4, 4] = True  # ... with an island in it
+    hot[20, 30] = hot[21, 31] = True  # corner to corner
+    grid = Grid(1000.0, 2000.0, 50.0, 40, 30)
+    counts = rng.integers(0, 3, hot.shape).astype(float)
+    comp, polys = cell_polygons(grid, hot, connectivity=connectivity, counts=counts,
+                                min_incidents=3)  # fmt: skip
+    structure = ndimage.generate_binary_structure(2, 1 if connectivity == 4 else 2)
+    labelled, k = ndimage.label(hot, structure=structure)
+    assert np.array_equal(comp, labelled)
+    per = np.bincount(labelled.ravel(), weights=counts.ravel(), minlength=k + 1)
+    assert sorted(polys) == [c for c in range(1, k + 1) if per[c] >= 3]
+    for c, geom in polys.items():
+        cells = np.flatnonzero(labelled.ravel() == c)
+        expected = shapely.coverage_union_all(grid.boxes(cells))
+        assert shapely.to_wkb(geom) == shapely.to_wkb(expected), c
+        assert geom.area == pytest.approx(len(cells) * 2500.0)
+    # counts per cell and the incidents' cells give the same components
+    flat = np.repeat(np.arange(hot.size), counts.ravel().astype(int))
+    assert (
+        cell_polygons(grid, hot, connectivity=connectivity, flat=flat, min_incidents=3)[1].keys()
+        == polys.keys()
+    )
