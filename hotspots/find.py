@@ -1023,6 +1023,11 @@ def _cluster_method(
         )
     else:
         how["min_samples"] = "given"
+    if background is not None and grid.cell < eps / _TEST_CELLS_PER_EPS:
+        # the background test needs the eps disc resolved by a few cells, not finer: on a
+        # coarser grid (and its own study region) it costs far less on many points
+        grid = Grid.covering(extent(xy), eps / _TEST_CELLS_PER_EPS, pad=eps, max_cells=max_cells)
+        region = study_mask(grid, area=area, occupied=grid.count(unique) > 0, reach=eps)
     local = _local_peaks(
         unique, np.asarray(ucw, dtype=float), grid=grid, region=region, eps=eps,
         background=background, alpha=alpha, fdr=fdr, how=how,
@@ -1098,6 +1103,10 @@ def _cluster_method(
     return raw, polygons, scores
 
 
+#: The background test of the density clusters runs on cells of at least eps / this.
+_TEST_CELLS_PER_EPS = 4.0
+
+
 def _local_peaks(
     unique: NDArray[np.float64],
     weight: NDArray[np.float64],
@@ -1117,7 +1126,8 @@ def _local_peaks(
     study grid, with ``eps`` as the band: a location qualifies when its cell's disc of
     radius ``eps`` holds significantly more incidents than a Poisson count at the mean of
     the ring out to ``background * eps`` (one-sided at ``alpha``, Benjamini–Hochberg over
-    the study region's cells when ``fdr``).
+    the study region's cells when ``fdr``). The grid's cells are the default cell, or
+    ``eps / 4`` when that is larger.
     """
     if background is None:
         how["background"] = "off: every location clustered (the method alone)"

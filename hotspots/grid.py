@@ -189,12 +189,16 @@ class Grid:
         np.floor(row, out=row)
         # the grid's right and top edges belong to the last column and row
         tol = 1e-9 * self.cell  # as in covering(): the edges are closed up to rounding
-        if len(xy) and float(col.max()) >= self.nx:
+        cmax = float(col.max()) if len(xy) else 0.0
+        rmax = float(row.max()) if len(xy) else 0.0
+        if not cmax < self.nx:  # also when NaN: the mask below leaves NaN off the grid
             col[(col == self.nx) & (x <= self.x0 + self.nx * self.cell + tol)] = self.nx - 1
-        if len(xy) and float(row.max()) >= self.ny:
+            cmax = float(col.max())
+        if not rmax < self.ny:
             row[(row == self.ny) & (y <= self.y0 + self.ny * self.cell + tol)] = self.ny - 1
+            rmax = float(row.max())
         lo = min(float(col.min()), float(row.min())) if len(xy) else 0.0
-        if lo >= 0 and len(xy) and float(col.max()) < self.nx and float(row.max()) < self.ny:
+        if lo >= 0 and len(xy) and cmax < self.nx and rmax < self.ny:
             # every point on the grid (the usual case): no masks; whole numbers below 2**53
             # are exact in float64, so row * nx + col is the same index as in int64
             row *= self.nx
