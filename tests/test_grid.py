@@ -164,3 +164,19 @@ def test_cell_polygons_are_each_components_coverage_union(seed, connectivity):
         cell_polygons(grid, hot, connectivity=connectivity, flat=flat, min_incidents=3)[1].keys()
         == polys.keys()
     )
+
+
+def test_locate_edges_and_off_grid_points_with_or_without_nan():
+    """The right/top edges belong to the last cell; NaN and outside points are -1, mixed or not."""
+    from hotspots.grid import Grid
+
+    g = Grid(0.0, 0.0, 10.0, 3, 3)
+    pts = np.array([[30.0, 30.0], [5.0, 5.0], [30.0, 0.0], [-1.0, 5.0], [5.0, 30.1]])
+    expected = [8, 0, 2, -1, -1]
+    assert g.locate(pts).tolist() == expected
+    with_nan = np.vstack([pts, [[np.nan, 5.0]]])
+    assert g.locate(with_nan).tolist() == [*expected, -1]
+    inside = pts[:3]  # every point on the grid: the unmasked path
+    assert g.locate(inside).tolist() == expected[:3]
+    assert g.locate(np.asfortranarray(inside)).tolist() == expected[:3]
+    assert g.locate(np.empty((0, 2))).tolist() == []
