@@ -652,10 +652,17 @@ def find_hotspots(
 
     Examples
     --------
-    >>> from geo.sample import make_sample                        # doctest: +SKIP
-    >>> from geo import read_incidents                              # doctest: +SKIP
-    >>> hs = find_hotspots(incidents, method="gistar", since="28D")  # doctest: +SKIP
-    >>> hs.areas[["hotspot", "incidents", "top_types"]].head()      # doctest: +SKIP
+    A small synthetic county (its incidents' true x/y in EPSG:27700):
+
+    >>> import geopandas as gpd
+    >>> from geo import make_sample
+    >>> county = make_sample(seed=1, n_wards=60, incidents=5000)
+    >>> t = county.incident_truth.dropna(subset=["x"])
+    >>> pts = gpd.GeoDataFrame({"category": county.incidents.loc[t.index, "Crime type"]},
+    ...                        geometry=gpd.points_from_xy(t.x, t.y), crs=27700)
+    >>> hs = find_hotspots(pts, method="gistar")
+    >>> int(hs.areas["hotspot"].iloc[0]), len(hs.labels) == len(pts)
+    (1, True)
     """
     check_option("method", method, METHODS)
     check_option("rank_by", rank_by, RANK_BY)

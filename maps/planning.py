@@ -185,8 +185,8 @@ def planning_map(
     >>> import geopandas as gpd
     >>> from shapely import box
     >>> w = gpd.GeoDataFrame({"id": ["a", "b"], "beat": ["B1", "B2"], "npa": ["N", "N"]},
-    ...                      geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)],
-    ...                      crs=27700).translate(450000, 300000)
+    ...                      geometry=[box(450000, 300000, 451000, 301000),
+    ...                                box(451000, 300000, 452000, 301000)], crs=27700)
     >>> type(planning_map(w, tiles=None)).__name__
     'Map'
     """
