@@ -19,6 +19,7 @@ __all__ = [
     "EmptyInputError",
     "GeometryError",
     "InputFormatError",
+    "InputTypeError",
     "OptionError",
     "OutputExistsError",
     "ValidationError",
@@ -32,6 +33,10 @@ class BeatplanError(Exception):
 
 class InputFormatError(BeatplanError, ValueError):
     """A file or table cannot be read as the expected format."""
+
+
+class InputTypeError(BeatplanError, TypeError):
+    """An argument is not of a type the function accepts."""
 
 
 class EmptyInputError(BeatplanError, ValueError):

@@ -16,6 +16,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from geo.errors import InputTypeError
 from maps._base import (
     LEVEL_TITLES,
     add_controls,
@@ -62,7 +63,7 @@ def _hotspot_table(hotspots: Any, crs: CRS) -> gpd.GeoDataFrame | None:
         return None
     table = getattr(hotspots, "areas", hotspots)
     if not isinstance(table, gpd.GeoDataFrame):
-        raise TypeError(
+        raise InputTypeError(
             "hotspots: expected a hotspots.Hotspots result or a GeoDataFrame of hotspot "
             f"polygons, found {type(hotspots).__name__}"
         )

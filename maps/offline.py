@@ -18,7 +18,7 @@ from pathlib import Path
 
 import folium
 
-from geo.errors import BeatplanError, OutputExistsError
+from geo.errors import BeatplanError, InputTypeError, OutputExistsError
 from geo.write import write_text
 from maps.assets import bundle
 
@@ -240,7 +240,7 @@ def save(
     if not out.parent.is_dir():
         raise FileNotFoundError(f"{out}: the folder {out.parent} does not exist; create it first")
     if not isinstance(m, folium.Map):  # callers without type checking
-        raise TypeError(f"save: expected a folium.Map, got {type(m).__name__}")
+        raise InputTypeError(f"save: expected a folium.Map, got {type(m).__name__}")
     html = to_html(m, offline=offline)
     write_text(out, html, overwrite=overwrite, newline=None)
     log.info(
