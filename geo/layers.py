@@ -128,6 +128,7 @@ def read_boundaries(
     name_col: str | None = None,
     crs: Any = None,
     to_crs: Any = "working",
+    dissolve: bool = False,
 ) -> gpd.GeoDataFrame:
     """Read a boundary layer, check it and return it in the boundaries contract.
 
@@ -155,6 +156,13 @@ def read_boundaries(
         ``"working"``: reproject to the working CRS (:func:`geo.crs.working_crs`: British
         National Grid inside Great Britain, else the local UTM zone). ``None``: keep the source
         CRS. Anything else: reproject to that CRS.
+    dissolve : bool, default False
+        Merge the features that share an id into one Polygon/MultiPolygon (the union of their
+        geometries, after each part's geometry has been checked and repaired, and after
+        reprojection) instead of refusing the duplicate ids. Police layers often draw one area
+        as several features: Chicago's district 31 is three placemarks. The merged feature
+        keeps the first part's attributes; columns whose values differ between the parts are
+        named in a logged warning. Features without an id are still an error.
 
     Returns
     -------
@@ -162,8 +170,9 @@ def read_boundaries(
         Columns ``id`` (string, unique, non-null), ``name`` (string or <NA>), the file's other
         attribute columns, then ``geometry`` (valid Polygon/MultiPolygon); a RangeIndex.
         ``attrs["beatplan"]`` holds ``source``, ``id_col``, ``name_col``, ``crs_source``,
-        ``repaired`` (ids whose geometry was repaired with :func:`shapely.make_valid`) and
-        ``warnings``.
+        ``repaired`` (ids whose geometry was repaired with :func:`shapely.make_valid`),
+        ``dissolved`` (with ``dissolve=True``, each merged id and its number of parts; else
+        empty) and ``warnings``.
 
     Raises
     ------
@@ -177,8 +186,8 @@ def read_boundaries(
         ``layer`` is not a layer of the file, or a multi-layer file was given without it.
     ValidationError
         Every problem found, together: no CRS, a CRS that cannot be right for the coordinates,
-        missing or duplicate ids, null or empty geometries, non-polygons, geometries that cannot
-        be repaired.
+        missing ids, duplicate ids (unless ``dissolve=True``), null or empty geometries,
+        non-polygons, geometries that cannot be repaired.
 
     Examples
     --------
@@ -301,7 +310,7 @@ def read_boundaries(
             f"{id_used!r}: {_listing(labels[no_id])}; every feature needs an id"
         )
     dup = ids.duplicated(keep=False).to_numpy() & ~no_id
-    if dup.any():
+    if dup.any() and not dissolve:
         counts = ids[dup].value_counts(sort=False)
         shown = [f"{v!r} appears {n} times" for v, n in counts.items()]
         where = ""
@@ -310,9 +319,9 @@ def read_boundaries(
         problems.append(
             f"id column {id_used!r} is not unique ({len(ids)} features, "
             f"{ids.nunique()} distinct ids): {_listing(shown, quote=False)}{where}; "
-            "pass id_col= naming a column with one unique value per feature, or merge the parts "
-            "of each area into one feature first (e.g. geopandas.read_file(...)"
-            f".dissolve(by={id_used!r}, as_index=False))"
+            "pass id_col= naming a column with one unique value per feature, or, if each id's "
+            "features are the parts of one area, pass dissolve=True to merge them into one "
+            "(Multi)Polygon per id"
         )
 
     # --- geometry checks and repair -------------------------------------------------------------
@@ -345,12 +354,16 @@ def read_boundaries(
         if target_crs is None:
             target_crs = working_crs(gdf)
         gdf = to_working(gdf, target_crs)
+    dissolved: dict[str, int] = {}
+    if dup.any():  # only reached with dissolve=True
+        gdf, dissolved = _dissolve(gdf, dup, source=source, id_col=id_used, warnings=warnings)
     gdf.attrs["beatplan"] = {
         "source": source,
         "id_col": id_used,
         "name_col": name_used,
         "crs_source": crs_source,
         "repaired": repaired,
+        "dissolved": dissolved,
         "warnings": warnings,
     }
     return gdf
@@ -705,6 +718,50 @@ def _check_geometry(
         geoms[np.flatnonzero(invalid)] = fixed
         repaired = [str(x) for x in labels[invalid][~lost]]
     return geoms, repaired
+
+
+def _dissolve(
+    gdf: gpd.GeoDataFrame, dup: np.ndarray, *, source: str, id_col: str, warnings: list[str]
+) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
+    """Merge the features sharing an id (``dup`` marks them) into one feature per id.
+
+    The geometry is the union of the parts; the attributes are the first part's. Returns the
+    new frame (a RangeIndex, first-occurrence order) and ``{id: number of parts}``.
+    """
+    ids = gdf["id"]
+    parts = gdf.loc[dup, ["id", "geometry"]]
+    merged = parts.dissolve(by="id", method="unary")  # shapely.union_all per id
+    counts = parts["id"].value_counts(sort=False)
+    dissolved = {str(k): int(counts[k]) for k in merged.index}
+    attrs = gdf.drop(columns="geometry")
+    differ: list[str] = []
+    dup_attrs = attrs.loc[dup].astype("string")  # hashable, nulls kept as <NA>
+    for col in dup_attrs.columns.drop("id"):
+        n = dup_attrs.groupby("id", sort=False)[col].nunique(dropna=False)
+        bad = n.index[n.to_numpy() > 1]
+        if len(bad):
+            differ.append(f"{col!r} (in {_listing(bad)})")
+    keep = ~ids.duplicated(keep="first").to_numpy()
+    out = attrs.loc[keep].reset_index(drop=True)
+    geoms = np.asarray(gdf.geometry.values[keep], dtype=object)
+    first_ids = out["id"].to_numpy(dtype=object)
+    is_merged = out["id"].isin(merged.index).to_numpy()
+    unions = np.asarray(merged.geometry.loc[first_ids[is_merged]].values, dtype=object)
+    geoms[is_merged] = _polygonal_part(unions, only_if_all=False)  # drop any stray lower-dim part
+    result = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geoms), crs=gdf.crs)
+    shown = [f"{k!r} ({n} parts)" for k, n in dissolved.items()]
+    message = (
+        f"{source}: dissolve=True merged the features sharing an id ({int(dup.sum())} features, "
+        f"{len(dissolved)} id{_s(len(dissolved))} in column {id_col!r}): "
+        f"{_listing(shown, quote=False)}; each keeps its first part's attributes"
+    )
+    if differ:
+        message += (
+            "; the parts' values differ in column"
+            f"{_s(len(differ))} {_listing(differ, quote=False)} (only the first is kept)"
+        )
+    _warn(warnings, message)
+    return result, dissolved
 
 
 def _polygonal_part(geoms: np.ndarray, *, only_if_all: bool) -> np.ndarray:

@@ -26,7 +26,7 @@ from geo.errors import (
 )
 from geo.layers import detect_columns, read_boundaries
 
-CONTRACT_KEYS = {"source", "id_col", "name_col", "crs_source", "repaired", "warnings"}
+CONTRACT_KEYS = {"source", "id_col", "name_col", "crs_source", "repaired", "dissolved", "warnings"}
 UTM16N = CRS.from_epsg(32616)
 BNG = CRS.from_epsg(27700)
 
@@ -129,7 +129,7 @@ def test_chicago_beats_duplicate_id_is_reported(shared_data: Path) -> None:
     msg = str(err)
     assert "'beat_num'" in msg and "'3100' appears 3 times" in msg
     assert "277 features" in msg
-    assert "id_col=" in msg and "dissolve" in msg
+    assert "id_col=" in msg and "dissolve=True" in msg
     assert isinstance(err, ValueError) and isinstance(err, BeatplanError)
 
 
@@ -185,6 +185,118 @@ def test_chicago_districts_geojson_to_utm(shared_data: Path) -> None:
     assert 5.5e8 < gdf.area.sum() < 7e8
     minx, miny, maxx, maxy = gdf.total_bounds
     assert 3.5e5 < minx < maxx < 5.5e5 and 4.6e6 < miny < maxy < 4.7e6
+
+
+def test_chicago_district_kml_dissolve(shared_data: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = shared_data / "chicago" / "chicago_police_districts.kml"
+    raw = pyogrio.read_dataframe(path)
+    with caplog.at_level(logging.WARNING, logger="beatplan"):
+        gdf = read_boundaries(path, dissolve=True)
+    assert_contract(gdf)
+    raw_counts = raw["Name"].value_counts()
+    assert len(gdf) == raw["Name"].nunique() < len(raw)
+    assert set(gdf["id"]) == set(raw["Name"])
+    # every id that had several placemarks is recorded with its number of parts, and only those
+    assert gdf.attrs["beatplan"]["dissolved"] == {
+        str(k): int(n) for k, n in raw_counts[raw_counts > 1].items()
+    }
+    assert gdf.attrs["beatplan"]["dissolved"]["31"] == 3
+    d31 = gdf.loc[gdf["id"] == "31", "geometry"].iloc[0]
+    assert d31.geom_type == "MultiPolygon"
+    # nothing lost or doubled: the merged layer covers exactly what the raw placemarks cover
+    raw_utm = raw.to_crs(gdf.crs)
+    assert gdf.area.sum() == pytest.approx(shapely.union_all(raw_utm.geometry.values).area, abs=1)
+    raw31 = shapely.union_all(raw_utm.loc[raw_utm["Name"] == "31"].geometry.values)
+    assert d31.area == pytest.approx(raw31.area, abs=1)
+    assert any("'31' (3 parts)" in r.getMessage() for r in caplog.records)
+    assert any("'31'" in w for w in gdf.attrs["beatplan"]["warnings"])
+
+
+def test_chicago_beats_dissolve(shared_data: Path) -> None:
+    path = shared_data / "chicago" / "police_beats_current.shp"
+    raw = pyogrio.read_dataframe(path)
+    gdf = read_boundaries(path, dissolve=True)
+    assert_contract(gdf)
+    raw_ids = raw["beat_num"].astype(str).str.strip()
+    assert len(gdf) == raw_ids.nunique() < len(raw)
+    assert set(gdf["id"]) == set(raw_ids)
+    counts = raw_ids.value_counts()
+    assert gdf.attrs["beatplan"]["dissolved"] == {
+        str(k): int(n) for k, n in counts[counts > 1].items()
+    }
+    assert gdf.attrs["beatplan"]["dissolved"]["3100"] == 3
+    # the beats that were not merged keep their raw geometry's area
+    raw_utm = raw.to_crs(gdf.crs)
+    single = raw_utm[raw_ids.map(counts).to_numpy() == 1]
+    got = gdf.set_index("id").loc[single["beat_num"].astype(str).str.strip()]
+    assert got.area.to_numpy() == pytest.approx(single.area.to_numpy(), rel=1e-9)
+    assert gdf.area.sum() == pytest.approx(shapely.union_all(raw_utm.geometry.values).area, abs=1)
+
+
+def test_dissolve_reports_differing_attributes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    bow = {
+        "type": "Polygon",
+        "coordinates": [[[-1, 52], [-0.99, 52.01], [-0.99, 52], [-1, 52.01], [-1, 52]]],
+    }
+    path = write_geojson(
+        tmp_path / "parts.geojson",
+        [
+            ({"code": "a", "kind": "x", "same": 1}, square(-1.0, 52.0)),
+            ({"code": "b", "kind": "z", "same": 1}, square(-0.9, 52.0)),
+            ({"code": "a", "kind": "y", "same": 1}, square(-0.995, 52.0)),  # overlaps the first
+            ({"code": "a", "kind": "x", "same": 1}, square(-0.5, 52.0)),  # apart: a MultiPolygon
+            ({"code": "c", "kind": "w", "same": 2}, bow),
+            ({"code": "c", "kind": "w", "same": 2}, square(-0.7, 52.0)),
+        ],
+    )
+    with caplog.at_level(logging.WARNING, logger="beatplan"):
+        gdf = read_boundaries(path, dissolve=True, to_crs=BNG)
+    assert_contract(gdf)
+    assert list(gdf["id"]) == ["a", "b", "c"]  # first-occurrence order
+    assert gdf.attrs["beatplan"]["dissolved"] == {"a": 3, "c": 2}
+    assert list(gdf["kind"]) == ["x", "z", "w"]  # the first part's values
+    # the bow-tie part was repaired before the merge
+    assert gdf.attrs["beatplan"]["repaired"] == ["c"]
+    raw = gpd.read_file(path)
+    raw = raw.set_geometry(raw.make_valid()).to_crs(BNG)  # repaired where read, then projected
+    for key in ("a", "c"):
+        expected = shapely.union_all(raw.loc[raw["code"] == key].geometry.values).area
+        assert gdf.loc[gdf["id"] == key].area.iloc[0] == pytest.approx(expected, rel=1e-9)
+    assert gdf.loc[gdf["id"] == "a"].geom_type.iloc[0] == "MultiPolygon"
+    message = next(w for w in gdf.attrs["beatplan"]["warnings"] if "dissolve=True" in w)
+    assert "'kind' (in 'a')" in message
+    assert "'same'" not in message
+    assert any(r.getMessage() == message for r in caplog.records)
+
+
+def test_dissolve_still_refuses_missing_ids(tmp_path: Path) -> None:
+    path = write_geojson(
+        tmp_path / "b.geojson",
+        [
+            ({"code": "a"}, square(-1.0, 52.0)),
+            ({"code": "a"}, square(-0.9, 52.0)),
+            ({"code": None}, square(-0.8, 52.0)),
+        ],
+    )
+    with pytest.raises(ValidationError) as info:
+        read_boundaries(path, dissolve=True)
+    msg = str(info.value)
+    assert "no id" in msg and "'feature 3'" in msg
+    assert "not unique" not in msg
+
+
+def test_dissolve_without_duplicates_changes_nothing(tmp_path: Path) -> None:
+    path = write_geojson(
+        tmp_path / "b.geojson",
+        [({"code": c}, square(-1.0 + i * 0.01, 52.0)) for i, c in enumerate("abc")],
+    )
+    plain = read_boundaries(path)
+    merged = read_boundaries(path, dissolve=True)
+    assert merged.attrs["beatplan"]["dissolved"] == {} == plain.attrs["beatplan"]["dissolved"]
+    assert merged.attrs["beatplan"]["warnings"] == []
+    pd.testing.assert_frame_equal(pd.DataFrame(merged), pd.DataFrame(plain))
 
 
 def test_northumbria_wards_gpkg_in_bng(shared_data: Path) -> None:
@@ -317,6 +429,7 @@ def test_duplicate_ids_listed(tmp_path: Path) -> None:
     msg = str(info.value)
     assert "'a' appears 2 times" in msg and "'c' appears 2 times" in msg
     assert "'b'" not in msg
+    assert "dissolve=True" in msg  # the default still refuses, and says how to merge instead
 
 
 def test_null_geometry_listed(tmp_path: Path) -> None:
