@@ -23,8 +23,9 @@ from boundaries.coverage import (
     find_gaps,
     find_overlaps,
 )
-from boundaries.hierarchy import _as_ids, _duplicate_ids, _listing, _raise_problems, group_union
+from boundaries.hierarchy import _as_ids, _duplicate_ids, _listing, _raise_problems
 from geo.errors import ColumnNotFoundError, EmptyInputError, GeometryError, ValidationError
+from geo.layers import dissolve_parts
 
 __all__ = [
     "dissolve_duplicates",
@@ -300,26 +301,11 @@ def dissolve_duplicates(
     str or None
         What was merged, or None when every id was already unique.
     """
-    ids = _as_ids(frame[id_col])
     out = frame.copy()
-    out[id_col] = ids
-    dup = ids.duplicated(keep=False) & ids.notna()
-    if not dup.any():
-        return out, None
-    codes, uniq = pd.factorize(ids)
-    geoms = group_union(
-        np.asarray(out.geometry.values, dtype=object), codes, len(uniq), coverage=False
-    )
-    first = ~ids.duplicated(keep="first")
-    out = out[first.to_numpy()].copy()
-    out = out.set_geometry(gpd.array.GeometryArray(geoms, crs=frame.crs))
-    counts = ids[dup].value_counts()
-    others = [c for c in frame.columns if c not in (id_col, frame.geometry.name)]
-    differ = [
-        c
-        for c in others
-        if (frame.loc[dup.to_numpy(), [c]].assign(_k=ids[dup]).groupby("_k")[c].nunique() > 1).any()
-    ]
+    out[id_col] = _as_ids(frame[id_col])
+    merged, counts, differ = dissolve_parts(out, id_col=id_col)
+    if not counts:
+        return merged, None
     msg = (
         f"{what}: {len(counts)} id(s) appear in several features and were merged into one area "
         "each: " + _listing(f"{k!r} ×{v}" for k, v in counts.items())
@@ -327,7 +313,7 @@ def dissolve_duplicates(
     if differ:
         msg += f" (their {_listing(differ)} differ; the first feature's were kept)"
     log.warning(msg)
-    return out.reset_index(drop=True), msg
+    return merged, msg
 
 
 def validate_areas(

@@ -37,7 +37,7 @@ from geo.errors import (
     check_option,
 )
 
-__all__ = ["VECTOR_SUFFIXES", "detect_columns", "read_boundaries"]
+__all__ = ["VECTOR_SUFFIXES", "detect_columns", "dissolve_parts", "read_boundaries"]
 
 log = logging.getLogger("beatplan")
 
@@ -356,7 +356,7 @@ def read_boundaries(
         gdf = to_working(gdf, target_crs)
     dissolved: dict[str, int] = {}
     if dup.any():  # only reached with dissolve=True
-        gdf, dissolved = _dissolve(gdf, dup, source=source, id_col=id_used, warnings=warnings)
+        gdf, dissolved = _dissolve(gdf, source=source, id_col=id_used, warnings=warnings)
     gdf.attrs["beatplan"] = {
         "source": source,
         "id_col": id_used,
@@ -720,45 +720,87 @@ def _check_geometry(
     return geoms, repaired
 
 
-def _dissolve(
-    gdf: gpd.GeoDataFrame, dup: np.ndarray, *, source: str, id_col: str, warnings: list[str]
-) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
-    """Merge the features sharing an id (``dup`` marks them) into one feature per id.
+def dissolve_parts(
+    gdf: gpd.GeoDataFrame, *, id_col: str = "id"
+) -> tuple[gpd.GeoDataFrame, dict[str, int], dict[str, list[str]]]:
+    """Merge the features that share an id into one (Multi)Polygon per id.
 
-    The geometry is the union of the parts; the attributes are the first part's. Returns the
-    new frame (a RangeIndex, first-occurrence order) and ``{id: number of parts}``.
+    An area published as several features (Chicago's district 31, beat 3100) becomes one
+    feature: the union of its parts, with the first part's attributes. Null ids are left
+    alone (never merged).
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        A polygon layer.
+    id_col : str, default "id"
+        The id column.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy with one row per id, in order of first appearance, with a RangeIndex.
+    dict of str to int
+        Each merged id and its number of parts (empty when every id was unique).
+    dict of str to list of str
+        Each attribute column whose values differ between the parts of an id, with those ids.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import box
+    >>> g = gpd.GeoDataFrame({"id": ["31", "1", "31"]},
+    ...                      geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(5, 5, 6, 6)])
+    >>> out, parts, differ = dissolve_parts(g)
+    >>> out["id"].tolist(), parts, out.geometry.iloc[0].geom_type
+    (['31', '1'], {'31': 2}, 'MultiPolygon')
     """
-    ids = gdf["id"]
-    parts = gdf.loc[dup, ["id", "geometry"]]
-    merged = parts.dissolve(by="id", method="unary")  # shapely.union_all per id
-    counts = parts["id"].value_counts(sort=False)
+    frame = gdf.reset_index(drop=True)
+    geom_col = frame.geometry.name
+    ids = frame[id_col]
+    dup = (ids.duplicated(keep=False) & ids.notna()).to_numpy()
+    if not dup.any():
+        return frame.copy(), {}, {}
+    parts = frame.loc[dup, [id_col, geom_col]]
+    merged = parts.dissolve(by=id_col, method="unary")  # shapely.union_all per id
+    counts = parts[id_col].value_counts(sort=False)
     dissolved = {str(k): int(counts[k]) for k in merged.index}
-    attrs = gdf.drop(columns="geometry")
-    differ: list[str] = []
+    attrs = frame.drop(columns=geom_col)
+    differ: dict[str, list[str]] = {}
     dup_attrs = attrs.loc[dup].astype("string")  # hashable, nulls kept as <NA>
-    for col in dup_attrs.columns.drop("id"):
-        n = dup_attrs.groupby("id", sort=False)[col].nunique(dropna=False)
+    for col in dup_attrs.columns.drop(id_col):
+        n = dup_attrs.groupby(id_col, sort=False)[col].nunique(dropna=False)
         bad = n.index[n.to_numpy() > 1]
         if len(bad):
-            differ.append(f"{col!r} (in {_listing(bad)})")
+            differ[str(col)] = [str(b) for b in bad]
     keep = ~ids.duplicated(keep="first").to_numpy()
     out = attrs.loc[keep].reset_index(drop=True)
-    geoms = np.asarray(gdf.geometry.values[keep], dtype=object)
-    first_ids = out["id"].to_numpy(dtype=object)
-    is_merged = out["id"].isin(merged.index).to_numpy()
+    geoms = np.asarray(frame.geometry.values[keep], dtype=object)
+    first_ids = out[id_col].to_numpy(dtype=object)
+    is_merged = out[id_col].isin(merged.index).to_numpy()
     unions = np.asarray(merged.geometry.loc[first_ids[is_merged]].values, dtype=object)
     geoms[is_merged] = _polygonal_part(unions, only_if_all=False)  # drop any stray lower-dim part
-    result = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geoms), crs=gdf.crs)
+    result = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geoms, name=geom_col), crs=gdf.crs)
+    return result, dissolved, differ
+
+
+def _dissolve(
+    gdf: gpd.GeoDataFrame, *, source: str, id_col: str, warnings: list[str]
+) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
+    """:func:`dissolve_parts` for :func:`read_boundaries`, with its warning."""
+    result, dissolved, differ = dissolve_parts(gdf, id_col="id")
+    n_parts = sum(dissolved.values())
     shown = [f"{k!r} ({n} parts)" for k, n in dissolved.items()]
     message = (
-        f"{source}: dissolve=True merged the features sharing an id ({int(dup.sum())} features, "
+        f"{source}: dissolve=True merged the features sharing an id ({n_parts} features, "
         f"{len(dissolved)} id{_s(len(dissolved))} in column {id_col!r}): "
         f"{_listing(shown, quote=False)}; each keeps its first part's attributes"
     )
     if differ:
+        cols = [f"{c!r} (in {_listing(ids)})" for c, ids in differ.items()]
         message += (
             "; the parts' values differ in column"
-            f"{_s(len(differ))} {_listing(differ, quote=False)} (only the first is kept)"
+            f"{_s(len(cols))} {_listing(cols, quote=False)} (only the first is kept)"
         )
     _warn(warnings, message)
     return result, dissolved
