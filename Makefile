@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test,dev]"
-	$(BIN)/python -m maps.fetch_assets
+	$(BIN)/python -m beatplan.maps.fetch_assets
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -20,9 +20,15 @@ setup: $(STAMP)
 demo: setup
 	$(BIN)/beatplan demo --out $(DEMO) --overwrite
 
+# mypy reads the packages through a view of the installed layout (beatplan/ with the four
+# analysis folders linked in as beatplan/geo ...): it cannot follow the editable install's mapping.
+TYPECHECK := build/typecheck
 lint: setup
 	$(BIN)/ruff check .
-	$(BIN)/mypy
+	rm -rf $(TYPECHECK) && mkdir -p $(TYPECHECK)/beatplan
+	for f in beatplan/*; do case $$f in */__pycache__) ;; *) ln -s $(CURDIR)/$$f $(TYPECHECK)/$$f;; esac; done
+	for p in geo boundaries hotspots maps; do ln -s $(CURDIR)/$$p $(TYPECHECK)/beatplan/$$p; done
+	cd $(TYPECHECK) && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml --cache-dir $(CURDIR)/.mypy_cache
 
 pytest: setup
 	$(BIN)/pytest -n 2 -q
@@ -33,4 +39,4 @@ bench: setup
 	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO) build .pytest_cache .mypy_cache .ruff_cache

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import click
 
+from beatplan.geo.errors import OutputExistsError
 from beatplan.options import handle_errors, overwrite_option
 from beatplan.sample_cmd import DEFAULT_SEED
-from geo.errors import OutputExistsError
 
 __all__ = ["command"]
 
@@ -51,11 +51,11 @@ def _indent(text: str) -> str:
 @handle_errors
 def command(out: Path, seed: int, overwrite: bool) -> None:
     """Run the pipeline on the sample county: realign, hotspots and three offline maps."""
-    from boundaries.pipeline import realign_sample
-    from geo import read_boundaries, read_incidents, write_layers
-    from geo.sample import write_sample
-    from hotspots import find_hotspots
-    from maps import briefing_map, change_map, planning_map, save
+    from beatplan.boundaries.pipeline import realign_sample
+    from beatplan.geo import read_boundaries, read_incidents, write_layers
+    from beatplan.geo.sample import write_sample
+    from beatplan.hotspots import find_hotspots
+    from beatplan.maps import briefing_map, change_map, planning_map, save
 
     _clear(out, overwrite)
     click.echo(f"1. the sample county (seed {seed}) -> {out / 'sample'}")

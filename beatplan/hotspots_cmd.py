@@ -14,9 +14,9 @@ from typing import Any
 import click
 import pandas as pd
 
+from beatplan.geo.errors import EmptyInputError, OutputExistsError, ValidationError
+from beatplan.geo.write import write_text
 from beatplan.options import crs_option, handle_errors, out_option, overwrite_option
-from geo.errors import EmptyInputError, OutputExistsError, ValidationError
-from geo.write import write_text
 
 __all__ = ["command"]
 
@@ -50,7 +50,7 @@ def command() -> None:
 
 
 def _layer_option(name: str, help: str) -> Any:
-    """Return an option naming a polygon layer file (read with ``geo.read_boundaries``)."""
+    """Return an option naming a polygon layer file (read with ``beatplan.geo.read_boundaries``)."""
     return click.option(name, type=click.Path(path_type=Path), default=None, help=help)
 
 
@@ -61,7 +61,7 @@ def _refuse_existing(out: Path | None, overwrite: bool) -> None:
 
 
 def _read_incidents(paths: tuple[Path, ...], crs: str | None) -> Any:
-    from geo import read_incidents
+    from beatplan.geo import read_incidents
 
     if not paths:
         raise click.UsageError("give at least one INCIDENTS file or folder")
@@ -180,8 +180,8 @@ def find_cmd(
     overwrite: bool,
 ) -> None:
     """Find hotspots in INCIDENTS (files, folders or globs), print them ranked, write --out."""
-    from geo import read_boundaries, write_layers
-    from hotspots import find_hotspots
+    from beatplan.geo import read_boundaries, write_layers
+    from beatplan.hotspots import find_hotspots
 
     _refuse_existing(out, overwrite)
     inc = _read_incidents(incidents, crs)
@@ -322,8 +322,8 @@ def backtest_cmd(
     overwrite: bool,
 ) -> None:
     """Score hotspot methods month by month (PAI at equal area coverage) beside a baseline."""
-    from geo import read_boundaries
-    from hotspots import backtest
+    from beatplan.geo import read_boundaries
+    from beatplan.hotspots import backtest
 
     _refuse_existing(out, overwrite)
     try:

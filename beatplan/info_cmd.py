@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 import pyogrio
 
+from beatplan.geo.errors import BeatplanError
 from beatplan.options import crs_option, handle_errors
-from geo.errors import BeatplanError
 
 __all__ = ["command", "file_kind"]
 
@@ -53,7 +53,7 @@ def file_format(path: Path) -> str:
 
 
 def _describe_boundaries(path: Path, crs: str | None) -> list[str]:
-    from geo import read_boundaries
+    from beatplan.geo import read_boundaries
 
     gdf = read_boundaries(path, crs=crs)
     rep = gdf.attrs.get("beatplan", {})
@@ -73,7 +73,7 @@ def _describe_boundaries(path: Path, crs: str | None) -> list[str]:
 
 
 def _describe_incidents(path: Path, crs: str | None) -> list[str]:
-    from geo import read_incidents
+    from beatplan.geo import read_incidents
 
     inc = read_incidents(path, crs=crs)
     return ["kind: incidents (points)", *inc.summary().splitlines()]

@@ -31,7 +31,7 @@ class MapOutput:
 
     def save(self, m: Any) -> None:
         """Write ``m`` (one HTML file) and say where, how large and whether offline."""
-        from maps import save
+        from beatplan.maps import save
 
         path = save(m, self.out, offline=self.offline, overwrite=self.overwrite)
         size = path.stat().st_size / 1e6
@@ -80,9 +80,9 @@ def _map_options(func: F) -> F:
 
 def _read_areas(path: Path) -> Any:
     """Read a plan folder or GeoPackage (read_plan), else a boundary layer file."""
-    from boundaries.outputs import read_plan
-    from geo import read_boundaries
-    from geo.errors import InputFormatError
+    from beatplan.boundaries.outputs import read_plan
+    from beatplan.geo import read_boundaries
+    from beatplan.geo.errors import InputFormatError
 
     try:
         return read_plan(path)
@@ -124,15 +124,15 @@ def briefing(
     output: MapOutput,
 ) -> None:
     """Briefing map: area outline, beats, ranked hotspots, heat and incidents."""
-    from geo import read_incidents
-    from hotspots.find import find_hotspots
-    from maps import briefing_map
-    from maps._base import area_geometry, boundary_layers
+    from beatplan.geo import read_incidents
+    from beatplan.hotspots.find import find_hotspots
+    from beatplan.maps import briefing_map
+    from beatplan.maps._base import area_geometry, boundary_layers
 
     inc = read_incidents(list(incidents))
     areas = _read_areas(boundaries) if boundaries is not None else None
     if areas is not None and hasattr(areas, "wards"):
-        from maps._base import layers_from_wards
+        from beatplan.maps._base import layers_from_wards
 
         areas = layers_from_wards(areas.wards, areas.levels)
     window = None if since.lower() == "all" else since
@@ -169,8 +169,8 @@ def planning(
     output: MapOutput,
 ) -> None:
     """Planning map: NPAs, sectors, beats and wards; demand per beat; wards to review."""
-    from geo import read_incidents
-    from maps import planning_map
+    from beatplan.geo import read_incidents
+    from beatplan.maps import planning_map
 
     result = _read_areas(plan)
     demand = read_incidents(list(incidents)) if incidents else None
@@ -193,7 +193,7 @@ def changes(
     output: MapOutput,
 ) -> None:
     """Change map: old and new areas, moved wards with from -> to."""
-    from maps import change_map
+    from beatplan.maps import change_map
 
     old, new = _read_areas(before), _read_areas(after)
     output.save(change_map(old, new, level=level, title=output.title, tiles=output.tiles))
@@ -205,6 +205,6 @@ def changes(
 @handle_errors
 def fetch_assets_cmd(dest: Path | None, force: bool) -> None:
     """Fetch the pinned Leaflet assets offline maps inline (uses npm, once)."""
-    from maps import fetch_assets
+    from beatplan.maps import fetch_assets
 
     click.echo(f"map assets ready in {fetch_assets(dest, force=force)}")

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from geo.errors import BeatplanError
+from beatplan.geo.errors import BeatplanError
 
 __all__ = ["ExitCode", "crs_option", "handle_errors", "out_option", "overwrite_option"]
 

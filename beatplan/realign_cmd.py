@@ -41,7 +41,7 @@ def write_plan_files(
     out: Path, result: Any, formats: tuple[str, ...], overwrite: bool
 ) -> dict[str, Path]:
     """Write the plan (the GeoPackage and ``formats``) and return the files written."""
-    from boundaries.outputs import write_plan
+    from beatplan.boundaries.outputs import write_plan
 
     return write_plan(out, result, formats=("gpkg", *formats), overwrite=overwrite)
 
@@ -90,7 +90,7 @@ def command(
     overwrite: bool,
 ) -> None:
     """Realign beats (and sectors, NPAs) to new wards; write nested boundaries and a report."""
-    from boundaries.pipeline import check_plan_free, realign_files
+    from beatplan.boundaries.pipeline import check_plan_free, realign_files
 
     check_plan_free(out, overwrite=overwrite)
     result, inc = realign_files(

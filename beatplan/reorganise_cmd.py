@@ -37,9 +37,9 @@ def command(
     overwrite: bool,
 ) -> None:
     """Merge, create, move, split or rename areas as a spec says; rebuild and check every layer."""
-    from boundaries.pipeline import check_plan_free
-    from boundaries.reorganise import reorganise
-    from geo.incidents import read_incidents
+    from beatplan.boundaries.pipeline import check_plan_free
+    from beatplan.boundaries.reorganise import reorganise
+    from beatplan.geo.incidents import read_incidents
 
     check_plan_free(out, overwrite=overwrite)
     inc = read_incidents(list(incidents)) if incidents else None

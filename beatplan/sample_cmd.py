@@ -20,7 +20,7 @@ DEFAULT_SEED = 20261122
 @handle_errors
 def command(out: Path, seed: int, overwrite: bool) -> None:
     """Write the seeded synthetic sample county (wards, police areas, a year of crime) to OUT."""
-    from geo.sample import write_sample
+    from beatplan.geo.sample import write_sample
 
     written = write_sample(out, seed=seed, overwrite=overwrite)
     for name, path in written.items():

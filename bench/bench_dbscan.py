@@ -1,4 +1,5 @@
-"""Benchmark: hotspots.dbscan against scikit-learn's DBSCAN (and HDBSCAN), time and peak memory.
+"""Benchmark: beatplan.hotspots.dbscan against scikit-learn's DBSCAN (and HDBSCAN), time and peak
+memory.
 
 Generates 1M incidents (about 200 Gaussian hotspots of 50-500 m plus 40 % uniform background
 over 50 km x 50 km, British National Grid-like coordinates), unsnapped and snapped to
@@ -86,7 +87,7 @@ def worker(impl: str, data: str, out: str) -> None:
 
     if impl.startswith("sklearn"):
         from sklearn.cluster import DBSCAN, HDBSCAN  # noqa: F401  (import before measuring)
-    from hotspots.dbscan import dbscan, hdbscan
+    from beatplan.hotspots.dbscan import dbscan, hdbscan
 
     xy = np.load(data)
     before = _vm("VmRSS")

@@ -27,9 +27,9 @@ import geopandas as gpd
 import numpy as np
 from scipy.stats import false_discovery_control
 
-from hotspots import find_hotspots, gi_star
-from hotspots.grid import Grid
-from hotspots.result import cell_polygons
+from beatplan.hotspots import find_hotspots, gi_star
+from beatplan.hotspots.grid import Grid
+from beatplan.hotspots.result import cell_polygons
 
 SIDE = 50_000.0
 CELL = 100.0

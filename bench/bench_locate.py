@@ -1,4 +1,4 @@
-"""Benchmark geo.locator.Locator on Chicago's 275 police beats.
+"""Benchmark beatplan.geo.locator.Locator on Chicago's 275 police beats.
 
 Run: ``python bench/bench_locate.py [--single 10000] [--bulk 1000000] [--seed 0]``
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,9 +23,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from geo.locator import Locator  # noqa: E402
+from beatplan.geo.locator import Locator
 
 DATA = Path(
     os.environ.get("BEATPLAN_TEST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")

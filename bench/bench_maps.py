@@ -18,11 +18,13 @@ import folium
 import numpy as np
 from folium.plugins import HeatMap, MarkerCluster
 
-from geo import read_boundaries, read_incidents
-from hotspots.find import find_hotspots
-from maps import briefing_map, save
-from maps._chromium import find_chromium, open_page
-from maps._testing import PROBE
+from beatplan.geo import read_boundaries, read_incidents
+from beatplan.hotspots.find import find_hotspots
+from beatplan.maps import briefing_map, save
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the browser harness
+from harness.chromium import find_chromium, open_page  # noqa: E402
+from harness.maps import PROBE  # noqa: E402
 
 #: Tick every layer that opens switched off; return the milliseconds until two frames are drawn.
 _TICK_ALL = """(async () => {

@@ -1,4 +1,5 @@
-"""Benchmark geo.read_incidents against pandas.read_csv + geopandas.points_from_xy + to_crs.
+"""Benchmark beatplan.geo.read_incidents against pandas.read_csv + geopandas.points_from_xy +
+to_crs.
 
 Run: ``.venv/bin/python bench/bench_read.py [--rows 1000000] [--files 12] [--repeat 3]``
 
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -30,9 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from geo.incidents import read_incidents  # noqa: E402
+from beatplan.geo.incidents import read_incidents
 
 HEADER = [
     "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",

@@ -1,6 +1,6 @@
 """Benchmark: realign 8,000 detailed wards to 400 beats in 40 NPAs by demand (1M points).
 
-Runs ``boundaries.realign`` (every check included) and a plain geopandas implementation of
+Runs ``beatplan.boundaries.realign`` (every check included) and a plain geopandas implementation of
 the same assignment (``overlay`` + ``sjoin`` of the points into the pieces + ``dissolve``)
 on the same generated data in one process (interleaved, ``--repeat`` times, so both see the
 same load), and prints the best and median times and ratios and how far the
@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from boundaries import realign
+from beatplan.boundaries import realign
 
 X0, Y0, SIZE = 400_000.0, 200_000.0, 100_000.0  # 100 km square in the English Midlands (BNG)
 CRS = 27700
@@ -162,7 +162,7 @@ def main() -> None:
             plains.append(time.perf_counter() - t)
     best, med = min(ours), float(np.median(ours))
     print(
-        f"boundaries.realign (by demand, every check): best {best:.2f} s, median {med:.2f} s "
+        f"beatplan.realign (by demand, every check): best {best:.2f} s, median {med:.2f} s "
         f"of {len(ours)} (checks {'passed' if r.checks.ok else 'FAILED'}: "
         f"{len(r.checks.checks)} kinds; {r.summary['wards_review']} wards for review, "
         f"{r.summary['contiguity_moves']} contiguity moves)"

@@ -7,15 +7,15 @@ no gap or overlap, contiguity).
 
 Examples
 --------
->>> from geo import make_sample
->>> from boundaries import realign
+>>> from beatplan.geo import make_sample
+>>> from beatplan.boundaries import realign
 >>> county = make_sample(seed=1, n_wards=60, incidents=2000)
 >>> result = realign(county.wards_new, county.beats, levels=["beat", "sector", "npa"])
 >>> result.checks.ok, len(result.assignment) == len(county.wards_new)
 (True, True)
 """
 
-from boundaries.checks import (
+from beatplan.boundaries.checks import (
     CheckReport,
     ContiguityFix,
     Problem,
@@ -32,7 +32,7 @@ from boundaries.checks import (
     validate_areas,
     validate_wards,
 )
-from boundaries.demand import (
+from beatplan.boundaries.demand import (
     HARM_WEIGHTS,
     area_demand,
     count_points,
@@ -40,11 +40,11 @@ from boundaries.demand import (
     level_demand,
     locate_xy,
 )
-from boundaries.hierarchy import DEFAULT_LEVELS, Nesting, build_layers, nest, ward_table
-from boundaries.outputs import PlanFiles, read_plan, write_plan
-from boundaries.realign import Realignment, WardsTooCoarseError, realign
-from boundaries.reorganise import Reorganisation, reorganise
-from boundaries.spec import Spec, load_spec, parse_spec
+from beatplan.boundaries.hierarchy import DEFAULT_LEVELS, Nesting, build_layers, nest, ward_table
+from beatplan.boundaries.outputs import PlanFiles, read_plan, write_plan
+from beatplan.boundaries.realign import Realignment, WardsTooCoarseError, realign
+from beatplan.boundaries.reorganise import Reorganisation, reorganise
+from beatplan.boundaries.spec import Spec, load_spec, parse_spec
 
 __all__ = [
     "DEFAULT_LEVELS",

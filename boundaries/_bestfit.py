@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from boundaries.coverage import _Adjacency
-from boundaries.demand import _argsort_ints, _expand
+from beatplan.boundaries.coverage import _Adjacency
+from beatplan.boundaries.demand import _argsort_ints, _expand
 
 __all__: list[str] = []
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from boundaries.demand import deviation_pct
+from beatplan.boundaries.demand import deviation_pct
 
 __all__: list[str] = []
 

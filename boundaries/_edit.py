@@ -4,7 +4,7 @@
 ``move``, ``split`` and ``rename`` in order; a ward given to an area takes that area's higher
 levels, and :meth:`_Editor.nest_down` splits lower areas a change leaves straddling two higher
 ones. Problems are collected with their key path in the spec, never raised here:
-:func:`boundaries.reorganise` reports them all at once.
+:func:`beatplan.boundaries.reorganise` reports them all at once.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from boundaries.coverage import shared_boundaries
-from boundaries.hierarchy import _listing
-from boundaries.spec import Ref, Step, _did_you_mean
+from beatplan.boundaries.coverage import shared_boundaries
+from beatplan.boundaries.hierarchy import _listing
+from beatplan.boundaries.spec import Ref, Step, _did_you_mean
 
 __all__: list[str] = []
 

@@ -16,10 +16,10 @@ with the ids involved. :func:`fix_contiguity` gives the detached parts of an are
 neighbour they share most boundary with. :func:`validate_wards` and :func:`validate_areas`
 check input layers in one pass and repair what can safely be repaired (and say so).
 
-The report lives in :mod:`boundaries.report`, the coverage geometry (shared boundaries, the
-coverage certificate, gaps, overlaps) in :mod:`boundaries.coverage`, input validation in
-:mod:`boundaries.validate` and contiguity in :mod:`boundaries.contiguity`; they are all
-re-exported here.
+The report lives in :mod:`beatplan.boundaries.report`, the coverage geometry (shared boundaries, the
+coverage certificate, gaps, overlaps) in :mod:`beatplan.boundaries.coverage`, input validation in
+:mod:`beatplan.boundaries.validate` and contiguity in :mod:`beatplan.boundaries.contiguity`; they
+are all re-exported here.
 """
 
 from __future__ import annotations
@@ -31,14 +31,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from boundaries.contiguity import (
+from beatplan.boundaries.contiguity import (
     ContiguityFix,
     Exceptions,
     check_contiguity,
     fix_contiguity,
     normalise_exceptions,
 )
-from boundaries.coverage import (
+from beatplan.boundaries.coverage import (
     _Adjacency,
     _adjacency,
     _union,
@@ -47,11 +47,11 @@ from boundaries.coverage import (
     find_overlaps,
     shared_boundaries,
 )
-from boundaries.hierarchy import DEFAULT_LEVELS, _as_ids, _listing, _strings
-from boundaries.hierarchy import build_layers as _build_layers
-from boundaries.report import CheckReport, Problem
-from boundaries.validate import _start, dissolve_duplicates, validate_areas, validate_wards
-from geo.errors import ColumnNotFoundError
+from beatplan.boundaries.hierarchy import DEFAULT_LEVELS, _as_ids, _listing, _strings
+from beatplan.boundaries.hierarchy import build_layers as _build_layers
+from beatplan.boundaries.report import CheckReport, Problem
+from beatplan.boundaries.validate import _start, dissolve_duplicates, validate_areas, validate_wards
+from beatplan.geo.errors import ColumnNotFoundError
 
 __all__ = [
     "CheckReport",
@@ -159,7 +159,7 @@ def check_nesting(
                     child,
                     bad.index,
                     f"{len(bad)} {child} area(s) lie in several {parent} areas: "
-                    f"{_listing(detail)}; resolve with boundaries.nest()",
+                    f"{_listing(detail)}; resolve with beatplan.boundaries.nest()",
                 )
     return rep
 
@@ -300,7 +300,8 @@ def check_layers(
     wards : geopandas.GeoDataFrame
         A ward table.
     layers : mapping, optional
-        The layers built from it (:func:`boundaries.build_layers`); built here when omitted.
+        The layers built from it (:func:`beatplan.boundaries.build_layers`); built here when
+        omitted.
     levels : sequence of str
         Level columns, small to large.
     ward_id : str, default "id"
@@ -440,7 +441,7 @@ def check_layer_nesting(
     CRSMismatchError
         The layers are in different CRSs.
     """
-    from geo.errors import CRSMismatchError
+    from beatplan.geo.errors import CRSMismatchError
 
     if child.crs != parent.crs:
         raise CRSMismatchError(

@@ -19,11 +19,11 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from boundaries.coverage import _Adjacency, _adjacency
-from boundaries.hierarchy import DEFAULT_LEVELS, _as_ids, _listing, _strings, _weights
-from boundaries.hierarchy import ward_table as _ward_table
-from boundaries.report import CheckReport
-from geo.errors import check_option
+from beatplan.boundaries.coverage import _Adjacency, _adjacency
+from beatplan.boundaries.hierarchy import DEFAULT_LEVELS, _as_ids, _listing, _strings, _weights
+from beatplan.boundaries.hierarchy import ward_table as _ward_table
+from beatplan.boundaries.report import CheckReport
+from beatplan.geo.errors import check_option
 
 __all__ = [
     "ContiguityFix",
@@ -164,7 +164,7 @@ def check_contiguity(
             msg += (
                 " (declared an exception)"
                 if sev == "warning"
-                else "; fix with boundaries.fix_contiguity or declare it an exception"
+                else "; fix with beatplan.boundaries.fix_contiguity or declare it an exception"
             )
             rep.add("contiguity", level, [aid, *sorted(grp)], msg, severity=sev)
     return rep

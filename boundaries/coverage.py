@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from boundaries.hierarchy import _as_ids, _listing, _mix
-from boundaries.report import CheckReport
-from geo.errors import ColumnNotFoundError
+from beatplan.boundaries.hierarchy import _as_ids, _listing, _mix
+from beatplan.boundaries.report import CheckReport
+from beatplan.geo.errors import ColumnNotFoundError
 
 __all__ = [
     "check_coverage",

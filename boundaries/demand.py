@@ -31,9 +31,9 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from boundaries.hierarchy import DEFAULT_LEVELS, _as_ids, _listing, _mix
-from boundaries.hierarchy import ward_table as _ward_table
-from geo.errors import ColumnNotFoundError, CRSError, GeometryError
+from beatplan.boundaries.hierarchy import DEFAULT_LEVELS, _as_ids, _listing, _mix
+from beatplan.boundaries.hierarchy import ward_table as _ward_table
+from beatplan.geo.errors import ColumnNotFoundError, CRSError, GeometryError
 
 __all__ = [
     "HARM_WEIGHTS",

@@ -25,7 +25,7 @@ import pandas as pd
 import shapely
 from shapely.errors import GEOSException
 
-from geo.errors import (
+from beatplan.geo.errors import (
     ColumnNotFoundError,
     DuplicateIdError,
     EmptyInputError,
@@ -162,7 +162,7 @@ def group_union(
             raise GeometryError(
                 "the wards do not form a coverage (they overlap or their shared edges do not "
                 f"match: {exc}); check and repair them first with "
-                "boundaries.validate_wards(wards, repair=True)"
+                "beatplan.boundaries.validate_wards(wards, repair=True)"
             ) from exc
     return out
 

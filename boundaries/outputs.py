@@ -23,7 +23,7 @@
     Every problem the checks found (empty with a header when none).
 ``plan.json``
     What the folder holds (levels, CRS, exceptions, counts, the summary), so that
-    :func:`boundaries.reorganise` can start from the folder (``--current DIR``).
+    :func:`beatplan.boundaries.reorganise` can start from the folder (``--current DIR``).
 
 Nothing is written unless every output is free (or ``overwrite=True``); each file is
 written to a temporary name and renamed into place. The content is deterministic: rows are
@@ -47,12 +47,12 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from boundaries._changes import _area_crosswalk
-from boundaries.checks import CheckReport
-from boundaries.demand import deviation_pct
-from geo.errors import InputFormatError, OutputExistsError, check_option
-from geo.layers import read_boundaries
-from geo.write import output_paths, write_layers, write_text
+from beatplan.boundaries._changes import _area_crosswalk
+from beatplan.boundaries.checks import CheckReport
+from beatplan.boundaries.demand import deviation_pct
+from beatplan.geo.errors import InputFormatError, OutputExistsError, check_option
+from beatplan.geo.layers import read_boundaries
+from beatplan.geo.write import output_paths, write_layers, write_text
 
 __all__ = [
     "PLAN_FORMATS",
@@ -259,7 +259,7 @@ def _adapt(result: Any) -> _Plan:
     if hasattr(result, "crosswalk") and hasattr(result, "layers"):
         return _from_reorganisation(result)
     raise InputFormatError(
-        f"write_plan: expected the result of boundaries.realign or boundaries.reorganise, got "
+        "write_plan: expected the result of beatplan.realign or beatplan.reorganise, got "
         f"{type(result).__name__}"
     )
 
@@ -582,9 +582,9 @@ def write_plan(
     out_dir : str or path-like
         The folder to write into (created if missing).
     result : Realignment or Reorganisation
-        What :func:`boundaries.realign` or :func:`boundaries.reorganise` returned.
+        What :func:`beatplan.boundaries.realign` or :func:`beatplan.boundaries.reorganise` returned.
     formats : sequence of str, default ("gpkg",)
-        Vector formats: ``"gpkg"`` (always written: :func:`boundaries.reorganise` reads it
+        Vector formats: ``"gpkg"`` (always written: :func:`beatplan.boundaries.reorganise` reads it
         back), ``"geojson"``, ``"shp"`` (``"shapefile"``) and ``"kml"``; one file per layer for
         GeoJSON and Shapefile (``boundaries_npas.geojson`` ...).
     overwrite : bool, default False

@@ -1,8 +1,8 @@
 """Read boundary files, realign them to new wards and write the plan: the planner's runs end to end.
 
-:func:`realign_files` reads the new wards and the old police areas (and incidents) from files
-and realigns them; :func:`realign_sample` does the same for the synthetic sample county (in
-memory or as written by :func:`geo.sample.write_sample`) and writes the plan. The command line
+:func:`realign_files` reads the new wards and the old police areas (and incidents) from files and
+realigns them; :func:`realign_sample` does the same for the synthetic sample county (in memory or as
+written by :func:`beatplan.geo.sample.write_sample`) and writes the plan. The command line
 (``beatplan realign``, ``beatplan demo``) calls these.
 """
 
@@ -16,13 +16,13 @@ from typing import Any
 
 import geopandas as gpd
 
-from boundaries.demand import Weights
-from boundaries.outputs import GPKG_NAME, write_plan
-from boundaries.realign import _BY, Realignment, realign
-from geo._sources import Sources
-from geo.errors import InputFormatError, OptionError, OutputExistsError, check_option
-from geo.incidents import Incidents, read_incidents
-from geo.layers import read_boundaries
+from beatplan.boundaries.demand import Weights
+from beatplan.boundaries.outputs import GPKG_NAME, write_plan
+from beatplan.boundaries.realign import _BY, Realignment, realign
+from beatplan.geo._sources import Sources
+from beatplan.geo.errors import InputFormatError, OptionError, OutputExistsError, check_option
+from beatplan.geo.incidents import Incidents, read_incidents
+from beatplan.geo.layers import read_boundaries
 
 __all__ = ["PARENT_LEVELS", "check_plan_free", "realign_files", "realign_sample"]
 
@@ -38,7 +38,7 @@ def check_plan_free(out_dir: str | os.PathLike[str], *, overwrite: bool = False)
     Parameters
     ----------
     out_dir : str or path-like
-        The folder :func:`boundaries.write_plan` will write into.
+        The folder :func:`beatplan.boundaries.write_plan` will write into.
     overwrite : bool, default False
         Replacing is allowed.
 
@@ -89,19 +89,19 @@ def realign_files(
     Parameters
     ----------
     wards : path or GeoDataFrame
-        The new wards (any vector file :func:`geo.read_boundaries` reads; ONS codes found).
+        The new wards (any vector file :func:`beatplan.geo.read_boundaries` reads; ONS codes found).
     beats : path or GeoDataFrame
         The old beats. Given alone, its ``sector`` and ``npa`` columns (when present) are its
         higher levels; with ``sectors``/``npas`` each level is realigned from its own layer
-        and nested by majority (:func:`boundaries.nest`).
+        and nested by majority (:func:`beatplan.boundaries.nest`).
     sectors, npas : path or GeoDataFrame, optional
         The old sectors and NPAs.
-    incidents : path(s), geo.Incidents or GeoDataFrame, optional
+    incidents : path(s), beatplan.geo.Incidents or GeoDataFrame, optional
         Incident points: the demand for ``by="demand"`` and the figures of the report.
     by : {"area", "demand"}, default "area"
-        How each ward's best area is chosen (see :func:`boundaries.realign`).
+        How each ward's best area is chosen (see :func:`beatplan.boundaries.realign`).
     weights : None, str or mapping
-        What a point counts for (:func:`boundaries.demand.incident_weights`).
+        What a point counts for (:func:`beatplan.boundaries.demand.incident_weights`).
     review_below : float, default 0.8
         Flag wards whose best share is below this.
     crs : optional
@@ -113,7 +113,7 @@ def realign_files(
     -------
     Realignment
         The result.
-    geo.Incidents or None
+    beatplan.geo.Incidents or None
         The incidents read (their ``rejected`` rows say what could not be placed).
 
     Raises
@@ -162,7 +162,7 @@ def realign_files(
 
 
 def _projected(crs: Any) -> bool:
-    from geo.crs import parse_crs
+    from beatplan.geo.crs import parse_crs
 
     return bool(parse_crs(crs).is_projected)
 
@@ -176,7 +176,7 @@ def _sample_inputs(
         gpkg = folder / GPKG_NAME
         if not gpkg.is_file():
             raise InputFormatError(
-                f"{folder}: no {GPKG_NAME}; give the folder written by geo.sample.write_sample "
+                f"{folder}: no {GPKG_NAME}; give the folder written by beatplan.write_sample "
                 "(beatplan sample --out DIR)"
             )
         wards = read_boundaries(gpkg, layer="wards_new")
@@ -189,7 +189,7 @@ def _sample_inputs(
     needed = ("wards_new", "beats", "sectors", "npas", "incidents", "incident_truth")
     if not all(hasattr(sample, a) for a in needed):
         raise InputFormatError(
-            f"sample: expected a geo.sample.SampleCounty or the folder write_sample wrote, got "
+            "sample: expected a beatplan.SampleCounty or the folder write_sample wrote, got "
             f"{type(sample).__name__}"
         )
     truth = sample.incident_truth
@@ -215,11 +215,11 @@ def realign_sample(
 
     Parameters
     ----------
-    sample : geo.sample.SampleCounty or path
-        The county (:func:`geo.sample.make_sample`) or the folder
-        :func:`geo.sample.write_sample` wrote (its ``boundaries.gpkg`` and ``crime/``).
+    sample : beatplan.geo.sample.SampleCounty or path
+        The county (:func:`beatplan.geo.sample.make_sample`) or the folder
+        :func:`beatplan.geo.sample.write_sample` wrote (its ``boundaries.gpkg`` and ``crime/``).
     out_dir : str or path-like
-        Folder for the plan (:func:`boundaries.write_plan`).
+        Folder for the plan (:func:`beatplan.boundaries.write_plan`).
     by : {"area", "demand"}, default "demand"
         How each ward's best area is chosen.
     formats : sequence of str, default ("gpkg",)
@@ -236,7 +236,7 @@ def realign_sample(
 
     Examples
     --------
-    >>> from geo.sample import make_sample
+    >>> from beatplan.geo.sample import make_sample
     >>> result, files = realign_sample(make_sample(), "demo/plan")  # doctest: +SKIP
     >>> result.checks.ok, files["gpkg"].name  # doctest: +SKIP
     (True, 'boundaries.gpkg')

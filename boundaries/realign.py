@@ -8,18 +8,18 @@ sectors and NPAs above them) and gives each ward, whole, to the old area holding
   old area — the ONS "best-fit" idea, better when the demand of a large ward sits in one
   corner. A ward with no point in the old areas falls back to area and is flagged.
 
-The overlaps are computed without a full overlay (:mod:`boundaries._bestfit`): an STRtree
-gives the candidate (ward, area) pairs, prepared ``covers`` settles the wards lying wholly in
-one area, and one vectorised :func:`shapely.intersection` measures the rest. Points are
-located once in the wards (:func:`boundaries.demand.count_points`); only the points of wards
-straddling several areas are tested against those areas.
+The overlaps are computed without a full overlay (:mod:`beatplan.boundaries._bestfit`): an STRtree
+gives the candidate (ward, area) pairs, prepared ``covers`` settles the wards lying wholly in one
+area, and one vectorised :func:`shapely.intersection` measures the rest. Points are located once in
+the wards (:func:`beatplan.boundaries.demand.count_points`); only the points of wards straddling
+several areas are tested against those areas.
 
-Several levels are realigned at once so that nesting is guaranteed: the smallest level is
-realigned, and each ward's higher levels follow its area — from the parent columns of the
-area layer, or, when each level comes as its own layer, by the majority (by ward demand or
-area) of the level above (:func:`boundaries.nest`), conflicts reported. Areas left in pieces
-are made contiguous (:func:`boundaries.fix_contiguity`) unless declared exceptions; then
-every layer is rebuilt from its wards and every check of :mod:`boundaries.checks` is run.
+Several levels are realigned at once so that nesting is guaranteed: the smallest level is realigned,
+and each ward's higher levels follow its area — from the parent columns of the area layer, or, when
+each level comes as its own layer, by the majority (by ward demand or area) of the level above
+(:func:`beatplan.boundaries.nest`), conflicts reported. Areas left in pieces are made contiguous
+(:func:`beatplan.boundaries.fix_contiguity`) unless declared exceptions; then every layer is rebuilt
+from its wards and every check of :mod:`beatplan.boundaries.checks` is run.
 
 Wards must be smaller than the areas they are realigned to (a ward goes whole to one area).
 When most areas would get no ward because the wards are larger (Chicago's 50 wards against
@@ -41,7 +41,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from boundaries._bestfit import (
+from beatplan.boundaries._bestfit import (
     _add_shares,
     _best,
     _fill_unassigned,
@@ -50,13 +50,13 @@ from boundaries._bestfit import (
     _pieces_frame,
     _point_areas,
 )
-from boundaries.checks import CheckReport, check_layers
-from boundaries.contiguity import Exceptions, fix_contiguity
-from boundaries.demand import Weights, count_points
-from boundaries.hierarchy import _listing, _strings, build_layers, nest
-from boundaries.validate import _validate_wards, validate_areas
-from geo.crs import to_working, working_crs
-from geo.errors import (
+from beatplan.boundaries.checks import CheckReport, check_layers
+from beatplan.boundaries.contiguity import Exceptions, fix_contiguity
+from beatplan.boundaries.demand import Weights, count_points
+from beatplan.boundaries.hierarchy import _listing, _strings, build_layers, nest
+from beatplan.boundaries.validate import _validate_wards, validate_areas
+from beatplan.geo.crs import to_working, working_crs
+from beatplan.geo.errors import (
     ColumnNotFoundError,
     CRSError,
     InputFormatError,
@@ -109,7 +109,7 @@ class Realignment:
         geometry (working CRS).
     areas : dict of str to geopandas.GeoDataFrame
         The new layers, one per level plus ``force``, each area the exact union of its wards
-        (see :func:`boundaries.build_layers`).
+        (see :func:`beatplan.boundaries.build_layers`).
     changes : pandas.DataFrame
         One row per old area and level: ``level``, ``id``, ``status`` (``kept`` or
         ``emptied``), ``area_old_m2``, ``area_new_m2``, ``retained`` (share of the old area
@@ -122,12 +122,12 @@ class Realignment:
     summary : dict
         Headline figures (see :meth:`describe`).
     checks : CheckReport
-        Every check on the result (:func:`boundaries.check_layers`), plus each of
+        Every check on the result (:func:`beatplan.boundaries.check_layers`), plus each of
         ``warnings`` as a warning of check ``"realign"``.
     conflicts : pandas.DataFrame
-        Nesting conflicts resolved by majority (:func:`boundaries.nest`).
+        Nesting conflicts resolved by majority (:func:`beatplan.boundaries.nest`).
     moves : pandas.DataFrame
-        Detached pieces moved to a neighbour (:func:`boundaries.fix_contiguity`).
+        Detached pieces moved to a neighbour (:func:`beatplan.boundaries.fix_contiguity`).
     warnings : tuple of str
         Everything a planner should read, in plain words.
     levels : tuple of str
@@ -240,8 +240,9 @@ def _one_crs(
 ) -> tuple[CRS, gpd.GeoDataFrame, dict[str, gpd.GeoDataFrame], list[str]]:
     """Reproject the wards and area layers to one working CRS; say which ones moved.
 
-    Every input must have a CRS (:class:`geo.errors.CRSError` otherwise). The wards define
-    the place (:func:`geo.crs.working_crs`); the demand points are reprojected when counted.
+    Every input must have a CRS (:class:`beatplan.geo.errors.CRSError` otherwise). The wards define
+    the place (:func:`beatplan.geo.crs.working_crs`); the demand points are reprojected when
+    counted.
     """
     named = {"wards": wards, **{f"{k} layer": v for k, v in layers.items()}}
     if demand is not None:
@@ -294,7 +295,7 @@ def realign(
     ----------
     wards : geopandas.GeoDataFrame
         The new wards (a coverage; sliver overlaps are repaired, real ones are an error —
-        see :func:`boundaries.validate_wards`).
+        see :func:`beatplan.boundaries.validate_wards`).
     areas : geopandas.GeoDataFrame or dict of str to GeoDataFrame
         The old police areas: the smallest level's layer (its parent levels, if any, as
         columns named in ``levels``), or one layer per level ``{"beat": ..., "sector": ...,
@@ -305,11 +306,11 @@ def realign(
         The areas' id column (one name for every layer, or ``{level: column}``).
     by : {"area", "demand"}, default "area"
         Weigh each overlap by its area, or by the ``demand`` points in it.
-    demand : geopandas.GeoDataFrame or geo.Incidents, optional
+    demand : geopandas.GeoDataFrame or beatplan.geo.Incidents, optional
         Incident or population points (any CRS; reprojected). Required for
         ``by="demand"``; when given with ``by="area"`` it still fills the demand figures.
     weights : None, str or mapping
-        What a point counts for (see :func:`boundaries.demand.incident_weights`): 1, a
+        What a point counts for (see :func:`beatplan.boundaries.demand.incident_weights`): 1, a
         numeric column such as ``"population"``, ``"harm"``, or ``{crime type: weight}``.
     review_below : float, default 0.8
         Flag a ward for review when the share of it in the area it goes to is below this.
@@ -323,11 +324,12 @@ def realign(
     overlap_tolerance : float, default 0.01
         Largest ward overlap repaired, as a share of the smaller ward.
     crs : optional
-        The working CRS (projected); default :func:`geo.crs.working_crs`.
+        The working CRS (projected); default :func:`beatplan.geo.crs.working_crs`.
     allow_coarse : bool, default False
         Return a result even when the wards are larger than the areas (with a warning).
     fix : bool, default True
-        Make every area contiguous (:func:`boundaries.fix_contiguity`); ``False`` only reports.
+        Make every area contiguous (:func:`beatplan.boundaries.fix_contiguity`); ``False`` only
+        reports.
 
     Returns
     -------
@@ -340,7 +342,7 @@ def realign(
     CRSError
         A layer has no CRS.
     EmptyInputError, ColumnNotFoundError, DuplicateIdError, ValidationError
-        From checking the inputs (see :func:`boundaries.validate_wards`).
+        From checking the inputs (see :func:`beatplan.boundaries.validate_wards`).
     WardsTooCoarseError
         The wards are larger than the areas and most areas would get no ward.
 
@@ -369,11 +371,11 @@ def realign(
     """
     check_option("by", by, _BY)
     if demand is not None:
-        demand = getattr(demand, "points", demand)  # geo.Incidents: its located points
+        demand = getattr(demand, "points", demand)  # beatplan.geo.Incidents: its located points
         if not isinstance(demand, gpd.GeoDataFrame | gpd.GeoSeries):
             raise InputFormatError(
                 "demand: expected incident or population points (a GeoDataFrame or "
-                f"geo.Incidents), got {type(demand).__name__}"
+                f"beatplan.geo.Incidents), got {type(demand).__name__}"
             )
     if by == "demand" and demand is None:
         raise OptionError(

@@ -1,20 +1,20 @@
 """Apply a planner's declared reorganisation to a ward table and regenerate every layer.
 
 :func:`reorganise` takes the current police hierarchy as a ward table (one row per ward, one
-column per level) or as a folder written by :func:`boundaries.write_plan`, and a spec
-(:mod:`boundaries.spec`: merge, create, move, split, rename, exceptions). It
+column per level) or as a folder written by :func:`beatplan.boundaries.write_plan`, and a spec
+(:mod:`beatplan.boundaries.spec`: merge, create, move, split, rename, exceptions). It
 
 1. checks the spec against the ward table — unknown levels, areas and ward codes, a ward
-   given twice, merges of areas that do not touch, new areas in pieces, parents that cannot
-   be told — and raises *one* :class:`geo.errors.ValidationError` listing every problem with
-   its key path in the spec;
-2. applies the changes in order (:mod:`boundaries._edit`). A ward given to an area takes
+   given twice, merges of areas that do not touch, new areas in pieces, parents that cannot be told
+   — and raises *one* :class:`beatplan.geo.errors.ValidationError` listing every problem with its
+   key path in the spec;
+2. applies the changes in order (:mod:`beatplan.boundaries._edit`). A ward given to an area takes
    that area's higher levels, so nesting upward always holds; an area of a lower level left
    straddling two higher areas by a change is split along the new line (its largest part
    keeps the id, the others get ``<id>-2``, ``<id>-3`` ...) and the split is reported;
-3. rebuilds every layer as exact unions of wards (:func:`boundaries.build_layers`), reruns
-   every check (:func:`boundaries.check_layers`) and reports, per area, what changed
-   (:mod:`boundaries._changes`): wards gained and lost, area and demand before and after,
+3. rebuilds every layer as exact unions of wards (:func:`beatplan.boundaries.build_layers`), reruns
+   every check (:func:`beatplan.boundaries.check_layers`) and reports, per area, what changed
+   (:mod:`beatplan.boundaries._changes`): wards gained and lost, area and demand before and after,
    each area's deviation from its level's mean.
 
 Ids survive where the area survives (renames carry the identity); new areas get the ids the
@@ -36,15 +36,15 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from boundaries._changes import _change_table
-from boundaries._edit import _Editor, _Graph, _hint, _problem_order
-from boundaries.checks import CheckReport, check_layers, check_nesting
-from boundaries.demand import Weights, count_points, level_demand
-from boundaries.hierarchy import DEFAULT_LEVELS, _listing, build_layers, ward_table
-from boundaries.spec import Spec, load_spec
-from geo.crs import to_working, working_crs
-from geo.errors import ColumnNotFoundError, CRSError, InputFormatError, ValidationError
-from geo.layers import read_boundaries
+from beatplan.boundaries._changes import _change_table
+from beatplan.boundaries._edit import _Editor, _Graph, _hint, _problem_order
+from beatplan.boundaries.checks import CheckReport, check_layers, check_nesting
+from beatplan.boundaries.demand import Weights, count_points, level_demand
+from beatplan.boundaries.hierarchy import DEFAULT_LEVELS, _listing, build_layers, ward_table
+from beatplan.boundaries.spec import Spec, load_spec
+from beatplan.geo.crs import to_working, working_crs
+from beatplan.geo.errors import ColumnNotFoundError, CRSError, InputFormatError, ValidationError
+from beatplan.geo.layers import read_boundaries
 
 __all__ = ["DEMAND_COLUMNS", "Reorganisation", "reorganise"]
 
@@ -70,7 +70,7 @@ class Reorganisation:
         ``id``, ``name``, the higher levels' ids, ``n_wards``, ``area_m2`` and, when demand
         is known, ``incidents``, ``demand`` and ``deviation_pct``; sorted by id.
     checks : CheckReport
-        Every check of :func:`boundaries.check_layers` on the new hierarchy.
+        Every check of :func:`beatplan.boundaries.check_layers` on the new hierarchy.
     changes : pandas.DataFrame
         One row per new area and per removed old area, levels small to large, by id:
         ``level``, ``id``, ``name``, ``status`` (``unchanged``, ``renamed``, ``changed``,
@@ -94,7 +94,7 @@ class Reorganisation:
         and ``detail``; splits made to keep nesting appear with step ``(nesting)``.
     review : pandas.DataFrame
         Wards for a human to look at (for a reorganisation: none; the column layout of
-        :attr:`boundaries.Realignment.assignment` review rows).
+        :attr:`beatplan.boundaries.Realignment.assignment` review rows).
     summary : dict
         Headline figures (see :meth:`describe`).
     warnings : tuple of str
@@ -138,7 +138,7 @@ class Reorganisation:
 
     @property
     def areas(self) -> dict[str, gpd.GeoDataFrame]:
-        """The layers (the name :class:`boundaries.Realignment` uses)."""
+        """The layers (the name :class:`beatplan.boundaries.Realignment` uses)."""
         return self.layers
 
     def describe(self) -> str:
@@ -226,7 +226,7 @@ def _load_current(
         table = current.copy()
         source = "current"
     elif isinstance(current, str | os.PathLike):
-        from boundaries.outputs import read_plan
+        from beatplan.boundaries.outputs import read_plan
 
         source = str(current)
         try:
@@ -271,7 +271,7 @@ def _load_current(
             source,
             [p.message for p in nesting.errors]
             + ["the current hierarchy must nest before it is reorganised: resolve it with "
-               "boundaries.nest(...) or fix the ward table"],
+               "beatplan.boundaries.nest(...) or fix the ward table"],
         )  # fmt: skip
     name_map = _names_from(table, lv, names)
     counts = None
@@ -292,7 +292,7 @@ def _ward_demand(
     points = getattr(incidents, "points", incidents)
     if not isinstance(points, gpd.GeoDataFrame | gpd.GeoSeries):
         raise InputFormatError(
-            f"incidents: expected points (a GeoDataFrame or geo.Incidents), got "
+            f"incidents: expected points (a GeoDataFrame or beatplan.geo.Incidents), got "
             f"{type(incidents).__name__}"
         )
     c = count_points(
@@ -348,9 +348,9 @@ def reorganise(
         The current hierarchy: a ward table (one row per ward, the ward id, one column per
         level, the ward polygon; optional ``<level>_name`` columns name the areas, a
         ``district`` column lets the spec name districts), or a folder (or its
-        ``boundaries.gpkg``) written by :func:`boundaries.write_plan`.
+        ``boundaries.gpkg``) written by :func:`beatplan.boundaries.write_plan`.
     spec : Spec, path or mapping, optional
-        The changes (:func:`boundaries.spec.load_spec`: a ``.yaml``/``.toml`` file or a
+        The changes (:func:`beatplan.boundaries.spec.load_spec`: a ``.yaml``/``.toml`` file or a
         mapping). ``None`` applies no change: the layers are rebuilt and checked.
     levels : sequence of str, optional
         Level columns, small to large. Default: the plan's, the spec's ``levels``, or those
@@ -360,11 +360,11 @@ def reorganise(
     names : mapping, optional
         Area names per level: a column of the ward table or ``{id: name}``; default the
         ``<level>_name`` columns.
-    incidents : GeoDataFrame or geo.Incidents, optional
+    incidents : GeoDataFrame or beatplan.geo.Incidents, optional
         Points whose counts give each area's demand, old and new. Without them, the
         ``incidents``/``demand`` columns of a written plan's wards are used when present.
     weights : None, str or mapping
-        What a point counts for (:func:`boundaries.demand.incident_weights`).
+        What a point counts for (:func:`beatplan.boundaries.demand.incident_weights`).
     exceptions : mapping, optional
         ``{level: [area ids]}`` allowed to be non-contiguous, besides the spec's.
 
@@ -381,7 +381,7 @@ def reorganise(
         area left in pieces, parents that cannot be told apart. Also raised when the
         current hierarchy does not nest.
     ColumnNotFoundError, DuplicateIdError, EmptyInputError, CRSError
-        The current ward table is unusable (see :func:`boundaries.ward_table`).
+        The current ward table is unusable (see :func:`beatplan.boundaries.ward_table`).
 
     Examples
     --------

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from geo.errors import ValidationError, check_option
+from beatplan.geo.errors import ValidationError, check_option
 
 __all__ = [
     "CheckReport",
@@ -129,7 +129,7 @@ class CheckReport:
         )
 
     def raise_for_errors(self, source: str = "checks") -> None:
-        """Raise :class:`geo.errors.ValidationError` listing every error, if there is one."""
+        """Raise a :class:`~beatplan.geo.errors.ValidationError` listing every error, if any."""
         if self.errors:
             raise ValidationError(
                 source, [f"{p.check} ({p.level}): {p.message}" for p in self.errors]

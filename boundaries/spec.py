@@ -2,12 +2,12 @@
 
 A spec lists the changes a planner declares — merge areas, create an area from districts or
 wards, move wards, split an area along ward lines, rename — plus the areas allowed to be
-non-contiguous. :func:`boundaries.reorganise` applies it to a ward table.
+non-contiguous. :func:`beatplan.boundaries.reorganise` applies it to a ward table.
 
 This module checks the spec *on its own*: keys, types, operations. Everything that needs the
 ward table (unknown ward codes, a ward given twice, unknown levels or areas, merges of areas
-that do not touch) is checked by :func:`boundaries.reorganise`, which reports every problem
-of both kinds in one :class:`geo.errors.ValidationError`, each with its key path
+that do not touch) is checked by :func:`beatplan.boundaries.reorganise`, which reports every problem
+of both kinds in one :class:`beatplan.geo.errors.ValidationError`, each with its key path
 (``changes[3].wards[1]``).
 
 The format (YAML shown; TOML holds the same keys, ``[[changes]]`` tables for the list)::
@@ -60,7 +60,7 @@ from typing import Any
 
 import yaml
 
-from geo.errors import InputFormatError, OptionError, ValidationError, check_option
+from beatplan.geo.errors import InputFormatError, OptionError, ValidationError, check_option
 
 __all__ = [
     "SPEC_FORMATS",
@@ -208,7 +208,7 @@ class Spec:
         return not self.problems
 
     def raise_for_problems(self) -> None:
-        """Raise :class:`geo.errors.ValidationError` listing every problem, if there is one."""
+        """Raise a :class:`~beatplan.geo.errors.ValidationError` listing every problem, if any."""
         if self.problems:
             raise ValidationError(self.source, self.problems)
 
@@ -230,7 +230,7 @@ def load_spec(
         The file's format when its suffix does not say.
     strict : bool, default True
         Raise when the spec's shape is wrong; ``False`` returns it with ``problems`` filled
-        (so that :func:`boundaries.reorganise` can add the problems found against the ward
+        (so that :func:`beatplan.boundaries.reorganise` can add the problems found against the ward
         table and report them all at once).
 
     Returns

@@ -1,8 +1,8 @@
 """Input validation: check a ward or police-area layer in one pass, repair what is safe.
 
 :func:`validate_wards` and :func:`validate_areas` report every problem at once (one
-:class:`geo.errors.ValidationError`) and repair invalid geometry and sliver overlaps, saying
-so; :func:`dissolve_duplicates` merges an area published as several features.
+:class:`beatplan.geo.errors.ValidationError`) and repair invalid geometry and sliver overlaps,
+saying so; :func:`dissolve_duplicates` merges an area published as several features.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from boundaries.coverage import (
+from beatplan.boundaries.coverage import (
     _Adjacency,
     _adjacency,
     _certify_coverage,
@@ -23,9 +23,9 @@ from boundaries.coverage import (
     find_gaps,
     find_overlaps,
 )
-from boundaries.hierarchy import _as_ids, _duplicate_ids, _listing, _raise_problems
-from geo.errors import ColumnNotFoundError, EmptyInputError, GeometryError, ValidationError
-from geo.layers import dissolve_parts
+from beatplan.boundaries.hierarchy import _as_ids, _duplicate_ids, _listing, _raise_problems
+from beatplan.geo.errors import ColumnNotFoundError, EmptyInputError, GeometryError, ValidationError
+from beatplan.geo.layers import dissolve_parts
 
 __all__ = [
     "dissolve_duplicates",

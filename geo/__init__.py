@@ -6,13 +6,13 @@ synthetic sample county.
 ``geo`` imports none of beatplan's other packages.
 """
 
-from geo import errors
-from geo.crs import working_crs
-from geo.incidents import Incidents, read_incidents
-from geo.layers import read_boundaries
-from geo.locator import Locator
-from geo.sample import SampleCounty, make_sample, write_sample
-from geo.write import write_layers
+from beatplan.geo import errors
+from beatplan.geo.crs import working_crs
+from beatplan.geo.incidents import Incidents, read_incidents
+from beatplan.geo.layers import read_boundaries
+from beatplan.geo.locator import Locator
+from beatplan.geo.sample import SampleCounty, make_sample, write_sample
+from beatplan.geo.write import write_layers
 
 __all__ = [
     "Incidents",

@@ -1,4 +1,4 @@
-"""The per-file row checks of :func:`geo.incidents.read_incidents` (private to it).
+"""The per-file row checks of :func:`beatplan.geo.incidents.read_incidents` (private to it).
 
 Parse coordinates and dates vectorised, detect swapped lon/lat and impossible CRSs, and split
 each file's rows into candidate points and rejections (no location, not a number, out of range,
@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyproj import CRS
 
-from geo._incident_tables import (
+from beatplan.geo._incident_tables import (
     BAD_DATE,
     NO_LOC,
     NOT_NUM,
@@ -29,8 +29,8 @@ from geo._incident_tables import (
     rejections,
     string_mapper,
 )
-from geo.crs import GB_LONLAT_BOUNDS, WGS84, transformer
-from geo.errors import CRSError, InputFormatError
+from beatplan.geo.crs import GB_LONLAT_BOUNDS, WGS84, transformer
+from beatplan.geo.errors import CRSError, InputFormatError
 
 __all__ = [
     "NS",

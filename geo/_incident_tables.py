@@ -1,4 +1,4 @@
-"""Reading incident files into columns, before any check (private to :mod:`geo.incidents`).
+"""Reading incident files into columns, before any check (private to :mod:`beatplan.geo.incidents`).
 
 Which kind a file is (text table, Parquet, vector layer); which columns hold the coordinates,
 date, category, id, location and LSOA (police.uk names, common lon/lat and x/y spellings, or the
@@ -26,8 +26,8 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
-from geo.crs import WGS84
-from geo.errors import (
+from beatplan.geo.crs import WGS84
+from beatplan.geo.errors import (
     ColumnNotFoundError,
     CRSError,
     GeometryError,

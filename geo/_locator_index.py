@@ -1,4 +1,4 @@
-"""A locator level's indexes (private to :mod:`geo.locator`).
+"""A locator level's indexes (private to :mod:`beatplan.geo.locator`).
 
 :class:`Level` holds one level's polygons in id order (position = tie-break rank) with an rtree
 for single points, a lazily built STRtree for small batches and nearest-within-tolerance, and a

@@ -1,8 +1,8 @@
-"""The sample county's crime (step 6 of :mod:`geo.sample`'s recipe).
+"""The sample county's crime (step 6 of :mod:`beatplan.geo.sample`'s recipe).
 
 Planted hotspots, background incidents with the 14 police.uk crime types, anonymous map points on
 synthetic streets, and the rows of the monthly police.uk street-level CSVs. Private to
-:mod:`geo.sample`.
+:mod:`beatplan.geo.sample`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,15 @@ import shapely
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-from geo._sample_geography import FloatArray, Geography, IntArray, Places, spread_points, words
-from geo.crs import BNG, WGS84, transformer
+from beatplan.geo._sample_geography import (
+    FloatArray,
+    Geography,
+    IntArray,
+    Places,
+    spread_points,
+    words,
+)
+from beatplan.geo.crs import BNG, WGS84, transformer
 
 __all__ = [
     "CRIME_TYPES",

@@ -1,8 +1,8 @@
-"""The sample county's geography (steps 1-5 of :mod:`geo.sample`'s recipe).
+"""The sample county's geography (steps 1-5 of :mod:`beatplan.geo.sample`'s recipe).
 
 The outline and settlements, the atoms every area is a union of, districts, the new and old ward
 vintages and the police areas (NPAs, sectors, beats) on the old wards. Private to
-:mod:`geo.sample`.
+:mod:`beatplan.geo.sample`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import Voronoi, cKDTree
 
-from geo.crs import BNG
+from beatplan.geo.crs import BNG
 
 __all__ = [
     "COUNTY_NAME",

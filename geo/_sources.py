@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from geo.errors import EmptyInputError, InputFormatError
+from beatplan.geo.errors import EmptyInputError, InputFormatError
 
 __all__ = ["PathLike", "Sources", "expand_sources"]
 

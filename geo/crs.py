@@ -18,7 +18,7 @@ import numpy as np
 from pyproj import CRS, Transformer
 from pyproj.database import query_utm_crs_info
 
-from geo.errors import CRSError
+from beatplan.geo.errors import CRSError
 
 __all__ = [
     "BNG",

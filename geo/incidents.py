@@ -34,14 +34,14 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from geo._incident_checks import (
+from beatplan.geo._incident_checks import (
     NS,
     Part,
     number_text,
     stack_strings,
     validate,
 )
-from geo._incident_tables import (
+from beatplan.geo._incident_tables import (
     DUP,
     FOLDER_SUFFIXES,
     MALFORMED,
@@ -56,9 +56,9 @@ from geo._incident_tables import (
     read_vector,
     rejections,
 )
-from geo._sources import Sources, expand_sources
-from geo.crs import WGS84, check_crs_fits, parse_crs, transformer, working_crs
-from geo.errors import (
+from beatplan.geo._sources import Sources, expand_sources
+from beatplan.geo.crs import WGS84, check_crs_fits, parse_crs, transformer, working_crs
+from beatplan.geo.errors import (
     CRSError,
     GeometryError,
     InputFormatError,
@@ -294,7 +294,7 @@ def read_incidents(
         The coordinate columns (longitude and latitude for ``"lonlat"``), e.g.
         ``x="X Coordinate", y="Y Coordinate"``. Found by name when not given.
     crs : optional
-        The CRS the coordinates are in (anything :func:`geo.crs.parse_crs` takes). Default
+        The CRS the coordinates are in (anything :func:`beatplan.geo.crs.parse_crs` takes). Default
         EPSG:4326 for lon/lat; required for projected x/y; for a vector layer it overrides
         the layer's own CRS.
     date, category, id : str, optional
@@ -306,7 +306,7 @@ def read_incidents(
         ``"outside area"``. It is reprojected to the points' CRS; a bare shapely geometry is
         taken to be in that CRS already (an error when it plainly is not).
     to_crs : "working", None or CRS
-        ``"working"`` (default): the projected working CRS (:func:`geo.crs.working_crs`:
+        ``"working"`` (default): the projected working CRS (:func:`beatplan.geo.crs.working_crs`:
         EPSG:27700 in Great Britain, else the local UTM zone). ``None`` keeps the sources'
         CRS. A projected CRS is used as given.
 
@@ -347,7 +347,7 @@ def read_incidents(
     Read the sample county's twelve monthly police.uk files:
 
     >>> import tempfile
-    >>> from geo.sample import write_sample
+    >>> from beatplan.geo.sample import write_sample
     >>> folder = tempfile.mkdtemp()
     >>> files = write_sample(folder, seed=1)
     >>> inc = read_incidents(f"{folder}/crime")

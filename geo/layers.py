@@ -5,7 +5,7 @@ vector format pyogrio reads) - or a folder, glob or list of such files holding o
 them - into the boundaries contract: a GeoDataFrame with columns ``id`` (unique strings),
 ``name``, the file's other attributes and valid polygonal geometries, in the working CRS.
 
-Every problem found is reported together in one :class:`~geo.errors.ValidationError`;
+Every problem found is reported together in one :class:`~beatplan.geo.errors.ValidationError`;
 invalid geometries are repaired (and reported) rather than refused.
 """
 
@@ -26,9 +26,9 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
-from geo._sources import PathLike, Sources, expand_sources
-from geo.crs import check_crs_fits, parse_crs, to_working, working_crs
-from geo.errors import (
+from beatplan.geo._sources import PathLike, Sources, expand_sources
+from beatplan.geo.crs import check_crs_fits, parse_crs, to_working, working_crs
+from beatplan.geo.errors import (
     ColumnNotFoundError,
     EmptyInputError,
     InputFormatError,
@@ -153,7 +153,7 @@ def read_boundaries(
         The CRS the coordinates are in (``'EPSG:27700'``, 27700, WKT ...). Used when the file
         declares none, and overrides (with a logged warning) a CRS the file declares wrongly.
     to_crs : "working", None or CRS, default "working"
-        ``"working"``: reproject to the working CRS (:func:`geo.crs.working_crs`: British
+        ``"working"``: reproject to the working CRS (:func:`beatplan.geo.crs.working_crs`: British
         National Grid inside Great Britain, else the local UTM zone). ``None``: keep the source
         CRS. Anything else: reproject to that CRS.
     dissolve : bool, default False

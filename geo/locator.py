@@ -25,7 +25,7 @@ Rules that hold for both ways of asking, so that they always agree:
   distances go to the smallest id.
 * **Bad coordinates**: NaN or infinite coordinates (and null or empty points) get ``None``.
 * **Metres inside**: every level is held in one projected CRS (the one named, else the
-  first layer's when projected, else :func:`geo.crs.working_crs`); points given in another
+  first layer's when projected, else :func:`beatplan.geo.crs.working_crs`); points given in another
   CRS are transformed into it (``always_xy``: longitude first for lon/lat).
 """
 
@@ -49,10 +49,10 @@ import shapely
 from pyproj import CRS, Transformer
 from rtree import index as rindex
 
-import geo._locator_index as _index
-from geo._locator_index import Grid, Level, disk_rtree, memory_rtree
-from geo.crs import check_crs_fits, parse_crs, transformer, working_crs
-from geo.errors import (
+import beatplan.geo._locator_index as _index
+from beatplan.geo._locator_index import Grid, Level, disk_rtree, memory_rtree
+from beatplan.geo.crs import check_crs_fits, parse_crs, transformer, working_crs
+from beatplan.geo.errors import (
     ColumnNotFoundError,
     CRSError,
     CRSMismatchError,
@@ -97,7 +97,7 @@ class Locator:
         The level's name: the column name in :meth:`locate_many`'s result.
     crs : optional
         The projected CRS to hold the polygons in. By default the layer's own CRS when
-        projected, else the working CRS (:func:`geo.crs.working_crs`).
+        projected, else the working CRS (:func:`beatplan.geo.crs.working_crs`).
 
     Raises
     ------

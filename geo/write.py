@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from geo.errors import (
+from beatplan.geo.errors import (
     CRSError,
     EmptyInputError,
     InputFormatError,

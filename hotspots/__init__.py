@@ -8,21 +8,21 @@ imports only ``geo``.
 
 Examples
 --------
->>> from hotspots import find_hotspots, summarise, backtest        # doctest: +SKIP
+>>> from beatplan.hotspots import find_hotspots, summarise, backtest        # doctest: +SKIP
 >>> hs = find_hotspots(incidents, method="gistar", since="28D")     # doctest: +SKIP
 >>> hs.areas.head()                                                  # doctest: +SKIP
 """
 
-from hotspots.dbscan import DensityClusters
-from hotspots.emerging import emerging_hotspots, mann_kendall
-from hotspots.evaluate import backtest, evaluate, rank_cells
-from hotspots.find import METHODS, find_hotspots, prepare_incidents, select_incidents
-from hotspots.gistar import GiStar, above_background, fdr_bh, gi_star
-from hotspots.grid import Grid, default_cell
-from hotspots.hulls import cluster_polygons
-from hotspots.kde import kde_surface
-from hotspots.result import Hotspots, Surface
-from hotspots.summarise import summarise
+from beatplan.hotspots.dbscan import DensityClusters
+from beatplan.hotspots.emerging import emerging_hotspots, mann_kendall
+from beatplan.hotspots.evaluate import backtest, evaluate, rank_cells
+from beatplan.hotspots.find import METHODS, find_hotspots, prepare_incidents, select_incidents
+from beatplan.hotspots.gistar import GiStar, above_background, fdr_bh, gi_star
+from beatplan.hotspots.grid import Grid, default_cell
+from beatplan.hotspots.hulls import cluster_polygons
+from beatplan.hotspots.kde import kde_surface
+from beatplan.hotspots.result import Hotspots, Surface
+from beatplan.hotspots.summarise import summarise
 
 __all__ = [
     "METHODS",

@@ -32,7 +32,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from geo.errors import CRSError, EmptyInputError, ValidationError, check_option
+from beatplan.geo.errors import CRSError, EmptyInputError, ValidationError, check_option
 
 __all__ = ["DensityClusters", "dbscan", "hdbscan"]
 

@@ -1,9 +1,9 @@
 """Emerging hotspots: Gi* month by month, and the Mann–Kendall trend of each cell.
 
-The incidents are binned to a space-time cube (grid cells x months). Each month's Gi* is
-computed over the distance band with Benjamini–Hochberg control across that month's cells
-(:func:`hotspots.gistar.gi_star`), and the trend of each cell's monthly z is tested with the
-Mann–Kendall statistic. Cells are then put in the categories of ArcGIS's Emerging Hot Spot
+The incidents are binned to a space-time cube (grid cells x months). Each month's Gi* is computed
+over the distance band with Benjamini–Hochberg control across that month's cells
+(:func:`beatplan.hotspots.gistar.gi_star`), and the trend of each cell's monthly z is tested with
+the Mann–Kendall statistic. Cells are then put in the categories of ArcGIS's Emerging Hot Spot
 Analysis (simplified), where *hot* means a significant hot cell that month:
 
 ``new``
@@ -36,10 +36,17 @@ from numpy.typing import NDArray
 from pyproj import CRS
 from scipy import special
 
-from geo.errors import EmptyInputError, ValidationError
-from hotspots.find import _coordinates, prepare_incidents, select_incidents
-from hotspots.gistar import gi_star
-from hotspots.grid import MAX_CELLS, Grid, default_cell, extent, neighbour_scale, study_mask
+from beatplan.geo.errors import EmptyInputError, ValidationError
+from beatplan.hotspots.find import _coordinates, prepare_incidents, select_incidents
+from beatplan.hotspots.gistar import gi_star
+from beatplan.hotspots.grid import (
+    MAX_CELLS,
+    Grid,
+    default_cell,
+    extent,
+    neighbour_scale,
+    study_mask,
+)
 
 __all__ = ["CATEGORIES", "emerging_hotspots", "mann_kendall"]
 
@@ -108,14 +115,14 @@ def emerging_hotspots(
 
     Parameters
     ----------
-    incidents : geo.Incidents or GeoDataFrame
+    incidents : beatplan.geo.Incidents or GeoDataFrame
         Incidents with a ``month`` (or ``timestamp``) column, in a projected CRS (lon/lat is
         reprojected).
     cell, band : float, optional
         Grid cell and Gi* distance band in metres; the defaults of
-        :func:`hotspots.find_hotspots`, from all the months' incidents.
+        :func:`beatplan.hotspots.find_hotspots`, from all the months' incidents.
     months, types, area
-        Filters, as in :func:`hotspots.select_incidents`.
+        Filters, as in :func:`beatplan.hotspots.select_incidents`.
     alpha : float
         False-discovery rate of each month's Gi* and level of the trend test.
     max_cells : int

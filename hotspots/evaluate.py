@@ -38,12 +38,12 @@ from numpy.typing import NDArray
 from pyproj import CRS
 from scipy import ndimage, stats
 
-from geo.errors import CRSError, EmptyInputError, ValidationError, check_option
-from hotspots.find import METHODS, find_hotspots, prepare_incidents
-from hotspots.gistar import gi_star
-from hotspots.grid import Grid, default_cell, neighbour_scale
-from hotspots.kde import kde_surface
-from hotspots.result import Hotspots
+from beatplan.geo.errors import CRSError, EmptyInputError, ValidationError, check_option
+from beatplan.hotspots.find import METHODS, find_hotspots, prepare_incidents
+from beatplan.hotspots.gistar import gi_star
+from beatplan.hotspots.grid import Grid, default_cell, neighbour_scale
+from beatplan.hotspots.kde import kde_surface
+from beatplan.hotspots.result import Hotspots
 
 __all__ = ["BASELINE", "RANKINGS", "backtest", "evaluate", "rank_cells"]
 
@@ -91,12 +91,12 @@ def evaluate(
     ----------
     hotspots : Hotspots, GeoDataFrame or GeoSeries
         The hotspots (their union is the selected area).
-    later_incidents : geo.Incidents or GeoDataFrame
+    later_incidents : beatplan.geo.Incidents or GeoDataFrame
         The incidents of the following period.
     study_area : polygon, GeoSeries or GeoDataFrame, optional
         The area the hotspots were chosen from (the force or beat); only incidents inside it
         count. Default: the convex hull of the earlier and later incidents.
-    earlier : geo.Incidents or GeoDataFrame, optional
+    earlier : beatplan.geo.Incidents or GeoDataFrame, optional
         The incidents the hotspots were found from, for RRI; taken from a ``Hotspots``
         result when not given.
 
@@ -279,7 +279,7 @@ def backtest(
 
     Parameters
     ----------
-    incidents : geo.Incidents or GeoDataFrame
+    incidents : beatplan.geo.Incidents or GeoDataFrame
         Incidents with a ``month`` (or ``timestamp``) column.
     method : str or list of str
         ``"gistar"``, ``"kde"``, ``"dbscan"``, ``"hdbscan"``, a list of them, or ``"all"``.
@@ -295,7 +295,7 @@ def backtest(
         Cell of the naive baseline (metres): it ranks cells by their training count.
     cell : float, optional
         Cell of the methods' grids. Default: each fold's data-driven cell
-        (:func:`hotspots.grid.default_cell`).
+        (:func:`beatplan.hotspots.grid.default_cell`).
     halflife : str, optional
         Recency weighting of the training incidents for the methods (e.g. ``"30D"``);
         HDBSCAN, which counts whole incidents, is fitted unweighted.
@@ -455,7 +455,7 @@ def _fold_scores(
     fr = frame(c)
     weights = None
     if halflife is not None:
-        from hotspots.find import _weights
+        from beatplan.hotspots.find import _weights
 
         weights, _ = _weights(points[train], None, halflife)
     counts = np.bincount(fr.flat[train], minlength=fr.grid.size).astype(float)

@@ -43,8 +43,8 @@ from pyproj import CRS
 from scipy import stats
 from scipy.spatial import cKDTree
 
-from geo.crs import working_crs
-from geo.errors import (
+from beatplan.geo.crs import working_crs
+from beatplan.geo.errors import (
     CRSError,
     EmptyInputError,
     GeometryError,
@@ -52,8 +52,8 @@ from geo.errors import (
     ValidationError,
     check_option,
 )
-from hotspots.gistar import above_background, bh_reject, gi_star
-from hotspots.grid import (
+from beatplan.hotspots.gistar import above_background, bh_reject, gi_star
+from beatplan.hotspots.grid import (
     MAX_CELLS,
     Grid,
     default_cell,
@@ -62,8 +62,8 @@ from hotspots.grid import (
     neighbour_scale,
     study_mask,
 )
-from hotspots.kde import KERNELS, default_bandwidth, hot_cells, kde_surface
-from hotspots.result import RANK_BY, Hotspots, Surface, assemble, cell_polygons
+from beatplan.hotspots.kde import KERNELS, default_bandwidth, hot_cells, kde_surface
+from beatplan.hotspots.result import RANK_BY, Hotspots, Surface, assemble, cell_polygons
 
 __all__ = [
     "METHODS",
@@ -90,9 +90,9 @@ def prepare_incidents(incidents: Any, *, what: str = "incidents") -> gpd.GeoData
 
     Parameters
     ----------
-    incidents : geo.Incidents or geopandas.GeoDataFrame
-        A :func:`geo.read_incidents` result, or any GeoDataFrame of points with a CRS. A
-        geographic CRS is reprojected to the working CRS (:func:`geo.crs.working_crs`).
+    incidents : beatplan.geo.Incidents or geopandas.GeoDataFrame
+        A :func:`beatplan.geo.read_incidents` result, or any GeoDataFrame of points with a CRS. A
+        geographic CRS is reprojected to the working CRS (:func:`beatplan.geo.crs.working_crs`).
     what : str
         Name used in messages.
 
@@ -115,15 +115,15 @@ def prepare_incidents(incidents: Any, *, what: str = "incidents") -> gpd.GeoData
     if not isinstance(points, gpd.GeoDataFrame):
         raise ValidationError(
             what,
-            [f"expected a geo.Incidents result or a GeoDataFrame of points, found "
-             f"{type(incidents).__name__}; read files with geo.read_incidents(...)"],
+            [f"expected a beatplan.geo.Incidents result or a GeoDataFrame of points, found "
+             f"{type(incidents).__name__}; read files with beatplan.geo.read_incidents(...)"],
         )  # fmt: skip
     if len(points) == 0:
         raise EmptyInputError(f"{what}: no incidents given (the table is empty)")
     if points.crs is None:
         raise CRSError(
             f"{what}: the points have no CRS; set it with .set_crs(...) (e.g. 'EPSG:4326' for "
-            "lon/lat) or read them with geo.read_incidents"
+            "lon/lat) or read them with beatplan.geo.read_incidents"
         )
     return _prepare(points, what)[0]
 
@@ -155,7 +155,7 @@ def _prepare(points: gpd.GeoDataFrame, what: str) -> tuple[gpd.GeoDataFrame, NDA
             problems.append(f"{int(flag.sum()):,} incidents {text} (index {labels}{more})")
     if problems:
         raise GeometryError(
-            f"{what}: " + "; ".join(problems) + "; drop them first (geo.read_incidents keeps "
+            f"{what}: " + "; ".join(problems) + "; drop them first (beatplan.read_incidents keeps "
             "such rows out, in its rejected table)"
         )
     crs = CRS.from_user_input(points.crs)
@@ -485,7 +485,7 @@ def _weights(
     if weights is not None:
         if isinstance(weights, str):
             if weights not in points.columns:
-                from geo.errors import ColumnNotFoundError
+                from beatplan.geo.errors import ColumnNotFoundError
 
                 raise ColumnNotFoundError(
                     f"weights={weights!r}: no such column in the incidents; they have "
@@ -565,7 +565,7 @@ def find_hotspots(
 
     Parameters
     ----------
-    incidents : geo.Incidents or geopandas.GeoDataFrame
+    incidents : beatplan.geo.Incidents or geopandas.GeoDataFrame
         Point incidents with a CRS; ``month``, ``timestamp`` and ``category`` columns are
         used when present. Lon/lat input is reprojected to the working CRS.
     method : {"gistar", "kde", "dbscan", "hdbscan"}
@@ -575,7 +575,7 @@ def find_hotspots(
     boundaries : GeoDataFrame or mapping, optional
         Areas to name for each hotspot (a ward table with ``beat``/``sector``/``npa``
         columns, a layer, or ``{"beat": beats, "npa": npas}``); see
-        :func:`hotspots.result.locate_in`.
+        :func:`beatplan.hotspots.result.locate_in`.
     id_col : str
         Id column of ``boundaries``.
     cell : float, optional
@@ -593,7 +593,7 @@ def find_hotspots(
         neighbourhood (the cells within ``band``, or ``bandwidth`` for KDE) must hold
         significantly more incidents than a Poisson count at the mean of the ring out to
         ``background`` times that radius: one-sided at ``alpha``, with Benjamini–Hochberg
-        over the region when ``fdr`` (see :func:`hotspots.gistar.above_background`). Gi*
+        over the region when ``fdr`` (see :func:`beatplan.hotspots.gistar.above_background`). Gi*
         and the KDE threshold compare every cell with the whole region's mean, so a town is
         one hot run of cells; this keeps the town's peaks and cuts the ordinary streets
         between them. Default 4; ``None`` for the method alone.
@@ -605,7 +605,7 @@ def find_hotspots(
         HDBSCAN on Leicestershire, October 2022; 1.9 and 0.9 km² with it). HDBSCAN's
         clusters are also split where their members are more than ``eps`` apart.
     bandwidth : float or {"nn", "silverman"}, optional
-        Kernel radius in metres or a rule (default ``"nn"``, see :mod:`hotspots.kde`).
+        Kernel radius in metres or a rule (default ``"nn"``, see :mod:`beatplan.hotspots.kde`).
     kernel : {"quartic", "gaussian"}
     threshold, top
         KDE hot cells: density at least ``threshold`` x the mean cell of the study region, or
@@ -645,7 +645,7 @@ def find_hotspots(
 
     Raises
     ------
-    geo.errors.BeatplanError
+    beatplan.geo.errors.BeatplanError
         Bad input, each with a message saying what was expected and how to fix it: no CRS,
         NaN or missing locations, an empty selection, one incident, all incidents at one
         place, a distance that looks like degrees, an unknown method or crime type.
@@ -655,7 +655,7 @@ def find_hotspots(
     A small synthetic county (its incidents' true x/y in EPSG:27700):
 
     >>> import geopandas as gpd
-    >>> from geo import make_sample
+    >>> from beatplan.geo import make_sample
     >>> county = make_sample(seed=1, n_wards=60, incidents=5000)
     >>> t = county.incident_truth.dropna(subset=["x"])
     >>> pts = gpd.GeoDataFrame({"category": county.incidents.loc[t.index, "Crime type"]},
@@ -1002,8 +1002,8 @@ def _cluster_method(
     fdr: bool,
 ) -> tuple[NDArray[np.int64], dict[int, Any], dict[int, float]]:
     """DBSCAN or HDBSCAN on the distinct locations weighted by their incidents."""
-    from hotspots.dbscan import DensityClusters, dbscan, hdbscan
-    from hotspots.hulls import cluster_polygons
+    from beatplan.hotspots.dbscan import DensityClusters, dbscan, hdbscan
+    from beatplan.hotspots.hulls import cluster_polygons
 
     ucw = (
         np.bincount(inverse, weights=w, minlength=len(unique))
@@ -1129,7 +1129,7 @@ def _local_peaks(
 ) -> NDArray[np.bool_] | None:
     """Locations whose ``eps`` neighbourhood stands out from its ring (None: no test).
 
-    The grid methods' background test (:func:`hotspots.gistar.above_background`) on the
+    The grid methods' background test (:func:`beatplan.hotspots.gistar.above_background`) on the
     study grid, with ``eps`` as the band: a location qualifies when its cell's disc of
     radius ``eps`` holds significantly more incidents than a Poisson count at the mean of
     the ring out to ``background * eps`` (one-sided at ``alpha``, Benjamini–Hochberg over

@@ -20,12 +20,11 @@ which is exactly what PySAL esda's ``G_Local(y, w, transform="B", star=True).Zs`
 conditional randomisation; the Benjamini–Hochberg procedure then controls the false
 discovery rate over all cells of the study region.
 
-Gi* compares each neighbourhood with the mean of the whole study region, so over a county a
-whole town is "hot": one significant run of cells spanning many streets.
-:func:`above_background` is the second, local test that :func:`hotspots.find_hotspots` applies
-by default (to KDE too): a neighbourhood must also hold significantly more than its
-surroundings (a ring of a few bands) would give it, which keeps a town's peaks and cuts the
-saddles of ordinary town between them.
+Gi* compares each neighbourhood with the mean of the whole study region, so over a county a whole
+town is "hot": one significant run of cells spanning many streets. :func:`above_background` is the
+second, local test that :func:`beatplan.hotspots.find_hotspots` applies by default (to KDE too): a
+neighbourhood must also hold significantly more than its surroundings (a ring of a few bands) would
+give it, which keeps a town's peaks and cuts the saddles of ordinary town between them.
 """
 
 from __future__ import annotations
@@ -39,8 +38,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
-from geo.errors import EmptyInputError, ValidationError
-from hotspots.grid import disc_offsets
+from beatplan.geo.errors import EmptyInputError, ValidationError
+from beatplan.hotspots.grid import disc_offsets
 
 __all__ = [
     "GiStar",

@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from geo.errors import EmptyInputError, ValidationError
+from beatplan.geo.errors import EmptyInputError, ValidationError
 
 __all__ = [
     "MAX_CELLS",

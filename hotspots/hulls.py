@@ -1,9 +1,9 @@
 """One polygon per cluster of points, containing every member.
 
-A density cluster (:func:`hotspots.dbscan.dbscan`, :func:`hotspots.dbscan.hdbscan`) is a set of
-incidents; a map needs its outline. :func:`cluster_polygons` draws each cluster's convex hull,
-or a concave hull, widened by a buffer so that every member lies strictly inside, for all
-clusters in a few vectorised shapely calls.
+A density cluster (:func:`beatplan.hotspots.dbscan.dbscan`,
+:func:`beatplan.hotspots.dbscan.hdbscan`) is a set of incidents; a map needs its outline.
+:func:`cluster_polygons` draws each cluster's convex hull, or a concave hull, widened by a buffer so
+that every member lies strictly inside, for all clusters in a few vectorised shapely calls.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 from numpy.typing import ArrayLike
 
-from geo.errors import ValidationError
+from beatplan.geo.errors import ValidationError
 
 __all__ = ["cluster_polygons"]
 

@@ -27,9 +27,9 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage, signal
 
-from geo.errors import EmptyInputError, ValidationError, check_option
-from hotspots.gistar import disc_sum
-from hotspots.grid import neighbour_scale, spaced_locations
+from beatplan.geo.errors import EmptyInputError, ValidationError, check_option
+from beatplan.hotspots.gistar import disc_sum
+from beatplan.hotspots.grid import neighbour_scale, spaced_locations
 
 __all__ = [
     "BANDWIDTH_RULES",

@@ -23,8 +23,8 @@ from numpy.typing import NDArray
 from pyproj import CRS
 from scipy import ndimage
 
-from geo.errors import ColumnNotFoundError, CRSError, ValidationError, check_option
-from hotspots.grid import Grid
+from beatplan.geo.errors import ColumnNotFoundError, CRSError, ValidationError, check_option
+from beatplan.hotspots.grid import Grid
 
 __all__ = [
     "LEVELS",
@@ -283,7 +283,7 @@ def locate_in(
         if layer.crs is None:
             raise CRSError(
                 f"boundaries ({name}) has no CRS; set it with .set_crs(...) or read it with "
-                "geo.read_boundaries"
+                "beatplan.geo.read_boundaries"
             )
         if id(layer) not in prepared:
             prepared[id(layer)] = (

@@ -15,8 +15,8 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from geo.errors import ColumnNotFoundError, CRSError, EmptyInputError, ValidationError
-from hotspots.result import MIN_OVERLAP, Hotspots
+from beatplan.geo.errors import ColumnNotFoundError, CRSError, EmptyInputError, ValidationError
+from beatplan.hotspots.result import MIN_OVERLAP, Hotspots
 
 __all__ = ["summarise"]
 
@@ -32,7 +32,7 @@ def summarise(
     Parameters
     ----------
     hotspots : Hotspots
-        A :func:`hotspots.find_hotspots` result.
+        A :func:`beatplan.hotspots.find_hotspots` result.
     areas : geopandas.GeoDataFrame
         Beats, sectors, NPAs or wards, with an id column and a CRS (reprojected to the
         hotspots' CRS when it differs).

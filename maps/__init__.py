@@ -2,14 +2,14 @@
 
 ``maps`` is the only package that reprojects to EPSG:4326, just before drawing. Every value from
 data is HTML-escaped; an offline map inlines Leaflet and its plugins (fetched once with
-``python -m maps.fetch_assets``) and needs no network except the optional basemap tiles.
+``python -m beatplan.maps.fetch_assets``) and needs no network except the optional basemap tiles.
 """
 
-from maps.assets import AssetsNotFoundError, fetch_assets
-from maps.briefing import briefing_map
-from maps.changes import change_map
-from maps.offline import save, to_html
-from maps.planning import planning_map
+from beatplan.maps.assets import AssetsNotFoundError, fetch_assets
+from beatplan.maps.briefing import briefing_map
+from beatplan.maps.changes import change_map
+from beatplan.maps.offline import save, to_html
+from beatplan.maps.planning import planning_map
 
 __all__ = [
     "AssetsNotFoundError",

@@ -14,9 +14,9 @@ import shapely
 from folium.plugins import Fullscreen
 from pyproj import CRS
 
-from boundaries.hierarchy import DEFAULT_LEVELS, build_layers
-from geo.crs import WGS84, working_crs
-from geo.errors import (
+from beatplan.boundaries.hierarchy import DEFAULT_LEVELS, build_layers
+from beatplan.geo.crs import WGS84, working_crs
+from beatplan.geo.errors import (
     ColumnNotFoundError,
     CRSError,
     EmptyInputError,
@@ -24,8 +24,8 @@ from geo.errors import (
     ValidationError,
     check_option,
 )
-from maps.layers import add_registry, escape
-from maps.style import PrintFit, add_page_css
+from beatplan.maps.layers import add_registry, escape
+from beatplan.maps.style import PrintFit, add_page_css
 
 __all__ = [
     "LEVEL_TITLES",
@@ -70,14 +70,14 @@ def to_metric(gdf: gpd.GeoDataFrame, crs: CRS | None, *, what: str) -> gpd.GeoDa
 
 
 def as_points(incidents: Any, *, what: str = "incidents") -> gpd.GeoDataFrame:
-    """Return the incident points (a ``geo.Incidents`` or a point GeoDataFrame) in metres."""
+    """Return the incident points (an ``Incidents`` or a point GeoDataFrame) in metres."""
     points = getattr(incidents, "points", incidents)
     if not isinstance(points, gpd.GeoDataFrame):
         raise ValidationError(
             what,
             [
-                f"expected a geo.Incidents result or a GeoDataFrame of points, found "
-                f"{type(incidents).__name__}; read files with geo.read_incidents(...)"
+                f"expected a beatplan.geo.Incidents result or a GeoDataFrame of points, found "
+                f"{type(incidents).__name__}; read files with beatplan.geo.read_incidents(...)"
             ],
         )
     pts = to_metric(points, None, what=what)
@@ -98,10 +98,10 @@ def boundary_layers(
     """Normalise boundaries to ``{level: layer}``, small to large, each with ``id`` and ``name``.
 
     Accepted: None; one GeoDataFrame of areas (taken as beats); a ward table with level columns
-    (``beat``, ``sector``, ``npa``; built with :func:`boundaries.hierarchy.build_layers`); a
-    mapping of level name to layer (as ``build_layers`` returns); or a result with such a
-    mapping as ``areas`` (:func:`boundaries.realign`, :func:`boundaries.reorganise`), whose
-    layers carry the areas' names.
+    (``beat``, ``sector``, ``npa``; built with :func:`beatplan.boundaries.hierarchy.build_layers`);
+    a mapping of level name to layer (as ``build_layers`` returns); or a result with such a mapping
+    as ``areas`` (:func:`beatplan.boundaries.realign`, :func:`beatplan.boundaries.reorganise`),
+    whose layers carry the areas' names.
     """
     if boundaries is None:
         return {}
@@ -136,7 +136,8 @@ def boundary_layers(
         if "id" not in lay.columns:
             raise ColumnNotFoundError(
                 f"{what}[{level!r}]: no 'id' column (columns: {', '.join(map(str, lay.columns))});"
-                " read the layer with geo.read_boundaries(..., id_col=...) or rename the column"
+                " read the layer with beatplan.read_boundaries(..., id_col=...) or rename the"
+                " column"
             )
         cols = {"id": lay["id"].astype("string")}
         cols["name"] = (

@@ -1,8 +1,8 @@
 """The JavaScript and CSS an offline map inlines: which, where they are kept, how to fetch them.
 
 Nothing of Leaflet or its plugins is committed to the repository. The pinned npm packages
-(:data:`NPM_PACKAGES`) are fetched once, at setup time, with the ordinary ``npm`` client
-(``python -m maps.fetch_assets``) into a git-ignored cache folder; the tarballs are checked against
+(:data:`NPM_PACKAGES`) are fetched once, at setup time, with the ordinary ``npm`` client (``python
+-m beatplan.maps.fetch_assets``) into a git-ignored cache folder; the tarballs are checked against
 the pinned sha512 integrity before a file is extracted. The patched ``leaflet.heat`` comes from
 folium's own wheel (folium ships ``templates/leaflet_heat.min.js``, with the weights fix of
 Leaflet.heat PR 78), so it needs no fetch.
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from geo.errors import BeatplanError, check_option
+from beatplan.geo.errors import BeatplanError, check_option
 
 __all__ = [
     "ASSET_ENV",
@@ -51,7 +51,7 @@ log = logging.getLogger("beatplan")
 #: Environment variable naming the asset cache folder.
 ASSET_ENV = "BEATPLAN_MAP_ASSETS"
 #: The command that fetches the assets (quoted in every "not found" message).
-FETCH_COMMAND = "python -m maps.fetch_assets"
+FETCH_COMMAND = "python -m beatplan.maps.fetch_assets"
 
 
 class AssetsNotFoundError(BeatplanError, FileNotFoundError):

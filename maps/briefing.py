@@ -16,8 +16,8 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from geo.errors import InputTypeError
-from maps._base import (
+from beatplan.geo.errors import InputTypeError
+from beatplan.maps._base import (
     LEVEL_TITLES,
     add_controls,
     area_geometry,
@@ -27,10 +27,16 @@ from maps._base import (
     new_map,
     to_metric,
 )
-from maps._period import select_period
-from maps.layers import GeoJsonLayer, area_labels, display_geometry, escape, feature_collection
-from maps.points import HeatLayer, IncidentLayer, summarise_points
-from maps.style import (
+from beatplan.maps._period import select_period
+from beatplan.maps.layers import (
+    GeoJsonLayer,
+    area_labels,
+    display_geometry,
+    escape,
+    feature_collection,
+)
+from beatplan.maps.points import HeatLayer, IncidentLayer, summarise_points
+from beatplan.maps.style import (
     AREA_OUTLINE,
     BEAT_LINE,
     HEAT_GRADIENT,
@@ -64,7 +70,7 @@ def _hotspot_table(hotspots: Any, crs: CRS) -> gpd.GeoDataFrame | None:
     table = getattr(hotspots, "areas", hotspots)
     if not isinstance(table, gpd.GeoDataFrame):
         raise InputTypeError(
-            "hotspots: expected a hotspots.Hotspots result or a GeoDataFrame of hotspot "
+            "hotspots: expected a beatplan.hotspots.Hotspots result or a GeoDataFrame of hotspot "
             f"polygons, found {type(hotspots).__name__}"
         )
     if len(table) == 0:
@@ -170,17 +176,17 @@ def briefing_map(
 
     Parameters
     ----------
-    incidents : geo.Incidents or GeoDataFrame
+    incidents : beatplan.geo.Incidents or GeoDataFrame
         Incident points (any CRS); ``category``, ``month``, ``timestamp`` and ``location``
         columns are shown when present.
-    hotspots : hotspots.Hotspots or GeoDataFrame, optional
+    hotspots : beatplan.hotspots.Hotspots or GeoDataFrame, optional
         Ranked hotspot polygons (``Hotspots.areas``: ``hotspot`` rank, ``incidents``, ``share``,
         ``top_types``, ``first_month``/``last_month``, ``peak_hours`` ... are shown when present).
     boundaries : GeoDataFrame, mapping or result, optional
-        Beats (one layer), a ward table with ``beat``/``sector``/``npa`` columns,
-        ``{level: layer}`` as :func:`boundaries.hierarchy.build_layers` returns, or a
-        :func:`boundaries.realign` / :func:`boundaries.reorganise` result (its named layers).
-        The smallest level is drawn as beat lines.
+        Beats (one layer), a ward table with ``beat``/``sector``/``npa`` columns, ``{level: layer}``
+        as :func:`beatplan.boundaries.hierarchy.build_layers` returns, or a
+        :func:`beatplan.boundaries.realign` / :func:`beatplan.boundaries.reorganise` result (its
+        named layers). The smallest level is drawn as beat lines.
     area : str, polygon or GeoDataFrame, optional
         The area briefed: an id or name from ``boundaries`` (any level), a polygon in the
         boundaries' CRS, or a layer. Incidents, hotspots and beats are limited to it and the map
@@ -191,7 +197,7 @@ def briefing_map(
     title : str, optional
         Printed at the top; default "Crime briefing: <area>".
     tiles : str or None
-        Basemap: one of :data:`maps._base.TILES` (``"OpenStreetMap"`` default) or None /
+        Basemap: one of :data:`beatplan.maps._base.TILES` (``"OpenStreetMap"`` default) or None /
         ``"none"`` for no basemap (then the map needs no network at all).
     max_points : int
         Most incident markers; above it they are aggregated to a grid.
@@ -207,7 +213,7 @@ def briefing_map(
     Returns
     -------
     folium.Map
-        Save it with :func:`maps.save` (offline by default).
+        Save it with :func:`beatplan.maps.save` (offline by default).
 
     Examples
     --------

@@ -12,9 +12,9 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from boundaries.hierarchy import DEFAULT_LEVELS, FORCE
-from geo.errors import ValidationError
-from maps._base import (
+from beatplan.boundaries.hierarchy import DEFAULT_LEVELS, FORCE
+from beatplan.geo.errors import ValidationError
+from beatplan.maps._base import (
     LEVEL_TITLES,
     add_controls,
     boundary_layers,
@@ -23,8 +23,14 @@ from maps._base import (
     new_map,
     to_metric,
 )
-from maps.layers import GeoJsonLayer, area_labels, display_geometry, escape, feature_collection
-from maps.style import CHANGE, Legend, TitleBox
+from beatplan.maps.layers import (
+    GeoJsonLayer,
+    area_labels,
+    display_geometry,
+    escape,
+    feature_collection,
+)
+from beatplan.maps.style import CHANGE, Legend, TitleBox
 
 __all__ = ["change_map"]
 
@@ -49,7 +55,7 @@ def _layers_of(obj: Any, crs: CRS | None, what: str) -> dict[str, gpd.GeoDataFra
     if raw is None:
         raw = getattr(obj, "layers", None)
     wards = getattr(obj, "wards", None)
-    if raw is None and isinstance(wards, gpd.GeoDataFrame):  # e.g. boundaries.read_plan
+    if raw is None and isinstance(wards, gpd.GeoDataFrame):  # e.g. beatplan.boundaries.read_plan
         raw = layers_from_wards(wards, getattr(obj, "levels", None))
     layers = boundary_layers(raw if raw is not None else obj, crs, what=what)
     layers.pop(FORCE, None)

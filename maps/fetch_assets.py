@@ -2,8 +2,8 @@
 
 Run once at setup time (it uses the ``npm`` client and checks each tarball's sha512)::
 
-    python -m maps.fetch_assets            # into $BEATPLAN_MAP_ASSETS or maps/_assets
-    python -m maps.fetch_assets --dest DIR --force
+    python -m beatplan.maps.fetch_assets            # into $BEATPLAN_MAP_ASSETS or maps/_assets
+    python -m beatplan.maps.fetch_assets --dest DIR --force
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import argparse
 import logging
 import sys
 
-from maps.assets import NPM_PACKAGES, AssetsNotFoundError, default_fetch_dir, fetch_assets
+from beatplan.maps.assets import NPM_PACKAGES, AssetsNotFoundError, default_fetch_dir, fetch_assets
 
 __all__ = ["main"]
 
@@ -20,7 +20,7 @@ __all__ = ["main"]
 def main(argv: list[str] | None = None) -> int:
     """Fetch the assets; return the process exit code (0 done, 2 failed with a message)."""
     parser = argparse.ArgumentParser(
-        prog="python -m maps.fetch_assets",
+        prog="python -m beatplan.maps.fetch_assets",
         description="Fetch the pinned npm packages ("
         + ", ".join(p.spec for p in NPM_PACKAGES.values())
         + ") that offline maps inline.",

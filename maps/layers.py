@@ -29,8 +29,8 @@ from branca.element import Element, MacroElement
 from folium.template import Template
 from pyproj import CRS
 
-from geo.crs import WGS84, working_crs
-from geo.errors import CRSError, GeometryError
+from beatplan.geo.crs import WGS84, working_crs
+from beatplan.geo.errors import CRSError, GeometryError
 
 __all__ = [
     "DECIMALS",

@@ -1,11 +1,11 @@
 """One self-contained HTML file from a folium map: every JS and CSS asset inlined, saved safely.
 
-folium puts ``<script src=...>`` and ``<link href=...>`` tags for Leaflet, jQuery, Bootstrap,
-Font Awesome and each plugin into a map's header. :func:`to_html` renders the map and, with
+folium puts ``<script src=...>`` and ``<link href=...>`` tags for Leaflet, jQuery, Bootstrap, Font
+Awesome and each plugin into a map's header. :func:`to_html` renders the map and, with
 ``offline=True``, replaces each tag of an asset the map uses by the pinned file's text
-(:mod:`maps.assets`) and drops the ones beatplan's maps never use (jQuery, Bootstrap, glyphicons,
-Font Awesome, awesome-markers), then checks that no external script, stylesheet, image or
-``@import`` remains. The only network use such a file can make is the optional basemap tiles.
+(:mod:`beatplan.maps.assets`) and drops the ones beatplan's maps never use (jQuery, Bootstrap,
+glyphicons, Font Awesome, awesome-markers), then checks that no external script, stylesheet, image
+or ``@import`` remains. The only network use such a file can make is the optional basemap tiles.
 """
 
 from __future__ import annotations
@@ -18,15 +18,15 @@ from pathlib import Path
 
 import folium
 
-from geo.errors import BeatplanError, InputTypeError, OutputExistsError
-from geo.write import write_text
-from maps.assets import bundle
+from beatplan.geo.errors import BeatplanError, InputTypeError, OutputExistsError
+from beatplan.geo.write import write_text
+from beatplan.maps.assets import bundle
 
 __all__ = ["ExternalResourceError", "external_resources", "save", "to_html"]
 
 log = logging.getLogger("beatplan")
 
-#: folium's asset names -> beatplan's bundle (see maps.assets.BUNDLES).
+#: folium's asset names -> beatplan's bundle (see beatplan.maps.assets.BUNDLES).
 _FOLIUM_NAMES: dict[str, str] = {
     "leaflet": "leaflet",
     "leaflet_css": "leaflet",
@@ -96,7 +96,7 @@ def to_html(m: folium.Map, *, offline: bool = True) -> str:
         The map (not modified).
     offline : bool
         Inline every JavaScript and CSS asset (needs the fetched assets, see
-        :mod:`maps.assets`); otherwise keep folium's CDN links for the assets the map uses.
+        :mod:`beatplan.maps.assets`); otherwise keep folium's CDN links for the assets the map uses.
 
     Returns
     -------

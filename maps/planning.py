@@ -12,10 +12,10 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from boundaries.demand import level_demand
-from boundaries.hierarchy import DEFAULT_LEVELS, FORCE
-from geo.errors import ColumnNotFoundError, ValidationError
-from maps._base import (
+from beatplan.boundaries.demand import level_demand
+from beatplan.boundaries.hierarchy import DEFAULT_LEVELS, FORCE
+from beatplan.geo.errors import ColumnNotFoundError, ValidationError
+from beatplan.maps._base import (
     LEVEL_TITLES,
     add_controls,
     as_points,
@@ -24,9 +24,15 @@ from maps._base import (
     layers_from_wards,
     new_map,
 )
-from maps._period import select_period
-from maps.layers import GeoJsonLayer, area_labels, display_geometry, escape, feature_collection
-from maps.style import (
+from beatplan.maps._period import select_period
+from beatplan.maps.layers import (
+    GeoJsonLayer,
+    area_labels,
+    display_geometry,
+    escape,
+    feature_collection,
+)
+from beatplan.maps.style import (
     LEVEL_STYLES,
     REVIEW,
     SEQUENTIAL,
@@ -71,7 +77,7 @@ def _unpack(result: Any) -> tuple[gpd.GeoDataFrame | None, dict[str, Any], pd.Da
         review = assignment
     elif isinstance(getattr(result, "review", None), pd.DataFrame):
         review = result.review
-    if layers is None and isinstance(wards, gpd.GeoDataFrame):  # e.g. boundaries.read_plan
+    if layers is None and isinstance(wards, gpd.GeoDataFrame):  # e.g. beatplan.boundaries.read_plan
         layers = layers_from_wards(wards, getattr(result, "levels", None))
     if layers is None:
         if isinstance(result, gpd.GeoDataFrame):
@@ -125,7 +131,7 @@ def _demand_table(
         table = level_demand(wards, points, levels=lv)
         sub = table[table["level"] == level]
         return pd.Series(sub["incidents"].to_numpy(dtype=float), index=sub["id"]), period
-    from boundaries.demand import area_demand
+    from beatplan.boundaries.demand import area_demand
 
     table = area_demand(points, layers[level])
     return pd.Series(table["incidents"].to_numpy(dtype=float), index=table["id"]), period
@@ -160,11 +166,11 @@ def planning_map(
     Parameters
     ----------
     result : Realignment, Reorganisation, GeoDataFrame or mapping
-        A :func:`boundaries.realign` or :func:`boundaries.reorganise` result (its layers,
-        ward table and wards flagged for review are drawn), a ward table with level columns
+        A :func:`beatplan.boundaries.realign` or :func:`beatplan.boundaries.reorganise` result (its
+        layers, ward table and wards flagged for review are drawn), a ward table with level columns
         (``beat``, ``sector``, ``npa``), or ``{level: layer}``.
     demand : incidents, Series or DataFrame, optional
-        Incident points (``geo.Incidents`` or GeoDataFrame; counted per area), a Series of
+        Incident points (``beatplan.geo.Incidents`` or GeoDataFrame; counted per area), a Series of
         demand by area id, or a table with ``id`` (and ``level``) and ``demand``/``incidents``.
         Default: the layers' own ``demand``/``incidents`` columns, if any.
     choropleth : str, optional
@@ -172,7 +178,7 @@ def planning_map(
     title : str, optional
         Printed at the top.
     tiles : str or None
-        Basemap name (see :data:`maps._base.TILES`) or None for none.
+        Basemap name (see :data:`beatplan.maps._base.TILES`) or None for none.
     tolerance : float
         Display simplification in metres (shared edges stay shared).
 

@@ -24,10 +24,10 @@ from folium.elements import JSCSSMixin
 from folium.plugins import HeatMap, MarkerCluster
 from pyproj import CRS
 
-from geo.crs import working_crs
-from geo.errors import CRSError, GeometryError
-from maps.layers import DECIMALS, JsLayer, escape, js_json, pane_js
-from maps.style import HEAT_GRADIENT, POINT
+from beatplan.geo.crs import working_crs
+from beatplan.geo.errors import CRSError, GeometryError
+from beatplan.maps.layers import DECIMALS, JsLayer, escape, js_json, pane_js
+from beatplan.maps.style import HEAT_GRADIENT, POINT
 
 __all__ = ["HeatLayer", "IncidentLayer", "PointSummary", "summarise_points"]
 

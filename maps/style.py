@@ -14,7 +14,7 @@ import numpy as np
 from branca.element import Element, MacroElement
 from folium.template import Template
 
-from maps.layers import escape, js_json
+from beatplan.maps.layers import escape, js_json
 
 __all__ = [
     "AREA_OUTLINE",

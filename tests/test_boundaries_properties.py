@@ -15,8 +15,8 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from boundaries import build_layers, fix_contiguity, nest, realign
-from boundaries.checks import (
+from beatplan.boundaries import build_layers, fix_contiguity, nest, realign
+from beatplan.boundaries.checks import (
     check_contiguity,
     check_coverage,
     check_layers,

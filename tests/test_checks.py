@@ -1,4 +1,4 @@
-"""Tests for boundaries.checks: every check, input validation and the contiguity fix."""
+"""Tests for beatplan.boundaries.checks: every check, input validation and the contiguity fix."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import shapely
 from shapely import Polygon, box
 
-from boundaries.checks import (
+from beatplan.boundaries.checks import (
     CheckReport,
     check_assignment,
     check_contiguity,
@@ -26,8 +26,8 @@ from boundaries.checks import (
     validate_areas,
     validate_wards,
 )
-from boundaries.hierarchy import build_layers
-from geo.errors import (
+from beatplan.boundaries.hierarchy import build_layers
+from beatplan.geo.errors import (
     ColumnNotFoundError,
     CRSMismatchError,
     DuplicateIdError,

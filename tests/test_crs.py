@@ -1,4 +1,5 @@
-"""Tests for geo.crs: the working-CRS policy, CRS plausibility checks, cached transformers."""
+"""Tests for beatplan.geo.crs: the working-CRS policy, CRS plausibility checks, cached
+transformers."""
 
 from __future__ import annotations
 
@@ -12,9 +13,16 @@ from pyproj.aoi import AreaOfInterest
 from pyproj.database import query_utm_crs_info
 from shapely import Point, box
 
-from geo.crs import BNG, check_crs_fits, lonlat_bounds, to_working, transformer, working_crs
-from geo.crs import _utm_zone as utm_zone
-from geo.errors import CRSError
+from beatplan.geo.crs import (
+    BNG,
+    check_crs_fits,
+    lonlat_bounds,
+    to_working,
+    transformer,
+    working_crs,
+)
+from beatplan.geo.crs import _utm_zone as utm_zone
+from beatplan.geo.errors import CRSError
 
 
 def lonlat(*points: tuple[float, float]) -> gpd.GeoSeries:

@@ -1,4 +1,4 @@
-"""hotspots.dbscan: grid DBSCAN against scikit-learn, HDBSCAN regimes, bad inputs."""
+"""beatplan.hotspots.dbscan: grid DBSCAN against scikit-learn, HDBSCAN regimes, bad inputs."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from scipy.sparse.csgraph import minimum_spanning_tree
 from scipy.spatial import cKDTree
 from sklearn.cluster import DBSCAN, HDBSCAN
 
-import hotspots.dbscan as dbmod
-from geo.errors import CRSError, EmptyInputError, OptionError, ValidationError
-from hotspots.dbscan import DensityClusters, dbscan, hdbscan
+import beatplan.hotspots.dbscan as dbmod
+from beatplan.geo.errors import CRSError, EmptyInputError, OptionError, ValidationError
+from beatplan.hotspots.dbscan import DensityClusters, dbscan, hdbscan
 
 # --------------------------------------------------------------------------------------------
 # helpers
@@ -257,7 +257,7 @@ def test_params_report_the_run():
 
 @pytest.fixture(scope="module")
 def sample_xy():
-    from geo.sample import make_sample
+    from beatplan.geo.sample import make_sample
 
     truth = make_sample(seed=7, incidents=30_000).incident_truth
     xy = truth[["x", "y"]].to_numpy(dtype=float)
@@ -272,7 +272,7 @@ def test_dbscan_matches_sklearn_on_sample_county(sample_xy, eps, min_samples):
 
 @pytest.fixture(scope="module")
 def leicestershire_xy(shared_data):
-    from geo.incidents import read_incidents
+    from beatplan.geo.incidents import read_incidents
 
     inc = read_incidents(shared_data / "leicestershire_street_crime")
     return np.column_stack([inc.points.geometry.x, inc.points.geometry.y])

@@ -1,4 +1,4 @@
-"""Tests for boundaries.demand: point location, weights, demand per area and per level."""
+"""Tests for beatplan.boundaries.demand: point location, weights, demand per area and per level."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import shapely
 from shapely import box
 
-from boundaries.demand import (
+from beatplan.boundaries.demand import (
     HARM_WEIGHTS,
     area_demand,
     incident_weights,
@@ -19,8 +19,8 @@ from boundaries.demand import (
     locate_xy,
     point_xy,
 )
-from geo.errors import ColumnNotFoundError, CRSError, GeometryError
-from geo.sample import CRIME_TYPES
+from beatplan.geo.errors import ColumnNotFoundError, CRSError, GeometryError
+from beatplan.geo.sample import CRIME_TYPES
 
 X0, Y0 = 450_000.0, 300_000.0
 C = 1000.0

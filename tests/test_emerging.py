@@ -1,4 +1,5 @@
-"""Tests for hotspots.emerging: the Mann–Kendall trend and the categories on planted data."""
+"""Tests for beatplan.hotspots.emerging: the Mann–Kendall trend and the categories on planted
+data."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.errors import EmptyInputError, ValidationError
-from geo.sample import make_sample
-from hotspots.emerging import CATEGORIES, emerging_hotspots, mann_kendall
+from beatplan.geo.errors import EmptyInputError, ValidationError
+from beatplan.geo.sample import make_sample
+from beatplan.hotspots.emerging import CATEGORIES, emerging_hotspots, mann_kendall
 
 
 def _mk_one(x):

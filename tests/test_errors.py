@@ -1,10 +1,11 @@
-"""geo.errors: one root, every subclass also a built-in, options checked against their choices."""
+"""beatplan.geo.errors: one root, every subclass also a built-in, options checked against their
+choices."""
 
 from __future__ import annotations
 
 import pytest
 
-from geo import errors
+from beatplan.geo import errors
 
 
 def test_every_error_class_is_also_a_builtin():

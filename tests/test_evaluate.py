@@ -1,4 +1,5 @@
-"""Tests for hotspots.evaluate: hit rate, PAI, RRI and the rolling backtest (real data too)."""
+"""Tests for beatplan.hotspots.evaluate: hit rate, PAI, RRI and the rolling backtest (real data
+too)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo import read_incidents
-from geo.errors import EmptyInputError, OptionError, ValidationError
-from hotspots import backtest, evaluate, find_hotspots, rank_cells
+from beatplan.geo import read_incidents
+from beatplan.geo.errors import EmptyInputError, OptionError, ValidationError
+from beatplan.hotspots import backtest, evaluate, find_hotspots, rank_cells
 
 # --------------------------------------------------------------------------- evaluate
 

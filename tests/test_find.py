@@ -1,4 +1,5 @@
-"""Tests for hotspots.find: every method on the sample county, filters, invariants, bad inputs."""
+"""Tests for beatplan.hotspots.find: every method on the sample county, filters, invariants, bad
+inputs."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo.errors import (
+from beatplan.geo.errors import (
     BeatplanError,
     ColumnNotFoundError,
     CRSError,
@@ -17,9 +18,9 @@ from geo.errors import (
     OptionError,
     ValidationError,
 )
-from geo.sample import make_sample
-from hotspots import Hotspots, find_hotspots, select_incidents
-from hotspots.find import poisson_count
+from beatplan.geo.sample import make_sample
+from beatplan.hotspots import Hotspots, find_hotspots, select_incidents
+from beatplan.hotspots.find import poisson_count
 
 METHODS = ("gistar", "kde", "dbscan", "hdbscan")
 
@@ -414,7 +415,7 @@ def test_default_density_clusters_are_patrollable(county, points, found, method)
 
 def test_many_points_are_read_in_two_threads_with_the_same_checks():
     """From 200,000 points the x and y are read in two threads; an empty point still says so."""
-    from hotspots.find import _THREADED_XY, _coordinates
+    from beatplan.hotspots.find import _THREADED_XY, _coordinates
 
     rng = np.random.default_rng(5)
     xy = rng.uniform(0, 10_000, (_THREADED_XY + 10, 2)) + [400_000, 300_000]

@@ -1,4 +1,5 @@
-"""Tests for hotspots.gistar: disc sums, BH FDR, and agreement with PySAL esda's G_Local."""
+"""Tests for beatplan.hotspots.gistar: disc sums, BH FDR, and agreement with PySAL esda's
+G_Local."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from hypothesis import strategies as st
 from scipy import ndimage
 from scipy.stats import false_discovery_control, poisson
 
-from geo.errors import EmptyInputError, ValidationError
-from hotspots.gistar import (
+from beatplan.geo.errors import EmptyInputError, ValidationError
+from beatplan.hotspots.gistar import (
     above_background,
     bh_reject,
     disc_sum,
@@ -20,7 +21,7 @@ from hotspots.gistar import (
     fdr_bh,
     gi_star,
 )
-from hotspots.grid import Grid, disc_offsets
+from beatplan.hotspots.grid import Grid, disc_offsets
 
 
 @settings(max_examples=40, deadline=None)
@@ -206,7 +207,7 @@ def test_above_background_is_the_poisson_tail_over_the_ring():
 @pytest.mark.realdata
 def test_gistar_agrees_with_esda_on_leicester_counts(shared_data):
     """Real counts: 100 m cells over 12 x 12 km of Leicester, a 250 m band."""
-    from geo import read_incidents
+    from beatplan.geo import read_incidents
 
     inc = read_incidents(shared_data / "leicestershire_street_crime")
     xy = np.c_[inc.points.geometry.x, inc.points.geometry.y]

@@ -1,4 +1,5 @@
-"""Tests for hotspots.grid: binning, default cell size, disc kernels and the study region."""
+"""Tests for beatplan.hotspots.grid: binning, default cell size, disc kernels and the study
+region."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo.errors import EmptyInputError, ValidationError
-from hotspots.grid import (
+from beatplan.geo.errors import EmptyInputError, ValidationError
+from beatplan.hotspots.grid import (
     Grid,
     default_cell,
     disc_offsets,
@@ -135,8 +136,8 @@ def test_cell_polygons_are_each_components_coverage_union(seed, connectivity):
     """
     from scipy import ndimage
 
-    from hotspots.grid import Grid
-    from hotspots.result import cell_polygons
+    from beatplan.hotspots.grid import Grid
+    from beatplan.hotspots.result import cell_polygons
 
     rng = np.random.default_rng(seed)
     hot = rng.random((30, 40)) < 0.35
@@ -168,7 +169,7 @@ def test_cell_polygons_are_each_components_coverage_union(seed, connectivity):
 
 def test_locate_edges_and_off_grid_points_with_or_without_nan():
     """The right/top edges belong to the last cell; NaN and outside points are -1, mixed or not."""
-    from hotspots.grid import Grid
+    from beatplan.hotspots.grid import Grid
 
     g = Grid(0.0, 0.0, 10.0, 3, 3)
     pts = np.array([[30.0, 30.0], [5.0, 5.0], [30.0, 0.0], [-1.0, 5.0], [5.0, 30.1]])

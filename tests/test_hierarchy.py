@@ -1,4 +1,4 @@
-"""Tests for boundaries.hierarchy: the ward table, layers as exact unions, nesting."""
+"""Tests for beatplan.boundaries.hierarchy: the ward table, layers as exact unions, nesting."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 import shapely
 from shapely import box
 
-from boundaries.hierarchy import build_layers, group_union, nest, ward_table
-from geo.errors import (
+from beatplan.boundaries.hierarchy import build_layers, group_union, nest, ward_table
+from beatplan.geo.errors import (
     ColumnNotFoundError,
     DuplicateIdError,
     EmptyInputError,

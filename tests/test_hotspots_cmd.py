@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from beatplan import cli
+from beatplan.geo import write_sample
 from beatplan.hotspots_cmd import command
-from geo import write_sample
 
 
 def run(args: list[str]):

@@ -1,4 +1,4 @@
-"""hotspots.hulls: one polygon per cluster, containing every member."""
+"""beatplan.hotspots.hulls: one polygon per cluster, containing every member."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo.errors import ValidationError
-from hotspots.hulls import cluster_polygons
+from beatplan.geo.errors import ValidationError
+from beatplan.hotspots.hulls import cluster_polygons
 
 
 def assert_contains_members(polys: gpd.GeoSeries, xy: np.ndarray, labels: np.ndarray) -> None:

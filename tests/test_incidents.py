@@ -1,5 +1,5 @@
-"""Tests for geo.incidents.read_incidents: real police.uk, Chicago, Northumbria and Nottingham
-files, and small synthetic files with every kind of bad row."""
+"""Tests for beatplan.geo.incidents.read_incidents: real police.uk, Chicago, Northumbria and
+Nottingham files, and small synthetic files with every kind of bad row."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from pyproj import CRS, Transformer
 from shapely import box
 
-from geo.errors import (
+from beatplan.geo.errors import (
     BeatplanError,
     ColumnNotFoundError,
     CRSError,
@@ -29,7 +29,7 @@ from geo.errors import (
     OptionError,
     ValidationError,
 )
-from geo.incidents import REJECT_REASONS, SCHEMAS, Incidents, read_incidents
+from beatplan.geo.incidents import REJECT_REASONS, SCHEMAS, Incidents, read_incidents
 
 BNG = CRS.from_epsg(27700)
 UTM16N = CRS.from_epsg(32616)

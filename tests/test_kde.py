@@ -1,4 +1,5 @@
-"""Tests for hotspots.kde: kernel weights, the density surface, bandwidth rules, thresholds."""
+"""Tests for beatplan.hotspots.kde: kernel weights, the density surface, bandwidth rules,
+thresholds."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from geo.errors import EmptyInputError, OptionError, ValidationError
-from hotspots.kde import default_bandwidth, hot_cells, kde_surface, kernel_weights
+from beatplan.geo.errors import EmptyInputError, OptionError, ValidationError
+from beatplan.hotspots.kde import default_bandwidth, hot_cells, kde_surface, kernel_weights
 
 
 @pytest.mark.parametrize("kernel", ["quartic", "gaussian"])

@@ -1,4 +1,5 @@
-"""Tests for geo.layers.read_boundaries on real public boundaries and small awkward files."""
+"""Tests for beatplan.geo.layers.read_boundaries on real public boundaries and small awkward
+files."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import shapely
 from pyproj import CRS
 from shapely import GeometryCollection, MultiPolygon, Point, Polygon, box
 
-from geo.errors import (
+from beatplan.geo.errors import (
     BeatplanError,
     ColumnNotFoundError,
     CRSError,
@@ -24,7 +25,7 @@ from geo.errors import (
     OptionError,
     ValidationError,
 )
-from geo.layers import detect_columns, read_boundaries
+from beatplan.geo.layers import detect_columns, read_boundaries
 
 CONTRACT_KEYS = {"source", "id_col", "name_col", "crs_source", "repaired", "dissolved", "warnings"}
 UTM16N = CRS.from_epsg(32616)

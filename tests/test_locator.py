@@ -1,4 +1,4 @@
-"""Tests for geo.locator: point location on synthetic squares and on real Chicago beats."""
+"""Tests for beatplan.geo.locator: point location on synthetic squares and on real Chicago beats."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from pyproj import CRS
 from rtree import index as rindex
 from shapely import box
 
-import geo._locator_index as locator_index
-from geo.errors import (
+import beatplan.geo._locator_index as locator_index
+from beatplan.geo.errors import (
     BeatplanError,
     ColumnNotFoundError,
     CRSError,
@@ -28,7 +28,7 @@ from geo.errors import (
     OptionError,
     OutputExistsError,
 )
-from geo.locator import MANIFEST, Locator
+from beatplan.geo.locator import MANIFEST, Locator
 
 # -- synthetic: a 2 x 2 grid of 1 km squares in British National Grid -----------------------
 X0, Y0, S = 450_000.0, 300_000.0, 1_000.0

@@ -1,4 +1,4 @@
-"""maps.briefing: what the briefing map holds, checked on its rendered HTML."""
+"""beatplan.maps.briefing: what the briefing map holds, checked on its rendered HTML."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from harness.maps import assets_missing_reason, urls_outside_assets
 
-from geo.errors import CRSError, OptionError, ValidationError
-from maps._testing import assets_missing_reason, urls_outside_assets
-from maps.briefing import LAYER_NAMES, briefing_map
-from maps.offline import external_resources, to_html
+from beatplan.geo.errors import CRSError, OptionError, ValidationError
+from beatplan.maps.briefing import LAYER_NAMES, briefing_map
+from beatplan.maps.offline import external_resources, to_html
 
 X0, Y0 = 456_000.0, 300_000.0
 PAYLOAD = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'

@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 import shapely
 from folium.plugins import Fullscreen
+from harness.chromium import open_page
+from harness.maps import PROBE, assets_missing_reason, chromium_missing_reason, in_ci
 
-from maps._chromium import open_page
-from maps._testing import PROBE, assets_missing_reason, chromium_missing_reason, in_ci
-from maps.layers import (
+from beatplan.maps.layers import (
     GeoJsonLayer,
     LabelLayer,
     add_registry,
@@ -26,9 +26,9 @@ from maps.layers import (
     escape,
     feature_collection,
 )
-from maps.offline import save
-from maps.points import HeatLayer, IncidentLayer, summarise_points
-from maps.style import BEAT_LINE, HOTSPOT_LINE, Legend, TitleBox, add_page_css
+from beatplan.maps.offline import save
+from beatplan.maps.points import HeatLayer, IncidentLayer, summarise_points
+from beatplan.maps.style import BEAT_LINE, HOTSPOT_LINE, Legend, TitleBox, add_page_css
 
 pytestmark = pytest.mark.browser
 
@@ -146,7 +146,7 @@ def test_briefing_map_keeps_hostile_data_inert(
     browser_ready: None, tmp_path: Path, shots: Path
 ) -> None:
     """Through briefing_map itself: Location, crime type, beat name, hotspot text and title."""
-    from maps import briefing_map
+    from beatplan.maps import briefing_map
 
     pts = _hostile_incidents(60)
     box = shapely.box(458_000, 303_000, 461_000, 306_000)
@@ -210,8 +210,9 @@ def _check_hotspots_above_clusters(v: dict) -> None:
 def test_leicester_city_west_briefing(
     browser_ready: None, shared_data: Path, tmp_path: Path, shots: Path
 ) -> None:
-    from maps import briefing_map
-    from maps._testing import CITY_WEST_WD19, leicester_city_west
+    from harness.maps import CITY_WEST_WD19, leicester_city_west
+
+    from beatplan.maps import briefing_map
 
     inc, hs, layers = leicester_city_west(shared_data)
     m = briefing_map(inc, hs, layers, area="CW", tiles=None)
@@ -242,8 +243,9 @@ def test_leicester_city_west_briefing(
 def test_leicestershire_nine_npas_planning(
     browser_ready: None, shared_data: Path, tmp_path: Path, shots: Path
 ) -> None:
-    from maps import planning_map
-    from maps._testing import leicestershire_npas
+    from harness.maps import leicestershire_npas
+
+    from beatplan.maps import planning_map
 
     wards, year = leicestershire_npas(shared_data)
     m = planning_map(wards, demand=year, title="Leicestershire: nine NPAs", tiles=None)
@@ -258,8 +260,9 @@ def test_leicestershire_nine_npas_planning(
 def test_chicago_district_briefing(
     browser_ready: None, shared_data: Path, tmp_path: Path, shots: Path
 ) -> None:
-    from maps import briefing_map
-    from maps._testing import chicago_district
+    from harness.maps import chicago_district
+
+    from beatplan.maps import briefing_map
 
     inc, hs, layers = chicago_district(shared_data)
     m = briefing_map(inc, hs, layers, area="11", tiles=None)
@@ -288,7 +291,7 @@ _PRINTED = r"""
 
 def test_briefing_prints_on_a4(browser_ready: None, tmp_path: Path, shots: Path) -> None:
     """The print stylesheet: an A4 landscape page, no buttons, title and legend kept."""
-    from maps import briefing_map
+    from beatplan.maps import briefing_map
 
     pts = _hostile_incidents(200)
     box = shapely.box(458_000, 303_000, 461_000, 306_000)

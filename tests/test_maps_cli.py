@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 import shapely
 from click.testing import CliRunner
+from harness.maps import assets_missing_reason
 
 from beatplan.map_cmd import command
-from maps._testing import assets_missing_reason
-from maps.offline import external_resources
+from beatplan.maps.offline import external_resources
 
 needs_assets = pytest.mark.skipif(
     assets_missing_reason() is not None, reason=str(assets_missing_reason())
@@ -115,7 +115,7 @@ def test_planning_and_changes(files: dict[str, Path]) -> None:
 def test_tile_choices_are_the_basemaps_maps_knows() -> None:
     # the command lists them itself so that `beatplan --help` need not import folium
     from beatplan.map_cmd import _TILE_CHOICES
-    from maps._base import TILES
+    from beatplan.maps._base import TILES
 
     assert set(_TILE_CHOICES) == set(TILES)
 

@@ -1,4 +1,4 @@
-"""maps.layers: display geometry, escaping and script-safe JSON."""
+"""beatplan.maps.layers: display geometry, escaping and script-safe JSON."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 import shapely
 from shapely import Polygon
 
-from geo.errors import CRSError, GeometryError
-from maps.layers import (
+from beatplan.geo.errors import CRSError, GeometryError
+from beatplan.maps.layers import (
     DECIMALS,
     GeoJsonLayer,
     LabelLayer,
@@ -23,7 +23,7 @@ from maps.layers import (
     js_json,
     to_lonlat,
 )
-from maps.style import Legend
+from beatplan.maps.style import Legend
 
 PAYLOADS = ["<script>alert(1)</script>", '<img src=x onerror="alert(2)">', 'O\'Brien & "Sons"']
 

@@ -1,4 +1,5 @@
-"""maps.offline and maps.assets: one HTML file with every asset inlined, saved safely."""
+"""beatplan.maps.offline and beatplan.maps.assets: one HTML file with every asset inlined, saved
+safely."""
 
 from __future__ import annotations
 
@@ -15,11 +16,11 @@ from pathlib import Path
 import folium
 import pytest
 from folium.plugins import Fullscreen, HeatMap, MarkerCluster
+from harness.maps import assets_missing_reason, in_ci, urls_outside_assets
 
-import maps.assets as assets
-from geo.errors import BeatplanError, OutputExistsError
-from maps._testing import assets_missing_reason, in_ci, urls_outside_assets
-from maps.offline import ExternalResourceError, external_resources, save, to_html
+import beatplan.maps.assets as assets
+from beatplan.geo.errors import BeatplanError, OutputExistsError
+from beatplan.maps.offline import ExternalResourceError, external_resources, save, to_html
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +105,7 @@ def test_missing_assets_error_says_how_to_fetch(
         with pytest.raises(assets.AssetsNotFoundError) as err:
             to_html(_full_map(), offline=True)
         msg = str(err.value)
-        assert "python -m maps.fetch_assets" in msg
+        assert "python -m beatplan.maps.fetch_assets" in msg
         assert "leaflet@1.9.4" in msg and str(tmp_path) in msg
         assert isinstance(err.value, FileNotFoundError) and isinstance(err.value, BeatplanError)
         assert not assets.assets_available()
@@ -250,7 +251,7 @@ def test_fetch_assets_without_npm_says_what_to_install(tmp_path: Path) -> None:
 def test_fetch_assets_cli_reports_failure_with_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from maps.fetch_assets import main
+    from beatplan.maps.fetch_assets import main
 
     code = main(["--dest", str(tmp_path / "c"), "--npm", str(tmp_path / "no-such-npm")])
     assert code == 2

@@ -1,4 +1,4 @@
-"""maps._period: the window a briefing map shows and the label printed on it."""
+"""beatplan.maps._period: the window a briefing map shows and the label printed on it."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo.errors import BeatplanError, EmptyInputError, OptionError
-from maps._period import select_period
+from beatplan.geo.errors import BeatplanError, EmptyInputError, OptionError
+from beatplan.maps._period import select_period
 
 
 def _frame(**cols: object) -> gpd.GeoDataFrame:
@@ -60,7 +60,7 @@ def test_timestamped_windows(since: str, mask: list[int], label: str) -> None:
 
 
 def test_window_agrees_with_the_hotspots_filter() -> None:
-    from hotspots.find import select_incidents
+    from beatplan.hotspots.find import select_incidents
 
     for since in ("28D", "45D", "46D", "3M"):
         keep, _, _ = select_incidents(MONTHLY, since=since)

@@ -1,4 +1,5 @@
-"""maps.planning and maps.changes on the sample county and small hand-made hierarchies."""
+"""beatplan.maps.planning and beatplan.maps.changes on the sample county and small hand-made
+hierarchies."""
 
 from __future__ import annotations
 
@@ -12,12 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from harness.maps import assets_missing_reason, urls_outside_assets
 
-from geo.errors import ValidationError
-from maps._testing import assets_missing_reason, urls_outside_assets
-from maps.changes import change_map
-from maps.offline import external_resources, to_html
-from maps.planning import planning_map
+from beatplan.geo.errors import ValidationError
+from beatplan.maps.changes import change_map
+from beatplan.maps.offline import external_resources, to_html
+from beatplan.maps.planning import planning_map
 
 PAYLOAD = "<script>window.__xss=1</script>"
 
@@ -55,8 +56,8 @@ def _wards() -> gpd.GeoDataFrame:
 
 @lru_cache(maxsize=1)
 def _sample_realigned() -> tuple[Any, Any, gpd.GeoDataFrame]:
-    from boundaries.realign import realign
-    from geo.sample import make_sample
+    from beatplan.boundaries.realign import realign
+    from beatplan.geo.sample import make_sample
 
     s = make_sample(seed=1)
     r = realign(s.wards_new, {"beat": s.beats, "sector": s.sectors, "npa": s.npas})
@@ -143,7 +144,7 @@ def test_change_map_between_ward_tables() -> None:
 
 def test_change_map_without_ward_tables_shows_ground_that_moved() -> None:
     w = _wards()
-    from maps._base import layers_from_wards
+    from beatplan.maps._base import layers_from_wards
 
     before = layers_from_wards(w, ["beat"])["beat"]
     after_w = w.copy()
@@ -197,7 +198,7 @@ def test_offline_planning_and_change_maps_name_no_url() -> None:
 
 
 def test_change_map_of_a_reorganisation_compares_with_its_current_table() -> None:
-    from boundaries.reorganise import reorganise
+    from beatplan.boundaries.reorganise import reorganise
 
     w = _wards()
     merge = {"op": "merge", "level": "beat", "areas": ["B00", "B01"],
@@ -215,7 +216,7 @@ def test_change_map_of_a_reorganisation_compares_with_its_current_table() -> Non
 
 
 def test_briefing_map_takes_a_realignment_and_labels_beats_by_name() -> None:
-    from maps.briefing import LAYER_NAMES, briefing_map
+    from beatplan.maps.briefing import LAYER_NAMES, briefing_map
 
     s, r, pts = _sample_realigned()
     npa = r.areas["npa"].iloc[0]

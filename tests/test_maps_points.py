@@ -1,4 +1,4 @@
-"""maps.points: incidents counted per location, binned to a grid above the budget."""
+"""beatplan.maps.points: incidents counted per location, binned to a grid above the budget."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo.errors import CRSError, GeometryError
-from maps.points import HeatLayer, IncidentLayer, summarise_points
+from beatplan.geo.errors import CRSError, GeometryError
+from beatplan.maps.points import HeatLayer, IncidentLayer, summarise_points
 
 TYPES = ["Burglary", "Drugs", "Robbery", "Shoplifting", "Vehicle crime"]
 

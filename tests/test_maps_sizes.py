@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from harness.maps import assets_missing_reason, in_ci, urls_outside_assets
 
-from maps._testing import assets_missing_reason, in_ci, urls_outside_assets
-from maps.offline import external_resources, to_html
+from beatplan.maps.offline import external_resources, to_html
 
 pytestmark = pytest.mark.realdata
 
@@ -23,7 +23,7 @@ def need_assets() -> None:
 
 @pytest.fixture(scope="module")
 def force(shared_data: Path) -> tuple:
-    from geo import read_boundaries, read_incidents
+    from beatplan.geo import read_boundaries, read_incidents
 
     inc = read_incidents(shared_data / "leicestershire_street_crime")
     wards = read_boundaries(shared_data / "leicestershire_boundaries" / "wd13_wards_by_lad")
@@ -36,8 +36,8 @@ def force(shared_data: Path) -> tuple:
 def test_force_wide_briefing_within_budget(
     force: tuple, since: str | None, budget_mb: float
 ) -> None:
-    from hotspots.find import find_hotspots
-    from maps import briefing_map
+    from beatplan.hotspots.find import find_hotspots
+    from beatplan.maps import briefing_map
 
     inc, wards = force
     hs = find_hotspots(inc, method="gistar", since="28D")  # the month's hotspots on both

@@ -13,10 +13,10 @@ import shapely
 from shapely import box
 from test_reorganise import X0, Y0, grid  # the 6 x 4 grid of 1 km wards at (X0, Y0)
 
-from boundaries import realign
-from boundaries.outputs import layer_name, read_plan, write_plan
-from boundaries.reorganise import reorganise
-from geo.errors import InputFormatError, OptionError, OutputExistsError
+from beatplan.boundaries import realign
+from beatplan.boundaries.outputs import layer_name, read_plan, write_plan
+from beatplan.boundaries.reorganise import reorganise
+from beatplan.geo.errors import InputFormatError, OptionError, OutputExistsError
 
 TEXT = [
     "crosswalk.csv",

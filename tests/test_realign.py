@@ -1,4 +1,4 @@
-"""Tests for boundaries.realign on small hand-made layouts whose answers are known."""
+"""Tests for beatplan.boundaries.realign on small hand-made layouts whose answers are known."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 import shapely
 from shapely import box
 
-from boundaries import WardsTooCoarseError, realign
-from geo import make_sample
-from geo.errors import (
+from beatplan.boundaries import WardsTooCoarseError, realign
+from beatplan.geo import make_sample
+from beatplan.geo.errors import (
     ColumnNotFoundError,
     CRSError,
     DuplicateIdError,
@@ -119,7 +119,7 @@ def test_realign_by_demand_follows_the_points() -> None:
 
 
 def test_realign_takes_incidents_or_points_alike() -> None:
-    from geo.incidents import Incidents
+    from beatplan.geo.incidents import Incidents
 
     wards = strips([0, 1.5, 2.6, 4], "w")
     pts = points_at([(1.8, 1.0)], n_each=3)

@@ -11,11 +11,11 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
+from beatplan.boundaries.outputs import read_plan
+from beatplan.boundaries.pipeline import realign_sample
 from beatplan.cli import COMMANDS
-from boundaries.outputs import read_plan
-from boundaries.pipeline import realign_sample
-from geo.errors import OutputExistsError
-from geo.sample import make_sample
+from beatplan.geo.errors import OutputExistsError
+from beatplan.geo.sample import make_sample
 
 
 def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -166,7 +166,7 @@ def test_realign_sample_for_the_demo(sample, county, tmp_path):
 
 
 def test_realign_files_with_each_level_in_its_own_file(sample, tmp_path):
-    from boundaries.pipeline import realign_files
+    from beatplan.boundaries.pipeline import realign_files
 
     gpkg = sample / "boundaries.gpkg"
     paths = {}

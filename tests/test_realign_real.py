@@ -20,10 +20,10 @@ import pandas as pd
 import pytest
 import shapely
 
-from boundaries import WardsTooCoarseError, build_layers, realign
-from boundaries.checks import check_coverage, check_layer_nesting, check_layers
-from geo import read_boundaries, read_incidents
-from geo.crs import working_crs
+from beatplan.boundaries import WardsTooCoarseError, build_layers, realign
+from beatplan.boundaries.checks import check_coverage, check_layer_nesting, check_layers
+from beatplan.geo import read_boundaries, read_incidents
+from beatplan.geo.crs import working_crs
 
 pytestmark = pytest.mark.realdata
 

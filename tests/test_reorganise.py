@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely import box
 
-from boundaries.outputs import write_plan
-from boundaries.reorganise import reorganise
-from geo.errors import (
+from beatplan.boundaries.outputs import write_plan
+from beatplan.boundaries.reorganise import reorganise
+from beatplan.geo.errors import (
     ColumnNotFoundError,
     CRSError,
     DuplicateIdError,

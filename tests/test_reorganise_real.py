@@ -16,11 +16,11 @@ import pandas as pd
 import pytest
 import shapely
 
-import geo
-from boundaries.outputs import read_plan, write_plan
-from boundaries.reorganise import reorganise
-from geo.errors import ValidationError
-from geo.incidents import read_incidents
+import beatplan.geo as geo
+from beatplan.boundaries.outputs import read_plan, write_plan
+from beatplan.boundaries.reorganise import reorganise
+from beatplan.geo.errors import ValidationError
+from beatplan.geo.incidents import read_incidents
 
 pytestmark = pytest.mark.realdata
 

@@ -1,4 +1,5 @@
-"""Tests of geo.sample: determinism, boundary invariants, police.uk realism, planted hotspots."""
+"""Tests of beatplan.geo.sample: determinism, boundary invariants, police.uk realism, planted
+hotspots."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from _police_uk import HEADER
 from geopandas.testing import assert_geodataframe_equal
 from pyproj import Transformer
 
-from geo.errors import OptionError, OutputExistsError
-from geo.sample import SampleCounty, make_sample, write_sample
+from beatplan.geo.errors import OptionError, OutputExistsError
+from beatplan.geo.sample import SampleCounty, make_sample, write_sample
 
 SEED = 20261122
 OTHER_SEED = 7

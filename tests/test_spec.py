@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
-from boundaries.spec import OPERATIONS, Ref, Spec, load_spec, parse_spec
-from geo.errors import InputFormatError, OptionError, ValidationError
+from beatplan.boundaries.spec import OPERATIONS, Ref, Spec, load_spec, parse_spec
+from beatplan.geo.errors import InputFormatError, OptionError, ValidationError
 
 YAML = """
 name: Example

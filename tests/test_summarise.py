@@ -1,4 +1,4 @@
-"""Tests for hotspots.summarise: hotspots and their incidents per beat or NPA."""
+"""Tests for beatplan.hotspots.summarise: hotspots and their incidents per beat or NPA."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo.errors import ColumnNotFoundError, CRSError, EmptyInputError, ValidationError
-from geo.sample import make_sample
-from hotspots import find_hotspots, summarise
+from beatplan.geo.errors import ColumnNotFoundError, CRSError, EmptyInputError, ValidationError
+from beatplan.geo.sample import make_sample
+from beatplan.hotspots import find_hotspots, summarise
 
 
 @pytest.fixture(scope="module")

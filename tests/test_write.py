@@ -1,4 +1,5 @@
-"""Tests for geo.write.write_layers: formats, round trips, overwrite guard, atomic writes."""
+"""Tests for beatplan.geo.write.write_layers: formats, round trips, overwrite guard, atomic
+writes."""
 
 from __future__ import annotations
 
@@ -16,10 +17,22 @@ import shapely
 from pyproj import CRS
 from shapely import box
 
-import geo.write
-from geo.errors import CRSError, EmptyInputError, InputFormatError, OptionError, OutputExistsError
-from geo.layers import read_boundaries
-from geo.write import DRIVERS, output_paths, shapefile_field_names, write_layers, write_text
+import beatplan.geo.write as geo_write
+from beatplan.geo.errors import (
+    CRSError,
+    EmptyInputError,
+    InputFormatError,
+    OptionError,
+    OutputExistsError,
+)
+from beatplan.geo.layers import read_boundaries
+from beatplan.geo.write import (
+    DRIVERS,
+    output_paths,
+    shapefile_field_names,
+    write_layers,
+    write_text,
+)
 
 BNG = CRS.from_epsg(27700)
 
@@ -379,7 +392,7 @@ def test_failed_move_into_place_restores_the_old_files(
                 raise OSError("device not ready")
         real(src, dst)
 
-    monkeypatch.setattr(geo.write.os, "replace", flaky)
+    monkeypatch.setattr(geo_write.os, "replace", flaky)
     with pytest.raises(OSError, match="device not ready"):
         write_layers(out, {"beats": small(1), "npas": small(1)}, overwrite=True)
     monkeypatch.undo()

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from maps._chromium import find_chromium
-from maps.assets import FETCH_COMMAND, assets_available
+from beatplan.maps.assets import FETCH_COMMAND, assets_available
+from harness.chromium import find_chromium
 
 __all__ = [
     "PROBE",
@@ -184,8 +184,8 @@ def leicester_city_west(root: Any) -> tuple[Any, Any, dict[str, Any]]:
     """Return (October 2022 incidents, force-wide Gi* hotspots, layers) for City West."""
     import geopandas as gpd
 
-    from geo import read_boundaries, read_incidents
-    from hotspots.find import find_hotspots
+    from beatplan.geo import read_boundaries, read_incidents
+    from beatplan.hotspots.find import find_hotspots
 
     root = Path(root)
     inc = read_incidents(root / "leicestershire_street_crime" / "2022-10-leicestershire-street.csv")
@@ -209,7 +209,7 @@ def leicestershire_npas(root: Any) -> tuple[Any, Any]:
     """Return (the 171 WD13 wards with an ``npa`` column, the year's incidents)."""
     import pandas as pd
 
-    from geo import read_boundaries, read_incidents
+    from beatplan.geo import read_boundaries, read_incidents
 
     root = Path(root)
     folder = root / "leicestershire_boundaries" / "wd13_wards_by_lad"
@@ -232,8 +232,8 @@ def chicago_district(root: Any) -> tuple[Any, Any, dict[str, Any]]:
     """Return (two weeks of Nov 2023 incidents, Gi* hotspots of district 11, layers)."""
     import geopandas as gpd
 
-    from geo import read_incidents
-    from hotspots.find import find_hotspots
+    from beatplan.geo import read_incidents
+    from beatplan.hotspots.find import find_hotspots
 
     root = Path(root) / "chicago"
     inc = read_incidents(root / "crimes_2023-11-06_to_2023-11-19.parquet")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from geo.errors import BeatplanError
+from beatplan.geo.errors import BeatplanError
 
 __all__ = ["CHROMIUM_FLAGS", "BrowserError", "PageResult", "find_chromium", "open_page"]
 

@@ -1,0 +1,1 @@
+"""Test harness: the headless Chromium driver and the map tests' helpers (not shipped)."""
