@@ -16,22 +16,14 @@ Examples
 """
 
 from beatplan.boundaries.checks import (
-    CheckReport,
-    ContiguityFix,
-    Problem,
     check_assignment,
-    check_contiguity,
-    check_coverage,
     check_layer_nesting,
     check_layers,
     check_nesting,
     check_unions,
-    dissolve_duplicates,
-    fix_contiguity,
-    shared_boundaries,
-    validate_areas,
-    validate_wards,
 )
+from beatplan.boundaries.contiguity import ContiguityFix, check_contiguity, fix_contiguity
+from beatplan.boundaries.coverage import check_coverage, shared_boundaries
 from beatplan.boundaries.demand import (
     HARM_WEIGHTS,
     area_demand,
@@ -44,7 +36,9 @@ from beatplan.boundaries.hierarchy import DEFAULT_LEVELS, Nesting, build_layers,
 from beatplan.boundaries.outputs import PlanFiles, read_plan, write_plan
 from beatplan.boundaries.realign import Realignment, WardsTooCoarseError, realign
 from beatplan.boundaries.reorganise import Reorganisation, reorganise
+from beatplan.boundaries.report import CheckReport, Problem
 from beatplan.boundaries.spec import Spec, load_spec, parse_spec
+from beatplan.boundaries.validate import dissolve_duplicates, validate_areas, validate_wards
 
 __all__ = [
     "DEFAULT_LEVELS",

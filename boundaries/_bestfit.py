@@ -15,13 +15,21 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from beatplan.boundaries.coverage import _Adjacency
-from beatplan.boundaries.demand import _argsort_ints, _expand
+from beatplan.boundaries._adjacency import Adjacency
+from beatplan.boundaries._common import argsort_ints, expand_ranges
 
-__all__: list[str] = []
+__all__ = [
+    "Level",
+    "add_shares",
+    "best_fit",
+    "fill_unassigned",
+    "overlay",
+    "pieces_frame",
+    "point_areas",
+]
 
 
-def _overlay(
+def overlay(
     wg: np.ndarray, ag: np.ndarray, *, ward_area: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Measure the ward × area overlaps with positive area.
@@ -56,7 +64,7 @@ def _overlay(
     return wi[keep], ai[keep], area[keep], covered_by
 
 
-def _point_areas(
+def point_areas(
     pw: np.ndarray,
     x: np.ndarray,
     y: np.ndarray,
@@ -90,10 +98,10 @@ def _point_areas(
     skip = whole.astype(np.int64)
     largest = np.where(count > 0, sa[np.minimum(start, max(len(sa) - 1, 0))], -1)
     out[q] = np.where(whole[pw[q]], largest[pw[q]], -1)
-    k, owner = _expand(start[pw[q]] + skip[pw[q]], count[pw[q]] - skip[pw[q]])
+    k, owner = expand_ranges(start[pw[q]] + skip[pw[q]], count[pw[q]] - skip[pw[q]])
     pts = q[owner]
     cand = sa[k]
-    by_area = _argsort_ints(cand)  # one area's tests together: cache-friendly
+    by_area = argsort_ints(cand)  # one area's tests together: cache-friendly
     was = shapely.is_prepared(ag)
     shapely.prepare(ag)
     try:
@@ -108,7 +116,7 @@ def _point_areas(
 
 
 @dataclass
-class _Level:
+class Level:
     """One level of old areas as realigned: ids, geometry (when a layer), pieces, choice."""
 
     name: str
@@ -121,7 +129,7 @@ class _Level:
     basis: np.ndarray | None = None
 
 
-def _pieces_frame(
+def pieces_frame(
     wi: np.ndarray,
     ai: np.ndarray,
     area: np.ndarray,
@@ -164,7 +172,7 @@ def _pieces_frame(
     return out
 
 
-def _add_shares(
+def add_shares(
     pieces: pd.DataFrame, ward_area: np.ndarray, ward_demand: np.ndarray | None, by: str
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Share of each piece by the chosen measure; the basis used per ward.
@@ -191,7 +199,7 @@ def _add_shares(
     return out, basis
 
 
-def _best(pieces: pd.DataFrame, ids: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+def best_fit(pieces: pd.DataFrame, ids: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Best area per ward (-1 when none has a positive share) and its share."""
     p = pieces[(pieces["a"] >= 0) & (pieces["share"] > 0)]
     if not len(p):
@@ -206,7 +214,7 @@ def _best(pieces: pd.DataFrame, ids: np.ndarray, n: int) -> tuple[np.ndarray, np
     return best, share
 
 
-def _neighbour_fill(codes: np.ndarray, adj: _Adjacency, ids: np.ndarray) -> np.ndarray:
+def _neighbour_fill(codes: np.ndarray, adj: Adjacency, ids: np.ndarray) -> np.ndarray:
     """Give wards with no area (-1) the area of the neighbours they share most boundary with.
 
     Repeated so a ward whose neighbours are all unassigned waits for them.
@@ -228,8 +236,8 @@ def _neighbour_fill(codes: np.ndarray, adj: _Adjacency, ids: np.ndarray) -> np.n
     return codes
 
 
-def _fill_unassigned(
-    codes: np.ndarray, adj: _Adjacency, ids: np.ndarray, area_geoms: np.ndarray, wg: np.ndarray
+def fill_unassigned(
+    codes: np.ndarray, adj: Adjacency, ids: np.ndarray, area_geoms: np.ndarray, wg: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Give every ward with no area (-1) one: its neighbours', else the nearest area's.
 

@@ -10,10 +10,10 @@ import pandas as pd
 
 from beatplan.boundaries.demand import deviation_pct
 
-__all__: list[str] = []
+__all__ = ["area_crosswalk", "change_table"]
 
 
-def _area_crosswalk(
+def area_crosswalk(
     level: str,
     old: Any,
     new: Any,
@@ -87,7 +87,7 @@ def _flows(df: pd.DataFrame, by: str, other: str) -> pd.Series:
     return c.groupby(by, sort=True)["t"].agg("; ".join)
 
 
-def _change_table(
+def change_table(
     levels: Sequence[str],
     old: Mapping[str, np.ndarray],
     new: Mapping[str, np.ndarray],
@@ -161,7 +161,7 @@ def _change_table(
         out["status"] = [_status(r) for r in out.itertuples()]
         frames.append(out)
         # the area crosswalk
-        x = _area_crosswalk(
+        x = area_crosswalk(
             lv,
             df["old"],
             df["new"],

@@ -1,8 +1,8 @@
 """Apply a spec's steps to a ward table's level columns, collecting every problem (internal).
 
-:class:`_Editor` keeps one array of area ids per level and applies ``create``, ``merge``,
+:class:`Editor` keeps one array of area ids per level and applies ``create``, ``merge``,
 ``move``, ``split`` and ``rename`` in order; a ward given to an area takes that area's higher
-levels, and :meth:`_Editor.nest_down` splits lower areas a change leaves straddling two higher
+levels, and :meth:`Editor.nest_down` splits lower areas a change leaves straddling two higher
 ones. Problems are collected with their key path in the spec, never raised here:
 :func:`beatplan.boundaries.reorganise` reports them all at once.
 """
@@ -20,14 +20,14 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from beatplan.boundaries._common import did_you_mean, listing
 from beatplan.boundaries.coverage import shared_boundaries
-from beatplan.boundaries.hierarchy import _listing
-from beatplan.boundaries.spec import Ref, Step, _did_you_mean
+from beatplan.boundaries.spec import Ref, Step
 
-__all__: list[str] = []
+__all__ = ["Editor", "WardGraph", "hint", "problem_order"]
 
 
-class _Graph:
+class WardGraph:
     """Ward adjacency (shared boundary, not a corner) as position pairs."""
 
     def __init__(self, table: gpd.GeoDataFrame, ward_id: str) -> None:
@@ -60,7 +60,7 @@ class _Graph:
         return {str(k): int(v) for k, v in s.items()}
 
 
-class _Editor:
+class Editor:
     """Applies the steps to per-level id arrays, collecting every problem."""
 
     def __init__(
@@ -69,7 +69,7 @@ class _Editor:
         levels: tuple[str, ...],
         ward_id: str,
         names: dict[str, dict[str, str]],
-        graph: _Graph,
+        graph: WardGraph,
         district_column: str | None,
     ) -> None:
         self.table = table
@@ -110,7 +110,7 @@ class _Editor:
         self.add(
             step.level.path,
             f"unknown level {v!r}; the ward table's levels are {', '.join(self.levels)}"
-            + _hint(v, self.levels),
+            + hint(v, self.levels),
         )
         return None
 
@@ -129,9 +129,9 @@ class _Editor:
         elif v in self.seen[lv]:
             msg = f"{lv} {v!r} no longer exists at this point (an earlier change removed it)"
         else:
-            msg = f"no {lv} {v!r} in the ward table" + _hint(v, sorted(live))
+            msg = f"no {lv} {v!r} in the ward table" + hint(v, sorted(live))
             known = sorted(live)
-            msg += f" ({len(known)} {lv} areas: {_listing(known, 8)})"
+            msg += f" ({len(known)} {lv} areas: {listing(known, 8)})"
         self.add(ref.path, msg)
         return None
 
@@ -144,7 +144,7 @@ class _Editor:
             here.add(r.value)
             p = self.pos.get(r.value)
             if p is None:
-                self.add(r.path, f"unknown ward code {r.value!r}" + _hint(r.value, self.ids))
+                self.add(r.path, f"unknown ward code {r.value!r}" + hint(r.value, self.ids))
                 continue
             prev = self.mentions[lv].get(r.value)
             if prev is not None and prev != r.path:
@@ -165,7 +165,7 @@ class _Editor:
             self.add(
                 path,
                 f"the ward table has no district column {col!r} (its columns: "
-                f"{_listing(t.columns)}); add one, set district_column:, or list the wards",
+                f"{listing(t.columns)}); add one, set district_column:, or list the wards",
             )
             return np.zeros(0, dtype=np.int64)
         codes = t[col].astype("string").fillna("").to_numpy(dtype=object)
@@ -183,8 +183,8 @@ class _Editor:
                 self.add(
                     r.path,
                     f"no ward lies in district {r.value!r} (column {col!r})"
-                    + _hint(r.value, sorted(labels))
-                    + f"; the districts are {_listing(sorted(labels), 12)}",
+                    + hint(r.value, sorted(labels))
+                    + f"; the districts are {listing(sorted(labels), 12)}",
                 )
             out.append(np.nonzero(hit)[0])
         return np.unique(np.concatenate(out)) if out else np.zeros(0, dtype=np.int64)
@@ -251,7 +251,7 @@ class _Editor:
                 else:
                     self.add(
                         path,
-                        f"its wards lie in {len(vals)} {h} areas ({_listing(vals)}); say which "
+                        f"its wards lie in {len(vals)} {h} areas ({listing(vals)}); say which "
                         f"{h} the {lv} belongs to with within: {{{h}: <id>}}",
                     )
         return out
@@ -325,7 +325,7 @@ class _Editor:
                 self.add(
                     f"{step.path}.areas.{h}",
                     f"unknown level {h!r}; the levels are {', '.join(self.levels)}"
-                    + _hint(h, self.levels),
+                    + hint(h, self.levels),
                 )
                 continue
             for r in refs:
@@ -441,7 +441,7 @@ class _Editor:
         already = members[self.col[lv][members] == to]
         if len(already):
             self.warnings.append(
-                f"{step.path}: ward(s) {_listing(self.ids[already])} are already in {lv} {to}"
+                f"{step.path}: ward(s) {listing(self.ids[already])} are already in {lv} {to}"
             )
         sources = sorted(set(self.col[lv][members]) - {to})
         for s in sources:
@@ -457,7 +457,7 @@ class _Editor:
             lv,
             to,
             len(members),
-            step.describe() + (f" from {_listing(sources)}" if sources else ""),
+            step.describe() + (f" from {listing(sources)}" if sources else ""),
         )
 
     def split(self, step: Step, k: int) -> None:
@@ -492,7 +492,7 @@ class _Editor:
             self.add(
                 f"{step.path}.into",
                 f"{len(rest)} ward(s) of {lv} {area} are in no part: "
-                f"{_listing(sorted(self.ids[rest]))}; list them, or add a part with rest: true",
+                f"{listing(sorted(self.ids[rest]))}; list them, or add a part with rest: true",
             )
         chosen = [(p, np.union1d(w, rest) if p.get("rest") else w) for p, w in chosen]
         keeps = [p for p, _ in chosen if p.get("id") is not None and p["id"].value == area]
@@ -632,7 +632,7 @@ class _Editor:
                     )
 
 
-def _problem_order(problem: str) -> tuple[int, int]:
+def problem_order(problem: str) -> tuple[int, int]:
     """Sort problems as the spec reads: top keys, then each change in order, then exceptions."""
     m = re.match(r"changes\[(\d+)\]", problem)
     if m:
@@ -644,6 +644,6 @@ def _problem_order(problem: str) -> tuple[int, int]:
     return (0, 0)
 
 
-def _hint(value: str, choices: Iterable[Any]) -> str:
+def hint(value: str, choices: Iterable[Any]) -> str:
     """Up to three close matches among many ids (a stricter cutoff than the spec's keys)."""
-    return _did_you_mean(value, choices, n=3, cutoff=0.75)
+    return did_you_mean(value, choices, n=3, cutoff=0.75)

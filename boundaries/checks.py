@@ -18,8 +18,8 @@ check input layers in one pass and repair what can safely be repaired (and say s
 
 The report lives in :mod:`beatplan.boundaries.report`, the coverage geometry (shared boundaries, the
 coverage certificate, gaps, overlaps) in :mod:`beatplan.boundaries.coverage`, input validation in
-:mod:`beatplan.boundaries.validate` and contiguity in :mod:`beatplan.boundaries.contiguity`; they
-are all re-exported here.
+:mod:`beatplan.boundaries.validate` and contiguity in :mod:`beatplan.boundaries.contiguity`: import
+each name from its own module (or from :mod:`beatplan.boundaries`).
 """
 
 from __future__ import annotations
@@ -31,48 +31,21 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from beatplan.boundaries.contiguity import (
-    ContiguityFix,
-    Exceptions,
-    check_contiguity,
-    fix_contiguity,
-    normalise_exceptions,
-)
-from beatplan.boundaries.coverage import (
-    _Adjacency,
-    _adjacency,
-    _union,
-    check_coverage,
-    find_gaps,
-    find_overlaps,
-    shared_boundaries,
-)
-from beatplan.boundaries.hierarchy import DEFAULT_LEVELS, _as_ids, _listing, _strings
-from beatplan.boundaries.hierarchy import build_layers as _build_layers
-from beatplan.boundaries.report import CheckReport, Problem
-from beatplan.boundaries.validate import _start, dissolve_duplicates, validate_areas, validate_wards
+from beatplan.boundaries._adjacency import Adjacency, polygon_adjacency, union_of
+from beatplan.boundaries._common import as_ids, layer_ids, listing, strings
+from beatplan.boundaries.contiguity import Exceptions, check_contiguity
+from beatplan.boundaries.coverage import check_coverage, find_gaps
+from beatplan.boundaries.hierarchy import DEFAULT_LEVELS, build_layers
+from beatplan.boundaries.report import CheckReport
+from beatplan.boundaries.validate import dissolve_duplicates
 from beatplan.geo.errors import ColumnNotFoundError
 
 __all__ = [
-    "CheckReport",
-    "ContiguityFix",
-    "Exceptions",
-    "Problem",
     "check_assignment",
-    "check_contiguity",
-    "check_coverage",
     "check_layer_nesting",
     "check_layers",
     "check_nesting",
     "check_unions",
-    "dissolve_duplicates",
-    "find_gaps",
-    "find_overlaps",
-    "fix_contiguity",
-    "normalise_exceptions",
-    "shared_boundaries",
-    "validate_areas",
-    "validate_wards",
 ]
 
 
@@ -98,9 +71,9 @@ def check_assignment(
     rep.ran("assignment")
     missing = [c for c in (ward_id, *levels) if c not in wards.columns]
     if missing:
-        rep.add("assignment", "ward", missing, f"the ward table has no column {_listing(missing)}")
+        rep.add("assignment", "ward", missing, f"the ward table has no column {listing(missing)}")
         return rep
-    ids = _as_ids(wards[ward_id])
+    ids = as_ids(wards[ward_id])
     if ids.isna().any():
         rep.add("assignment", "ward", [], f"{int(ids.isna().sum())} ward(s) have no id")
     dup = ids[ids.duplicated(keep=False) & ids.notna()]
@@ -110,16 +83,16 @@ def check_assignment(
             "ward",
             sorted(set(dup)),
             f"{dup.nunique()} ward id(s) appear more than once, so those wards are in several "
-            f"areas: {_listing(sorted(set(dup)))}",
+            f"areas: {listing(sorted(set(dup)))}",
         )
     for level in levels:
-        null = _as_ids(wards[level]).isna().to_numpy()
+        null = as_ids(wards[level]).isna().to_numpy()
         if null.any():
             rep.add(
                 "assignment",
                 level,
                 ids[null],
-                f"{int(null.sum())} ward(s) are in no {level}: {_listing(ids[null])}",
+                f"{int(null.sum())} ward(s) are in no {level}: {listing(ids[null])}",
             )
     return rep
 
@@ -159,7 +132,7 @@ def check_nesting(
                     child,
                     bad.index,
                     f"{len(bad)} {child} area(s) lie in several {parent} areas: "
-                    f"{_listing(detail)}; resolve with beatplan.boundaries.nest()",
+                    f"{listing(detail)}; resolve with beatplan.boundaries.nest()",
                 )
     return rep
 
@@ -213,7 +186,7 @@ def check_unions(
     rep.ran("union")
     wg = np.asarray(wards.geometry.values, dtype=object)
     if ward_union is None:
-        ward_union = _union(wg)
+        ward_union = union_of(wg)
     total = float(shapely.area(ward_union))
     tol = _tolerance(tolerance, total)
     if ward_area is None or len(ward_area) != len(wg):
@@ -221,7 +194,7 @@ def check_unions(
     points = shapely.point_on_surface(wg)
     for level, layer in layers.items():
         lg = np.asarray(layer.geometry.values, dtype=object)
-        lu = layer_unions[level] if layer_unions and level in layer_unions else _union(lg)
+        lu = layer_unions[level] if layer_unions and level in layer_unions else union_of(lg)
         diff = float(shapely.area(shapely.symmetric_difference(ward_union, lu)))
         if diff > tol:
             rep.add(
@@ -233,18 +206,18 @@ def check_unions(
             )
         if level not in levels:
             continue
-        lid = _as_ids(layer["id"]).to_numpy(dtype=object)
-        vals = _as_ids(wards[level]).to_numpy(dtype=object)
+        lid = as_ids(layer["id"]).to_numpy(dtype=object)
+        vals = as_ids(wards[level]).to_numpy(dtype=object)
         extra = sorted(set(lid) - set(vals))
         absent = sorted(set(vals) - set(lid) - {pd.NA})
         if extra:
-            rep.add("union", level, extra, f"{level} area(s) with no ward: {_listing(extra)}")
+            rep.add("union", level, extra, f"{level} area(s) with no ward: {listing(extra)}")
         if absent:
             rep.add(
                 "union",
                 level,
                 absent,
-                f"{level} area(s) missing from the layer: {_listing(absent)}",
+                f"{level} area(s) missing from the layer: {listing(absent)}",
             )
         pos = pd.Series(np.arange(len(lid)), index=lid)
         if not pos.index.is_unique:
@@ -263,19 +236,19 @@ def check_unions(
                 level,
                 lid[off],
                 f"{int(off.sum())} {level} polygon(s) do not have the area of their wards: "
-                f"{_listing(lid[off])}",
+                f"{listing(lid[off])}",
             )
         was_prepared = shapely.is_prepared(lg)
         shapely.prepare(lg)
         inside = shapely.covers(lg[idx], points[ok])
         shapely.destroy_prepared(lg[~was_prepared])
         if not inside.all():
-            wid = _as_ids(wards[ward_id]).to_numpy(dtype=object)[ok][~inside]
+            wid = as_ids(wards[ward_id]).to_numpy(dtype=object)[ok][~inside]
             rep.add(
                 "union",
                 level,
                 wid,
-                f"{len(wid)} ward(s) lie outside the polygon of their {level}: {_listing(wid)}",
+                f"{len(wid)} ward(s) lie outside the polygon of their {level}: {listing(wid)}",
             )
     return rep
 
@@ -289,7 +262,7 @@ def check_layers(
     exceptions: Exceptions | None = (),
     tolerance: float = 1.0,
     gap_width: float = 0.0,
-    adjacency: _Adjacency | None = None,
+    adjacency: Adjacency | None = None,
     ward_union: shapely.Geometry | None = None,
     wards_valid: bool = False,
 ) -> CheckReport:
@@ -356,22 +329,24 @@ def check_layers(
         if not ward_ok:
             rep.add("union", "ward", [], "layers not built: the wards do not form a coverage")
             return rep
-        layers = _build_layers(wards, levels=levels, ward_id=ward_id)
+        layers = build_layers(wards, levels=levels, ward_id=ward_id)
     if ward_union is None:
-        ward_union = _union(g)
+        ward_union = union_of(g)
     gaps = find_gaps(g, min_area=tolerance, union=ward_union)
-    wid = _as_ids(wards[ward_id]).to_numpy(dtype=object)
+    wid = as_ids(wards[ward_id]).to_numpy(dtype=object)
     for area, neigh in zip(gaps["area"], gaps["neighbours"], strict=True):
         rep.add(
             "gap",
             "ward",
             wid[neigh],
-            f"a gap of {area:,.0f} m² lies between wards {_listing(wid[neigh])} and in none of "
+            f"a gap of {area:,.0f} m² lies between wards {listing(wid[neigh])} and in none of "
             "them (or any area): check the ward layer is complete",
             severity="warning",
         )
     rep.ran("gap")
-    unions = {lv: _union(np.asarray(ly.geometry.values, dtype=object)) for lv, ly in layers.items()}
+    unions = {
+        lv: union_of(np.asarray(ly.geometry.values, dtype=object)) for lv, ly in layers.items()
+    }
     for level, layer in layers.items():
         rep.extend(
             check_coverage(
@@ -390,7 +365,7 @@ def check_layers(
             ward_area=adjacency.areas(g) if adjacency is not None else None,
         )
     )
-    adj = adjacency if adjacency is not None else _adjacency(g, matched=ward_ok)
+    adj = adjacency if adjacency is not None else polygon_adjacency(g, matched=ward_ok)
     rep.extend(
         check_contiguity(
             wards, levels=levels, ward_id=ward_id, exceptions=exceptions, adjacency=adj
@@ -454,8 +429,8 @@ def check_layer_nesting(
         )
     rep = CheckReport()
     rep.ran("nesting")
-    _start(child, child_id, child_level)
-    _start(parent, parent_id, parent_level)
+    layer_ids(child, child_id, child_level)
+    layer_ids(parent, parent_id, parent_level)
     c, msg_c = dissolve_duplicates(child, child_id, what=child_level)
     p, msg_p = dissolve_duplicates(parent, parent_id, what=parent_level)
     for m in (msg_c, msg_p):
@@ -474,15 +449,13 @@ def check_layer_nesting(
     table = pd.DataFrame(
         {
             "child": cid,
-            "parent": _strings(
-                np.where(bp.notna(), pid[bp.fillna(0).astype(int).to_numpy()], None)
-            ),
+            "parent": strings(np.where(bp.notna(), pid[bp.fillna(0).astype(int).to_numpy()], None)),
             "share": best["share"].reindex(np.arange(len(c))).fillna(0.0).to_numpy(),
         }
     )
     table["nested"] = table["share"] >= 1 - tolerance
     if recorded is not None:
-        table["recorded"] = _as_ids(c[recorded]).to_numpy()
+        table["recorded"] = as_ids(c[recorded]).to_numpy()
         table["agrees"] = (table["recorded"] == table["parent"]).fillna(False).astype(bool)
     rep.tables["nesting"] = table
     none = table["parent"].isna()
@@ -492,7 +465,7 @@ def check_layer_nesting(
             child_level,
             table["child"][none],
             f"{int(none.sum())} {child_level}(s) lie in no {parent_level}: "
-            f"{_listing(table['child'][none])}",
+            f"{listing(table['child'][none])}",
         )
     out = ~table["nested"] & ~none
     if out.any():
@@ -506,7 +479,7 @@ def check_layer_nesting(
             child_level,
             table["child"][out],
             f"{int(out.sum())} {child_level}(s) straddle several {parent_level}s: "
-            f"{_listing(detail)}",
+            f"{listing(detail)}",
         )
     if recorded is not None:
         dis = ~table["agrees"] & ~none
@@ -521,7 +494,7 @@ def check_layer_nesting(
                 child_level,
                 table["child"][dis],
                 f"{int(dis.sum())} {child_level}(s) disagree with their recorded "
-                f"{parent_level}: {_listing(detail)}",
+                f"{parent_level}: {listing(detail)}",
             )
     return rep
 

@@ -19,9 +19,9 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from beatplan.boundaries.coverage import _Adjacency, _adjacency
-from beatplan.boundaries.hierarchy import DEFAULT_LEVELS, _as_ids, _listing, _strings, _weights
-from beatplan.boundaries.hierarchy import ward_table as _ward_table
+from beatplan.boundaries._adjacency import Adjacency, polygon_adjacency
+from beatplan.boundaries._common import as_ids, listing, strings, ward_weights
+from beatplan.boundaries.hierarchy import DEFAULT_LEVELS, ward_table
 from beatplan.boundaries.report import CheckReport
 from beatplan.geo.errors import check_option
 
@@ -69,7 +69,7 @@ def normalise_exceptions(
     return {lv: ids for lv in levels}
 
 
-def _components(n: int, adj: _Adjacency, codes: np.ndarray) -> np.ndarray:
+def _components(n: int, adj: Adjacency, codes: np.ndarray) -> np.ndarray:
     same = codes[adj.i] == codes[adj.j]
     graph = coo_matrix((np.ones(int(same.sum())), (adj.i[same], adj.j[same])), shape=(n, n)).tocsr()
     _, labels = connected_components(graph, directed=False)
@@ -109,7 +109,7 @@ def check_contiguity(
     levels: Sequence[str] = DEFAULT_LEVELS,
     ward_id: str = "id",
     exceptions: Exceptions | None = (),
-    adjacency: _Adjacency | None = None,
+    adjacency: Adjacency | None = None,
 ) -> CheckReport:
     """Every area is contiguous: its wards are connected through shared boundaries.
 
@@ -140,11 +140,11 @@ def check_contiguity(
     levels = list(levels)
     exc = normalise_exceptions(exceptions, levels)
     g = np.asarray(wards.geometry.values, dtype=object)
-    adj = adjacency if adjacency is not None else _adjacency(g)
+    adj = adjacency if adjacency is not None else polygon_adjacency(g)
     area = adj.areas(g)
-    wid = _as_ids(wards[ward_id]).to_numpy(dtype=object)
+    wid = as_ids(wards[ward_id]).to_numpy(dtype=object)
     for level in levels:
-        codes, uniq_ = pd.factorize(_as_ids(wards[level]))
+        codes, uniq_ = pd.factorize(as_ids(wards[level]))
         uniq = np.asarray(uniq_, dtype=object)
         labels = _components(len(g), adj, codes)
         comp = _pieces_table(labels, codes, area, area)
@@ -159,7 +159,7 @@ def check_contiguity(
             n_parts = int(comp.loc[comp["code"] == code, "parts"].iloc[0])
             msg = (
                 f"{level} {aid} is in {n_parts} pieces; ward(s) detached from its main part: "
-                f"{_listing(sorted(grp))}"
+                f"{listing(sorted(grp))}"
             )
             msg += (
                 " (declared an exception)"
@@ -206,7 +206,7 @@ def fix_contiguity(
     ward_id: str = "id",
     exceptions: Exceptions | None = (),
     weight: str | Sequence[float] | np.ndarray | pd.Series | None = None,
-    adjacency: _Adjacency | None = None,
+    adjacency: Adjacency | None = None,
     max_rounds: int | None = None,
 ) -> ContiguityFix:
     """Give every detached part of an area to the neighbour it shares most boundary with.
@@ -255,13 +255,13 @@ def fix_contiguity(
     (['B1', 'B2', 'B2'], ['c'])
     """
     levels = list(levels)
-    table = _ward_table(wards, ward_id=ward_id, levels=levels)
+    table = ward_table(wards, ward_id=ward_id, levels=levels)
     exc = normalise_exceptions(exceptions, levels)
     g = np.asarray(table.geometry.values, dtype=object)
     n = len(g)
-    adj = adjacency if adjacency is not None else _adjacency(g)
+    adj = adjacency if adjacency is not None else polygon_adjacency(g)
     area = adj.areas(g)
-    w = _weights(table, weight)
+    w = ward_weights(table, weight)
     wid = table[ward_id].to_numpy(dtype=object)
     rep = CheckReport()
     rep.ran("contiguity")
@@ -306,7 +306,7 @@ def fix_contiguity(
             for cmp in det.index.difference(pd.Index(sorted(touches_other))):
                 members = sorted(wid[labels == cmp])
                 stuck[(level, det_area[int(cmp)])] = (
-                    f"{level} {det_area[int(cmp)]}: detached ward(s) {_listing(members)} "
+                    f"{level} {det_area[int(cmp)]}: detached ward(s) {listing(members)} "
                     "touch no other area; declare the area an exception or reassign them by hand",
                     members,
                 )
@@ -322,7 +322,7 @@ def fix_contiguity(
                     if cmp in best.index:
                         stuck[(level, det_area[cmp])] = (
                             f"{level} {det_area[cmp]}: moving its detached part "
-                            f"would split {levels[k - 1]} {_listing(sorted(grp['child']))}; "
+                            f"would split {levels[k - 1]} {listing(sorted(grp['child']))}; "
                             "fix by hand",
                             sorted(wid[labels == cmp]),
                         )
@@ -337,7 +337,7 @@ def fix_contiguity(
             for higher in levels[k:]:
                 col = table[higher].to_numpy(dtype=object).copy()
                 col[mv] = col[src_ward]
-                table[higher] = _strings(col)
+                table[higher] = strings(col)
             for cmp, to_id, length in zip(best.index, best["to_id"], best["len"], strict=True):
                 moved = np.nonzero(labels == cmp)[0]
                 moves.append(

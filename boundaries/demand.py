@@ -31,8 +31,8 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from beatplan.boundaries.hierarchy import DEFAULT_LEVELS, _as_ids, _listing, _mix
-from beatplan.boundaries.hierarchy import ward_table as _ward_table
+from beatplan.boundaries._common import argsort_ints, as_ids, expand_ranges, listing, mix
+from beatplan.boundaries.hierarchy import DEFAULT_LEVELS, ward_table
 from beatplan.geo.errors import ColumnNotFoundError, CRSError, GeometryError
 
 __all__ = [
@@ -71,33 +71,6 @@ HARM_WEIGHTS: dict[str, float] = {
 Weights = str | Mapping[str, float] | None
 
 
-def _expand(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenate the ranges ``[s, s + c)``; also say which range each item came from."""
-    counts = counts.astype(np.int64)
-    owner = np.repeat(np.arange(len(counts)), counts)
-    offs = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-    return np.repeat(starts.astype(np.int64), counts) + offs, owner
-
-
-def _argsort_ints(keys: np.ndarray) -> np.ndarray:
-    """Stable argsort of non-negative integers, by 16-bit radix passes.
-
-    numpy sorts 16-bit keys stably by counting (radix sort), about ten times faster than a
-    comparison sort of the same number of 64-bit keys; a key below 2**32 takes two passes.
-    """
-    keys = np.asarray(keys)
-    if len(keys) == 0 or keys.dtype.kind not in "iu" or keys.min() < 0 or keys.max() >= 1 << 48:
-        return np.argsort(keys, kind="stable")
-    top = int(keys.max())
-    order = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
-    shift = 16
-    while top >> shift:
-        digit = ((keys[order] >> shift) & 0xFFFF).astype(np.uint16)
-        order = order[np.argsort(digit, kind="stable")]
-        shift += 16
-    return order
-
-
 def _duplicates(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Map points to their distinct locations: (first index of each location, location of each).
 
@@ -108,10 +81,10 @@ def _duplicates(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray] |
     # a sample says cheaply whether the points repeat locations (police.uk snap points do)
     step = max(1, len(x) // 20_000)
     sample = np.column_stack([x[::step] + 0.0, y[::step] + 0.0]).view(np.uint64)
-    if len(pd.unique(_mix(sample[:, 0] ^ _mix(sample[:, 1])))) > 0.95 * len(sample):
+    if len(pd.unique(mix(sample[:, 0] ^ mix(sample[:, 1])))) > 0.95 * len(sample):
         return None
     bits = np.column_stack([x + 0.0, y + 0.0]).view(np.uint64)
-    codes, uniq = pd.factorize(_mix(bits[:, 0] ^ _mix(bits[:, 1])))
+    codes, uniq = pd.factorize(mix(bits[:, 0] ^ mix(bits[:, 1])))
     if len(uniq) > 0.8 * len(x):
         return None
     seen = np.maximum.accumulate(codes)
@@ -181,7 +154,7 @@ def locate_xy(polygons: Any, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     inv = 1.0 / max(float(np.median(side)) / 3.0, extent / 2000.0, 1e-9)
     ny = int((hi_y - lo_y) * inv) + 1
     key = ((px - lo_x) * inv).astype(np.int64) * ny + ((py - lo_y) * inv).astype(np.int64)
-    order = _argsort_ints(key)
+    order = argsort_ints(key)
     skey = key[order]
     sx, sy = px[order], py[order]  # sorted by cell: each cell's points lie together
     poly = np.nonzero(okp)[0]
@@ -191,7 +164,7 @@ def locate_xy(polygons: Any, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     cy0 = ((bb[:, 1] - lo_y) * inv).astype(np.int64)
     cy1 = ((bb[:, 3] - lo_y) * inv).astype(np.int64)
     nyc = cy1 - cy0 + 1
-    j, owner = _expand(np.zeros(len(poly), np.int64), (cx1 - cx0 + 1) * nyc)
+    j, owner = expand_ranges(np.zeros(len(poly), np.int64), (cx1 - cx0 + 1) * nyc)
     ckey = (cx0[owner] + j // nyc[owner]) * ny + (cy0[owner] + j % nyc[owner])
     lo = np.searchsorted(skey, ckey, "left")
     n_in = np.searchsorted(skey, ckey, "right") - lo
@@ -263,7 +236,7 @@ def point_xy(
     if bad.any():
         raise GeometryError(
             f"{what}: {int(bad.sum())} geometr{'y is' if bad.sum() == 1 else 'ies are'} not "
-            f"points (rows {_listing(np.nonzero(bad)[0])}); give incident or population points"
+            f"points (rows {listing(np.nonzero(bad)[0])}); give incident or population points"
         )
     return shapely.get_x(g), shapely.get_y(g)
 
@@ -417,14 +390,14 @@ def incident_weights(
         return np.nan_to_num(w, nan=0.0)
     if isinstance(weights, str) and weights != "harm":
         raise ColumnNotFoundError(
-            f"weights={weights!r} is neither a column of the points ({_listing(points.columns)}) "
+            f"weights={weights!r} is neither a column of the points ({listing(points.columns)}) "
             "nor 'harm'; name a numeric column, 'harm', or give a table {crime type: weight}"
         )
     table = HARM_WEIGHTS if isinstance(weights, str) else dict(weights)
     if category not in points.columns:
         raise ColumnNotFoundError(
             f"harm weights need the crime type, but the points have no {category!r} column "
-            f"(columns: {_listing(points.columns)}); pass category= naming it"
+            f"(columns: {listing(points.columns)}); pass category= naming it"
         )
     cats = points[category].astype("string")
     w = np.array(cats.map(table).astype(float), dtype=float)
@@ -434,7 +407,7 @@ def incident_weights(
         log.warning(
             "harm weights: %d point(s) of type(s) not in the table (%s) weighted %g",
             unknown.sum(),
-            _listing(kinds),
+            listing(kinds),
             default,
         )
         w[unknown] = default
@@ -500,14 +473,14 @@ def area_demand(
     """
     if area_id not in areas.columns:
         raise ColumnNotFoundError(
-            f"areas: no id column {area_id!r}; the columns are {_listing(areas.columns)}"
+            f"areas: no id column {area_id!r}; the columns are {listing(areas.columns)}"
         )
     c = count_points(
         areas.geometry.values, points, crs=areas.crs, weights=weights, category=category
     )
     frame = pd.DataFrame(
         {
-            "id": _as_ids(areas[area_id]).to_numpy(),
+            "id": as_ids(areas[area_id]).to_numpy(),
             "incidents": c.incidents,
             "demand": c.demand,
         }
@@ -560,7 +533,7 @@ def level_demand(
         ``attrs`` as :func:`area_demand` (counts against the wards).
     """
     levels = list(levels)
-    table = _ward_table(wards, ward_id=ward_id, levels=levels)
+    table = ward_table(wards, ward_id=ward_id, levels=levels)
     if ward_counts is None:
         c = count_points(
             table.geometry.values, points, crs=table.crs, weights=weights, category=category

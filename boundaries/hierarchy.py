@@ -15,7 +15,7 @@ the layers form a coverage whose shared edges are the wards' own.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,9 +25,16 @@ import pandas as pd
 import shapely
 from shapely.errors import GEOSException
 
+from beatplan.boundaries._common import (
+    as_ids,
+    duplicate_ids,
+    listing,
+    raise_problems,
+    strings,
+    ward_weights,
+)
 from beatplan.geo.errors import (
     ColumnNotFoundError,
-    DuplicateIdError,
     EmptyInputError,
     GeometryError,
     ValidationError,
@@ -49,63 +56,7 @@ log = logging.getLogger("beatplan")
 DEFAULT_LEVELS: tuple[str, ...] = ("beat", "sector", "npa")
 #: Name (and id) of the layer that is the union of every ward.
 FORCE = "force"
-_MAX_LISTED = 10
-
-
-def _listing(values: Iterable[Any], n: int = _MAX_LISTED) -> str:
-    """Join the first ``n`` values with commas and say how many more there are."""
-    items = [str(v) for v in values]
-    more = len(items) - n
-    return ", ".join(items[:n]) + (f" and {more} more" if more > 0 else "")
-
-
-def _mix(z: np.ndarray) -> np.ndarray:
-    """Return the splitmix64 finaliser of ``z`` (uint64): a well-spread hash of each value."""
-    z = z ^ (z >> np.uint64(30))
-    z = z * np.uint64(0xBF58476D1CE4E5B9)
-    z = z ^ (z >> np.uint64(27))
-    z = z * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
-def _strings(values: Any) -> Any:
-    """Return ``values`` as a pandas string array (None and NaN become <NA>)."""
-    arr = np.asarray(values, dtype=object)
-    return pd.array(arr, dtype="string")
-
-
-def _as_ids(values: pd.Series) -> pd.Series:
-    """Ids as pandas strings; numbers written without a trailing ``.0``; nulls kept as <NA>."""
-    s = pd.Series(values, copy=True)
-    if pd.api.types.is_float_dtype(s.dtype):
-        whole = s.notna() & (s == np.floor(s.fillna(0)))
-        out = s.astype("string")
-        out[whole] = s[whole].astype("int64").astype("string")
-        return out
-    return s.astype("string")
-
-
-def _duplicate_ids(ids: pd.Series, what: str, id_col: str) -> str | None:
-    """Say which ward codes repeat (with their counts), or None when every code is unique."""
-    dup = ids[ids.duplicated(keep=False) & ids.notna()]
-    if not len(dup):
-        return None
-    return (
-        f"{what}: duplicate ward codes in column {id_col!r}: "
-        + _listing(f"{k!r} ×{v}" for k, v in dup.value_counts().items())
-        + "; each ward must appear once: merge the parts of a ward into one feature "
-        "(GeoDataFrame.dissolve) or fix the codes"
-    )
-
-
-def _raise_problems(what: str, problems: list[str], duplicates: str | None) -> None:
-    """Raise every problem at once; repeated codes alone are a :class:`DuplicateIdError`."""
-    if duplicates is not None and not problems:
-        raise DuplicateIdError(duplicates)
-    if duplicates is not None:
-        problems = [duplicates, *problems]
-    if problems:
-        raise ValidationError(what, problems)
+MAX_LISTED = 10
 
 
 def group_union(
@@ -231,18 +182,18 @@ def ward_table(
     if ward_id not in wards.columns:
         raise ColumnNotFoundError(
             f"{what}: no ward id column {ward_id!r}; the columns are "
-            f"{_listing(wards.columns)}; pass ward_id= naming the column of ward codes"
+            f"{listing(wards.columns)}; pass ward_id= naming the column of ward codes"
         )
     out = wards.copy()
-    out[ward_id] = _as_ids(out[ward_id])
+    out[ward_id] = as_ids(out[ward_id])
     if lookup is not None:
         if isinstance(lookup, pd.DataFrame):
             if ward_id not in lookup.columns:
                 raise ColumnNotFoundError(
                     f"lookup: no ward id column {ward_id!r}; its columns are "
-                    f"{_listing(lookup.columns)}"
+                    f"{listing(lookup.columns)}"
                 )
-            lk = lookup.assign(**{ward_id: _as_ids(lookup[ward_id])}).drop_duplicates(ward_id)
+            lk = lookup.assign(**{ward_id: as_ids(lookup[ward_id])}).drop_duplicates(ward_id)
             lk = lk.set_index(ward_id)
             for level in levels:
                 if level in lk.columns:
@@ -255,7 +206,7 @@ def ward_table(
     if missing:
         raise ColumnNotFoundError(
             f"{what}: no column for level{'s' if len(missing) > 1 else ''} "
-            f"{_listing(repr(m) for m in missing)}; the columns are {_listing(out.columns)}; "
+            f"{listing(repr(m) for m in missing)}; the columns are {listing(out.columns)}; "
             "give one column per "
             "level (small to large) or a lookup= from ward id to area"
         )
@@ -264,20 +215,20 @@ def ward_table(
     if ids.isna().any():
         problems.append(f"{int(ids.isna().sum())} ward(s) have no id in column {ward_id!r}")
     for level in levels:
-        out[level] = _as_ids(out[level])
+        out[level] = as_ids(out[level])
         null = out[level].isna()
         if null.any():
             problems.append(
                 f"{int(null.sum())} ward(s) belong to no {level} (every ward must be in exactly "
-                f"one area at each level): {_listing(ids[null])}"
+                f"one area at each level): {listing(ids[null])}"
             )
     geom = out.geometry.values
     bad = shapely.is_missing(geom) | shapely.is_empty(geom)
     if bad.any():
         problems.append(
-            f"{int(bad.sum())} ward(s) have a null or empty geometry: {_listing(ids[bad])}"
+            f"{int(bad.sum())} ward(s) have a null or empty geometry: {listing(ids[bad])}"
         )
-    _raise_problems(what, problems, _duplicate_ids(ids, what, ward_id))
+    raise_problems(what, problems, duplicate_ids(ids, what, ward_id))
     others = [c for c in out.columns if c not in (ward_id, *levels, out.geometry.name)]
     return out[[ward_id, *levels, *others, out.geometry.name]]
 
@@ -299,7 +250,7 @@ def _names_for(
         if spec not in wards.columns:
             raise ColumnNotFoundError(
                 f"names[{level!r}]={spec!r} is not a column of the ward table; its columns are "
-                f"{_listing(wards.columns)}"
+                f"{listing(wards.columns)}"
             )
         first = wards.groupby(level, sort=False)[spec].first()
         return pd.Series(first.reindex(ids).to_numpy(), dtype="string")
@@ -373,7 +324,7 @@ def build_layers(
             poly = group_union(pgeoms, child_parent, len(ids))
         else:
             poly = group_union(geoms, codes, len(ids))
-        cols: dict[str, Any] = {"id": _strings(ids)}
+        cols: dict[str, Any] = {"id": strings(ids)}
         nm = _names_for(names, level, table, ids)
         if nm is not None:
             cols["name"] = nm.array
@@ -381,7 +332,7 @@ def build_layers(
             pairs = table[[level, higher]].drop_duplicates()
             split = pairs[level].duplicated(keep=False)
             pairs = pairs[~split]
-            cols[higher] = _strings(
+            cols[higher] = strings(
                 pd.Series(pairs[higher].to_numpy(), index=pairs[level].to_numpy()).reindex(ids)
             )
         cols["n_wards"] = np.bincount(codes, minlength=len(ids)).astype(np.int64)
@@ -393,7 +344,7 @@ def build_layers(
         whole = shapely.coverage_union_all(top) if len(top) else shapely.GeometryCollection()
         layers[force] = gpd.GeoDataFrame(
             {
-                "id": _strings([force]),
+                "id": strings([force]),
                 "n_wards": np.array([len(table)], dtype=np.int64),
                 "area_m2": [shapely.area(whole)],
             },
@@ -439,27 +390,6 @@ _CONFLICT_COLUMNS = [
 ]
 
 
-def _weights(
-    table: gpd.GeoDataFrame, weight: str | Sequence[float] | np.ndarray | pd.Series | None
-) -> np.ndarray:
-    if weight is None:
-        return np.asarray(shapely.area(table.geometry.values), dtype=float)
-    if isinstance(weight, str):
-        if weight not in table.columns:
-            raise ColumnNotFoundError(
-                f"weight={weight!r} is not a column of the ward table; its columns are "
-                f"{_listing(table.columns)}"
-            )
-        w = pd.to_numeric(table[weight], errors="coerce").to_numpy(dtype=float)
-    else:
-        w = np.asarray(weight, dtype=float)
-        if w.shape != (len(table),):
-            raise ValidationError(
-                "weight", [f"expected one weight per ward ({len(table)}), got shape {w.shape}"]
-            )
-    return np.nan_to_num(w, nan=0.0)
-
-
 def _follow(
     table: gpd.GeoDataFrame, higher: Sequence[str], child: np.ndarray, moved: np.ndarray, w: Any
 ) -> None:
@@ -483,7 +413,7 @@ def _follow(
             .set_index("c")["h"]
         )
         vals[moved] = pd.Series(child[moved]).map(pick).to_numpy()
-        table[lv] = _strings(vals)
+        table[lv] = strings(vals)
 
 
 def nest(
@@ -531,7 +461,7 @@ def nest(
     """
     levels = list(levels)
     table = ward_table(wards, ward_id=ward_id, levels=levels)
-    w = _weights(table, weight)
+    w = ward_weights(table, weight)
     area = np.asarray(shapely.area(table.geometry.values), dtype=float)
     rows: list[pd.DataFrame] = []
     for child, parent in zip(levels[:-1], levels[1:], strict=True):
@@ -574,7 +504,7 @@ def nest(
                     }
                 )
             )
-        table[parent] = _strings(new_parent.to_numpy())
+        table[parent] = strings(new_parent.to_numpy())
         _follow(table, levels[levels.index(parent) + 1 :], df["c"].to_numpy(), moved, w)
         log.info(
             "nest: %d %s area(s) straddled several %s areas; %d ward(s) moved to the majority",

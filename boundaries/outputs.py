@@ -47,9 +47,9 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from beatplan.boundaries._changes import _area_crosswalk
-from beatplan.boundaries.checks import CheckReport
+from beatplan.boundaries._changes import area_crosswalk
 from beatplan.boundaries.demand import deviation_pct
+from beatplan.boundaries.report import CheckReport
 from beatplan.geo.errors import InputFormatError, OutputExistsError, check_option
 from beatplan.geo.layers import read_boundaries
 from beatplan.geo.write import output_paths, write_layers, write_text
@@ -213,7 +213,7 @@ def _pieces_crosswalk(
         if "incidents" in p.columns:
             inc = pd.to_numeric(p["incidents"], errors="coerce").fillna(0).to_numpy()
         m = names.get(lv, {})
-        x = _area_crosswalk(lv, df["old_id"], df["new_id"], df["ward"], df["area_m2"], inc, m, m)
+        x = area_crosswalk(lv, df["old_id"], df["new_id"], df["ward"], df["area_m2"], inc, m, m)
         frames.append(x)
     if not frames:
         return pd.DataFrame(columns=["level", "old_id", "old_name", "new_id", "new_name"])

@@ -18,7 +18,7 @@ import geopandas as gpd
 
 from beatplan.boundaries.demand import Weights
 from beatplan.boundaries.outputs import GPKG_NAME, write_plan
-from beatplan.boundaries.realign import _BY, Realignment, realign
+from beatplan.boundaries.realign import REALIGN_BY, Realignment, realign
 from beatplan.geo._sources import Sources
 from beatplan.geo.errors import InputFormatError, OptionError, OutputExistsError, check_option
 from beatplan.geo.incidents import Incidents, read_incidents
@@ -121,7 +121,7 @@ def realign_files(
     OptionError
         ``by`` is not ``"area"`` or ``"demand"``, or ``by="demand"`` without incidents.
     """
-    check_option("by", by, _BY)
+    check_option("by", by, REALIGN_BY)
     if by == "demand" and incidents is None:
         raise OptionError(
             "by='demand' weighs each ward's overlaps by the incidents in them, but no incidents "
@@ -241,7 +241,7 @@ def realign_sample(
     >>> result.checks.ok, files["gpkg"].name  # doctest: +SKIP
     (True, 'boundaries.gpkg')
     """
-    check_option("by", by, _BY)
+    check_option("by", by, REALIGN_BY)
     check_plan_free(out_dir, overwrite=overwrite)
     wards, levels, points = _sample_inputs(sample)
     result = realign(

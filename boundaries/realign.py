@@ -42,19 +42,21 @@ import shapely
 from pyproj import CRS
 
 from beatplan.boundaries._bestfit import (
-    _add_shares,
-    _best,
-    _fill_unassigned,
-    _Level,
-    _overlay,
-    _pieces_frame,
-    _point_areas,
+    Level,
+    add_shares,
+    best_fit,
+    fill_unassigned,
+    overlay,
+    pieces_frame,
+    point_areas,
 )
-from beatplan.boundaries.checks import CheckReport, check_layers
+from beatplan.boundaries._common import listing, strings
+from beatplan.boundaries.checks import check_layers
 from beatplan.boundaries.contiguity import Exceptions, fix_contiguity
 from beatplan.boundaries.demand import Weights, count_points
-from beatplan.boundaries.hierarchy import _listing, _strings, build_layers, nest
-from beatplan.boundaries.validate import _validate_wards, validate_areas
+from beatplan.boundaries.hierarchy import build_layers, nest
+from beatplan.boundaries.report import CheckReport
+from beatplan.boundaries.validate import prepare_wards, validate_areas
 from beatplan.geo.crs import to_working, working_crs
 from beatplan.geo.errors import (
     ColumnNotFoundError,
@@ -69,7 +71,7 @@ __all__ = ["Realignment", "WardsTooCoarseError", "realign"]
 
 log = logging.getLogger("beatplan")
 
-_BY = ("area", "demand")
+REALIGN_BY = ("area", "demand")
 
 
 class _Clock:
@@ -170,7 +172,7 @@ class Realignment:
                 f"({s['demand_shifted_pct']:.1f}%)"
             )
         if s["areas_emptied"]:
-            lines.append(f"areas left with no ward: {_listing(s['emptied_ids'])}")
+            lines.append(f"areas left with no ward: {listing(s['emptied_ids'])}")
         lines.append(
             "checks: " + ("passed" if self.checks.ok else f"{len(self.checks.errors)} error(s)")
         )
@@ -191,7 +193,7 @@ def _normalise_areas(
             return area_id
         if level not in area_id:
             raise ColumnNotFoundError(
-                f"area_id gives no id column for level {level!r} (it names {_listing(area_id)})"
+                f"area_id gives no id column for level {level!r} (it names {listing(area_id)})"
             )
         return area_id[level]
 
@@ -202,9 +204,9 @@ def _normalise_areas(
         missing = [c for c in lv[1:] if c not in areas.columns]
         if missing:
             raise ColumnNotFoundError(
-                f"areas: levels {lv} make {_listing(lv[1:])} columns of the {lv[0]} layer, but "
-                f"{_listing(missing)} {'is' if len(missing) == 1 else 'are'} not among its columns "
-                f"({_listing(areas.columns)}); name the parent columns, or pass one layer per "
+                f"areas: levels {lv} make {listing(lv[1:])} columns of the {lv[0]} layer, but "
+                f"{listing(missing)} {'is' if len(missing) == 1 else 'are'} not among its columns "
+                f"({listing(areas.columns)}); name the parent columns, or pass one layer per "
                 "level as a dict {level: layer}"
             )
         return lv, {lv[0]: areas}, {lv[0]: id_of(lv[0])}, len(lv) > 1
@@ -369,7 +371,7 @@ def realign(
     >>> r.assignment["share"].round(3).tolist(), r.checks.ok
     ([1.0, 0.8, 1.0], True)
     """
-    check_option("by", by, _BY)
+    check_option("by", by, REALIGN_BY)
     if demand is not None:
         demand = getattr(demand, "points", demand)  # beatplan.geo.Incidents: its located points
         if not isinstance(demand, gpd.GeoDataFrame | gpd.GeoSeries):
@@ -396,7 +398,7 @@ def realign(
 
     clock.lap("crs")
     # ---- inputs
-    wards_v, msgs, ward_union, adj = _validate_wards(
+    wards_v, msgs, ward_union, adj = prepare_wards(
         wards_w,
         ward_id=ward_id,
         what="wards",
@@ -440,19 +442,19 @@ def realign(
     # ---- the smallest level, then the others
     finest = lv[0]
     base = checked[finest]
-    lvl_objs: dict[str, _Level] = {}
+    lvl_objs: dict[str, Level] = {}
 
-    def realign_layer(name: str, layer: gpd.GeoDataFrame, id_col: str) -> _Level:
+    def realign_layer(name: str, layer: gpd.GeoDataFrame, id_col: str) -> Level:
         ag = np.asarray(layer.geometry.values, dtype=object)
-        wi, ai, area, covered_by = _overlay(wg, ag, ward_area=wa)
+        wi, ai, area, covered_by = overlay(wg, ag, ward_area=wa)
         pa = None
         if pw is not None and x is not None and y is not None:
-            pa = _point_areas(pw, x, y, ag, wi, ai, area, covered_by, wa)
-        pieces = _pieces_frame(wi, ai, area, wa, len(ag), pw, pa, pweight)
-        pieces, basis = _add_shares(pieces, wa, ward_dem, by)
+            pa = point_areas(pw, x, y, ag, wi, ai, area, covered_by, wa)
+        pieces = pieces_frame(wi, ai, area, wa, len(ag), pw, pa, pweight)
+        pieces, basis = add_shares(pieces, wa, ward_dem, by)
         ids = layer[id_col].to_numpy(dtype=object)
-        best, _ = _best(pieces, ids, nw)
-        return _Level(
+        best, _ = best_fit(pieces, ids, nw)
+        return Level(
             name=name,
             ids=ids,
             area_m2=shapely.area(ag),
@@ -495,13 +497,13 @@ def realign(
     codes = fl.best.copy()
     if no_overlap.any():
         assert fl.geoms is not None
-        codes, nearest = _fill_unassigned(codes, adj, fl.ids, fl.geoms, wg)
+        codes, nearest = fill_unassigned(codes, adj, fl.ids, fl.geoms, wg)
         basis[no_overlap] = "neighbour"
         basis[nearest] = "nearest"
         msg = (
             f"{int(no_overlap.sum())} ward(s) overlap none of the old {_areas(finest)} and were "
             "given to a "
-            f"neighbour: {_listing(wid[no_overlap])}"
+            f"neighbour: {listing(wid[no_overlap])}"
         )
         warnings.append(msg)
         log.warning(msg)
@@ -514,10 +516,10 @@ def realign(
         parts = []
         if partly.any():
             parts.append(
-                f"{int(partly.sum())} ward(s) lie partly outside them ({_listing(wid[partly])})"
+                f"{int(partly.sum())} ward(s) lie partly outside them ({listing(wid[partly])})"
             )
         if no_overlap.any():
-            parts.append(f"{int(no_overlap.sum())} wholly ({_listing(wid[no_overlap])})")
+            parts.append(f"{int(no_overlap.sum())} wholly ({listing(wid[no_overlap])})")
         msg = (
             f"the old {_areas(finest)} cover only {100 * covered:.1f}% of the wards: "
             + "; ".join(parts)
@@ -526,7 +528,7 @@ def realign(
         log.warning(msg)
 
     table = wards_v.copy()
-    table[finest] = _strings(fl.ids[codes])
+    table[finest] = strings(fl.ids[codes])
 
     # ---- higher levels
     if parents_as_columns:
@@ -538,11 +540,11 @@ def realign(
                     f"{finest} layer",
                     [
                         f"{int(nulls.sum())} {finest} area(s) have no {higher}: "
-                        f"{_listing(fl.ids[nulls])}; every area needs its parent"
+                        f"{listing(fl.ids[nulls])}; every area needs its parent"
                     ],
                 )
             pid = col.astype("string").to_numpy(dtype=object)
-            table[higher] = _strings(pid[codes])
+            table[higher] = strings(pid[codes])
             pcodes, puniq = pd.factorize(pid)
             pieces = fl.pieces.copy()
             pa_ = pieces["a"].to_numpy()
@@ -552,7 +554,7 @@ def realign(
                 .sum()
                 .reset_index()
             )
-            lvl_objs[higher] = _Level(
+            lvl_objs[higher] = Level(
                 name=higher,
                 ids=np.asarray(puniq, dtype=object),
                 area_m2=np.bincount(pcodes, weights=fl.area_m2, minlength=len(puniq)),
@@ -564,9 +566,9 @@ def realign(
             lvl_objs[higher] = L
             assert L.best is not None
             assert L.geoms is not None
-            hc, _ = _fill_unassigned(L.best, adj, L.ids, L.geoms, wg)
+            hc, _ = fill_unassigned(L.best, adj, L.ids, L.geoms, wg)
             vals = np.where(hc >= 0, L.ids[np.maximum(hc, 0)], None)
-            table[higher] = _strings(vals)
+            table[higher] = strings(vals)
 
     clock.lap("assign")
     # ---- nesting by majority (by demand when known, else area)
@@ -581,7 +583,7 @@ def realign(
         msg = (
             f"{len(nesting.conflicts)} area(s) straddled several areas of the level above and "
             f"were given to the majority; {int(nest_changed.sum())} ward(s) changed: "
-            f"{_listing(wid[nest_changed])}"
+            f"{listing(wid[nest_changed])}"
         )
         warnings.append(msg)
 
@@ -603,7 +605,7 @@ def realign(
             msg = (
                 f"{len(moves)} detached piece(s) of areas were given to the neighbour they share "
                 f"most boundary with ({int(moved_contig.sum())} ward(s)): "
-                + _listing(f"{r['wards']} {r['from']}→{r['to']}" for _, r in moves.iterrows())
+                + listing(f"{r['wards']} {r['from']}→{r['to']}" for _, r in moves.iterrows())
             )
             warnings.append(msg)
 
@@ -643,15 +645,15 @@ def realign(
     share_final = _lookup_share(fp, fc, nw)
     ru, ru_share = _runner_up(fp, fc, fl.ids, nw)
     assignment = pd.DataFrame(index=wards_v.index)
-    assignment["ward"] = _strings(wid)
+    assignment["ward"] = strings(wid)
     if "name" in table.columns and ward_id != "name":
         assignment["name"] = table["name"].astype("string").to_numpy()
     assignment[finest] = table[finest].to_numpy()
     assignment["share"] = share_final
-    assignment["runner_up"] = _strings(ru)
+    assignment["runner_up"] = strings(ru)
     assignment["runner_up_share"] = ru_share
     assignment["outside_share"] = outside
-    assignment["basis"] = _strings(basis)
+    assignment["basis"] = strings(basis)
     for higher in lv[1:]:
         assignment[higher] = table[higher].to_numpy()
     reasons = {
@@ -668,7 +670,7 @@ def realign(
         reason = np.where(mask, np.where(reason == "", label, reason + "; " + label), reason)
     assignment["moved"] = (1 - share_final) >= min_share
     assignment["review"] = reason != ""
-    assignment["reason"] = _strings(reason)
+    assignment["reason"] = strings(reason)
     if demand is not None:
         assignment["incidents"] = ward_inc
         assignment["demand"] = ward_dem
@@ -781,7 +783,7 @@ def _join_ids(frame: pd.DataFrame, key: str, n: int) -> tuple[np.ndarray, np.nda
 
 
 def _changes(
-    lvl_objs: Mapping[str, _Level],
+    lvl_objs: Mapping[str, Level],
     final_codes: Mapping[str, np.ndarray],
     wid: np.ndarray,
     wa: np.ndarray,
@@ -816,7 +818,7 @@ def _changes(
         f = pd.DataFrame(
             {
                 "level": k,
-                "id": _strings(L.ids.astype(str)),
+                "id": strings(L.ids.astype(str)),
                 "status": np.where(n_wards > 0, "kept", "emptied"),
                 "area_old_m2": L.area_m2,
                 "area_new_m2": new_area,
@@ -835,15 +837,15 @@ def _changes(
         f["n_wards"] = n_wards
         f["n_gained"] = n_gained
         f["n_lost"] = n_lost
-        f["wards_gained"] = _strings(ids_gained)
-        f["wards_lost"] = _strings(ids_lost)
+        f["wards_gained"] = strings(ids_gained)
+        f["wards_lost"] = strings(ids_lost)
         frames.append(f)
         piece_frames.append(
             pd.DataFrame(
                 {
                     "level": k,
-                    "ward": _strings(wid[pw_]),
-                    "area": _strings(np.where(real, L.ids[np.maximum(pa_, 0)], None)),
+                    "ward": strings(wid[pw_]),
+                    "area": strings(np.where(real, L.ids[np.maximum(pa_, 0)], None)),
                     "area_m2": p["area_m2"].to_numpy(),
                     "incidents": p["incidents"].to_numpy(),
                     "demand": p["demand"].to_numpy(),

@@ -36,11 +36,13 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from beatplan.boundaries._changes import _change_table
-from beatplan.boundaries._edit import _Editor, _Graph, _hint, _problem_order
-from beatplan.boundaries.checks import CheckReport, check_layers, check_nesting
+from beatplan.boundaries._changes import change_table
+from beatplan.boundaries._common import listing
+from beatplan.boundaries._edit import Editor, WardGraph, hint, problem_order
+from beatplan.boundaries.checks import check_layers, check_nesting
 from beatplan.boundaries.demand import Weights, count_points, level_demand
-from beatplan.boundaries.hierarchy import DEFAULT_LEVELS, _listing, build_layers, ward_table
+from beatplan.boundaries.hierarchy import DEFAULT_LEVELS, build_layers, ward_table
+from beatplan.boundaries.report import CheckReport
 from beatplan.boundaries.spec import Spec, load_spec
 from beatplan.geo.crs import to_working, working_crs
 from beatplan.geo.errors import ColumnNotFoundError, CRSError, InputFormatError, ValidationError
@@ -154,7 +156,7 @@ class Reorganisation:
             parts = [f"{c['areas_old']} -> {c['areas_new']} areas"]
             for k in ("new", "removed", "changed", "renamed"):
                 if c[k]:
-                    parts.append(f"{k}: {_listing(c[k], 6)}")
+                    parts.append(f"{k}: {listing(c[k], 6)}")
             lines.append(f"{lv}: " + "; ".join(parts))
         if s.get("incidents_total") is not None:
             lines.append(
@@ -202,7 +204,7 @@ def _names_from(
             if spec not in table.columns:
                 raise ColumnNotFoundError(
                     f"names[{lv!r}]={spec!r} is not a column of the ward table; its columns are "
-                    f"{_listing(table.columns)}"
+                    f"{listing(table.columns)}"
                 )
             pairs = table[[lv, spec]].dropna().drop_duplicates(lv)
             m = {str(a): str(b) for a, b in zip(pairs[lv], pairs[spec], strict=True)}
@@ -262,7 +264,7 @@ def _load_current(
         if not lv:
             raise ColumnNotFoundError(
                 f"{source}: no level column found (looked for {', '.join(DEFAULT_LEVELS)}); "
-                f"the columns are {_listing(table.columns)}; pass levels=[...] small to large"
+                f"the columns are {listing(table.columns)}; pass levels=[...] small to large"
             )
     table = ward_table(table, ward_id=ward_id, levels=lv, what=source)
     nesting = check_nesting(table, levels=lv, ward_id=ward_id)
@@ -415,8 +417,8 @@ def reorganise(
                 f"levels: the spec expects levels {', '.join(declared)} but the ward table has "
                 f"{', '.join(lv)}"
             )
-    graph = _Graph(table, ward_id)
-    ed = _Editor(
+    graph = WardGraph(table, ward_id)
+    ed = Editor(
         table,
         lv,
         ward_id,
@@ -443,14 +445,14 @@ def reorganise(
         for x, refs in parsed.exceptions.items():
             path = parsed.exception_paths.get(x, f"exceptions.{x}")
             if x not in lv:
-                ed.add(path, f"unknown level {x!r}; the levels are {', '.join(lv)}" + _hint(x, lv))
+                ed.add(path, f"unknown level {x!r}; the levels are {', '.join(lv)}" + hint(x, lv))
                 continue
             live = ed.live(x)
             for r in refs:
                 if r.value not in live and r.value not in ed.phantom[x]:
                     ed.add(
                         r.path,
-                        f"no {x} {r.value!r} after the changes" + _hint(r.value, sorted(live)),
+                        f"no {x} {r.value!r} after the changes" + hint(r.value, sorted(live)),
                     )
                 exc[x].add(r.value)
     for x in lv:
@@ -459,7 +461,7 @@ def reorganise(
     ed.check_pieces(before, exc)
     problems += ed.problems
     if problems:
-        problems = sorted(problems, key=_problem_order)
+        problems = sorted(problems, key=problem_order)
         source = parsed.source if parsed is not None else "spec"
         raise ValidationError(source, problems)
 
@@ -497,7 +499,7 @@ def reorganise(
     wid = table[ward_id].to_numpy(dtype=object)
     area = np.asarray(shapely.area(table.geometry.values), dtype=float)
     old_cols = {x: table[x].to_numpy(dtype=object) for x in lv}
-    changes, area_xw, moved_by = _change_table(
+    changes, area_xw, moved_by = change_table(
         lv, old_cols, ed.col, ed.origin, cur.names, final_names, wid, area, counts
     )
     moved = np.logical_or.reduce([moved_by[x] for x in lv])

@@ -49,17 +49,17 @@ The format (YAML shown; TOML holds the same keys, ``[[changes]]`` tables for the
 
 from __future__ import annotations
 
-import difflib
 import logging
 import os
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from beatplan.boundaries._common import did_you_mean
 from beatplan.geo.errors import InputFormatError, OptionError, ValidationError, check_option
 
 __all__ = [
@@ -382,7 +382,7 @@ class _Checker:
         valid = [*required, *optional]
         for k in mapping:
             if not isinstance(k, str) or k not in valid:
-                hint = _did_you_mean(str(k), valid)
+                hint = did_you_mean(str(k), valid)
                 self.add(
                     _join(path, str(k)),
                     f"unknown key for {what}; valid keys: {', '.join(valid)}{hint}",
@@ -418,12 +418,6 @@ def _singular(what: str) -> str:
     return {"ward codes": "a ward code", "area ids": "an area id", "districts": "a district"}.get(
         what, what
     )
-
-
-def _did_you_mean(value: str, choices: Iterable[Any], *, n: int = 1, cutoff: float = 0.6) -> str:
-    """Return `` (did you mean 'x' or 'y'?)`` for the choices close to ``value``, else ``""``."""
-    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=n, cutoff=cutoff)
-    return f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
 
 
 def parse_spec(data: Any, *, source: str = "spec") -> Spec:
@@ -527,7 +521,7 @@ def _parse_step(item: Any, path: str, chk: _Checker) -> Step | None:
         chk.add(
             f"{path}.op",
             f"unknown operation {op_raw!r}; one of: {', '.join(OPERATIONS)}"
-            + (_did_you_mean(str(op_raw), OPERATIONS) if isinstance(op_raw, str) else ""),
+            + (did_you_mean(str(op_raw), OPERATIONS) if isinstance(op_raw, str) else ""),
         )
         return None
     op = op_raw

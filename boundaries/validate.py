@@ -8,23 +8,21 @@ saying so; :func:`dissolve_duplicates` merges an area published as several featu
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from beatplan.boundaries.coverage import (
-    _Adjacency,
-    _adjacency,
-    _certify_coverage,
-    _union,
-    find_gaps,
-    find_overlaps,
+from beatplan.boundaries._adjacency import (
+    Adjacency,
+    certify_coverage,
+    polygon_adjacency,
+    union_of,
 )
-from beatplan.boundaries.hierarchy import _as_ids, _duplicate_ids, _listing, _raise_problems
-from beatplan.geo.errors import ColumnNotFoundError, EmptyInputError, GeometryError, ValidationError
+from beatplan.boundaries._common import as_ids, duplicate_ids, layer_ids, listing, raise_problems
+from beatplan.boundaries.coverage import find_gaps, find_overlaps
+from beatplan.geo.errors import GeometryError, ValidationError
 from beatplan.geo.layers import dissolve_parts
 
 __all__ = [
@@ -66,7 +64,7 @@ def _check_geometries(
     bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if bad.any():
         problems.append(
-            f"{int(bad.sum())} feature(s) have a null or empty geometry: {_listing(ids[bad])}; "
+            f"{int(bad.sum())} feature(s) have a null or empty geometry: {listing(ids[bad])}; "
             "drop them or give them a polygon"
         )
     kinds = pd.Series(shapely.get_type_id(geoms)).map(
@@ -77,7 +75,7 @@ def _check_geometries(
         types = sorted({g.geom_type for g in geoms[notpoly]})
         problems.append(
             f"{int(notpoly.sum())} feature(s) are not polygons "
-            f"({_listing(types)}): {_listing(ids[notpoly])}; "
+            f"({listing(types)}): {listing(ids[notpoly])}; "
             "a boundary layer holds Polygon or MultiPolygon features only"
         )
     ok = ~bad & ~notpoly
@@ -90,37 +88,19 @@ def _check_geometries(
             messages.append(
                 f"{what}: {int(invalid.sum())} invalid geometr"
                 f"{'y' if invalid.sum() == 1 else 'ies'} repaired with shapely.make_valid: "
-                f"{_listing(ids[invalid])}"
+                f"{listing(ids[invalid])}"
             )
             if lost.any():
                 problems.append(
                     "make_valid left no polygon for "
-                    f"{_listing(ids[np.nonzero(invalid)[0][lost]])}; fix these features by hand"
+                    f"{listing(ids[np.nonzero(invalid)[0][lost]])}; fix these features by hand"
                 )
         else:
             problems.append(
                 f"{int(invalid.sum())} invalid geometr{'y' if invalid.sum() == 1 else 'ies'}: "
-                f"{_listing(ids[invalid])}; repair with shapely.make_valid"
+                f"{listing(ids[invalid])}; repair with shapely.make_valid"
             )
     return geoms
-
-
-def _start(frame: Any, id_col: str, what: str) -> pd.Series:
-    if not isinstance(frame, gpd.GeoDataFrame):
-        raise GeometryError(
-            f"{what}: expected a GeoDataFrame of polygons, got {type(frame).__name__}"
-        )
-    if len(frame) == 0:
-        raise EmptyInputError(
-            f"{what}: the layer has no features; expected at least one polygon (check the file, "
-            "the layer name and any filter)"
-        )
-    if id_col not in frame.columns:
-        raise ColumnNotFoundError(
-            f"{what}: no id column {id_col!r}; the columns are {_listing(frame.columns)}; "
-            "pass the column holding each feature's code"
-        )
-    return _as_ids(frame[id_col])
 
 
 def validate_wards(
@@ -175,7 +155,7 @@ def validate_wards(
         Every problem found at once: null ids, duplicate ids, null/empty or non-polygon
         geometry, overlaps above the tolerance.
     """
-    out, messages, _, _ = _validate_wards(
+    out, messages, _, _ = prepare_wards(
         wards,
         ward_id=ward_id,
         what=what,
@@ -186,7 +166,7 @@ def validate_wards(
     return out, messages
 
 
-def _validate_wards(
+def prepare_wards(
     wards: gpd.GeoDataFrame,
     *,
     ward_id: str,
@@ -194,16 +174,20 @@ def _validate_wards(
     overlap_tolerance: float,
     gap_width: float,
     repair: bool,
-) -> tuple[gpd.GeoDataFrame, list[str], shapely.Geometry, _Adjacency]:
-    ids = _start(wards, ward_id, what)
+) -> tuple[gpd.GeoDataFrame, list[str], shapely.Geometry, Adjacency]:
+    """Do what :func:`validate_wards` does; also return the wards' union and adjacency.
+
+    For :func:`beatplan.boundaries.realign`, whose later stages reuse both (package-internal).
+    """
+    ids = layer_ids(wards, ward_id, what)
     problems: list[str] = []
     messages: list[str] = []
     if ids.isna().any():
         problems.append(f"{int(ids.isna().sum())} ward(s) have no code in column {ward_id!r}")
     geoms = _check_geometries(wards, ids, what, problems, messages, repair=repair)
-    _raise_problems(what, problems, _duplicate_ids(ids, what, ward_id))
+    raise_problems(what, problems, duplicate_ids(ids, what, ward_id))
 
-    certified, adj, union = _certify_coverage(geoms) if gap_width == 0 else (False, None, None)
+    certified, adj, union = certify_coverage(geoms) if gap_width == 0 else (False, None, None)
     if not certified and not shapely.coverage_is_valid(geoms, gap_width=gap_width):
         adj = union = None
         ov = find_overlaps(geoms)
@@ -223,7 +207,7 @@ def _validate_wards(
                 what,
                 [
                     f"{int(big.sum())} pair(s) of wards overlap by more than "
-                    f"{100 * overlap_tolerance:g}% of the smaller ward: {_listing(pairs)}; a ward "
+                    f"{100 * overlap_tolerance:g}% of the smaller ward: {listing(pairs)}; a ward "
                     "layer must be a partition: check that two vintages were not mixed and that no "
                     "feature is duplicated, then fix the layer (or raise overlap_tolerance to "
                     "have the overlaps cut away)"
@@ -236,7 +220,7 @@ def _validate_wards(
                 what,
                 [
                     f"{int(involved.sum())} ward(s) overlap slightly or do not share identical "
-                    f"edges with their neighbours: {_listing(ids[involved])}; repair with "
+                    f"edges with their neighbours: {listing(ids[involved])}; repair with "
                     "shapely.coverage_clean or call with repair=True"
                 ],
             )
@@ -245,28 +229,28 @@ def _validate_wards(
         if empty.any() or not shapely.coverage_is_valid(cleaned):
             raise GeometryError(
                 f"{what}: the wards could not be made into a clean coverage "
-                f"({_listing(ids[empty])} vanished); fix the layer in a GIS"
+                f"({listing(ids[empty])} vanished); fix the layer in a GIS"
             )
         msg = (
             f"{what}: {int(involved.sum())} ward(s) had sliver overlaps or unmatched shared edges "
             f"({len(ov)} overlapping pair(s), {ov['area'].sum():,.1f} m² in all): "
-            f"{_listing(ids[involved])}; repaired with shapely.coverage_clean"
+            f"{listing(ids[involved])}; repaired with shapely.coverage_clean"
         )
         messages.append(msg)
         geoms = cleaned
     if union is None:
-        union = _union(geoms)
+        union = union_of(geoms)
     if adj is None:
-        adj = _adjacency(geoms, matched=True)
+        adj = polygon_adjacency(geoms, matched=True)
     gaps = find_gaps(geoms, union=union)
     if len(gaps):
         parts = [
-            f"{a:,.0f} m² between {_listing(ids.iloc[n].tolist())}"
+            f"{a:,.0f} m² between {listing(ids.iloc[n].tolist())}"
             for a, n in zip(gaps["area"], gaps["neighbours"], strict=True)
         ]
         messages.append(
             f"{what}: {len(gaps)} gap(s) between wards (enclosed, in no ward; "
-            f"{gaps['area'].sum():,.0f} m² in all): {_listing(parts)}; incidents there belong to "
+            f"{gaps['area'].sum():,.0f} m² in all): {listing(parts)}; incidents there belong to "
             "no ward: check the layer is complete"
         )
     for m in messages:
@@ -302,16 +286,16 @@ def dissolve_duplicates(
         What was merged, or None when every id was already unique.
     """
     out = frame.copy()
-    out[id_col] = _as_ids(frame[id_col])
+    out[id_col] = as_ids(frame[id_col])
     merged, counts, differ = dissolve_parts(out, id_col=id_col)
     if not counts:
         return merged, None
     msg = (
         f"{what}: {len(counts)} id(s) appear in several features and were merged into one area "
-        "each: " + _listing(f"{k!r} ×{v}" for k, v in counts.items())
+        "each: " + listing(f"{k!r} ×{v}" for k, v in counts.items())
     )
     if differ:
-        msg += f" (their {_listing(differ)} differ; the first feature's were kept)"
+        msg += f" (their {listing(differ)} differ; the first feature's were kept)"
     log.warning(msg)
     return merged, msg
 
@@ -355,7 +339,7 @@ def validate_areas(
     ValidationError
         Every problem at once: null ids, null/empty or non-polygon geometry.
     """
-    ids = _start(areas, area_id, what)
+    ids = layer_ids(areas, area_id, what)
     problems: list[str] = []
     messages: list[str] = []
     if ids.isna().any():
@@ -370,7 +354,7 @@ def validate_areas(
     if msg:
         messages.append(msg)
     g = np.asarray(out.geometry.values, dtype=object)
-    if not _certify_coverage(g)[0] and not shapely.coverage_is_valid(g):
+    if not certify_coverage(g)[0] and not shapely.coverage_is_valid(g):
         ov = find_overlaps(g, min_area=1.0)
         if len(ov):
             oid = out[area_id].to_numpy(dtype=object)
@@ -380,7 +364,7 @@ def validate_areas(
             ]
             messages.append(
                 f"{what}: {len(ov)} pair(s) of areas overlap ({ov['area'].sum():,.0f} m² in all): "
-                f"{_listing(pairs)}; a ward there counts toward both"
+                f"{listing(pairs)}; a ward there counts toward both"
             )
             log.warning(messages[-1])
     return out, messages

@@ -16,13 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from beatplan.boundaries import build_layers, fix_contiguity, nest, realign
-from beatplan.boundaries.checks import (
-    check_contiguity,
-    check_coverage,
-    check_layers,
-    check_nesting,
-    check_unions,
-)
+from beatplan.boundaries.checks import check_layers, check_nesting, check_unions
+from beatplan.boundaries.contiguity import check_contiguity
+from beatplan.boundaries.coverage import check_coverage
 
 X0, Y0, SIZE = 450_000.0, 300_000.0, 10_000.0
 LEVELS = ["beat", "sector", "npa"]

@@ -10,23 +10,17 @@ import shapely
 from shapely import Polygon, box
 
 from beatplan.boundaries.checks import (
-    CheckReport,
     check_assignment,
-    check_contiguity,
-    check_coverage,
     check_layer_nesting,
     check_layers,
     check_nesting,
     check_unions,
-    dissolve_duplicates,
-    find_gaps,
-    fix_contiguity,
-    normalise_exceptions,
-    shared_boundaries,
-    validate_areas,
-    validate_wards,
 )
+from beatplan.boundaries.contiguity import check_contiguity, fix_contiguity, normalise_exceptions
+from beatplan.boundaries.coverage import check_coverage, find_gaps, shared_boundaries
 from beatplan.boundaries.hierarchy import build_layers
+from beatplan.boundaries.report import CheckReport
+from beatplan.boundaries.validate import dissolve_duplicates, validate_areas, validate_wards
 from beatplan.geo.errors import (
     ColumnNotFoundError,
     CRSMismatchError,

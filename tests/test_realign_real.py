@@ -21,7 +21,8 @@ import pytest
 import shapely
 
 from beatplan.boundaries import WardsTooCoarseError, build_layers, realign
-from beatplan.boundaries.checks import check_coverage, check_layer_nesting, check_layers
+from beatplan.boundaries.checks import check_layer_nesting, check_layers
+from beatplan.boundaries.coverage import check_coverage
 from beatplan.geo import read_boundaries, read_incidents
 from beatplan.geo.crs import working_crs
 
