@@ -33,7 +33,8 @@ from beatplan.boundaries.demand import (
     locate_xy,
 )
 from beatplan.boundaries.hierarchy import DEFAULT_LEVELS, Nesting, build_layers, nest, ward_table
-from beatplan.boundaries.outputs import PlanFiles, read_plan, write_plan
+from beatplan.boundaries.outputs import read_plan, write_plan
+from beatplan.boundaries.plan import BoundaryPlan
 from beatplan.boundaries.realign import Realignment, WardsTooCoarseError, realign
 from beatplan.boundaries.reorganise import Reorganisation, reorganise
 from beatplan.boundaries.report import CheckReport, Problem
@@ -43,10 +44,10 @@ from beatplan.boundaries.validate import dissolve_duplicates, validate_areas, va
 __all__ = [
     "DEFAULT_LEVELS",
     "HARM_WEIGHTS",
+    "BoundaryPlan",
     "CheckReport",
     "ContiguityFix",
     "Nesting",
-    "PlanFiles",
     "Problem",
     "Realignment",
     "Reorganisation",

@@ -38,7 +38,6 @@ import logging
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +45,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+from pyproj import CRS
 
-from beatplan.boundaries._changes import area_crosswalk
-from beatplan.boundaries.demand import deviation_pct
+from beatplan.boundaries.plan import BoundaryPlan, area_names
 from beatplan.boundaries.report import CheckReport
 from beatplan.geo.errors import InputFormatError, OutputExistsError, check_option
 from beatplan.geo.layers import read_boundaries
@@ -57,7 +56,6 @@ from beatplan.geo.write import output_paths, write_layers, write_text
 __all__ = [
     "PLAN_FORMATS",
     "GPKG_NAME",
-    "PlanFiles",
     "layer_name",
     "read_plan",
     "write_plan",
@@ -76,15 +74,16 @@ _FORMAT_ALIASES = {"shapefile": "shp", "geopackage": "gpkg", "json": "geojson"}
 #: File name of the GeoPackage (and the stem of the other vector files).
 GPKG_NAME = "boundaries.gpkg"
 _STEM = "boundaries"
-_TEXT_FILES = (
-    "crosswalk.csv",
-    "crosswalk_areas.csv",
-    "changes.csv",
-    "changes.md",
-    "review.csv",
-    "checks.csv",
-    "plan.json",
-)
+#: The text files of a plan, by key.
+_TEXT_KEYS = {
+    "crosswalk": "crosswalk.csv",
+    "crosswalk_areas": "crosswalk_areas.csv",
+    "changes_csv": "changes.csv",
+    "changes_md": "changes.md",
+    "review": "review.csv",
+    "checks": "checks.csv",
+    "plan": "plan.json",
+}
 #: Summary keys that change from run to run (timings) and are left out of plan.json.
 _VOLATILE = frozenset({"seconds", "timings", "elapsed"})
 _ROUND = {"m2": 1, "share": 6, "retained": 6, "demand": 3, "pct": 2}
@@ -97,175 +96,8 @@ def layer_name(level: str) -> str:
     return f"{level}s"
 
 
-# ------------------------------------------------------------------------------ adapter
-@dataclass
-class _Plan:
-    """What :func:`write_plan` needs, from either kind of result."""
-
-    kind: str
-    title: str
-    levels: tuple[str, ...]
-    ward_id: str
-    wards: gpd.GeoDataFrame
-    layers: dict[str, gpd.GeoDataFrame]
-    names: dict[str, dict[str, str]]
-    changes: pd.DataFrame
-    crosswalk: pd.DataFrame
-    area_crosswalk: pd.DataFrame
-    review: pd.DataFrame
-    checks: CheckReport
-    summary: dict[str, Any]
-    describe: str
-    steps: pd.DataFrame | None = None
-    exceptions: dict[str, list[str]] = field(default_factory=dict)
-    warnings: tuple[str, ...] = ()
-    ward_counts: tuple[np.ndarray, np.ndarray] | None = None
-
-
-def _layer_names(layers: Mapping[str, gpd.GeoDataFrame], levels: Sequence[str]) -> dict:
-    out: dict[str, dict[str, str]] = {}
-    for lv in levels:
-        layer = layers.get(lv)
-        if layer is not None and "name" in layer.columns:
-            pairs = layer[["id", "name"]].dropna()
-            out[lv] = {str(a): str(b) for a, b in zip(pairs["id"], pairs["name"], strict=True)}
-        else:
-            out[lv] = {}
-    return out
-
-
-def _from_realignment(r: Any) -> _Plan:
-    levels = tuple(r.levels)
-    wards = r.wards
-    ward_id = str(wards.columns[0])
-    names = _layer_names(r.areas, levels)
-    changes = r.changes.copy()
-    if "name" not in changes.columns:
-        changes.insert(
-            2,
-            "name",
-            pd.array(
-                [
-                    names.get(lv, {}).get(str(i))
-                    for lv, i in zip(changes["level"], changes["id"], strict=True)
-                ],
-                dtype="string",
-            ),
-        )  # fmt: skip
-    for col, src in (("deviation_pct_old", "demand_old"), ("deviation_pct", "demand_new")):
-        if src in changes.columns and col not in changes.columns:
-            changes[col] = changes.groupby("level")[src].transform(deviation_pct)
-    assignment = r.assignment
-    review = assignment[assignment["review"].astype(bool)].copy()
-    pieces = r.pieces
-    area_xw = _pieces_crosswalk(pieces, wards, ward_id, levels, names)
-    counts = None
-    if "incidents" in assignment.columns and "demand" in assignment.columns:
-        counts = (
-            assignment["incidents"].to_numpy(dtype=np.int64),
-            assignment["demand"].to_numpy(dtype=float),
-        )
-    s = r.summary
-    return _Plan(
-        kind="realign",
-        title=f"Realignment of {levels[0]} areas to {s.get('wards', len(wards))} wards by {r.by}",
-        levels=levels,
-        ward_id=ward_id,
-        wards=wards,
-        layers=r.areas,
-        names=names,
-        changes=changes,
-        crosswalk=assignment,
-        area_crosswalk=area_xw,
-        review=review,
-        checks=r.checks,
-        summary=s,
-        describe=r.describe(),
-        exceptions={},
-        warnings=tuple(r.warnings),
-        ward_counts=counts,
-    )
-
-
-def _pieces_crosswalk(
-    pieces: pd.DataFrame,
-    wards: pd.DataFrame,
-    ward_id: str,
-    levels: Sequence[str],
-    names: Mapping[str, Mapping[str, str]],
-) -> pd.DataFrame:
-    """Old area -> new area, from the overlap pieces of a realignment."""
-    frames = []
-    for lv in levels:
-        p = pieces[pieces["level"] == lv] if "level" in pieces.columns else pieces
-        if not len(p):
-            continue
-        new = pd.Series(wards[lv].to_numpy(), index=wards[ward_id].astype(str).to_numpy())
-        df = pd.DataFrame(
-            {
-                "old_id": p["area"].astype("string").fillna("(none)").to_numpy(),
-                "new_id": new.reindex(p["ward"].astype(str).to_numpy()).to_numpy(),
-                "ward": p["ward"].to_numpy(),
-                "area_m2": p["area_m2"].to_numpy(dtype=float),
-            }
-        )
-        inc = None
-        if "incidents" in p.columns:
-            inc = pd.to_numeric(p["incidents"], errors="coerce").fillna(0).to_numpy()
-        m = names.get(lv, {})
-        x = area_crosswalk(lv, df["old_id"], df["new_id"], df["ward"], df["area_m2"], inc, m, m)
-        frames.append(x)
-    if not frames:
-        return pd.DataFrame(columns=["level", "old_id", "old_name", "new_id", "new_name"])
-    return pd.concat(frames, ignore_index=True)
-
-
-def _from_reorganisation(r: Any) -> _Plan:
-    counts = None
-    if "incidents" in r.crosswalk.columns:
-        counts = (
-            r.crosswalk["incidents"].to_numpy(dtype=np.int64),
-            r.crosswalk["demand"].to_numpy(dtype=float),
-        )
-    s = r.summary
-    title = s.get("spec_name") or (
-        "Reorganisation" if s.get("steps") else "Boundary plan (no change applied)"
-    )
-    return _Plan(
-        kind="reorganise",
-        title=str(title),
-        levels=tuple(r.levels),
-        ward_id=r.ward_id,
-        wards=r.wards,
-        layers=r.layers,
-        names=r.names,
-        changes=r.changes,
-        crosswalk=r.crosswalk,
-        area_crosswalk=r.area_crosswalk,
-        review=r.review,
-        checks=r.checks,
-        summary=s,
-        describe=r.describe(),
-        steps=r.steps,
-        exceptions={k: sorted(v) for k, v in r.exceptions.items() if v},
-        warnings=tuple(r.warnings),
-        ward_counts=counts,
-    )
-
-
-def _adapt(result: Any) -> _Plan:
-    if hasattr(result, "assignment") and hasattr(result, "areas"):
-        return _from_realignment(result)
-    if hasattr(result, "crosswalk") and hasattr(result, "layers"):
-        return _from_reorganisation(result)
-    raise InputFormatError(
-        "write_plan: expected the result of beatplan.realign or beatplan.reorganise, got "
-        f"{type(result).__name__}"
-    )
-
-
 # ------------------------------------------------------------------------------ tables
-def _wards_layer(plan: _Plan) -> gpd.GeoDataFrame:
+def _wards_layer(plan: BoundaryPlan) -> gpd.GeoDataFrame:
     w = plan.wards
     geom = w.geometry.name
     out = gpd.GeoDataFrame(
@@ -295,7 +127,7 @@ def _wards_layer(plan: _Plan) -> gpd.GeoDataFrame:
     return out[[c for c in out.columns if c != geom] + [geom]]
 
 
-def _layers_to_write(plan: _Plan) -> dict[str, gpd.GeoDataFrame]:
+def _layers_to_write(plan: BoundaryPlan) -> dict[str, gpd.GeoDataFrame]:
     layers: dict[str, gpd.GeoDataFrame] = {"wards": _wards_layer(plan)}
     for lv in plan.levels:
         layer = plan.layers[lv].copy()
@@ -413,133 +245,124 @@ def _id_labels(sub: pd.DataFrame) -> list[str]:
     ]
 
 
-def _markdown(plan: _Plan, files: Sequence[str]) -> str:
-    s = plan.summary
+def _markdown(plan: BoundaryPlan, files: Sequence[str]) -> str:
     lines = [f"# {plan.title}", ""]
     lines += ["## Summary", ""]
-    lines += [f"    {ln}" for ln in plan.describe.splitlines()] + [""]
+    lines += [f"    {ln}" for ln in plan.describe().splitlines()] + [""]
     lines.append(f"Levels (small to large): ward ⊂ {' ⊂ '.join(plan.levels)} ⊂ force.")
     lines.append("")
-    if plan.steps is not None and len(plan.steps):
-        lines += ["## Changes applied", ""]
-        lines += _md_table(
-            plan.steps,
-            {
-                "step": "step",
-                "op": "op",
-                "level": "level",
-                "area": "area",
-                "n_wards": "wards",
-                "detail": "what",
-            },
-        )
-    ch = plan.changes
-    has_demand = "demand_new" in ch.columns
+    lines += _md_steps(plan.steps)
     for lv in plan.levels:
-        sub = ch[ch["level"] == lv].copy()
-        lines += [f"## {_title(lv)}", ""]
-        view = pd.DataFrame(
-            {
-                "id": _id_labels(sub),
-                "name": _names_shown(sub),
-                "status": sub["status"],
-                "wards": (
-                    [
-                        f"{_fmt_num(a)} → {_fmt_num(b)}"
-                        for a, b in zip(sub["n_wards_old"], sub["n_wards"], strict=True)
-                    ]
-                    if "n_wards_old" in sub.columns
-                    else [_fmt_num(b) for b in sub["n_wards"]]
-                ),
-                "gained": sub.get("n_gained"),
-                "lost": sub.get("n_lost"),
-                "km2": [
-                    f"{_fmt_num(a / 1e6 if pd.notna(a) else None, 2)} → "
-                    f"{_fmt_num(b / 1e6 if pd.notna(b) else None, 2)}"
-                    for a, b in zip(sub["area_old_m2"], sub["area_new_m2"], strict=True)
-                ],
-                "retained": [
-                    "-" if pd.isna(v) else f"{100 * float(v):.1f}%" for v in sub["retained"]
-                ],
-            }
-        )
-        cols = {
-            "id": "id",
-            "name": "name",
-            "status": "status",
-            "wards": "wards old → new" if "n_wards_old" in sub.columns else "wards",
-            "gained": "gained",
-            "lost": "lost",
-            "km2": "km² old → new",
-            "retained": "retained",
-        }
-        if has_demand:
-            view["incidents"] = [
-                f"{_fmt_num(a)} → {_fmt_num(b)}"
-                for a, b in zip(sub["incidents_old"], sub["incidents_new"], strict=True)
-            ]
-            view["dev"] = [
-                f"{_fmt_pct(a)} → {_fmt_pct(b)}"
-                for a, b in zip(sub["deviation_pct_old"], sub["deviation_pct"], strict=True)
-            ]
-            cols["incidents"] = "incidents old → new"
-            cols["dev"] = "vs level mean old → new"
-        lines += _md_table(view, cols)
-        lines += _flow_lines(sub)
-    lines += ["## Marginal wards for review", ""]
-    if len(plan.review):
-        cols = {
-            c: c
-            for c in (
-                "ward",
-                "name",
-                plan.levels[0],
-                "share",
-                "runner_up",
-                "runner_up_share",
-                "reason",
-            )
-            if c in plan.review.columns
-        }
-        rv = _rounded(plan.review)
-        lines += _md_table(rv, cols)
-    else:
-        lines += [
-            "None."
-            + (
-                " A reorganisation moves only the wards the spec names."
-                if plan.kind == "reorganise"
-                else ""
-            ),
-            "",
-        ]
-    lines += ["## Checks", ""]
-    lines.append(
-        f"Checks run: {', '.join(plan.checks.checks)}. "
-        + (
-            "All passed."
-            if not plan.checks.problems
-            else f"{len(plan.checks.errors)} error(s), {len(plan.checks.warnings)} warning(s)."
-        )
-    )
-    lines.append("")
-    for p in plan.checks.problems:
-        lines.append(f"- **{p.severity}** {p.check} ({p.level}): {_md_escape(p.message)}")
-    if plan.checks.problems:
-        lines.append("")
-    if plan.exceptions:
-        lines += ["Declared exceptions (allowed to be non-contiguous):", ""]
-        for lv, ids in plan.exceptions.items():
-            lines.append(f"- {lv}: {', '.join(ids)}")
-        lines.append("")
+        lines += _md_level(lv, plan.changes[plan.changes["level"] == lv].copy())
+    lines += _md_review(plan)
+    lines += _md_checks(plan.checks, _declared(plan))
     if plan.warnings:
         lines += ["## Notes", ""]
         lines += [f"- {_md_escape(w)}" for w in plan.warnings] + [""]
     lines += ["## Files", ""]
     lines += [f"- `{f}`" for f in files] + [""]
-    if s.get("spec_source"):
-        lines += [f"Spec: `{s['spec_source']}`", ""]
+    if plan.summary.get("spec_source"):
+        lines += [f"Spec: `{plan.summary['spec_source']}`", ""]
     return "\n".join(lines)
+
+
+def _md_steps(steps: pd.DataFrame | None) -> list[str]:
+    """List the changes applied (nothing for a plan that applied no spec)."""
+    if steps is None or not len(steps):
+        return []
+    columns = {"step": "step", "op": "op", "level": "level", "area": "area"}
+    columns |= {"n_wards": "wards", "detail": "what"}
+    return ["## Changes applied", "", *_md_table(steps, columns)]
+
+
+def _md_level(lv: str, sub: pd.DataFrame) -> list[str]:
+    """One level's section: a row per area, old against new, then where the wards went."""
+    with_old = "n_wards_old" in sub.columns
+    view = pd.DataFrame(
+        {
+            "id": _id_labels(sub),
+            "name": _names_shown(sub),
+            "status": sub["status"],
+            "wards": (
+                [_arrow(a, b) for a, b in zip(sub["n_wards_old"], sub["n_wards"], strict=True)]
+                if with_old
+                else [_fmt_num(b) for b in sub["n_wards"]]
+            ),
+            "gained": sub.get("n_gained"),
+            "lost": sub.get("n_lost"),
+            "km2": [
+                f"{_fmt_num(a / 1e6 if pd.notna(a) else None, 2)} → "
+                f"{_fmt_num(b / 1e6 if pd.notna(b) else None, 2)}"
+                for a, b in zip(sub["area_old_m2"], sub["area_new_m2"], strict=True)
+            ],
+            "retained": ["-" if pd.isna(v) else f"{100 * float(v):.1f}%" for v in sub["retained"]],
+        }
+    )
+    cols = {
+        "id": "id",
+        "name": "name",
+        "status": "status",
+        "wards": "wards old → new" if with_old else "wards",
+        "gained": "gained",
+        "lost": "lost",
+        "km2": "km² old → new",
+        "retained": "retained",
+    }
+    if "demand_new" in sub.columns:
+        view["incidents"] = [
+            _arrow(a, b) for a, b in zip(sub["incidents_old"], sub["incidents_new"], strict=True)
+        ]
+        view["dev"] = [
+            f"{_fmt_pct(a)} → {_fmt_pct(b)}"
+            for a, b in zip(sub["deviation_pct_old"], sub["deviation_pct"], strict=True)
+        ]
+        cols["incidents"] = "incidents old → new"
+        cols["dev"] = "vs level mean old → new"
+    return [f"## {_title(lv)}", "", *_md_table(view, cols), *_flow_lines(sub)]
+
+
+def _arrow(a: Any, b: Any) -> str:
+    return f"{_fmt_num(a)} → {_fmt_num(b)}"
+
+
+def _md_review(plan: BoundaryPlan) -> list[str]:
+    """List the wards for review (a reorganisation has none)."""
+    lines = ["## Marginal wards for review", ""]
+    if not len(plan.review):
+        note = " A reorganisation moves only the wards the spec names."
+        return [*lines, "None." + (note if plan.kind == "reorganise" else ""), ""]
+    shown = ("ward", "name", plan.levels[0], "share", "runner_up", "runner_up_share", "reason")
+    cols = {c: c for c in shown if c in plan.review.columns}
+    return lines + _md_table(_rounded(plan.review), cols)
+
+
+def _md_checks(checks: CheckReport, exceptions: Mapping[str, Sequence[str]]) -> list[str]:
+    """Say which checks ran, what they found, and the declared exceptions."""
+    lines = ["## Checks", ""]
+    lines.append(
+        f"Checks run: {', '.join(checks.checks)}. "
+        + (
+            "All passed."
+            if not checks.problems
+            else f"{len(checks.errors)} error(s), {len(checks.warnings)} warning(s)."
+        )
+    )
+    lines.append("")
+    for p in checks.problems:
+        lines.append(f"- **{p.severity}** {p.check} ({p.level}): {_md_escape(p.message)}")
+    if checks.problems:
+        lines.append("")
+    if exceptions:
+        lines += ["Declared exceptions (allowed to be non-contiguous):", ""]
+        for lv, ids in exceptions.items():
+            lines.append(f"- {lv}: {', '.join(ids)}")
+        lines.append("")
+    return lines
+
+
+def _declared(plan: BoundaryPlan) -> dict[str, list[str]]:
+    """Return the plan's exceptions as written: sorted ids, levels with none left out."""
+    return {k: sorted(v) for k, v in plan.exceptions.items() if v}
 
 
 # ------------------------------------------------------------------------------ writing
@@ -570,19 +393,20 @@ def _write_text(path: Path, text: str) -> None:
 
 def write_plan(
     out_dir: str | os.PathLike[str],
-    result: Any,
+    plan: BoundaryPlan,
     *,
     formats: Sequence[str] = ("gpkg",),
     overwrite: bool = False,
 ) -> dict[str, Path]:
-    """Write a realignment or reorganisation as boundary files, crosswalks and a report.
+    """Write a boundary plan as boundary files, crosswalks and a report.
 
     Parameters
     ----------
     out_dir : str or path-like
         The folder to write into (created if missing).
-    result : Realignment or Reorganisation
-        What :func:`beatplan.boundaries.realign` or :func:`beatplan.boundaries.reorganise` returned.
+    plan : BoundaryPlan
+        What :func:`beatplan.boundaries.realign` or :func:`beatplan.boundaries.reorganise`
+        returned, or :func:`read_plan` read.
     formats : sequence of str, default ("gpkg",)
         Vector formats: ``"gpkg"`` (always written: :func:`beatplan.boundaries.reorganise` reads it
         back), ``"geojson"``, ``"shp"`` (``"shapefile"``) and ``"kml"``; one file per layer for
@@ -600,6 +424,8 @@ def write_plan(
 
     Raises
     ------
+    InputFormatError
+        ``plan`` is not a :class:`BoundaryPlan`.
     OptionError
         An unknown format (the valid ones are listed).
     OutputExistsError
@@ -612,7 +438,41 @@ def write_plan(
     >>> files["gpkg"].name  # doctest: +SKIP
     'boundaries.gpkg'
     """
-    plan = _adapt(result)
+    if not isinstance(plan, BoundaryPlan):
+        raise InputFormatError(
+            "write_plan: expected the result of beatplan.realign, beatplan.reorganise or "
+            f"read_plan (a BoundaryPlan), got {type(plan).__name__}"
+        )
+    fmts = _formats(formats)
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"{out}: exists and is not a folder; give a folder for the plan")
+    layers = _layers_to_write(plan)
+    vector = {f: out / f"{_STEM}{PLAN_FORMATS[f]}" for f in fmts}
+    targets = _targets(out, vector, list(layers))
+    _refuse_existing(out, targets, "shp" in fmts, overwrite)
+    out.mkdir(parents=True, exist_ok=True)
+    for path in vector.values():
+        write_layers(path, layers, overwrite=overwrite)
+    files = sorted(str(p.relative_to(out)) for p in targets.values())
+    tables = {
+        "crosswalk": plan.crosswalk,
+        "crosswalk_areas": plan.area_crosswalk,
+        "changes_csv": plan.changes,
+        "review": plan.review,
+        "checks": plan.checks.to_frame(),
+    }
+    for k, frame in tables.items():
+        _write_text(targets[k], _csv_text(frame))
+    _write_text(targets["changes_md"], _markdown(plan, files))
+    manifest = json.dumps(_jsonable(_manifest(plan, layers, files)), indent=2, ensure_ascii=False)
+    _write_text(targets["plan"], manifest + "\n")
+    log.info("wrote the plan (%d files) to %s", len(targets), out)
+    return targets
+
+
+def _formats(formats: Sequence[str]) -> list[str]:
+    """Check the formats asked for; the GeoPackage always comes first."""
     if isinstance(formats, str):
         formats = [formats]
     fmts = ["gpkg"]
@@ -621,32 +481,26 @@ def write_plan(
         check_option("formats", key, PLAN_FORMATS)
         if key not in fmts:
             fmts.append(key)
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise OutputExistsError(f"{out}: exists and is not a folder; give a folder for the plan")
-    layers = _layers_to_write(plan)
+    return fmts
+
+
+def _targets(out: Path, vector: Mapping[str, Path], layers: list[str]) -> dict[str, Path]:
+    """Every file the plan writes, by key (``"gpkg"``, ``"geojson:npas"``, ``"crosswalk"`` ...)."""
     targets: dict[str, Path] = {}
-    vector: dict[str, Path] = {}
-    for f in fmts:
-        path = out / f"{_STEM}{PLAN_FORMATS[f]}"
-        vector[f] = path
-        paths = output_paths(path, list(layers))
+    for f, path in vector.items():
+        paths = output_paths(path, layers)
         for name, p in paths.items():
             key = f if len(set(paths.values())) == 1 else f"{f}:{name}"
             targets[key] = p
-    text_keys = {
-        "crosswalk": "crosswalk.csv",
-        "crosswalk_areas": "crosswalk_areas.csv",
-        "changes_csv": "changes.csv",
-        "changes_md": "changes.md",
-        "review": "review.csv",
-        "checks": "checks.csv",
-        "plan": "plan.json",
-    }
-    for k, name in text_keys.items():
+    for k, name in _TEXT_KEYS.items():
         targets[k] = out / name
+    return targets
+
+
+def _refuse_existing(out: Path, targets: Mapping[str, Path], shp: bool, overwrite: bool) -> None:
+    """Raise naming the outputs that exist already, unless ``overwrite``."""
     existing = sorted({str(p) for p in targets.values() if p.exists()})
-    if "shp" in fmts:
+    if shp:
         existing += sorted(
             str(p.with_suffix(s))
             for k, p in targets.items()
@@ -660,21 +514,13 @@ def write_plan(
             f"{' ...' if len(existing) > 5 else ''}); pass overwrite=True (--overwrite on the "
             "command line) to replace them, or choose another folder"
         )
-    out.mkdir(parents=True, exist_ok=True)
-    for f in fmts:
-        write_layers(vector[f], layers, overwrite=overwrite)
-    files = sorted(str(p.relative_to(out)) for p in targets.values())
-    plan_tables = {
-        "crosswalk": plan.crosswalk,
-        "crosswalk_areas": plan.area_crosswalk,
-        "changes_csv": plan.changes,
-        "review": plan.review,
-        "checks": plan.checks.to_frame(),
-    }
-    for k, frame in plan_tables.items():
-        _write_text(targets[k], _csv_text(frame))
-    _write_text(targets["changes_md"], _markdown(plan, files))
-    manifest = {
+
+
+def _manifest(
+    plan: BoundaryPlan, layers: Mapping[str, gpd.GeoDataFrame], files: list[str]
+) -> dict[str, Any]:
+    """Return what ``plan.json`` says: kind, levels, CRS, layers, checks, summary, files."""
+    return {
         "format": "beatplan-plan",
         "version": 1,
         "kind": plan.kind,
@@ -683,7 +529,7 @@ def write_plan(
         "ward_id": "id",
         "crs": _crs_text(plan.wards.crs),
         "layers": {name: int(len(layer)) for name, layer in layers.items()},
-        "exceptions": plan.exceptions,
+        "exceptions": _declared(plan),
         "checks": {
             "ok": plan.checks.ok,
             "run": list(plan.checks.checks),
@@ -693,12 +539,6 @@ def write_plan(
         "summary": {k: v for k, v in plan.summary.items() if k not in _VOLATILE},
         "files": files,
     }
-    _write_text(
-        targets["plan"],
-        json.dumps(_jsonable(manifest), indent=2, ensure_ascii=False, sort_keys=False) + "\n",
-    )
-    log.info("wrote the plan (%d files) to %s", len(targets), out)
-    return targets
 
 
 def _crs_text(crs: Any) -> str | None:
@@ -709,33 +549,7 @@ def _crs_text(crs: Any) -> str | None:
 
 
 # ------------------------------------------------------------------------------ reading
-@dataclass(frozen=True)
-class PlanFiles:
-    """A plan read back from disk by :func:`read_plan`.
-
-    Attributes
-    ----------
-    wards : geopandas.GeoDataFrame
-        The ``wards`` layer: ``id``, ``name``, the level columns, ``<level>_name``, the other
-        columns, ``geometry`` (in the file's CRS).
-    levels : tuple of str
-        The levels, small to large.
-    exceptions : dict of str to frozenset of str
-        Areas declared non-contiguous.
-    source : str
-        The GeoPackage read.
-    manifest : dict
-        ``plan.json`` (empty when the folder has none).
-    """
-
-    wards: gpd.GeoDataFrame
-    levels: tuple[str, ...]
-    exceptions: dict[str, frozenset[str]]
-    source: str
-    manifest: dict[str, Any] = field(default_factory=dict, repr=False)
-
-
-def read_plan(path: str | os.PathLike[str]) -> PlanFiles:
+def read_plan(path: str | os.PathLike[str]) -> BoundaryPlan:
     """Read a plan written by :func:`write_plan` (its folder or its ``boundaries.gpkg``).
 
     Parameters
@@ -746,25 +560,64 @@ def read_plan(path: str | os.PathLike[str]) -> PlanFiles:
 
     Returns
     -------
-    PlanFiles
+    BoundaryPlan
+        The plan as written: the ``wards`` layer (``id``, ``name``, the level columns,
+        ``<level>_name``, the other columns, in the file's CRS) as :attr:`~BoundaryPlan.wards`,
+        the level and ``force`` layers, the crosswalks, change report, wards for review and
+        checks from the CSV files (empty when the folder has none), and ``plan.json``'s
+        kind, title, exceptions and summary.
 
     Raises
     ------
     InputFormatError
         No such folder or file, no ``wards`` layer, or no level can be found.
     """
+    gpkg, folder = _plan_paths(path)
+    names = _gpkg_layers(gpkg)
+    manifest = _read_manifest(folder / "plan.json")
+    wards = read_boundaries(gpkg, layer="wards", id_col="id", name_col="name", to_crs=None)
+    levels = _plan_levels(gpkg, names, manifest, wards)
+    layers = {
+        lv: _read_layer(gpkg, layer_name(lv), levels)
+        for lv in (*levels, "force")
+        if layer_name(lv) in names
+    }
+    declared = manifest.get("exceptions") or {}
+    checks = manifest.get("checks") or {}
+    text = {"ward", "name", "level", "id", *levels, *(f"{lv}_old" for lv in levels)}
+    return BoundaryPlan(
+        wards=wards,
+        levels=levels,
+        layers=layers,
+        crosswalk=_read_csv(folder / "crosswalk.csv", text),
+        area_crosswalk=_read_csv(folder / "crosswalk_areas.csv", text),
+        changes=_read_csv(folder / "changes.csv", text),
+        review=_read_csv(folder / "review.csv", text),
+        checks=_read_checks(folder / "checks.csv", checks.get("run") or []),
+        summary=dict(manifest.get("summary") or {}),
+        kind=str(manifest.get("kind") or "plan"),
+        title=str(manifest.get("title") or f"Boundary plan read from {gpkg}"),
+        ward_id="id",
+        names=area_names(layers, levels),
+        exceptions={str(k): frozenset(map(str, v)) for k, v in declared.items()},
+        crs=CRS.from_user_input(wards.crs) if wards.crs is not None else None,
+    )
+
+
+def _plan_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """Return the GeoPackage and the folder of a plan given as either."""
     p = Path(path)
-    if p.is_dir():
-        gpkg = p / GPKG_NAME
-        folder = p
-    else:
-        gpkg = p
-        folder = p.parent
+    gpkg, folder = (p / GPKG_NAME, p) if p.is_dir() else (p, p.parent)
     if not gpkg.is_file():
         raise InputFormatError(
             f"{path}: no {GPKG_NAME} found; give a folder written by write_plan "
             "(beatplan realign/reorganise --out) or its GeoPackage"
         )
+    return gpkg, folder
+
+
+def _gpkg_layers(gpkg: Path) -> list[str]:
+    """Return the layer names of a plan's GeoPackage, which must hold ``wards``."""
     try:
         names = [str(n) for n in pyogrio.list_layers(gpkg)[:, 0]]
     except Exception as exc:  # noqa: BLE001 - GDAL's errors vary
@@ -774,14 +627,33 @@ def read_plan(path: str | os.PathLike[str]) -> PlanFiles:
             f"{gpkg}: has no 'wards' layer (layers: {', '.join(names)}); it was not written by "
             "write_plan"
         )
-    manifest: dict[str, Any] = {}
-    mpath = folder / "plan.json"
-    if mpath.is_file():
-        try:
-            manifest = json.loads(mpath.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise InputFormatError(f"{mpath}: not valid JSON ({exc})") from exc
-    wards = read_boundaries(gpkg, layer="wards", id_col="id", name_col="name", to_crs=None)
+    return names
+
+
+def _read_layer(gpkg: Path, layer: str, levels: Sequence[str]) -> gpd.GeoDataFrame:
+    """Read a level (or the force) layer of a plan: ids, names and the levels above as text."""
+    frame = pyogrio.read_dataframe(gpkg, layer=layer)
+    for c in ("id", "name", *levels):
+        if c in frame.columns:
+            frame[c] = frame[c].astype("string")
+    return frame
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    """Read ``plan.json`` (an empty dict when the folder has none)."""
+    if not path.is_file():
+        return {}
+    try:
+        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputFormatError(f"{path}: not valid JSON ({exc})") from exc
+    return manifest
+
+
+def _plan_levels(
+    gpkg: Path, names: Sequence[str], manifest: Mapping[str, Any], wards: pd.DataFrame
+) -> tuple[str, ...]:
+    """Return the levels: ``plan.json``'s, else those of the layers the wards name."""
     if isinstance(manifest.get("levels"), list) and manifest["levels"]:
         levels = tuple(str(x) for x in manifest["levels"])
     else:
@@ -798,8 +670,56 @@ def read_plan(path: str | os.PathLike[str]) -> PlanFiles:
             f"{gpkg}: cannot tell the levels of the wards layer (levels {list(levels)}, columns "
             f"{', '.join(map(str, wards.columns))}); write it with write_plan"
         )
-    declared = manifest.get("exceptions") or {}
-    exceptions = {str(k): frozenset(map(str, v)) for k, v in declared.items()}
-    return PlanFiles(
-        wards=wards, levels=levels, exceptions=exceptions, source=str(gpkg), manifest=manifest
-    )
+    return levels
+
+
+#: Text columns of the plan's CSV files (besides the levels): read as text, never as numbers.
+_TEXT_COLUMNS = frozenset(
+    {
+        "old_id",
+        "old_name",
+        "new_id",
+        "new_name",
+        "status",
+        "from",
+        "to",
+        "wards_gained",
+        "wards_lost",
+        "runner_up",
+        "basis",
+        "reason",
+        "changed",
+        "area",
+    }
+)
+
+
+def _read_csv(path: Path, text: set[str]) -> pd.DataFrame:
+    """Read a table :func:`write_plan` wrote: ids and names as text, flags as bool."""
+    if not path.is_file():
+        return pd.DataFrame()
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    for c in frame.columns:
+        col = frame[c]
+        if c in text or c in _TEXT_COLUMNS:
+            frame[c] = col.astype("string")
+        elif len(col.dropna()) and col.dropna().isin(["True", "False"]).all():
+            frame[c] = col == "True"
+        else:
+            try:
+                frame[c] = pd.to_numeric(col)
+            except ValueError:
+                frame[c] = col.astype("string")
+    return frame
+
+
+def _read_checks(path: Path, run: Sequence[str]) -> CheckReport:
+    """Read the checks a plan ran (``plan.json``) and what they found (``checks.csv``)."""
+    report = CheckReport(checks=[str(c) for c in run])
+    if not path.is_file():
+        return report
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for r in frame.itertuples(index=False):
+        ids = [i for i in str(r.ids).split(";") if i]
+        report.add(str(r.check), str(r.level), ids, str(r.message), severity=str(r.severity))
+    return report

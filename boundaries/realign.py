@@ -41,6 +41,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from beatplan.boundaries._adjacency import Adjacency
 from beatplan.boundaries._bestfit import (
     Level,
     add_shares,
@@ -50,11 +51,13 @@ from beatplan.boundaries._bestfit import (
     pieces_frame,
     point_areas,
 )
+from beatplan.boundaries._changes import area_crosswalk
 from beatplan.boundaries._common import listing, strings
 from beatplan.boundaries.checks import check_layers
 from beatplan.boundaries.contiguity import Exceptions, fix_contiguity
-from beatplan.boundaries.demand import Weights, count_points
+from beatplan.boundaries.demand import Weights, count_points, deviation_pct
 from beatplan.boundaries.hierarchy import build_layers, nest
+from beatplan.boundaries.plan import BoundaryPlan, area_names
 from beatplan.boundaries.report import CheckReport
 from beatplan.boundaries.validate import prepare_wards, validate_areas
 from beatplan.geo.crs import to_working, working_crs
@@ -67,10 +70,11 @@ from beatplan.geo.errors import (
     check_option,
 )
 
-__all__ = ["Realignment", "WardsTooCoarseError", "realign"]
+__all__ = ["REALIGN_BY", "Realignment", "WardsTooCoarseError", "realign"]
 
 log = logging.getLogger("beatplan")
 
+#: What each overlap is weighed by (``realign(by=...)``).
 REALIGN_BY = ("area", "demand")
 
 
@@ -91,33 +95,39 @@ class WardsTooCoarseError(ValidationError):
     """The wards are larger than the areas they are realigned to: most areas would vanish."""
 
 
-@dataclass(frozen=True)
-class Realignment:
-    """The result of :func:`realign`.
+@dataclass(frozen=True, kw_only=True)
+class Realignment(BoundaryPlan):
+    """The result of :func:`realign`: a :class:`beatplan.boundaries.BoundaryPlan`, and how it fit.
 
     Attributes
     ----------
     assignment : pandas.DataFrame
-        One row per ward, aligned to the input wards' index: ``ward`` (id), ``name`` (when
-        the wards have one), the smallest level's area it goes to, ``share`` (of the ward's
-        measure lying in that old area), ``runner_up`` and ``runner_up_share``,
-        ``outside_share`` (lying in no old area), ``basis`` (``"area"``, ``"demand"``,
-        ``"area (no demand)"``, ``"neighbour"`` or ``"nearest"``), one column per higher
-        level, ``moved`` (at least ``min_share`` of the ward lay outside the area it goes
-        to), ``review`` and ``reason`` (why a human should look: ``marginal``, ``no
-        overlap``, ``no demand``, ``partly outside``, ``nesting``, ``contiguity``).
+        The plan's :attr:`crosswalk`: one row per ward, aligned to the input wards' index:
+        ``ward`` (id), ``name`` (when the wards have one), the smallest level's area it goes
+        to, ``share`` (of the ward's measure lying in that old area), ``runner_up`` and
+        ``runner_up_share``, ``outside_share`` (lying in no old area), ``basis`` (``"area"``,
+        ``"demand"``, ``"area (no demand)"``, ``"neighbour"`` or ``"nearest"``), one column
+        per higher level, ``moved`` (at least ``min_share`` of the ward lay outside the area
+        it goes to), ``review`` and ``reason`` (why a human should look: ``marginal``, ``no
+        overlap``, ``no demand``, ``partly outside``, ``nesting``, ``contiguity``), and with
+        demand ``incidents`` and ``demand``.
     wards : geopandas.GeoDataFrame
         The new ward table: ward id, one column per level, the wards' other columns,
         geometry (working CRS).
     areas : dict of str to geopandas.GeoDataFrame
-        The new layers, one per level plus ``force``, each area the exact union of its wards
-        (see :func:`beatplan.boundaries.build_layers`).
+        The plan's :attr:`layers`: one per level plus ``force``, each area the exact union of
+        its wards (see :func:`beatplan.boundaries.build_layers`).
     changes : pandas.DataFrame
-        One row per old area and level: ``level``, ``id``, ``status`` (``kept`` or
+        One row per old area and level: ``level``, ``id``, ``name``, ``status`` (``kept`` or
         ``emptied``), ``area_old_m2``, ``area_new_m2``, ``retained`` (share of the old area
         kept), ``incidents_old``/``incidents_new`` and ``demand_old``/``demand_new`` (when
         demand was given), ``n_wards``, ``n_gained``, ``n_lost``, ``wards_gained`` and
-        ``wards_lost`` (``;``-joined ids of wards bringing or taking at least ``min_share``).
+        ``wards_lost`` (``;``-joined ids of wards bringing or taking at least ``min_share``),
+        and with demand ``deviation_pct_old`` and ``deviation_pct`` (from the level's mean).
+    area_crosswalk : pandas.DataFrame
+        Old area -> new area, from the overlaps (see :class:`beatplan.boundaries.BoundaryPlan`).
+    review : pandas.DataFrame
+        The rows of :attr:`assignment` flagged for review.
     pieces : pandas.DataFrame
         The overlaps behind the shares: ``level``, ``ward``, ``area`` (<NA> for the part in
         no old area), ``area_m2``, ``incidents``, ``demand``, ``share``, ``assigned``.
@@ -138,21 +148,21 @@ class Realignment:
         ``"area"`` or ``"demand"``.
     crs : pyproj.CRS
         The working CRS of every layer.
+    exceptions : dict
+        Empty: a realignment records no declared exceptions in its plan (those given to
+        :func:`realign` are honoured by the contiguity fix and checks).
     """
 
-    assignment: pd.DataFrame = field(repr=False)
-    wards: gpd.GeoDataFrame = field(repr=False)
-    areas: dict[str, gpd.GeoDataFrame] = field(repr=False)
-    changes: pd.DataFrame = field(repr=False)
     pieces: pd.DataFrame = field(repr=False)
-    summary: dict[str, Any]
-    checks: CheckReport = field(repr=False)
     conflicts: pd.DataFrame = field(repr=False)
     moves: pd.DataFrame = field(repr=False)
-    warnings: tuple[str, ...] = field(repr=False)
-    levels: tuple[str, ...] = ()
     by: str = "area"
-    crs: CRS | None = field(default=None, repr=False)
+    kind: str = "realign"
+
+    @property
+    def assignment(self) -> pd.DataFrame:
+        """Each ward's best fit and why (the plan's :attr:`crosswalk`)."""
+        return self.crosswalk
 
     def describe(self) -> str:
         """Return the summary as a few lines of plain text."""
@@ -180,99 +190,115 @@ class Realignment:
         return "\n".join(lines)
 
 
-# ---------------------------------------------------------------------------------- input
-def _normalise_areas(
-    areas: gpd.GeoDataFrame | Mapping[str, gpd.GeoDataFrame],
-    levels: Sequence[str] | None,
-    area_id: str | Mapping[str, str],
-) -> tuple[list[str], dict[str, gpd.GeoDataFrame], dict[str, str], bool]:
-    """Levels, one layer per level given as a layer, id column per level, parents-as-columns."""
-
-    def id_of(level: str) -> str:
-        if isinstance(area_id, str):
-            return area_id
-        if level not in area_id:
-            raise ColumnNotFoundError(
-                f"area_id gives no id column for level {level!r} (it names {listing(area_id)})"
-            )
-        return area_id[level]
-
-    if isinstance(areas, gpd.GeoDataFrame):
-        lv = list(levels) if levels is not None else ["area"]
-        if not lv:
-            raise OptionError("levels is empty; name at least the level of the area layer")
-        missing = [c for c in lv[1:] if c not in areas.columns]
-        if missing:
-            raise ColumnNotFoundError(
-                f"areas: levels {lv} make {listing(lv[1:])} columns of the {lv[0]} layer, but "
-                f"{listing(missing)} {'is' if len(missing) == 1 else 'are'} not among its columns "
-                f"({listing(areas.columns)}); name the parent columns, or pass one layer per "
-                "level as a dict {level: layer}"
-            )
-        return lv, {lv[0]: areas}, {lv[0]: id_of(lv[0])}, len(lv) > 1
-    if not isinstance(areas, Mapping) or not areas:
-        raise OptionError(
-            "areas must be a GeoDataFrame of the smallest level or a non-empty dict "
-            "{level: GeoDataFrame} ordered small to large"
-        )
-    lv = list(levels) if levels is not None else list(areas)
-    for level in lv:
-        check_option("levels", level, list(areas))
-    return lv, {k: areas[k] for k in lv}, {k: id_of(k) for k in lv}, False
-
-
 def _areas(level: str) -> str:
     return "areas" if level == "area" else f"{level} areas"
 
 
-def _crs_of(frame: Any, what: str) -> CRS:
-    if frame.crs is None:
-        raise CRSError(
-            f"{what}: the layer has no CRS; set the one its coordinates are in with "
-            ".set_crs(...) (e.g. 'EPSG:27700' or 'EPSG:4326')"
-        )
-    return CRS.from_user_input(frame.crs)
+# ------------------------------------------------------------------ what the stages share
+@dataclass
+class _Run:
+    """One call of :func:`realign`: its options, and the notes and timings its stages add."""
+
+    by: str
+    ward_id: str
+    levels: list[str]
+    review_below: float
+    min_share: float
+    exceptions: Exceptions | None
+    fix: bool
+    allow_coarse: bool
+    warnings: list[str] = field(default_factory=list)
+    clock: _Clock = field(default_factory=_Clock)
+
+    @property
+    def finest(self) -> str:
+        """The smallest level: the one realigned; the others follow."""
+        return self.levels[0]
+
+    def note(self, message: str, *, logged: bool = False) -> None:
+        """Add a plain-words note for the planner (and log it as a warning when ``logged``)."""
+        self.warnings.append(message)
+        if logged:
+            log.warning(message)
 
 
-def _one_crs(
-    wards: gpd.GeoDataFrame,
-    layers: Mapping[str, gpd.GeoDataFrame],
-    demand: Any,
-    crs: Any,
-) -> tuple[CRS, gpd.GeoDataFrame, dict[str, gpd.GeoDataFrame], list[str]]:
-    """Reproject the wards and area layers to one working CRS; say which ones moved.
+@dataclass(frozen=True)
+class _Areas:
+    """The old areas as given: the levels, a layer per level given as a layer, id columns."""
 
-    Every input must have a CRS (:class:`beatplan.geo.errors.CRSError` otherwise). The wards define
-    the place (:func:`beatplan.geo.crs.working_crs`); the demand points are reprojected when
-    counted.
-    """
-    named = {"wards": wards, **{f"{k} layer": v for k, v in layers.items()}}
-    if demand is not None:
-        named["demand points"] = demand
-    crss = {k: _crs_of(v, k) for k, v in named.items()}
-    work = working_crs(wards, crs=crs)
-    moved = {k: c for k, c in crss.items() if not c.equals(work)}
-    said = []
-    if moved:
-        said.append(
-            "reprojected to the working CRS "
-            + work.to_string()
-            + ": "
-            + "; ".join(f"{k} (from {c.to_string()})" for k, c in moved.items())
-            + "; layers are never mixed in different CRSs"
-        )
-        log.warning(said[-1])
-    return work, to_working(wards, work), {k: to_working(v, work) for k, v in layers.items()}, said
+    levels: list[str]
+    layers: dict[str, gpd.GeoDataFrame]
+    id_cols: dict[str, str]
+    parents_as_columns: bool
 
 
-def _names(frame: gpd.GeoDataFrame, id_col: str) -> dict[str, str] | None:
-    if "name" not in frame.columns or id_col == "name":
-        return None
-    s = frame[[id_col, "name"]].dropna()
-    return {str(k): str(v) for k, v in zip(s[id_col], s["name"], strict=True)}
+@dataclass(frozen=True)
+class _Wards:
+    """The new wards, checked, with what the later stages measure on them."""
+
+    table: gpd.GeoDataFrame
+    geoms: np.ndarray
+    ids: np.ndarray
+    area: np.ndarray
+    union: shapely.Geometry
+    adjacency: Adjacency
+
+    @property
+    def n(self) -> int:
+        """The number of wards."""
+        return len(self.geoms)
 
 
-# --------------------------------------------------------------------------------- realign
+@dataclass(frozen=True)
+class _Points:
+    """The demand points, located in the wards (every field None when no points were given)."""
+
+    ward: np.ndarray | None = None
+    x: np.ndarray | None = None
+    y: np.ndarray | None = None
+    weight: np.ndarray | None = None
+    incidents: np.ndarray | None = None
+    demand: np.ndarray | None = None
+    outside: int = 0
+
+    def measure(self, by: str, area: np.ndarray) -> np.ndarray:
+        """Each ward's weight in majorities: its demand when realigning by demand, else area."""
+        return self.demand if (by == "demand" and self.demand is not None) else area
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """The smallest level's best fit: each ward's area (code), why, and how much lies outside."""
+
+    codes: np.ndarray
+    basis: np.ndarray
+    no_overlap: np.ndarray
+    outside: np.ndarray
+    partly: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Coarse:
+    """The wards against the areas: median sizes, and whether most areas would vanish."""
+
+    median_ward_m2: float
+    median_area_m2: float
+    coarse: bool
+
+
+@dataclass(frozen=True)
+class _Settled:
+    """The ward table once nested and made contiguous, and what that changed."""
+
+    table: gpd.GeoDataFrame
+    conflicts: pd.DataFrame
+    nest_changed: np.ndarray
+    moves: pd.DataFrame
+    moved_contig: np.ndarray
+    fix_report: CheckReport
+
+
+# ---------------------------------------------------------------------------------- realign
 def realign(
     wards: gpd.GeoDataFrame,
     areas: gpd.GeoDataFrame | Mapping[str, gpd.GeoDataFrame],
@@ -371,6 +397,26 @@ def realign(
     >>> r.assignment["share"].round(3).tolist(), r.checks.ok
     ([1.0, 0.8, 1.0], True)
     """
+    points = _check_options(by, demand, review_below, min_share)
+    given = _normalise_areas(areas, levels, area_id)
+    run = _Run(by, ward_id, given.levels, review_below, min_share, exceptions, fix, allow_coarse)
+    work, wards_w, layers = _one_crs(run, wards, given.layers, points, crs)
+    w, checked = _validate_inputs(run, wards_w, layers, given.id_cols, overlap_tolerance)
+    pts = _locate_demand(run, w, points, work, weights)
+    fl = _overlaps(run, w, pts, checked[run.finest], given.id_cols[run.finest], run.finest)
+    coarse = _too_coarse(run, w, fl)
+    fit = _assign(run, w, fl)
+    table, fitted = _higher_levels(run, w, pts, fl, fit, given, checked)
+    settled = _nest_and_fix(run, w, pts, table)
+    new_layers, report = _layers_and_checks(run, w, settled, fitted)
+    return _result(run, w, pts, fitted, fit, coarse, settled, new_layers, report, work)
+
+
+# ------------------------------------------------------------------------ validate inputs
+def _check_options(
+    by: str, demand: Any, review_below: float, min_share: float
+) -> gpd.GeoDataFrame | gpd.GeoSeries | None:
+    """Check the options; return the demand points (an ``Incidents``' located points)."""
     check_option("by", by, REALIGN_BY)
     if demand is not None:
         demand = getattr(demand, "points", demand)  # beatplan.geo.Incidents: its located points
@@ -388,92 +434,190 @@ def realign(
         raise OptionError(f"review_below={review_below!r} must lie between 0 and 1")
     if not 0.0 <= min_share < 1.0:
         raise OptionError(f"min_share={min_share!r} must lie in [0, 1)")
-    lv, layers, id_cols, parents_as_columns = _normalise_areas(areas, levels, area_id)
-    warnings: list[str] = []
+    return demand
 
-    clock = _Clock()
-    # ---- CRS: one working CRS, every layer reprojected into it, never mixed
-    work, wards_w, layers, said = _one_crs(wards, layers, demand, crs)
-    warnings += said
 
-    clock.lap("crs")
-    # ---- inputs
-    wards_v, msgs, ward_union, adj = prepare_wards(
-        wards_w,
-        ward_id=ward_id,
+def _normalise_areas(
+    areas: gpd.GeoDataFrame | Mapping[str, gpd.GeoDataFrame],
+    levels: Sequence[str] | None,
+    area_id: str | Mapping[str, str],
+) -> _Areas:
+    """Levels, one layer per level given as a layer, id column per level, parents-as-columns."""
+
+    def id_of(level: str) -> str:
+        if isinstance(area_id, str):
+            return area_id
+        if level not in area_id:
+            raise ColumnNotFoundError(
+                f"area_id gives no id column for level {level!r} (it names {listing(area_id)})"
+            )
+        return area_id[level]
+
+    if isinstance(areas, gpd.GeoDataFrame):
+        lv = list(levels) if levels is not None else ["area"]
+        if not lv:
+            raise OptionError("levels is empty; name at least the level of the area layer")
+        missing = [c for c in lv[1:] if c not in areas.columns]
+        if missing:
+            raise ColumnNotFoundError(
+                f"areas: levels {lv} make {listing(lv[1:])} columns of the {lv[0]} layer, but "
+                f"{listing(missing)} {'is' if len(missing) == 1 else 'are'} not among its columns "
+                f"({listing(areas.columns)}); name the parent columns, or pass one layer per "
+                "level as a dict {level: layer}"
+            )
+        return _Areas(lv, {lv[0]: areas}, {lv[0]: id_of(lv[0])}, len(lv) > 1)
+    if not isinstance(areas, Mapping) or not areas:
+        raise OptionError(
+            "areas must be a GeoDataFrame of the smallest level or a non-empty dict "
+            "{level: GeoDataFrame} ordered small to large"
+        )
+    lv = list(levels) if levels is not None else list(areas)
+    for level in lv:
+        check_option("levels", level, list(areas))
+    return _Areas(lv, {k: areas[k] for k in lv}, {k: id_of(k) for k in lv}, False)
+
+
+def _validate_inputs(
+    run: _Run,
+    wards: gpd.GeoDataFrame,
+    layers: Mapping[str, gpd.GeoDataFrame],
+    id_cols: Mapping[str, str],
+    overlap_tolerance: float,
+) -> tuple[_Wards, dict[str, gpd.GeoDataFrame]]:
+    """Check (and repair) the wards and each area layer; measure the wards once."""
+    table, msgs, union, adj = prepare_wards(
+        wards,
+        ward_id=run.ward_id,
         what="wards",
         overlap_tolerance=overlap_tolerance,
         gap_width=0.0,
         repair=True,
     )
-    warnings += msgs
+    run.warnings += msgs
     checked: dict[str, gpd.GeoDataFrame] = {}
     for k, layer in layers.items():
         a, msgs = validate_areas(layer, area_id=id_cols[k], what=f"{k} layer")
-        warnings += msgs
+        run.warnings += msgs
         checked[k] = a
-    wg = np.asarray(wards_v.geometry.values, dtype=object)
-    nw = len(wg)
-    wid = wards_v[ward_id].to_numpy(dtype=object)
-    wa = adj.areas(wg)
+    wg = np.asarray(table.geometry.values, dtype=object)
+    ids = table[run.ward_id].to_numpy(dtype=object)
+    run.clock.lap("validate")
+    return _Wards(table, wg, ids, adj.areas(wg), union, adj), checked
 
-    clock.lap("validate")
-    # ---- demand points
-    pw = x = y = pweight = None
-    ward_inc = ward_dem = None
-    outside_wards = 0
-    if demand is not None:
-        located = count_points(wg, demand, crs=work, weights=weights, what="demand points")
-        x, y, pweight, pw = located.x, located.y, located.weight, located.loc
-        ward_inc, ward_dem = located.incidents, located.demand
-        outside_wards = located.info["outside"]
-        if outside_wards:
-            warnings.append(
-                f"{outside_wards:,} of {len(x):,} demand point(s) lie in no ward and are not "
-                "counted"
-            )
-        if by == "demand" and not ward_inc.any():
-            warnings.append(
-                f"by='demand', but none of the {len(x):,} demand point(s) lies in a ward: every "
-                "ward was given by area; check the points cover the same place and period"
-            )
 
-    clock.lap("locate points")
-    # ---- the smallest level, then the others
-    finest = lv[0]
-    base = checked[finest]
-    lvl_objs: dict[str, Level] = {}
-
-    def realign_layer(name: str, layer: gpd.GeoDataFrame, id_col: str) -> Level:
-        ag = np.asarray(layer.geometry.values, dtype=object)
-        wi, ai, area, covered_by = overlay(wg, ag, ward_area=wa)
-        pa = None
-        if pw is not None and x is not None and y is not None:
-            pa = point_areas(pw, x, y, ag, wi, ai, area, covered_by, wa)
-        pieces = pieces_frame(wi, ai, area, wa, len(ag), pw, pa, pweight)
-        pieces, basis = add_shares(pieces, wa, ward_dem, by)
-        ids = layer[id_col].to_numpy(dtype=object)
-        best, _ = best_fit(pieces, ids, nw)
-        return Level(
-            name=name,
-            ids=ids,
-            area_m2=shapely.area(ag),
-            geoms=ag,
-            names=_names(layer, id_col),
-            pieces=pieces,
-            best=best,
-            basis=basis,
+# -------------------------------------------------------------------------------- one CRS
+def _crs_of(frame: Any, what: str) -> CRS:
+    if frame.crs is None:
+        raise CRSError(
+            f"{what}: the layer has no CRS; set the one its coordinates are in with "
+            ".set_crs(...) (e.g. 'EPSG:27700' or 'EPSG:4326')"
         )
+    return CRS.from_user_input(frame.crs)
 
-    lvl_objs[finest] = realign_layer(finest, base, id_cols[finest])
-    fl = lvl_objs[finest]
-    assert fl.best is not None and fl.basis is not None and fl.pieces is not None
 
-    clock.lap("overlaps")
-    # ---- wards larger than areas?
+def _one_crs(
+    run: _Run,
+    wards: gpd.GeoDataFrame,
+    layers: Mapping[str, gpd.GeoDataFrame],
+    demand: Any,
+    crs: Any,
+) -> tuple[CRS, gpd.GeoDataFrame, dict[str, gpd.GeoDataFrame]]:
+    """Reproject the wards and area layers to one working CRS; say which ones moved.
+
+    Every input must have a CRS (:class:`beatplan.geo.errors.CRSError` otherwise). The wards define
+    the place (:func:`beatplan.geo.crs.working_crs`); the demand points are reprojected when
+    counted.
+    """
+    named = {"wards": wards, **{f"{k} layer": v for k, v in layers.items()}}
+    if demand is not None:
+        named["demand points"] = demand
+    crss = {k: _crs_of(v, k) for k, v in named.items()}
+    work = working_crs(wards, crs=crs)
+    moved = {k: c for k, c in crss.items() if not c.equals(work)}
+    if moved:
+        run.note(
+            "reprojected to the working CRS "
+            + work.to_string()
+            + ": "
+            + "; ".join(f"{k} (from {c.to_string()})" for k, c in moved.items())
+            + "; layers are never mixed in different CRSs",
+            logged=True,
+        )
+    out = to_working(wards, work), {k: to_working(v, work) for k, v in layers.items()}
+    run.clock.lap("crs")
+    return work, *out
+
+
+# ------------------------------------------------------------------------- demand points
+def _locate_demand(run: _Run, w: _Wards, demand: Any, work: CRS, weights: Weights) -> _Points:
+    """Locate the demand points in the wards: each point's ward, and each ward's demand."""
+    if demand is None:
+        run.clock.lap("locate points")
+        return _Points()
+    located = count_points(w.geoms, demand, crs=work, weights=weights, what="demand points")
+    pts = _Points(
+        located.loc,
+        located.x,
+        located.y,
+        located.weight,
+        located.incidents,
+        located.demand,
+        located.info["outside"],
+    )
+    n = len(located.x)
+    if pts.outside:
+        run.note(f"{pts.outside:,} of {n:,} demand point(s) lie in no ward and are not counted")
+    if run.by == "demand" and not located.incidents.any():
+        run.note(
+            f"by='demand', but none of the {n:,} demand point(s) lies in a ward: every "
+            "ward was given by area; check the points cover the same place and period"
+        )
+    run.clock.lap("locate points")
+    return pts
+
+
+# ------------------------------------------------------------------------------ overlaps
+def _names(frame: gpd.GeoDataFrame, id_col: str) -> dict[str, str] | None:
+    if "name" not in frame.columns or id_col == "name":
+        return None
+    s = frame[[id_col, "name"]].dropna()
+    return {str(k): str(v) for k, v in zip(s[id_col], s["name"], strict=True)}
+
+
+def _overlaps(
+    run: _Run, w: _Wards, pts: _Points, layer: gpd.GeoDataFrame, id_col: str, name: str
+) -> Level:
+    """Measure each ward's overlap with each old area, and its best area, at one level."""
+    ag = np.asarray(layer.geometry.values, dtype=object)
+    wi, ai, area, covered_by = overlay(w.geoms, ag, ward_area=w.area)
+    pa = None
+    if pts.ward is not None and pts.x is not None and pts.y is not None:
+        pa = point_areas(pts.ward, pts.x, pts.y, ag, wi, ai, area, covered_by, w.area)
+    pieces = pieces_frame(wi, ai, area, w.area, len(ag), pts.ward, pa, pts.weight)
+    pieces, basis = add_shares(pieces, w.area, pts.demand, run.by)
+    ids = layer[id_col].to_numpy(dtype=object)
+    best, _ = best_fit(pieces, ids, w.n)
+    run.clock.lap("overlaps")
+    return Level(
+        name=name,
+        ids=ids,
+        area_m2=shapely.area(ag),
+        geoms=ag,
+        names=_names(layer, id_col),
+        pieces=pieces,
+        best=best,
+        basis=basis,
+    )
+
+
+# ---------------------------------------------------------------------------- assignment
+def _too_coarse(run: _Run, w: _Wards, fl: Level) -> _Coarse:
+    """Refuse (or, with ``allow_coarse``, warn) when most areas would get no ward."""
+    assert fl.best is not None
+    finest = run.finest
     n_areas = len(fl.ids)
     used = np.unique(fl.best[fl.best >= 0])
-    med_w, med_a = float(np.median(wa)), float(np.median(fl.area_m2))
+    med_w, med_a = float(np.median(w.area)), float(np.median(fl.area_m2))
     empty_share = 1 - len(used) / n_areas
     coarse = med_w > med_a and empty_share > 0.25
     if coarse:
@@ -486,259 +630,345 @@ def realign(
             f"than the areas: realign the {_areas(finest)} to a finer unit (census blocks, output "
             "areas), or realign to a coarser level"
         )
-        if not allow_coarse:
+        if not run.allow_coarse:
             raise WardsTooCoarseError("realign", [msg + "; allow_coarse=True returns it anyway"])
-        warnings.append(msg)
-        log.warning(msg)
+        run.note(msg, logged=True)
+    return _Coarse(med_w, med_a, coarse)
 
-    # ---- wards with no overlap: the neighbour with most shared boundary, else the nearest
+
+def _assign(run: _Run, w: _Wards, fl: Level) -> _Fit:
+    """Give each ward its best area; a ward overlapping none, its neighbour's (or the nearest)."""
+    assert fl.best is not None and fl.basis is not None and fl.pieces is not None
     no_overlap = fl.best < 0
     basis = fl.basis.copy()
     codes = fl.best.copy()
     if no_overlap.any():
         assert fl.geoms is not None
-        codes, nearest = fill_unassigned(codes, adj, fl.ids, fl.geoms, wg)
+        codes, nearest = fill_unassigned(codes, w.adjacency, fl.ids, fl.geoms, w.geoms)
         basis[no_overlap] = "neighbour"
         basis[nearest] = "nearest"
-        msg = (
-            f"{int(no_overlap.sum())} ward(s) overlap none of the old {_areas(finest)} and were "
-            "given to a "
-            f"neighbour: {listing(wid[no_overlap])}"
+        run.note(
+            f"{int(no_overlap.sum())} ward(s) overlap none of the old {_areas(run.finest)} and "
+            f"were given to a neighbour: {listing(w.ids[no_overlap])}",
+            logged=True,
         )
-        warnings.append(msg)
-        log.warning(msg)
-    outside = np.zeros(nw)
+    outside = np.zeros(w.n)
     op = fl.pieces[fl.pieces["a"] < 0]
     outside[op["w"].to_numpy()] = op["share"].to_numpy()
-    partly = (outside >= min_share) & ~no_overlap
+    partly = (outside >= run.min_share) & ~no_overlap
     if partly.any() or no_overlap.any():
-        covered = 1 - float((outside * wa).sum() + wa[no_overlap].sum()) / float(wa.sum())
+        covered = 1 - float((outside * w.area).sum() + w.area[no_overlap].sum()) / float(
+            w.area.sum()
+        )
         parts = []
         if partly.any():
             parts.append(
-                f"{int(partly.sum())} ward(s) lie partly outside them ({listing(wid[partly])})"
+                f"{int(partly.sum())} ward(s) lie partly outside them ({listing(w.ids[partly])})"
             )
         if no_overlap.any():
-            parts.append(f"{int(no_overlap.sum())} wholly ({listing(wid[no_overlap])})")
-        msg = (
-            f"the old {_areas(finest)} cover only {100 * covered:.1f}% of the wards: "
-            + "; ".join(parts)
+            parts.append(f"{int(no_overlap.sum())} wholly ({listing(w.ids[no_overlap])})")
+        run.note(
+            f"the old {_areas(run.finest)} cover only {100 * covered:.1f}% of the wards: "
+            + "; ".join(parts),
+            logged=True,
         )
-        warnings.append(msg)
-        log.warning(msg)
+    return _Fit(codes, basis, no_overlap, outside, partly)
 
-    table = wards_v.copy()
-    table[finest] = strings(fl.ids[codes])
 
-    # ---- higher levels
-    if parents_as_columns:
-        for higher in lv[1:]:
-            col = base[higher]
-            nulls = col.isna().to_numpy()
-            if nulls.any():
-                raise ValidationError(
-                    f"{finest} layer",
-                    [
-                        f"{int(nulls.sum())} {finest} area(s) have no {higher}: "
-                        f"{listing(fl.ids[nulls])}; every area needs its parent"
-                    ],
-                )
-            pid = col.astype("string").to_numpy(dtype=object)
-            table[higher] = strings(pid[codes])
-            pcodes, puniq = pd.factorize(pid)
-            pieces = fl.pieces.copy()
-            pa_ = pieces["a"].to_numpy()
-            pieces["a"] = np.where(pa_ >= 0, pcodes[np.maximum(pa_, 0)], -1)
-            pieces = (
-                pieces.groupby(["w", "a"])[["area_m2", "incidents", "demand", "share"]]
-                .sum()
-                .reset_index()
-            )
-            lvl_objs[higher] = Level(
-                name=higher,
-                ids=np.asarray(puniq, dtype=object),
-                area_m2=np.bincount(pcodes, weights=fl.area_m2, minlength=len(puniq)),
-                pieces=pieces,
-            )
-    else:
-        for higher in lv[1:]:
-            L = realign_layer(higher, checked[higher], id_cols[higher])
-            lvl_objs[higher] = L
-            assert L.best is not None
-            assert L.geoms is not None
-            hc, _ = fill_unassigned(L.best, adj, L.ids, L.geoms, wg)
-            vals = np.where(hc >= 0, L.ids[np.maximum(hc, 0)], None)
-            table[higher] = strings(vals)
+def _higher_levels(
+    run: _Run,
+    w: _Wards,
+    pts: _Points,
+    fl: Level,
+    fit: _Fit,
+    given: _Areas,
+    checked: Mapping[str, gpd.GeoDataFrame],
+) -> tuple[gpd.GeoDataFrame, dict[str, Level]]:
+    """Add every higher level to the ward table, from the parent columns or the layers."""
+    table = w.table.copy()
+    table[run.finest] = strings(fl.ids[fit.codes])
+    fitted = {run.finest: fl}
+    for higher in run.levels[1:]:
+        if given.parents_as_columns:
+            table[higher], fitted[higher] = _parent_column(run, fl, fit, checked, higher)
+        else:
+            L = _overlaps(run, w, pts, checked[higher], given.id_cols[higher], name=higher)
+            assert L.best is not None and L.geoms is not None
+            hc, _ = fill_unassigned(L.best, w.adjacency, L.ids, L.geoms, w.geoms)
+            table[higher] = strings(np.where(hc >= 0, L.ids[np.maximum(hc, 0)], None))
+            fitted[higher] = L
+    run.clock.lap("assign")
+    return table, fitted
 
-    clock.lap("assign")
-    # ---- nesting by majority (by demand when known, else area)
-    wmeasure = ward_dem if (by == "demand" and ward_dem is not None) else wa
+
+def _parent_column(
+    run: _Run, fl: Level, fit: _Fit, checked: Mapping[str, gpd.GeoDataFrame], higher: str
+) -> tuple[Any, Level]:
+    """Read a higher level from a column of the smallest level's layer: per ward, and overlaps."""
+    assert fl.pieces is not None
+    col = checked[run.finest][higher]
+    nulls = col.isna().to_numpy()
+    if nulls.any():
+        raise ValidationError(
+            f"{run.finest} layer",
+            [
+                f"{int(nulls.sum())} {run.finest} area(s) have no {higher}: "
+                f"{listing(fl.ids[nulls])}; every area needs its parent"
+            ],
+        )
+    pid = col.astype("string").to_numpy(dtype=object)
+    pcodes, puniq = pd.factorize(pid)
+    pieces = fl.pieces.copy()
+    pa_ = pieces["a"].to_numpy()
+    pieces["a"] = np.where(pa_ >= 0, pcodes[np.maximum(pa_, 0)], -1)
+    pieces = (
+        pieces.groupby(["w", "a"])[["area_m2", "incidents", "demand", "share"]].sum().reset_index()
+    )
+    level = Level(
+        name=higher,
+        ids=np.asarray(puniq, dtype=object),
+        area_m2=np.bincount(pcodes, weights=fl.area_m2, minlength=len(puniq)),
+        pieces=pieces,
+    )
+    return strings(pid[fit.codes]), level
+
+
+# ---------------------------------------------------------------- nesting and contiguity
+def _nest_and_fix(run: _Run, w: _Wards, pts: _Points, table: gpd.GeoDataFrame) -> _Settled:
+    """Nest every level in the next by majority; then make every area contiguous."""
+    lv = run.levels
+    measure = pts.measure(run.by, w.area)
     before = table[lv].copy()
-    nesting = nest(table, lv, ward_id=ward_id, weight=wmeasure)
+    nesting = nest(table, lv, ward_id=run.ward_id, weight=measure)
     table = nesting.wards
     nest_changed = (table[lv].astype(object).to_numpy() != before.astype(object).to_numpy()).any(
         axis=1
     )
     if len(nesting.conflicts):
-        msg = (
+        run.note(
             f"{len(nesting.conflicts)} area(s) straddled several areas of the level above and "
             f"were given to the majority; {int(nest_changed.sum())} ward(s) changed: "
-            f"{listing(wid[nest_changed])}"
+            f"{listing(w.ids[nest_changed])}"
         )
-        warnings.append(msg)
-
-    clock.lap("nest")
-    # ---- contiguity
+    run.clock.lap("nest")
     moves = pd.DataFrame()
-    moved_contig = np.zeros(nw, bool)
+    moved_contig = np.zeros(w.n, bool)
     fix_report = CheckReport()
-    if fix:
+    if run.fix:
         cf = fix_contiguity(
-            table, levels=lv, ward_id=ward_id, exceptions=exceptions, weight=wmeasure, adjacency=adj
+            table,
+            levels=lv,
+            ward_id=run.ward_id,
+            exceptions=run.exceptions,
+            weight=measure,
+            adjacency=w.adjacency,
         )
-        before = table[lv].astype(object).to_numpy()
-        table = cf.wards
-        moved_contig = (table[lv].astype(object).to_numpy() != before).any(axis=1)
-        moves = cf.moves
-        fix_report = cf.report
+        pre = table[lv].astype(object).to_numpy()
+        table, moves, fix_report = cf.wards, cf.moves, cf.report
+        moved_contig = (table[lv].astype(object).to_numpy() != pre).any(axis=1)
         if len(moves):
-            msg = (
+            run.note(
                 f"{len(moves)} detached piece(s) of areas were given to the neighbour they share "
                 f"most boundary with ({int(moved_contig.sum())} ward(s)): "
                 + listing(f"{r['wards']} {r['from']}→{r['to']}" for _, r in moves.iterrows())
             )
-            warnings.append(msg)
+    run.clock.lap("contiguity")
+    return _Settled(table, nesting.conflicts, nest_changed, moves, moved_contig, fix_report)
 
-    clock.lap("contiguity")
-    # ---- layers and checks
-    names = {k: L.names for k, L in lvl_objs.items() if L.names}
-    new_layers = build_layers(table, levels=lv, ward_id=ward_id, names=names or None)
-    clock.lap("layers")
+
+# ------------------------------------------------------------------------ layers, checks
+def _layers_and_checks(
+    run: _Run, w: _Wards, settled: _Settled, fitted: Mapping[str, Level]
+) -> tuple[dict[str, gpd.GeoDataFrame], CheckReport]:
+    """Build every layer from its wards; run every check; add the notes as warnings."""
+    names = {k: L.names for k, L in fitted.items() if L.names}
+    table = settled.table
+    new_layers = build_layers(table, levels=run.levels, ward_id=run.ward_id, names=names or None)
+    run.clock.lap("layers")
     report = check_layers(
         table,
         new_layers,
-        levels=lv,
-        ward_id=ward_id,
-        exceptions=exceptions,
-        adjacency=adj,
-        ward_union=ward_union,
+        levels=run.levels,
+        ward_id=run.ward_id,
+        exceptions=run.exceptions,
+        adjacency=w.adjacency,
+        ward_union=w.union,
         wards_valid=True,
     )
-    for p in fix_report.problems:  # the fix's reason replaces the bare "in pieces" finding
+    for p in settled.fix_report.problems:  # the fix's reason replaces the bare "in pieces" finding
         report.problems = [
             q
             for q in report.problems
             if not (q.check == p.check and q.level == p.level and q.ids[:1] == p.ids[:1])
         ]
         report.problems.append(p)
-    for m in warnings:
-        report.add("realign", finest, [], m, severity="warning")
+    for m in run.warnings:
+        report.add("realign", run.finest, [], m, severity="warning")
+    run.clock.lap("checks")
+    return new_layers, report
 
-    clock.lap("checks")
-    # ---- assignment, changes, pieces, summary
-    final_codes = {}
-    for k, L in lvl_objs.items():
-        pos = pd.Series(np.arange(len(L.ids)), index=L.ids)
-        final_codes[k] = pos.reindex(table[k].to_numpy(dtype=object)).to_numpy().astype(np.int64)
-    fc = final_codes[finest]
-    fp = fl.pieces
-    share_final = _lookup_share(fp, fc, nw)
-    ru, ru_share = _runner_up(fp, fc, fl.ids, nw)
-    assignment = pd.DataFrame(index=wards_v.index)
-    assignment["ward"] = strings(wid)
-    if "name" in table.columns and ward_id != "name":
-        assignment["name"] = table["name"].astype("string").to_numpy()
-    assignment[finest] = table[finest].to_numpy()
-    assignment["share"] = share_final
-    assignment["runner_up"] = strings(ru)
-    assignment["runner_up_share"] = ru_share
-    assignment["outside_share"] = outside
-    assignment["basis"] = strings(basis)
-    for higher in lv[1:]:
-        assignment[higher] = table[higher].to_numpy()
-    reasons = {
-        "marginal": (share_final < review_below)
-        & np.isin(basis, ["area", "demand", "area (no demand)"]),
-        "no overlap": no_overlap,
-        "no demand": basis == "area (no demand)",
-        "partly outside": partly,
-        "nesting": nest_changed,
-        "contiguity": moved_contig,
-    }
-    reason = np.full(nw, "", dtype=object)
-    for label, mask in reasons.items():
-        reason = np.where(mask, np.where(reason == "", label, reason + "; " + label), reason)
-    assignment["moved"] = (1 - share_final) >= min_share
-    assignment["review"] = reason != ""
-    assignment["reason"] = strings(reason)
-    if demand is not None:
-        assignment["incidents"] = ward_inc
-        assignment["demand"] = ward_dem
 
-    changes, pieces_out = _changes(
-        lvl_objs, final_codes, wid, wa, ward_inc, ward_dem, min_share, demand is not None
-    )
-    area_retained = float(fp.loc[(fp["a"].to_numpy() == fc[fp["w"].to_numpy()]), "area_m2"].sum())
-    summary: dict[str, Any] = {
-        "by": by,
-        "levels": tuple(lv),
-        "wards": nw,
-        "areas_old": n_areas,
-        "areas_new": int(new_layers[finest].shape[0]),
-        "areas_emptied": int(n_areas - new_layers[finest].shape[0]),
-        "emptied_ids": sorted(set(map(str, fl.ids)) - set(new_layers[finest]["id"].astype(str))),
-        "wards_moved": int(assignment["moved"].sum()),
-        "wards_review": int(assignment["review"].sum()),
-        "wards_marginal": int(reasons["marginal"].sum()),
-        "wards_no_overlap": int(no_overlap.sum()),
-        "wards_no_demand": int(reasons["no demand"].sum()),
-        "wards_partly_outside": int(partly.sum()),
-        "nesting_conflicts": len(nesting.conflicts),
-        "contiguity_moves": len(moves),
-        "area_m2": float(wa.sum()),
-        "area_shifted_m2": float(wa.sum()) - area_retained,
-        "review_below": review_below,
-        "min_share": min_share,
-        "coarse": bool(coarse),
-        "median_ward_m2": med_w,
-        "median_area_m2": med_a,
-        "demand_total": None,
-        "demand_shifted": None,
-        "demand_shifted_pct": None,
-        "demand_outside_wards": outside_wards if demand is not None else None,
-    }
-    if demand is not None and ward_dem is not None:
-        kept = fp.loc[(fp["a"].to_numpy() == fc[fp["w"].to_numpy()]), "demand"].sum()
-        total = float(ward_dem.sum())
-        summary["demand_total"] = total
-        summary["demand_shifted"] = total - float(kept)
-        summary["demand_shifted_pct"] = 100 * (total - float(kept)) / total if total else 0.0
-    clock.lap("report")
-    summary["seconds"] = dict(clock.laps)
+# ------------------------------------------------------------------------------- report
+def _result(
+    run: _Run,
+    w: _Wards,
+    pts: _Points,
+    fitted: Mapping[str, Level],
+    fit: _Fit,
+    coarse: _Coarse,
+    settled: _Settled,
+    new_layers: dict[str, gpd.GeoDataFrame],
+    report: CheckReport,
+    work: CRS,
+) -> Realignment:
+    """Every table of the result (assignment, changes, overlaps, summary) as a plan."""
+    fl, table = fitted[run.finest], settled.table
+    codes = {k: _codes_of(L.ids, table[k]) for k, L in fitted.items()}
+    assignment, reasons = _assignment(run, w, pts, fl, fit, settled, codes[run.finest])
+    changes, pieces = _change_tables(fitted, codes, w, pts, run.min_share)
+    summary = _counts(run, w, fl, fit, settled, new_layers, reasons, assignment)
+    summary |= _shifted(run, w, pts, fl, coarse, codes[run.finest])
+    run.clock.lap("report")
+    summary["seconds"] = dict(run.clock.laps)
     log.info(
         "realign: %d wards to %d %s areas by %s; %d moved, %d for review",
-        nw,
+        w.n,
         summary["areas_new"],
-        finest,
-        by,
+        run.finest,
+        run.by,
         summary["wards_moved"],
         summary["wards_review"],
     )
+    names = area_names(new_layers, run.levels)
     return Realignment(
-        assignment=assignment,
         wards=table,
-        areas=new_layers,
-        changes=changes,
-        pieces=pieces_out,
-        summary=summary,
+        levels=tuple(run.levels),
+        layers=new_layers,
+        crosswalk=assignment,
+        area_crosswalk=_pieces_crosswalk(pieces, table, run.ward_id, run.levels, names),
+        changes=_named_changes(changes, names),
+        review=assignment[assignment["review"].astype(bool)].copy(),
         checks=report,
-        conflicts=nesting.conflicts,
-        moves=moves,
-        warnings=tuple(warnings),
-        levels=tuple(lv),
-        by=by,
+        summary=summary,
+        title=f"Realignment of {run.finest} areas to {w.n} wards by {run.by}",
+        ward_id=run.ward_id,
+        names=names,
+        warnings=tuple(run.warnings),
         crs=work,
+        pieces=pieces,
+        conflicts=settled.conflicts,
+        moves=settled.moves,
+        by=run.by,
     )
+
+
+def _codes_of(ids: np.ndarray, assigned: pd.Series) -> np.ndarray:
+    """Return the position in ``ids`` of each ward's area."""
+    pos = pd.Series(np.arange(len(ids)), index=ids)
+    return pos.reindex(assigned.to_numpy(dtype=object)).to_numpy().astype(np.int64)
+
+
+def _assignment(
+    run: _Run, w: _Wards, pts: _Points, fl: Level, fit: _Fit, settled: _Settled, fc: np.ndarray
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """One row per ward: where it goes, its share there, the runner-up, and why to review it."""
+    assert fl.pieces is not None
+    table = settled.table
+    share_final = _lookup_share(fl.pieces, fc, w.n)
+    ru, ru_share = _runner_up(fl.pieces, fc, fl.ids, w.n)
+    assignment = pd.DataFrame(index=w.table.index)
+    assignment["ward"] = strings(w.ids)
+    if "name" in table.columns and run.ward_id != "name":
+        assignment["name"] = table["name"].astype("string").to_numpy()
+    assignment[run.finest] = table[run.finest].to_numpy()
+    assignment["share"] = share_final
+    assignment["runner_up"] = strings(ru)
+    assignment["runner_up_share"] = ru_share
+    assignment["outside_share"] = fit.outside
+    assignment["basis"] = strings(fit.basis)
+    for higher in run.levels[1:]:
+        assignment[higher] = table[higher].to_numpy()
+    reasons = {
+        "marginal": (share_final < run.review_below)
+        & np.isin(fit.basis, ["area", "demand", "area (no demand)"]),
+        "no overlap": fit.no_overlap,
+        "no demand": fit.basis == "area (no demand)",
+        "partly outside": fit.partly,
+        "nesting": settled.nest_changed,
+        "contiguity": settled.moved_contig,
+    }
+    reason = np.full(w.n, "", dtype=object)
+    for label, mask in reasons.items():
+        reason = np.where(mask, np.where(reason == "", label, reason + "; " + label), reason)
+    assignment["moved"] = (1 - share_final) >= run.min_share
+    assignment["review"] = reason != ""
+    assignment["reason"] = strings(reason)
+    if pts.incidents is not None:
+        assignment["incidents"] = pts.incidents
+        assignment["demand"] = pts.demand
+    return assignment, reasons
+
+
+def _counts(
+    run: _Run,
+    w: _Wards,
+    fl: Level,
+    fit: _Fit,
+    settled: _Settled,
+    new_layers: Mapping[str, gpd.GeoDataFrame],
+    reasons: Mapping[str, np.ndarray],
+    assignment: pd.DataFrame,
+) -> dict[str, Any]:
+    """Count wards, areas old and new, wards moved and why they were flagged."""
+    n_areas, n_new = len(fl.ids), int(new_layers[run.finest].shape[0])
+    return {
+        "by": run.by,
+        "levels": tuple(run.levels),
+        "wards": w.n,
+        "areas_old": n_areas,
+        "areas_new": n_new,
+        "areas_emptied": int(n_areas - n_new),
+        "emptied_ids": sorted(
+            set(map(str, fl.ids)) - set(new_layers[run.finest]["id"].astype(str))
+        ),
+        "wards_moved": int(assignment["moved"].sum()),
+        "wards_review": int(assignment["review"].sum()),
+        "wards_marginal": int(reasons["marginal"].sum()),
+        "wards_no_overlap": int(fit.no_overlap.sum()),
+        "wards_no_demand": int(reasons["no demand"].sum()),
+        "wards_partly_outside": int(fit.partly.sum()),
+        "nesting_conflicts": len(settled.conflicts),
+        "contiguity_moves": len(settled.moves),
+    }
+
+
+def _shifted(
+    run: _Run, w: _Wards, pts: _Points, fl: Level, coarse: _Coarse, fc: np.ndarray
+) -> dict[str, Any]:
+    """Area and demand that changed area, with the settings and sizes behind the figures."""
+    assert fl.pieces is not None
+    fp = fl.pieces
+    kept = fp["a"].to_numpy() == fc[fp["w"].to_numpy()]
+    out: dict[str, Any] = {
+        "area_m2": float(w.area.sum()),
+        "area_shifted_m2": float(w.area.sum()) - float(fp.loc[kept, "area_m2"].sum()),
+        "review_below": run.review_below,
+        "min_share": run.min_share,
+        "coarse": bool(coarse.coarse),
+        "median_ward_m2": coarse.median_ward_m2,
+        "median_area_m2": coarse.median_area_m2,
+        "demand_total": None,
+        "demand_shifted": None,
+        "demand_shifted_pct": None,
+        "demand_outside_wards": pts.outside if pts.incidents is not None else None,
+    }
+    if pts.demand is not None:
+        total = float(pts.demand.sum())
+        shifted = total - float(fp.loc[kept, "demand"].sum())
+        out["demand_total"] = total
+        out["demand_shifted"] = shifted
+        out["demand_shifted_pct"] = 100 * shifted / total if total else 0.0
+    return out
 
 
 def _lookup_share(pieces: pd.DataFrame, codes: np.ndarray, n: int) -> np.ndarray:
@@ -782,76 +1012,118 @@ def _join_ids(frame: pd.DataFrame, key: str, n: int) -> tuple[np.ndarray, np.nda
     return counts, joined
 
 
-def _changes(
-    lvl_objs: Mapping[str, Level],
-    final_codes: Mapping[str, np.ndarray],
-    wid: np.ndarray,
-    wa: np.ndarray,
-    ward_inc: np.ndarray | None,
-    ward_dem: np.ndarray | None,
+def _change_tables(
+    fitted: Mapping[str, Level],
+    codes: Mapping[str, np.ndarray],
+    w: _Wards,
+    pts: _Points,
     min_share: float,
-    with_demand: bool,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the change report (a row per old area and level) and the pieces behind it."""
+    frames = [_level_changes(k, L, codes[k], w, pts, min_share) for k, L in fitted.items()]
+    return (
+        pd.concat([f for f, _ in frames], ignore_index=True),
+        pd.concat([p for _, p in frames], ignore_index=True),
+    )
+
+
+def _level_changes(
+    k: str, L: Level, fc: np.ndarray, w: _Wards, pts: _Points, min_share: float
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One level's rows of the change report, and of the pieces."""
+    assert L.pieces is not None
+    n = len(L.ids)
+    p = L.pieces
+    pw_, pa_ = p["w"].to_numpy(), p["a"].to_numpy()
+    assigned = pa_ == fc[pw_]
+    real = pa_ >= 0
+    retained = np.bincount(
+        pa_[assigned & real], weights=p["area_m2"].to_numpy()[assigned & real], minlength=n
+    )
+    n_wards = np.bincount(fc, minlength=n)
+    share = p["share"].to_numpy()
+    gained = pd.DataFrame({"a": fc, "ward": w.ids})
+    gained = gained[(1 - _lookup_share(p, fc, w.n)) >= min_share]
+    lost = p[real & ~assigned & (share >= min_share)]
+    lost = pd.DataFrame({"a": lost["a"].to_numpy(), "ward": w.ids[lost["w"].to_numpy()]})
+    n_gained, ids_gained = _join_ids(gained, "a", n)
+    n_lost, ids_lost = _join_ids(lost, "a", n)
+    f = pd.DataFrame(
+        {
+            "level": k,
+            "id": strings(L.ids.astype(str)),
+            "status": np.where(n_wards > 0, "kept", "emptied"),
+            "area_old_m2": L.area_m2,
+            "area_new_m2": np.bincount(fc, weights=w.area, minlength=n),
+            "retained": retained / np.maximum(L.area_m2, 1e-300),
+        }
+    )
+    if pts.incidents is not None and pts.demand is not None:
+        f["incidents_old"] = np.bincount(
+            pa_[real], weights=p["incidents"].to_numpy()[real], minlength=n
+        ).astype(np.int64)
+        f["incidents_new"] = np.bincount(fc, weights=pts.incidents, minlength=n).astype(np.int64)
+        f["demand_old"] = np.bincount(pa_[real], weights=p["demand"].to_numpy()[real], minlength=n)
+        f["demand_new"] = np.bincount(fc, weights=pts.demand, minlength=n)
+    f["n_wards"] = n_wards
+    f["n_gained"] = n_gained
+    f["n_lost"] = n_lost
+    f["wards_gained"] = strings(ids_gained)
+    f["wards_lost"] = strings(ids_lost)
+    pieces = pd.DataFrame(
+        {
+            "level": k,
+            "ward": strings(w.ids[pw_]),
+            "area": strings(np.where(real, L.ids[np.maximum(pa_, 0)], None)),
+            "area_m2": p["area_m2"].to_numpy(),
+            "incidents": p["incidents"].to_numpy(),
+            "demand": p["demand"].to_numpy(),
+            "share": share,
+            "assigned": assigned,
+        }
+    )
+    return f, pieces
+
+
+def _named_changes(changes: pd.DataFrame, names: Mapping[str, Mapping[str, str]]) -> pd.DataFrame:
+    """Add each area's name and, with demand, its deviation from the level's mean."""
+    changes = changes.copy()
+    named = [
+        names.get(lv, {}).get(str(i)) for lv, i in zip(changes["level"], changes["id"], strict=True)
+    ]
+    changes.insert(2, "name", pd.Series(named, index=changes.index, dtype="string"))
+    for col, src in (("deviation_pct_old", "demand_old"), ("deviation_pct", "demand_new")):
+        if src in changes.columns:
+            changes[col] = changes.groupby("level")[src].transform(deviation_pct)
+    return changes
+
+
+def _pieces_crosswalk(
+    pieces: pd.DataFrame,
+    wards: pd.DataFrame,
+    ward_id: str,
+    levels: Sequence[str],
+    names: Mapping[str, Mapping[str, str]],
+) -> pd.DataFrame:
+    """Old area -> new area, from the overlap pieces."""
     frames = []
-    piece_frames = []
-    for k, L in lvl_objs.items():
-        assert L.pieces is not None
-        n = len(L.ids)
-        fc = final_codes[k]
-        p = L.pieces
-        pw_, pa_ = p["w"].to_numpy(), p["a"].to_numpy()
-        assigned = pa_ == fc[pw_]
-        real = pa_ >= 0
-        retained = np.bincount(
-            pa_[assigned & real], weights=p["area_m2"].to_numpy()[assigned & real], minlength=n
-        )
-        new_area = np.bincount(fc, weights=wa, minlength=n)
-        n_wards = np.bincount(fc, minlength=n)
-        share = p["share"].to_numpy()
-        gained = pd.DataFrame({"a": fc, "ward": wid})
-        sh_final = _lookup_share(p, fc, len(wid))
-        gained = gained[(1 - sh_final) >= min_share]
-        lost = p[real & ~assigned & (share >= min_share)]
-        lost = pd.DataFrame({"a": lost["a"].to_numpy(), "ward": wid[lost["w"].to_numpy()]})
-        n_gained, ids_gained = _join_ids(gained, "a", n)
-        n_lost, ids_lost = _join_ids(lost, "a", n)
-        f = pd.DataFrame(
+    for lv in levels:
+        p = pieces[pieces["level"] == lv]
+        if not len(p):
+            continue
+        new = pd.Series(wards[lv].to_numpy(), index=wards[ward_id].astype(str).to_numpy())
+        df = pd.DataFrame(
             {
-                "level": k,
-                "id": strings(L.ids.astype(str)),
-                "status": np.where(n_wards > 0, "kept", "emptied"),
-                "area_old_m2": L.area_m2,
-                "area_new_m2": new_area,
-                "retained": retained / np.maximum(L.area_m2, 1e-300),
+                "old_id": p["area"].astype("string").fillna("(none)").to_numpy(),
+                "new_id": new.reindex(p["ward"].astype(str).to_numpy()).to_numpy(),
+                "ward": p["ward"].to_numpy(),
+                "area_m2": p["area_m2"].to_numpy(dtype=float),
             }
         )
-        if with_demand and ward_inc is not None and ward_dem is not None:
-            f["incidents_old"] = np.bincount(
-                pa_[real], weights=p["incidents"].to_numpy()[real], minlength=n
-            ).astype(np.int64)
-            f["incidents_new"] = np.bincount(fc, weights=ward_inc, minlength=n).astype(np.int64)
-            f["demand_old"] = np.bincount(
-                pa_[real], weights=p["demand"].to_numpy()[real], minlength=n
-            )
-            f["demand_new"] = np.bincount(fc, weights=ward_dem, minlength=n)
-        f["n_wards"] = n_wards
-        f["n_gained"] = n_gained
-        f["n_lost"] = n_lost
-        f["wards_gained"] = strings(ids_gained)
-        f["wards_lost"] = strings(ids_lost)
-        frames.append(f)
-        piece_frames.append(
-            pd.DataFrame(
-                {
-                    "level": k,
-                    "ward": strings(wid[pw_]),
-                    "area": strings(np.where(real, L.ids[np.maximum(pa_, 0)], None)),
-                    "area_m2": p["area_m2"].to_numpy(),
-                    "incidents": p["incidents"].to_numpy(),
-                    "demand": p["demand"].to_numpy(),
-                    "share": share,
-                    "assigned": assigned,
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True), pd.concat(piece_frames, ignore_index=True)
+        inc = pd.to_numeric(p["incidents"], errors="coerce").fillna(0).to_numpy()
+        m = names.get(lv, {})
+        x = area_crosswalk(lv, df["old_id"], df["new_id"], df["ward"], df["area_m2"], inc, m, m)
+        frames.append(x)
+    if not frames:
+        return pd.DataFrame(columns=["level", "old_id", "old_name", "new_id", "new_name"])
+    return pd.concat(frames, ignore_index=True)

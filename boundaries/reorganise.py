@@ -42,7 +42,8 @@ from beatplan.boundaries._edit import Editor, WardGraph, hint, problem_order
 from beatplan.boundaries.checks import check_layers, check_nesting
 from beatplan.boundaries.demand import Weights, count_points, level_demand
 from beatplan.boundaries.hierarchy import DEFAULT_LEVELS, build_layers, ward_table
-from beatplan.boundaries.report import CheckReport
+from beatplan.boundaries.outputs import read_plan
+from beatplan.boundaries.plan import BoundaryPlan, checks_line
 from beatplan.boundaries.spec import Spec, load_spec
 from beatplan.geo.crs import to_working, working_crs
 from beatplan.geo.errors import ColumnNotFoundError, CRSError, InputFormatError, ValidationError
@@ -58,9 +59,9 @@ DEMAND_COLUMNS = ("incidents", "demand")
 
 
 # --------------------------------------------------------------------------------- result
-@dataclass(frozen=True)
-class Reorganisation:
-    """The result of :func:`reorganise`.
+@dataclass(frozen=True, kw_only=True)
+class Reorganisation(BoundaryPlan):
+    """The result of :func:`reorganise`: a :class:`beatplan.boundaries.BoundaryPlan` and its spec.
 
     Attributes
     ----------
@@ -95,8 +96,8 @@ class Reorganisation:
         What each change did: ``step`` (key path), ``op``, ``level``, ``area``, ``n_wards``
         and ``detail``; splits made to keep nesting appear with step ``(nesting)``.
     review : pandas.DataFrame
-        Wards for a human to look at (for a reorganisation: none; the column layout of
-        :attr:`beatplan.boundaries.Realignment.assignment` review rows).
+        Wards for a human to look at (for a reorganisation: none): ``ward``, ``name``,
+        ``level``, ``area``, ``reason``.
     summary : dict
         Headline figures (see :meth:`describe`).
     warnings : tuple of str
@@ -119,29 +120,9 @@ class Reorganisation:
         The CRS of every layer.
     """
 
-    wards: gpd.GeoDataFrame = field(repr=False)
-    layers: dict[str, gpd.GeoDataFrame] = field(repr=False)
-    checks: CheckReport = field(repr=False)
-    changes: pd.DataFrame = field(repr=False)
-    crosswalk: pd.DataFrame = field(repr=False)
-    area_crosswalk: pd.DataFrame = field(repr=False)
-    steps: pd.DataFrame = field(repr=False)
-    review: pd.DataFrame = field(repr=False)
-    summary: dict[str, Any]
-    warnings: tuple[str, ...] = field(repr=False)
-    current: gpd.GeoDataFrame = field(repr=False)
-    levels: tuple[str, ...] = ()
-    ward_id: str = "id"
-    names: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
     old_names: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
-    exceptions: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
     spec: Spec | None = field(default=None, repr=False)
-    crs: CRS | None = field(default=None, repr=False)
-
-    @property
-    def areas(self) -> dict[str, gpd.GeoDataFrame]:
-        """The layers (the name :class:`beatplan.boundaries.Realignment` uses)."""
-        return self.layers
+    kind: str = "reorganise"
 
     def describe(self) -> str:
         """Return the summary as a few lines of plain text."""
@@ -165,15 +146,7 @@ class Reorganisation:
                 f"location); {s['demand_shifted']:,.1f} of {s['demand_total']:,.1f} demand "
                 "changed area"
             )
-        lines.append(
-            "checks: "
-            + (
-                f"passed ({', '.join(self.checks.checks)})"
-                if self.checks.ok
-                else f"{len(self.checks.errors)} error(s)"
-            )
-            + (f", {len(self.checks.warnings)} warning(s)" if self.checks.warnings else "")
-        )
+        lines.append(checks_line(self.checks))
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -228,8 +201,6 @@ def _load_current(
         table = current.copy()
         source = "current"
     elif isinstance(current, str | os.PathLike):
-        from beatplan.boundaries.outputs import read_plan
-
         source = str(current)
         try:
             plan = read_plan(current)
@@ -570,7 +541,11 @@ def reorganise(
         len(table),
         summary["wards_moved"],
     )
+    title = summary["spec_name"] or (
+        "Reorganisation" if summary["steps"] else "Boundary plan (no change applied)"
+    )
     return Reorganisation(
+        title=str(title),
         wards=new,
         layers=layers,
         checks=checks,
