@@ -6,11 +6,16 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
 from beatplan.options import handle_errors, out_option, overwrite_option
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from beatplan.boundaries.plan import BoundaryPlan
 
 __all__ = ["command"]
 
@@ -78,7 +83,7 @@ def _map_options(func: F) -> F:
     return cast(F, cmd)
 
 
-def _read_areas(path: Path) -> Any:
+def _read_areas(path: Path) -> BoundaryPlan | gpd.GeoDataFrame:
     """Read a plan folder or GeoPackage (read_plan), else a boundary layer file."""
     from beatplan.boundaries.outputs import read_plan
     from beatplan.geo import read_boundaries
@@ -131,10 +136,6 @@ def briefing(
 
     inc = read_incidents(list(incidents))
     areas = _read_areas(boundaries) if boundaries is not None else None
-    if areas is not None and hasattr(areas, "wards"):
-        from beatplan.maps._base import layers_from_wards
-
-        areas = layers_from_wards(areas.wards, areas.levels)
     window = None if since.lower() == "all" else since
     hs = None
     if method != "none":

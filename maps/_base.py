@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeAlias
 
 import folium
 import geopandas as gpd
@@ -15,6 +15,7 @@ from folium.plugins import Fullscreen
 from pyproj import CRS
 
 from beatplan.boundaries.hierarchy import DEFAULT_LEVELS, build_layers
+from beatplan.boundaries.plan import BoundaryPlan
 from beatplan.geo.crs import WGS84, working_crs
 from beatplan.geo.errors import (
     ColumnNotFoundError,
@@ -30,6 +31,7 @@ from beatplan.maps.style import PrintFit, add_page_css
 __all__ = [
     "LEVEL_TITLES",
     "TILES",
+    "Boundaries",
     "add_controls",
     "area_geometry",
     "as_points",
@@ -92,22 +94,26 @@ def as_points(incidents: Any, *, what: str = "incidents") -> gpd.GeoDataFrame:
     return pts
 
 
+#: What the maps take as police areas: a plan, one layer or a ward table, or ``{level: layer}``.
+Boundaries: TypeAlias = BoundaryPlan | gpd.GeoDataFrame | Mapping[str, gpd.GeoDataFrame]
+
+
 def boundary_layers(
-    boundaries: Any, crs: CRS | None, *, what: str = "boundaries"
+    boundaries: Boundaries | None, crs: CRS | None, *, what: str = "boundaries"
 ) -> dict[str, gpd.GeoDataFrame]:
     """Normalise boundaries to ``{level: layer}``, small to large, each with ``id`` and ``name``.
 
-    Accepted: None; one GeoDataFrame of areas (taken as beats); a ward table with level columns
-    (``beat``, ``sector``, ``npa``; built with :func:`beatplan.boundaries.hierarchy.build_layers`);
-    a mapping of level name to layer (as ``build_layers`` returns); or a result with such a mapping
-    as ``areas`` (:func:`beatplan.boundaries.realign`, :func:`beatplan.boundaries.reorganise`),
-    whose layers carry the areas' names.
+    Accepted: None; a :class:`beatplan.boundaries.BoundaryPlan` (what
+    :func:`beatplan.boundaries.realign`, :func:`beatplan.boundaries.reorganise` and
+    :func:`beatplan.boundaries.read_plan` return: its layers, which carry the areas' names); one
+    GeoDataFrame of areas (taken as beats); a ward table with level columns (``beat``,
+    ``sector``, ``npa``; built with :func:`beatplan.boundaries.hierarchy.build_layers`); or a
+    mapping of level name to layer (as ``build_layers`` returns).
     """
     if boundaries is None:
         return {}
-    areas = getattr(boundaries, "areas", None)  # a Realignment or Reorganisation
-    if isinstance(areas, Mapping):
-        boundaries = areas
+    if isinstance(boundaries, BoundaryPlan):
+        boundaries = boundaries.layers
     if isinstance(boundaries, gpd.GeoDataFrame):
         levels = [c for c in DEFAULT_LEVELS if c in boundaries.columns]
         if levels and "id" in boundaries.columns:
@@ -153,7 +159,9 @@ def boundary_layers(
     return out
 
 
-def layers_from_wards(wards: gpd.GeoDataFrame, levels: Any = None) -> dict[str, gpd.GeoDataFrame]:
+def layers_from_wards(
+    wards: gpd.GeoDataFrame, levels: Sequence[str] | None = None
+) -> dict[str, gpd.GeoDataFrame]:
     """Build ``{level: layer}`` from a ward table (names from ``<level>_name`` columns)."""
     lv = list(levels) if levels else [c for c in DEFAULT_LEVELS if c in wards.columns]
     names = {x: f"{x}_name" for x in lv if f"{x}_name" in wards.columns}

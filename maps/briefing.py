@@ -7,6 +7,8 @@ works offline and prints on A4.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import folium
@@ -19,6 +21,7 @@ from pyproj import CRS
 from beatplan.geo.errors import InputTypeError
 from beatplan.maps._base import (
     LEVEL_TITLES,
+    Boundaries,
     add_controls,
     area_geometry,
     as_points,
@@ -27,7 +30,7 @@ from beatplan.maps._base import (
     new_map,
     to_metric,
 )
-from beatplan.maps._period import select_period
+from beatplan.maps._period import Period, select_period
 from beatplan.maps.layers import (
     GeoJsonLayer,
     area_labels,
@@ -35,7 +38,7 @@ from beatplan.maps.layers import (
     escape,
     feature_collection,
 )
-from beatplan.maps.points import HeatLayer, IncidentLayer, summarise_points
+from beatplan.maps.points import HeatLayer, IncidentLayer, PointSummary, summarise_points
 from beatplan.maps.style import (
     AREA_OUTLINE,
     BEAT_LINE,
@@ -161,7 +164,7 @@ def _hotspot_popups(hs: gpd.GeoDataFrame, shown: np.ndarray, period: str) -> pd.
 def briefing_map(
     incidents: Any,
     hotspots: Any = None,
-    boundaries: Any = None,
+    boundaries: Boundaries | None = None,
     *,
     area: Any = None,
     since: Any = "28D",
@@ -182,11 +185,12 @@ def briefing_map(
     hotspots : beatplan.hotspots.Hotspots or GeoDataFrame, optional
         Ranked hotspot polygons (``Hotspots.areas``: ``hotspot`` rank, ``incidents``, ``share``,
         ``top_types``, ``first_month``/``last_month``, ``peak_hours`` ... are shown when present).
-    boundaries : GeoDataFrame, mapping or result, optional
-        Beats (one layer), a ward table with ``beat``/``sector``/``npa`` columns, ``{level: layer}``
-        as :func:`beatplan.boundaries.hierarchy.build_layers` returns, or a
-        :func:`beatplan.boundaries.realign` / :func:`beatplan.boundaries.reorganise` result (its
-        named layers). The smallest level is drawn as beat lines.
+    boundaries : BoundaryPlan, GeoDataFrame or mapping, optional
+        A :class:`beatplan.boundaries.BoundaryPlan` (what :func:`beatplan.boundaries.realign`,
+        :func:`beatplan.boundaries.reorganise` or :func:`beatplan.boundaries.read_plan` return: its
+        named layers), beats (one layer), a ward table with ``beat``/``sector``/``npa`` columns, or
+        ``{level: layer}`` as :func:`beatplan.boundaries.hierarchy.build_layers` returns. The
+        smallest level is drawn as beat lines.
     area : str, polygon or GeoDataFrame, optional
         The area briefed: an id or name from ``boundaries`` (any level), a polygon in the
         boundaries' CRS, or a layer. Incidents, hotspots and beats are limited to it and the map
@@ -229,158 +233,206 @@ def briefing_map(
     layers = boundary_layers(boundaries, crs)
     area_geom, area_name = area_geometry(area, layers, crs)
     hs = _hotspot_table(hotspots, crs)
-
-    period = select_period(points, since)
-    keep = period.mask.copy()
-    xy = shapely.get_coordinates(np.asarray(points.geometry.values, dtype=object))
-    if area_geom is not None:
-        shapely.prepare(area_geom)
-        keep &= shapely.intersects_xy(area_geom, xy[:, 0], xy[:, 1])
-    shown = points[keep]
-    xy_shown = xy[keep]
-    summary = summarise_points(shown, max_points=max_points)
-
-    # beats (the smallest level) and the outline
-    beat_level = next(iter(layers), "beat")
-    level_title = LEVEL_TITLES.get(beat_level, beat_level.capitalize())
-    beats = layers.get(beat_level)
-    if beats is not None:
-        beats = beats[_within(np.asarray(beats.geometry.values, dtype=object), area_geom)]
-    if area_geom is not None:
-        outline = area_geom
-    elif layers:
-        top = list(layers.values())[-1]
-        outline = shapely.union_all(np.asarray(top.geometry.values, dtype=object))
-    else:
-        outline = None
-
-    # extent: the area, else the outline, else the incidents shown, else all incidents
-    if outline is not None:
-        bounds = outline.bounds
-    elif len(xy_shown):
-        bounds = (*xy_shown.min(axis=0), *xy_shown.max(axis=0))
-    else:
-        bounds = tuple(points.total_bounds)
-    m = new_map(bounds, crs, tiles=tiles)
-
-    if outline is not None:
-        g = display_geometry(gpd.GeoSeries([outline], crs=crs), tolerance=tolerance)
-        fc = feature_collection(g, pd.DataFrame({"n": [1]}))
-        grp = folium.FeatureGroup(name=LAYER_NAMES["outline"]).add_to(m)
-        GeoJsonLayer(LAYER_NAMES["outline"], fc, styles=[AREA_OUTLINE], interactive=False).add_to(
-            grp
-        )
-
-    if beats is not None and len(beats):
-        bg = np.asarray(beats.geometry.values, dtype=object)
-        n_in = _counts_in(bg, xy_shown)
-        label = beats["id"].astype("string")
-        named = beats["name"].notna() & (beats["name"] != beats["id"])
-        label = label.where(~named, label + " " + beats["name"].astype("string"))
-        tip = (
-            "<b>"
-            + escape(level_title + " ").iloc[0]
-            + escape(label)
-            + "</b><br>"
-            + pd.Series(n_in, index=beats.index).astype(str)
-            + " incidents ("
-            + escape(period.label).iloc[0]
-            + ")"
-        )
-        fc = feature_collection(
-            display_geometry(beats, tolerance=tolerance), pd.DataFrame({"tip": tip})
-        )
-        grp = folium.FeatureGroup(name=LAYER_NAMES["beats"]).add_to(m)
-        GeoJsonLayer(
-            LAYER_NAMES["beats"], fc, styles=[BEAT_LINE], highlight={"weight": 3.5}
-        ).add_to(grp)
-        text = beats["name"].astype("string").fillna(beats["id"].astype("string"))
-        area_labels(
-            LAYER_NAMES["beats"] + " labels",
-            beats.geometry,
-            text,
-            css_class="bp-brief-beat",
-            px_per_char=7.0,
-        ).add_to(grp)
-
-    if len(summary):
-        grp = folium.FeatureGroup(name=LAYER_NAMES["heat"]).add_to(m)
-        HeatLayer(LAYER_NAMES["heat"], summary).add_to(grp)
-
-    hot = _ranked(hs, area_geom)
-    n_hot = len(hot)
-    rank_class = np.clip(hot["rank"].to_numpy() - 1, 0, len(HOTSPOT) - 1)
-    if n_hot:
-        hg = np.asarray(hot.geometry.values, dtype=object)
-        shown_in = _counts_in(hg, xy_shown)
-        props = _hotspot_popups(hot, shown_in, period.label)
-        props["s"] = rank_class
-        fc = feature_collection(display_geometry(hot, tolerance=1.0, coverage=False), props)
-        grp = folium.FeatureGroup(name=LAYER_NAMES["hotspots"]).add_to(m)
-        fills = [{"color": c, "weight": 2.5, "fillColor": c, "fillOpacity": _FILL} for c in HOTSPOT]
-        GeoJsonLayer(
-            LAYER_NAMES["hotspots"], fc, styles=fills, highlight={"weight": 4, "fillOpacity": 0.5}
-        ).add_to(grp)
-        # the outlines and rank numbers again above the incident clusters, taking no clicks, so
-        # that clusters never hide a hotspot and stay clickable
-        # (one dark outline for every rank: the pale fills of the lower ranks vanish on their own)
-        line = {"color": HOTSPOT_LINE, "weight": 2.0, "fill": False}
-        GeoJsonLayer(
-            LAYER_NAMES["hotspots"] + " outlines", fc, styles=[line], pane="bp-top-lines"
-        ).add_to(grp)
-        area_labels(
-            LAYER_NAMES["hotspots"] + " labels",
-            hot.geometry,
-            hot["rank"].astype(str),
-            css_class="bp-rank",
-            px_per_char=0.0,
-            pad_px=30.0,
-            # every hotspot is numbered when there are few, else the top ten always are
-            always=(hot["rank"].to_numpy() <= 10) | (n_hot <= 20),
-            pane="bp-top-labels",
-        ).add_to(grp)
-
-    incidents_layer = IncidentLayer(LAYER_NAMES["incidents"], summary, cluster_above=cluster_above)
-    show = not incidents_layer.cluster if show_incidents is None else bool(show_incidents)
-    grp = folium.FeatureGroup(name=LAYER_NAMES["incidents"], show=show).add_to(m)
-    incidents_layer.add_to(grp)
-
-    where = area_name or (title if title else "all areas")
-    heading = title or f"Crime briefing: {where}"
-    n_inc = summary.n_incidents
-    sub = [
-        f"{period.label} \u00b7 {n_inc:,} incident{'s' if n_inc != 1 else ''} \u00b7 "
-        f"{n_hot} hotspot{'s' if n_hot != 1 else ''}"
-    ]
-    if summary.cell_m is not None:
-        sub.append(f"incidents grouped in {summary.cell_m:g} m squares")
-    TitleBox(heading, "\n".join(sub)).add_to(m)
+    shown = _shown(points, since, area_geom, max_points)
+    beats, beat_level = _beats(layers, area_geom)
+    outline = _outline(layers, area_geom)
+    m = new_map(_extent(outline, shown.xy, points), crs, tiles=tiles)
     items: list[tuple[Any, ...]] = []
     if outline is not None:
+        _add_outline(m, outline, crs, tolerance)
         items.append(("line", AREA_OUTLINE["color"], "Area outline"))
     if beats is not None and len(beats):
-        items.append(("line", BEAT_LINE["color"], f"{level_title} boundaries"))
-    if n_hot:
-        last = len(HOTSPOT) - 1
-        for i in np.unique(rank_class):
-            text = f"Hotspot rank {i + 1}" if i < last else f"Hotspot rank {last + 1} or later"
-            items.append(("box", HOTSPOT[i], text, _FILL))
-    if len(summary):
-        items.append(("ramp", list(HEAT_GRADIENT.values()), "Heat: incidents, few \u2192 many"))
-        if not show:
-            what = "Incidents: tick the layer to show them"
-        else:
-            what = "Incidents (click for details)"
-        if incidents_layer.cluster:
-            what += "; a number groups nearby ones"
-        items.append(("dot", POINT["fillColor"], what))
+        title_lv = LEVEL_TITLES.get(beat_level, beat_level.capitalize())
+        _add_beats(m, beats, title_lv, shown, tolerance)
+        items.append(("line", BEAT_LINE["color"], f"{title_lv} boundaries"))
+    if len(shown.summary):
+        grp = folium.FeatureGroup(name=LAYER_NAMES["heat"]).add_to(m)
+        HeatLayer(LAYER_NAMES["heat"], shown.summary).add_to(grp)
+    hot = _ranked(hs, area_geom)
+    items += _add_hotspots(m, hot, shown)
+    items += _add_incidents(m, shown, cluster_above, show_incidents)
+    heading = title or f"Crime briefing: {area_name or 'all areas'}"
+    TitleBox(heading, _subtitle(shown, len(hot))).add_to(m)
     Legend("Legend", items).add_to(m)
     add_controls(m)
     log.info(
         "briefing map: %d incidents (%d markers), %d hotspots, %s",
-        summary.n_incidents,
-        len(summary),
-        n_hot,
-        period.label,
+        shown.summary.n_incidents,
+        len(shown.summary),
+        len(hot),
+        shown.period.label,
     )
     return m
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """The incidents the map shows: the period, their points and coordinates, and markers."""
+
+    period: Period
+    points: gpd.GeoDataFrame
+    xy: np.ndarray
+    summary: PointSummary
+
+
+def _shown(
+    points: gpd.GeoDataFrame, since: Any, area: shapely.Geometry | None, max_points: int
+) -> _Shown:
+    """Select the incidents of the period (inside the area) and summarise them as markers."""
+    period = select_period(points, since)
+    keep = period.mask.copy()
+    xy = shapely.get_coordinates(np.asarray(points.geometry.values, dtype=object))
+    if area is not None:
+        shapely.prepare(area)
+        keep &= shapely.intersects_xy(area, xy[:, 0], xy[:, 1])
+    shown = points[keep]
+    return _Shown(period, shown, xy[keep], summarise_points(shown, max_points=max_points))
+
+
+def _beats(
+    layers: Mapping[str, gpd.GeoDataFrame], area: shapely.Geometry | None
+) -> tuple[gpd.GeoDataFrame | None, str]:
+    """Return the smallest level's areas (inside the area) and the level's name."""
+    beat_level = next(iter(layers), "beat")
+    beats = layers.get(beat_level)
+    if beats is not None:
+        beats = beats[_within(np.asarray(beats.geometry.values, dtype=object), area)]
+    return beats, beat_level
+
+
+def _outline(
+    layers: Mapping[str, gpd.GeoDataFrame], area: shapely.Geometry | None
+) -> shapely.Geometry | None:
+    """Return the area briefed, else the union of the largest level, else None."""
+    if area is not None:
+        return area
+    if layers:
+        top = list(layers.values())[-1]
+        return shapely.union_all(np.asarray(top.geometry.values, dtype=object))
+    return None
+
+
+def _extent(
+    outline: shapely.Geometry | None, xy_shown: np.ndarray, points: gpd.GeoDataFrame
+) -> tuple[float, float, float, float]:
+    """Return the map's extent: the outline, else the incidents shown, else all incidents."""
+    if outline is not None:
+        return tuple(outline.bounds)
+    if len(xy_shown):
+        return (*xy_shown.min(axis=0), *xy_shown.max(axis=0))
+    return tuple(points.total_bounds)
+
+
+def _add_outline(m: folium.Map, outline: shapely.Geometry, crs: CRS, tolerance: float) -> None:
+    """Draw the outline of the area (taking no clicks)."""
+    g = display_geometry(gpd.GeoSeries([outline], crs=crs), tolerance=tolerance)
+    fc = feature_collection(g, pd.DataFrame({"n": [1]}))
+    grp = folium.FeatureGroup(name=LAYER_NAMES["outline"]).add_to(m)
+    GeoJsonLayer(LAYER_NAMES["outline"], fc, styles=[AREA_OUTLINE], interactive=False).add_to(grp)
+
+
+def _add_beats(
+    m: folium.Map, beats: gpd.GeoDataFrame, title_lv: str, shown: _Shown, tolerance: float
+) -> None:
+    """Draw the beats with their names and the incidents of the period in each."""
+    n_in = _counts_in(np.asarray(beats.geometry.values, dtype=object), shown.xy)
+    label = beats["id"].astype("string")
+    named = beats["name"].notna() & (beats["name"] != beats["id"])
+    label = label.where(~named, label + " " + beats["name"].astype("string"))
+    tip = (
+        "<b>"
+        + escape(title_lv + " ").iloc[0]
+        + escape(label)
+        + "</b><br>"
+        + pd.Series(n_in, index=beats.index).astype(str)
+        + " incidents ("
+        + escape(shown.period.label).iloc[0]
+        + ")"
+    )
+    fc = feature_collection(
+        display_geometry(beats, tolerance=tolerance), pd.DataFrame({"tip": tip})
+    )
+    grp = folium.FeatureGroup(name=LAYER_NAMES["beats"]).add_to(m)
+    GeoJsonLayer(LAYER_NAMES["beats"], fc, styles=[BEAT_LINE], highlight={"weight": 3.5}).add_to(
+        grp
+    )
+    text = beats["name"].astype("string").fillna(beats["id"].astype("string"))
+    area_labels(
+        LAYER_NAMES["beats"] + " labels",
+        beats.geometry,
+        text,
+        css_class="bp-brief-beat",
+        px_per_char=7.0,
+    ).add_to(grp)
+
+
+def _add_hotspots(m: folium.Map, hot: gpd.GeoDataFrame, shown: _Shown) -> list[tuple[Any, ...]]:
+    """Draw the ranked hotspots, their outlines and numbers above the incident clusters."""
+    n_hot = len(hot)
+    if not n_hot:
+        return []
+    rank_class = np.clip(hot["rank"].to_numpy() - 1, 0, len(HOTSPOT) - 1)
+    shown_in = _counts_in(np.asarray(hot.geometry.values, dtype=object), shown.xy)
+    props = _hotspot_popups(hot, shown_in, shown.period.label)
+    props["s"] = rank_class
+    fc = feature_collection(display_geometry(hot, tolerance=1.0, coverage=False), props)
+    grp = folium.FeatureGroup(name=LAYER_NAMES["hotspots"]).add_to(m)
+    fills = [{"color": c, "weight": 2.5, "fillColor": c, "fillOpacity": _FILL} for c in HOTSPOT]
+    GeoJsonLayer(
+        LAYER_NAMES["hotspots"], fc, styles=fills, highlight={"weight": 4, "fillOpacity": 0.5}
+    ).add_to(grp)
+    # the outlines and rank numbers again above the incident clusters, taking no clicks, so
+    # that clusters never hide a hotspot and stay clickable
+    # (one dark outline for every rank: the pale fills of the lower ranks vanish on their own)
+    line = {"color": HOTSPOT_LINE, "weight": 2.0, "fill": False}
+    GeoJsonLayer(
+        LAYER_NAMES["hotspots"] + " outlines", fc, styles=[line], pane="bp-top-lines"
+    ).add_to(grp)
+    area_labels(
+        LAYER_NAMES["hotspots"] + " labels",
+        hot.geometry,
+        hot["rank"].astype(str),
+        css_class="bp-rank",
+        px_per_char=0.0,
+        pad_px=30.0,
+        # every hotspot is numbered when there are few, else the top ten always are
+        always=(hot["rank"].to_numpy() <= 10) | (n_hot <= 20),
+        pane="bp-top-labels",
+    ).add_to(grp)
+    last = len(HOTSPOT) - 1
+    items: list[tuple[Any, ...]] = []
+    for i in np.unique(rank_class):
+        text = f"Hotspot rank {i + 1}" if i < last else f"Hotspot rank {last + 1} or later"
+        items.append(("box", HOTSPOT[i], text, _FILL))
+    return items
+
+
+def _add_incidents(
+    m: folium.Map, shown: _Shown, cluster_above: int, show_incidents: bool | None
+) -> list[tuple[Any, ...]]:
+    """Add the incident markers (clustered when many); return the heat and incident legend."""
+    layer = IncidentLayer(LAYER_NAMES["incidents"], shown.summary, cluster_above=cluster_above)
+    show = not layer.cluster if show_incidents is None else bool(show_incidents)
+    grp = folium.FeatureGroup(name=LAYER_NAMES["incidents"], show=show).add_to(m)
+    layer.add_to(grp)
+    if not len(shown.summary):
+        return []
+    what = "Incidents (click for details)" if show else "Incidents: tick the layer to show them"
+    if layer.cluster:
+        what += "; a number groups nearby ones"
+    return [
+        ("ramp", list(HEAT_GRADIENT.values()), "Heat: incidents, few \u2192 many"),
+        ("dot", POINT["fillColor"], what),
+    ]
+
+
+def _subtitle(shown: _Shown, n_hot: int) -> str:
+    """Say the period, how many incidents and hotspots, and how the markers are grouped."""
+    n_inc = shown.summary.n_incidents
+    sub = [
+        f"{shown.period.label} \u00b7 {n_inc:,} incident{'s' if n_inc != 1 else ''} \u00b7 "
+        f"{n_hot} hotspot{'s' if n_hot != 1 else ''}"
+    ]
+    if shown.summary.cell_m is not None:
+        sub.append(f"incidents grouped in {shown.summary.cell_m:g} m squares")
+    return "\n".join(sub)

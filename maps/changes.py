@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import folium
@@ -13,13 +15,14 @@ import shapely
 from pyproj import CRS
 
 from beatplan.boundaries.hierarchy import DEFAULT_LEVELS, FORCE
+from beatplan.boundaries.plan import BoundaryPlan
 from beatplan.geo.errors import ValidationError
 from beatplan.maps._base import (
     LEVEL_TITLES,
+    Boundaries,
     add_controls,
     boundary_layers,
     html_rows,
-    layers_from_wards,
     new_map,
     to_metric,
 )
@@ -39,33 +42,181 @@ log = logging.getLogger("beatplan")
 _ORDER = ("beat", "sector", "npa", "lpa")
 
 
-def _ward_table(obj: Any) -> gpd.GeoDataFrame | None:
-    """Return the ward table of a result or a GeoDataFrame with level columns, else None."""
-    table = getattr(obj, "wards", None)
-    if isinstance(table, gpd.GeoDataFrame):
-        return table
+@dataclass(frozen=True)
+class _Side:
+    """One side of the comparison: its layers by level and its ward table (if it has one)."""
+
+    layers: dict[str, gpd.GeoDataFrame]
+    wards: gpd.GeoDataFrame | None
+
+
+@dataclass(frozen=True)
+class _Moved:
+    """What changed area at the level compared: wards (matched by id) or pieces of ground."""
+
+    how: str  # "wards" or "pieces"
+    geo: gpd.GeoDataFrame
+    info: pd.DataFrame
+
+
+def change_map(
+    before: Boundaries | None,
+    after: Boundaries,
+    *,
+    level: str | None = None,
+    title: str | None = None,
+    tiles: str | None = "OpenStreetMap",
+    tolerance: float = 5.0,
+) -> folium.Map:
+    """Draw old and new areas and highlight the wards that moved, with a from → to tooltip.
+
+    Parameters
+    ----------
+    before : BoundaryPlan, ward table, layers or None
+        The old areas: a plan, a ward table with level columns, one layer (beats), or
+        ``{level: layer}``. May be None when ``after`` is a plan that knows the ward table it
+        started from (a ``Reorganisation``: its ``current`` table is then the "before").
+    after : BoundaryPlan, ward table or layers
+        The new areas. When both sides are ward tables sharing ward ids (a reorganisation),
+        the wards whose area changed are shown, with from → to at every level. Otherwise (a
+        realignment onto reviewed wards, or plain layers) the pieces of ground whose area
+        changed are shown, exactly, each with from → to, its size and the new ward it lies in.
+    level : str, optional
+        The level compared (default: the smallest one both sides have).
+    title : str, optional
+        Printed at the top.
+    tiles : str or None
+        Basemap name or None.
+    tolerance : float
+        Display simplification in metres.
+
+    Returns
+    -------
+    folium.Map
+    """
+    if before is None:
+        if not isinstance(after, BoundaryPlan) or after.current is None:
+            raise ValidationError(
+                "change_map", ["before=None needs a Reorganisation result as after="]
+            )
+        before = after.current
+    new, crs = _after(after)
+    old = _side(before, crs, "before")
+    level = _level_compared(level, old.layers, new.layers)
+    old_layer, new_layer = old.layers[level], new.layers[level]
+    names_old, names_new = _names(old_layer), _names(new_layer)
+    levels = [lv for lv in _ORDER if lv in new.layers]
+    moved = _moved(old, new, old_layer, new_layer, level, levels, crs)
+    whole = shapely.union_all(
+        np.concatenate(
+            [np.asarray(old_layer.geometry.values), np.asarray(new_layer.geometry.values)]
+        )
+    )
+    m = new_map(whole.bounds, crs, tiles=tiles)
+    title_lv = LEVEL_TITLES.get(level, level.capitalize())
+    items = _add_moved(m, moved, level, levels, names_old, names_new, title_lv, tolerance)
+    for key, lay, nm in (("before", old_layer, names_old), ("after", new_layer, names_new)):
+        items.append(_add_side(m, key, lay, nm, title_lv, tolerance))
+    sub = _subtitle(moved, old_layer, new_layer, title_lv)
+    TitleBox(title or f"Boundary changes: {title_lv.lower()}s", sub).add_to(m)
+    Legend("", items).add_to(m)
+    add_controls(m)
+    log.info("change map: %s", sub)
+    return m
+
+
+# --------------------------------------------------------------------------- the two sides
+def _ward_table(obj: Boundaries) -> gpd.GeoDataFrame | None:
+    """Return the ward table of a plan or a GeoDataFrame with level columns, else None."""
+    if isinstance(obj, BoundaryPlan):
+        return obj.wards
     if isinstance(obj, gpd.GeoDataFrame) and "id" in obj.columns:
         if any(c in obj.columns for c in DEFAULT_LEVELS):
             return obj
     return None
 
 
-def _layers_of(obj: Any, crs: CRS | None, what: str) -> dict[str, gpd.GeoDataFrame]:
-    raw = getattr(obj, "areas", None)
-    if raw is None:
-        raw = getattr(obj, "layers", None)
-    wards = getattr(obj, "wards", None)
-    if raw is None and isinstance(wards, gpd.GeoDataFrame):  # e.g. beatplan.boundaries.read_plan
-        raw = layers_from_wards(wards, getattr(obj, "levels", None))
-    layers = boundary_layers(raw if raw is not None else obj, crs, what=what)
+def _side(obj: Boundaries, crs: CRS | None, what: str) -> _Side:
+    """Return one side's layers (in ``crs``) and ward table."""
+    layers = boundary_layers(obj, crs, what=what)
     layers.pop(FORCE, None)
-    return layers
+    return _Side(layers, _ward_table(obj))
+
+
+def _after(after: Boundaries) -> tuple[_Side, CRS]:
+    """Return the "after" side, and the CRS of the map (its layers')."""
+    crs_src: CRS | None = None
+    if isinstance(after, BoundaryPlan):
+        crs_src = after.crs if after.crs is not None else after.wards.crs
+    elif isinstance(after, gpd.GeoDataFrame):
+        crs_src = after.crs
+    new = _side(after, CRS.from_user_input(crs_src) if crs_src is not None else None, "after")
+    if not new.layers:
+        raise ValidationError("change_map", ["after= holds no area layer"])
+    return new, CRS.from_user_input(next(iter(new.layers.values())).crs)
+
+
+def _level_compared(
+    level: str | None,
+    old_layers: Mapping[str, gpd.GeoDataFrame],
+    new_layers: Mapping[str, gpd.GeoDataFrame],
+) -> str:
+    """Check the level given is on both sides; by default take the smallest both have."""
+    common = [lv for lv in _ORDER if lv in old_layers and lv in new_layers]
+    common += [lv for lv in new_layers if lv in old_layers and lv not in common and lv != "ward"]
+    if level is None:
+        if not common:
+            raise ValidationError(
+                "change_map",
+                [
+                    f"before and after share no level (before: {sorted(old_layers)}, after: "
+                    f"{sorted(new_layers)}); name one with level=..."
+                ],
+            )
+        level = common[0]
+    if level not in old_layers or level not in new_layers:
+        raise ValidationError(
+            "level", [f"level={level!r} is not in both: before {sorted(old_layers)}, after "
+                      f"{sorted(new_layers)}"]
+        )  # fmt: skip
+    return level
+
+
+def _names(layer: gpd.GeoDataFrame) -> dict[str, str]:
+    return {
+        k: v for k, v in zip(layer["id"].astype(str), layer["name"], strict=True) if pd.notna(v)
+    }
 
 
 def _label(ids: pd.Series, names: dict[str, str]) -> pd.Series:
     ids = ids.astype("string")
     nm = ids.map(names).astype("string")
     return ids.where(nm.isna(), ids + " " + nm)
+
+
+# ------------------------------------------------------------------------- what moved
+def _moved(
+    old: _Side,
+    new: _Side,
+    old_layer: gpd.GeoDataFrame,
+    new_layer: gpd.GeoDataFrame,
+    level: str,
+    levels: list[str],
+    crs: CRS,
+) -> _Moved:
+    """Find the wards whose area changed (tables sharing ids), else the ground that did."""
+    found = None
+    if new.wards is not None and old.wards is not None and level in old.wards.columns:
+        found = _moved_by_table(
+            to_metric(old.wards, crs, what="before"), to_metric(new.wards, crs, what="after"),
+            level, levels,
+        )  # fmt: skip
+    how = "wards" if found is not None else "pieces"
+    if found is None:
+        wards = to_metric(new.wards, crs, what="after") if new.wards is not None else None
+        found = _moved_by_overlay(old_layer, new_layer, wards)
+    geo, info = found
+    return _Moved(how, to_metric(geo, crs, what="moved"), info)
 
 
 def _moved_by_table(
@@ -137,168 +288,83 @@ def _moved_by_overlay(
     return gpd.GeoDataFrame(geometry=pieces, crs=new.crs), info
 
 
-def change_map(
-    before: Any,
-    after: Any,
-    *,
-    level: str | None = None,
-    title: str | None = None,
-    tiles: str | None = "OpenStreetMap",
-    tolerance: float = 5.0,
-) -> folium.Map:
-    """Draw old and new areas and highlight the wards that moved, with a from → to tooltip.
-
-    Parameters
-    ----------
-    before : ward table, layers or None
-        The old areas: a ward table with level columns, one layer (beats), or
-        ``{level: layer}``. May be None when ``after`` is a ``Reorganisation`` (its
-        ``current`` table is then the "before").
-    after : Realignment, Reorganisation, ward table or layers
-        The new areas. When both sides are ward tables sharing ward ids (a reorganisation),
-        the wards whose area changed are shown, with from → to at every level. Otherwise (a
-        realignment onto reviewed wards, or plain layers) the pieces of ground whose area
-        changed are shown, exactly, each with from → to, its size and the new ward it lies in.
-    level : str, optional
-        The level compared (default: the smallest one both sides have).
-    title : str, optional
-        Printed at the top.
-    tiles : str or None
-        Basemap name or None.
-    tolerance : float
-        Display simplification in metres.
-
-    Returns
-    -------
-    folium.Map
-    """
-    if before is None:
-        before = getattr(after, "current", None)
-        if before is None:
-            raise ValidationError(
-                "change_map", ["before=None needs a Reorganisation result as after="]
-            )
-    new_wards = _ward_table(after)
-    crs_obj = new_wards if new_wards is not None else after
-    crs = getattr(after, "crs", None) or getattr(crs_obj, "crs", None)
-    crs = CRS.from_user_input(crs) if crs is not None else None
-    new_layers = _layers_of(after, crs, "after")
-    if not new_layers:
-        raise ValidationError("change_map", ["after= holds no area layer"])
-    crs = CRS.from_user_input(next(iter(new_layers.values())).crs)
-    old_layers = _layers_of(before, crs, "before")
-    old_wards = _ward_table(before)
-    common = [lv for lv in _ORDER if lv in old_layers and lv in new_layers]
-    common += [lv for lv in new_layers if lv in old_layers and lv not in common and lv != "ward"]
-    if level is None:
-        if not common:
-            raise ValidationError(
-                "change_map",
-                [
-                    f"before and after share no level (before: {sorted(old_layers)}, after: "
-                    f"{sorted(new_layers)}); name one with level=..."
-                ],
-            )
-        level = common[0]
-    if level not in old_layers or level not in new_layers:
-        raise ValidationError(
-            "level", [f"level={level!r} is not in both: before {sorted(old_layers)}, after "
-                      f"{sorted(new_layers)}"]
-        )  # fmt: skip
-    old, new = old_layers[level], new_layers[level]
-    names_old = {
-        k: v for k, v in zip(old["id"].astype(str), old["name"], strict=True) if pd.notna(v)
-    }
-    names_new = {
-        k: v for k, v in zip(new["id"].astype(str), new["name"], strict=True) if pd.notna(v)
-    }
-
-    levels = [lv for lv in _ORDER if lv in new_layers]
-    found = None
-    if new_wards is not None and old_wards is not None and level in old_wards.columns:
-        found = _moved_by_table(
-            to_metric(old_wards, crs, what="before"), to_metric(new_wards, crs, what="after"),
-            level, levels,
-        )  # fmt: skip
-    how = "wards" if found is not None else "pieces"
-    if found is None:
-        wards = to_metric(new_wards, crs, what="after") if new_wards is not None else None
-        found = _moved_by_overlay(old, new, wards)
-    moved_geo, info = found
-    moved_geo = to_metric(moved_geo, crs, what="moved")
-
-    whole = shapely.union_all(
-        np.concatenate([np.asarray(old.geometry.values), np.asarray(new.geometry.values)])
+# ----------------------------------------------------------------------------- drawing
+def _add_moved(
+    m: folium.Map,
+    moved: _Moved,
+    level: str,
+    levels: list[str],
+    names_old: dict[str, str],
+    names_new: dict[str, str],
+    title_lv: str,
+    tolerance: float,
+) -> list[tuple[Any, ...]]:
+    """Fill the moved wards (or pieces), under the lines, each with from → to."""
+    geo, info = moved.geo, moved.info
+    if not len(geo):
+        return []
+    change = _label(info["from"], names_old) + " \u2192 " + _label(info["to"], names_new)
+    rows: list[tuple[str, Any]] = []
+    if moved.how == "wards" and "id" in geo.columns:
+        ward = geo["id"].astype("string")
+        if "name" in geo.columns:
+            ward = ward + " " + geo["name"].astype("string").fillna("")
+        head = "<b>Ward " + escape(ward.reset_index(drop=True)) + "</b>"
+        rows.append((title_lv, change))
+    else:
+        head = "<b>" + escape(title_lv + " ").iloc[0] + escape(change) + "</b>"
+    if moved.how == "pieces":
+        rows.append(("Area", info["area"]))
+        if "ward" in info.columns:
+            rows.append(("In ward", info["ward"]))
+    for lv in levels:
+        if lv != level and lv in info.columns:
+            rows.append((LEVEL_TITLES.get(lv, lv), info[lv]))
+    tip = head + html_rows(rows, info.index)
+    fc = feature_collection(
+        display_geometry(geo, tolerance=tolerance), pd.DataFrame({"tip": tip.to_numpy()})
     )
-    m = new_map(whole.bounds, crs, tiles=tiles)
-    title_lv = LEVEL_TITLES.get(level, level.capitalize())
+    name = "Moved wards" if moved.how == "wards" else f"Ground that changed {title_lv.lower()}"
+    grp = folium.FeatureGroup(name=name).add_to(m)
+    GeoJsonLayer(name, fc, styles=[CHANGE["moved"]], highlight={"weight": 3}).add_to(grp)
+    style = CHANGE["moved"]
+    return [("box", style["fillColor"], f"{name} ({len(geo)})", style["fillOpacity"])]
 
-    items: list[tuple[Any, ...]] = []
-    # the moved wards (or pieces), filled, under the lines
-    if len(moved_geo):
-        frm = _label(info["from"], names_old)
-        to = _label(info["to"], names_new)
-        change = frm + " \u2192 " + to
-        rows: list[tuple[str, Any]] = []
-        if how == "wards" and "id" in moved_geo.columns:
-            ward = moved_geo["id"].astype("string")
-            if "name" in moved_geo.columns:
-                ward = ward + " " + moved_geo["name"].astype("string").fillna("")
-            head = "<b>Ward " + escape(ward.reset_index(drop=True)) + "</b>"
-            rows.append((title_lv, change))
-        else:
-            head = "<b>" + escape(title_lv + " ").iloc[0] + escape(change) + "</b>"
-        if how == "pieces":
-            rows.append(("Area", info["area"]))
-            if "ward" in info.columns:
-                rows.append(("In ward", info["ward"]))
-        for lv in levels:
-            if lv != level and lv in info.columns:
-                rows.append((LEVEL_TITLES.get(lv, lv), info[lv]))
-        tip = head + html_rows(rows, info.index)
-        fc = feature_collection(
-            display_geometry(moved_geo, tolerance=tolerance),
-            pd.DataFrame({"tip": tip.to_numpy()}),
-        )
-        name = "Moved wards" if how == "wards" else f"Ground that changed {title_lv.lower()}"
-        grp = folium.FeatureGroup(name=name).add_to(m)
-        GeoJsonLayer(name, fc, styles=[CHANGE["moved"]], highlight={"weight": 3}).add_to(grp)
-        moved = CHANGE["moved"]
-        items.append(
-            ("box", moved["fillColor"], f"{name} ({len(moved_geo)})", moved["fillOpacity"])
-        )
 
-    for key, lay, nm in (("before", old, names_old), ("after", new, names_new)):
-        style = CHANGE[key]
-        lbl = f"{title_lv}s {'before' if key == 'before' else 'after'}"
-        tip = (
-            "<b>" + escape(f"{title_lv} ({key}) ").iloc[0] + escape(_label(lay["id"], nm)) + "</b>"
-        )
-        if "n_wards" in lay.columns:
-            tip = tip + html_rows([("Wards", lay["n_wards"])], lay.index)
-        fc = feature_collection(
-            display_geometry(lay, tolerance=tolerance), pd.DataFrame({"tip": tip})
-        )
-        grp = folium.FeatureGroup(name=escape(lbl).iloc[0]).add_to(m)
-        GeoJsonLayer(lbl, fc, styles=[style], highlight={"weight": style["weight"] + 2}).add_to(grp)
-        if key == "after":
-            text = lay["name"].astype("string").fillna(lay["id"].astype("string"))
-            area_labels(
-                f"{lbl} labels", lay.geometry, text, css_class="bp-sector", px_per_char=7.0
-            ).add_to(grp)
-        items.append(("line", style["color"], lbl))
+def _add_side(
+    m: folium.Map,
+    key: str,
+    lay: gpd.GeoDataFrame,
+    names: dict[str, str],
+    title_lv: str,
+    tolerance: float,
+) -> tuple[Any, ...]:
+    """Draw one side's areas as lines (the "after" side labelled); return its legend item."""
+    style = CHANGE[key]
+    lbl = f"{title_lv}s {'before' if key == 'before' else 'after'}"
+    tip = "<b>" + escape(f"{title_lv} ({key}) ").iloc[0] + escape(_label(lay["id"], names)) + "</b>"
+    if "n_wards" in lay.columns:
+        tip = tip + html_rows([("Wards", lay["n_wards"])], lay.index)
+    fc = feature_collection(display_geometry(lay, tolerance=tolerance), pd.DataFrame({"tip": tip}))
+    grp = folium.FeatureGroup(name=escape(lbl).iloc[0]).add_to(m)
+    GeoJsonLayer(lbl, fc, styles=[style], highlight={"weight": style["weight"] + 2}).add_to(grp)
+    if key == "after":
+        text = lay["name"].astype("string").fillna(lay["id"].astype("string"))
+        area_labels(
+            f"{lbl} labels", lay.geometry, text, css_class="bp-sector", px_per_char=7.0
+        ).add_to(grp)
+    return ("line", style["color"], lbl)
 
+
+def _subtitle(moved: _Moved, old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, title_lv: str) -> str:
+    """Say how much moved, how many areas gained ground, and the count before and after."""
+    info, n = moved.info, len(moved.geo)
     changed = int(info["to"].nunique()) if len(info) else 0
-    n = len(moved_geo)
-    if how == "wards":
+    if moved.how == "wards":
         sub = f"{n} ward{'s' if n != 1 else ''} moved"
     else:
-        km2 = float(shapely.area(np.asarray(moved_geo.geometry.values, dtype=object)).sum()) / 1e6
+        km2 = float(shapely.area(np.asarray(moved.geo.geometry.values, dtype=object)).sum()) / 1e6
         sub = f"{km2:,.1f} km\u00b2 changed {title_lv.lower()} ({n} piece{'s' if n != 1 else ''})"
     sub += f" \u00b7 {changed} {title_lv.lower()}{'s' if changed != 1 else ''} gained ground"
     sub += f" \u00b7 {len(old)} \u2192 {len(new)} {title_lv.lower()}s"
-    TitleBox(title or f"Boundary changes: {title_lv.lower()}s", sub).add_to(m)
-    Legend("", items).add_to(m)
-    add_controls(m)
-    log.info("change map: %s", sub)
-    return m
+    return sub

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import folium
@@ -14,14 +15,15 @@ from pyproj import CRS
 
 from beatplan.boundaries.demand import level_demand
 from beatplan.boundaries.hierarchy import DEFAULT_LEVELS, FORCE
+from beatplan.boundaries.plan import BoundaryPlan
 from beatplan.geo.errors import ColumnNotFoundError, ValidationError
 from beatplan.maps._base import (
     LEVEL_TITLES,
+    Boundaries,
     add_controls,
     as_points,
     boundary_layers,
     html_rows,
-    layers_from_wards,
     new_map,
 )
 from beatplan.maps._period import select_period
@@ -65,37 +67,6 @@ def _word(level: str) -> str:
 def _plural(level: str) -> str:
     t = _title(level)
     return t + "s" if not t.endswith("s") else t
-
-
-def _unpack(result: Any) -> tuple[gpd.GeoDataFrame | None, dict[str, Any], pd.DataFrame | None]:
-    """Return (ward table or None, {level: layer}, review table or None) from any input."""
-    wards = getattr(result, "wards", None)
-    layers = getattr(result, "areas", None)
-    review = None
-    assignment = getattr(result, "assignment", None)
-    if isinstance(assignment, pd.DataFrame) and "review" in assignment.columns:
-        review = assignment
-    elif isinstance(getattr(result, "review", None), pd.DataFrame):
-        review = result.review
-    if layers is None and isinstance(wards, gpd.GeoDataFrame):  # e.g. beatplan.boundaries.read_plan
-        layers = layers_from_wards(wards, getattr(result, "levels", None))
-    if layers is None:
-        if isinstance(result, gpd.GeoDataFrame):
-            levels = [c for c in DEFAULT_LEVELS if c in result.columns]
-            if levels:
-                wards = result
-            layers = result
-        elif isinstance(result, dict):
-            layers = result
-        else:
-            raise ValidationError(
-                "planning_map",
-                [
-                    "expected a boundaries Realignment or Reorganisation, a ward table, or a "
-                    f"mapping of level to layer; found {type(result).__name__}"
-                ],
-            )
-    return wards, dict(layers) if isinstance(layers, dict) else layers, review
 
 
 def _demand_table(
@@ -153,7 +124,7 @@ def _area_tips(layer: gpd.GeoDataFrame, level: str, names: dict[str, dict[str, s
 
 
 def planning_map(
-    result: Any,
+    result: Boundaries,
     *,
     demand: Any = None,
     choropleth: str | None = None,
@@ -165,9 +136,10 @@ def planning_map(
 
     Parameters
     ----------
-    result : Realignment, Reorganisation, GeoDataFrame or mapping
-        A :func:`beatplan.boundaries.realign` or :func:`beatplan.boundaries.reorganise` result (its
-        layers, ward table and wards flagged for review are drawn), a ward table with level columns
+    result : BoundaryPlan, GeoDataFrame or mapping
+        A :class:`beatplan.boundaries.BoundaryPlan` (what :func:`beatplan.boundaries.realign`,
+        :func:`beatplan.boundaries.reorganise` or :func:`beatplan.boundaries.read_plan` return: its
+        layers, ward table and wards for review are drawn), a ward table with level columns
         (``beat``, ``sector``, ``npa``), or ``{level: layer}``.
     demand : incidents, Series or DataFrame, optional
         Incident points (``beatplan.geo.Incidents`` or GeoDataFrame; counted per area), a Series of
@@ -197,66 +169,144 @@ def planning_map(
     'Map'
     """
     wards, raw_layers, review = _unpack(result)
-    crs_src = wards.crs if wards is not None else next(iter(raw_layers.values())).crs
+    layers, wards = _layers_in_one_crs(wards, raw_layers)
+    levels = sorted(layers, key=_rank)
+    level = choropleth or next((lv for lv in levels if lv != "ward"), levels[0])
+    if level not in layers:
+        raise ValidationError(
+            "choropleth", [f"choropleth={level!r} is not a level here; levels: {levels}"]
+        )
+    names = _area_names(layers)
+    crs = CRS.from_user_input(next(iter(layers.values())).crs)
+    whole = shapely.union_all(np.asarray(layers[levels[-1]].geometry.values, dtype=object))
+    m = new_map(whole.bounds, crs, tiles=tiles)
+    values, period = _demand_table(demand, wards, layers, level)
+    items = _add_demand(m, layers[level], level, values, names, tolerance)
+    items += _add_levels(m, layers, levels, names, tolerance)
+    n_review, review_items = _add_review(m, review, wards, levels, tolerance)
+    items += review_items
+    counts = " \u00b7 ".join(
+        f"{len(layers[lv])} {_plural(lv) if lv in ('npa', 'lpa') else _plural(lv).lower()}"
+        for lv in reversed(levels)
+    )
+    sub = [counts]
+    if values is not None:
+        sub.append(
+            f"{'incidents' if period else 'demand'} per {_word(level)}"
+            + (f": {period}" if period else "")
+        )
+    TitleBox(title or "Police areas", "\n".join(sub)).add_to(m)
+    Legend(f"Demand per {_word(level)}" if values is not None else "", items).add_to(m)
+    add_controls(m)
+    log.info("planning map: %s; %d wards to review", counts, n_review)
+    return m
+
+
+def _rank(level: str) -> int:
+    """Order levels small to large (unknown ones last)."""
+    return _LEVEL_ORDER.index(level) if level in _LEVEL_ORDER else 9
+
+
+def _unpack(
+    result: Boundaries,
+) -> tuple[gpd.GeoDataFrame | None, gpd.GeoDataFrame | dict[str, gpd.GeoDataFrame], pd.DataFrame]:
+    """Return (ward table or None, layers, wards to review) from any input."""
+    if isinstance(result, BoundaryPlan):
+        return result.wards, dict(result.layers), result.review
+    if isinstance(result, gpd.GeoDataFrame):
+        has_levels = any(c in result.columns for c in DEFAULT_LEVELS)
+        return (result if has_levels else None), result, pd.DataFrame()
+    if isinstance(result, Mapping):
+        return None, dict(result), pd.DataFrame()
+    raise ValidationError(
+        "planning_map",
+        [
+            "expected a boundary plan (a Realignment or Reorganisation), a ward table, or a "
+            f"mapping of level to layer; found {type(result).__name__}"
+        ],
+    )
+
+
+def _layers_in_one_crs(
+    wards: gpd.GeoDataFrame | None, raw: gpd.GeoDataFrame | dict[str, gpd.GeoDataFrame]
+) -> tuple[dict[str, gpd.GeoDataFrame], gpd.GeoDataFrame | None]:
+    """Every level as ``{level: layer}`` (the wards too) in one CRS, and the ward table in it."""
+    first = raw if isinstance(raw, gpd.GeoDataFrame) else next(iter(raw.values()))
+    crs_src = wards.crs if wards is not None else first.crs
     crs = CRS.from_user_input(crs_src) if crs_src is not None else None
-    layers = boundary_layers(raw_layers, crs, what="result")
+    layers = boundary_layers(raw, crs, what="result")
     layers.pop(FORCE, None)
     if wards is not None and "ward" not in layers and "id" in wards.columns:
         layers = {**boundary_layers({"ward": wards}, crs, what="wards"), **layers}
     if not layers:
         raise ValidationError("planning_map", ["the result holds no area layer to draw"])
     crs = CRS.from_user_input(next(iter(layers.values())).crs)
-    if wards is not None:
-        wards = wards.to_crs(crs) if not CRS.from_user_input(wards.crs).equals(crs) else wards
-    levels = sorted(layers, key=lambda lv: _LEVEL_ORDER.index(lv) if lv in _LEVEL_ORDER else 9)
+    if wards is not None and not CRS.from_user_input(wards.crs).equals(crs):
+        wards = wards.to_crs(crs)
+    return layers, wards
+
+
+def _area_names(layers: Mapping[str, gpd.GeoDataFrame]) -> dict[str, dict[str, str]]:
+    """Return ``{level: {id: name}}`` for the named areas."""
     names = {
         lv: dict(zip(lay["id"].astype(str), lay["name"].astype("string"), strict=True))
         for lv, lay in layers.items()
     }
-    names = {lv: {k: v for k, v in d.items() if pd.notna(v)} for lv, d in names.items()}
-    level = choropleth or next((lv for lv in levels if lv != "ward"), levels[0])
-    if level not in layers:
-        raise ValidationError(
-            "choropleth", [f"choropleth={level!r} is not a level here; levels: {levels}"]
-        )
+    return {lv: {k: v for k, v in d.items() if pd.notna(v)} for lv, d in names.items()}
 
-    whole = shapely.union_all(np.asarray(layers[levels[-1]].geometry.values, dtype=object))
-    m = new_map(whole.bounds, crs, tiles=tiles)
 
-    # demand choropleth at one level
-    values, period = _demand_table(demand, wards, layers, level)
+def _add_demand(
+    m: folium.Map,
+    lay: gpd.GeoDataFrame,
+    level: str,
+    values: pd.Series | None,
+    names: dict[str, dict[str, str]],
+    tolerance: float,
+) -> list[tuple[Any, ...]]:
+    """Colour one level's areas by demand (with each area's deviation from the mean)."""
+    if values is None:
+        return []
+    v = lay["id"].astype(str).map(values.rename(index=str)).astype(float)
+    breaks = class_breaks(v, k=min(len(SEQUENTIAL), max(1, int(np.isfinite(v).sum()) // 2)))
+    cls = classify(v, breaks)
+    k = len(breaks) - 1
+    colours = class_colours(k)
+    mean = float(np.nanmean(v)) if np.isfinite(v).any() else np.nan
+    dev = (v - mean) / mean * 100 if mean else v * np.nan
+    tip = _area_tips(lay, level, names) + html_rows(
+        [
+            ("Demand", v.round(1).astype(str)),
+            ("vs mean", dev.round(0).map(lambda d: f"{d:+.0f} %", na_action="ignore")),
+        ],
+        lay.index,
+    )
+    styles = [
+        {"color": "#555555", "weight": 0.5, "fillColor": c, "fillOpacity": _FILL}
+        for c in [*colours, "#d9d9d9"]
+    ]
+    props = pd.DataFrame({"tip": tip, "s": np.where(cls < 0, k, cls)})
+    fc = feature_collection(display_geometry(lay, tolerance=tolerance), props)
+    name = f"Demand per {_word(level)}"
+    grp = folium.FeatureGroup(name=escape(name).iloc[0]).add_to(m)
+    GeoJsonLayer(name, fc, styles=styles, highlight={"weight": 2.5}).add_to(grp)
+    items: list[tuple[Any, ...]] = [
+        ("box", c, f"{breaks[i]:,.0f} \u2013 {breaks[i + 1]:,.0f}", _FILL)
+        for i, c in enumerate(colours)
+    ]
+    if (cls < 0).any():
+        items.append(("box", "#d9d9d9", "no data", _FILL))
+    return items
+
+
+def _add_levels(
+    m: folium.Map,
+    layers: Mapping[str, gpd.GeoDataFrame],
+    levels: list[str],
+    names: dict[str, dict[str, str]],
+    tolerance: float,
+) -> list[tuple[Any, ...]]:
+    """Draw every level as lines, largest last (on top), each with its labels."""
     items: list[tuple[Any, ...]] = []
-    if values is not None:
-        lay = layers[level]
-        v = lay["id"].astype(str).map(values.rename(index=str)).astype(float)
-        breaks = class_breaks(v, k=min(len(SEQUENTIAL), max(1, int(np.isfinite(v).sum()) // 2)))
-        cls = classify(v, breaks)
-        k = len(breaks) - 1
-        colours = class_colours(k)
-        mean = float(np.nanmean(v)) if np.isfinite(v).any() else np.nan
-        dev = (v - mean) / mean * 100 if mean else v * np.nan
-        tip = _area_tips(lay, level, names) + html_rows(
-            [
-                ("Demand", v.round(1).astype(str)),
-                ("vs mean", dev.round(0).map(lambda d: f"{d:+.0f} %", na_action="ignore")),
-            ],
-            lay.index,
-        )
-        styles = [
-            {"color": "#555555", "weight": 0.5, "fillColor": c, "fillOpacity": _FILL}
-            for c in [*colours, "#d9d9d9"]
-        ]
-        props = pd.DataFrame({"tip": tip, "s": np.where(cls < 0, k, cls)})
-        fc = feature_collection(display_geometry(lay, tolerance=tolerance), props)
-        name = f"Demand per {_word(level)}"
-        grp = folium.FeatureGroup(name=escape(name).iloc[0]).add_to(m)
-        GeoJsonLayer(name, fc, styles=styles, highlight={"weight": 2.5}).add_to(grp)
-        for i, c in enumerate(colours):
-            items.append(("box", c, f"{breaks[i]:,.0f} \u2013 {breaks[i + 1]:,.0f}", _FILL))
-        if (cls < 0).any():
-            items.append(("box", "#d9d9d9", "no data", _FILL))
-
-    # the levels as lines, largest last (on top), each with labels
     for lv in levels:
         lay = layers[lv]
         style = dict(LEVEL_STYLES.get(lv, LEVEL_STYLES["beat"]))
@@ -280,62 +330,51 @@ def planning_map(
                 px_per_char=8.0 if lv in ("npa", "lpa") else 6.5,
             ).add_to(grp)
         items.append(("line", style["color"], name))
+    return items
 
-    # wards flagged for review
-    n_review = 0
-    if review is not None and wards is not None and review["review"].fillna(False).any():
-        flagged = review[review["review"].fillna(False).astype(bool)]
-        ward_col = "ward" if "ward" in flagged.columns else "id"
-        wid = wards["id"].astype(str) if "id" in wards.columns else wards.index.astype(str)
-        sel = wid.isin(flagged[ward_col].astype(str)).to_numpy()
-        wsel = wards[sel].reset_index(drop=True)
-        info = flagged.set_index(flagged[ward_col].astype(str)).reindex(wid[sel].to_numpy())
-        info.index = wsel.index
-        rows: list[tuple[str, Any]] = [("Why", info.get("reason"))]
-        if "share" in info.columns:
-            share = (info["share"] * 100).round(0).astype("Int64").astype("string") + " %"
-            rows.append(("Best share", share))
-        if "runner_up" in info.columns:
-            ru = info["runner_up"].astype("string")
-            if "runner_up_share" in info.columns:
-                ru = (
-                    ru
-                    + " ("
-                    + (info["runner_up_share"] * 100).round(0).astype("Int64").astype("string")
-                    + " %)"
-                )
-            rows.append(("Runner-up", ru))
-        for lv in levels:
-            if lv in wsel.columns:
-                rows.append((_title(lv), wsel[lv]))
-        label = wsel["id"].astype("string")
-        if "name" in wsel.columns:
-            label = label + " " + wsel["name"].astype("string").fillna("")
-        tip = "<b>Review ward " + escape(label) + "</b>" + html_rows(rows, wsel.index)
-        fc = feature_collection(
-            display_geometry(wsel, tolerance=tolerance, coverage=False),
-            pd.DataFrame({"tip": tip}),
-        )
-        grp = folium.FeatureGroup(name="Wards to review").add_to(m)
-        GeoJsonLayer("Wards to review", fc, styles=[REVIEW], highlight={"weight": 5}).add_to(grp)
-        n_review = len(wsel)
-        items.append(
-            ("box", REVIEW["color"], f"Ward to review ({n_review})", REVIEW["fillOpacity"])
-        )
 
-    counts = " \u00b7 ".join(
-        f"{len(layers[lv])} {_plural(lv) if lv in ('npa', 'lpa') else _plural(lv).lower()}"
-        for lv in reversed(levels)
+def _add_review(
+    m: folium.Map,
+    review: pd.DataFrame,
+    wards: gpd.GeoDataFrame | None,
+    levels: list[str],
+    tolerance: float,
+) -> tuple[int, list[tuple[Any, ...]]]:
+    """Outline the wards flagged for review, each with why, its best share and runner-up."""
+    if wards is None or not len(review):
+        return 0, []
+    ward_col = "ward" if "ward" in review.columns else "id"
+    wid = wards["id"].astype(str) if "id" in wards.columns else wards.index.astype(str)
+    sel = wid.isin(review[ward_col].astype(str)).to_numpy()
+    wsel = wards[sel].reset_index(drop=True)
+    info = review.set_index(review[ward_col].astype(str)).reindex(wid[sel].to_numpy())
+    info.index = wsel.index
+    rows: list[tuple[str, Any]] = [("Why", info.get("reason"))]
+    if "share" in info.columns:
+        share = (info["share"] * 100).round(0).astype("Int64").astype("string") + " %"
+        rows.append(("Best share", share))
+    if "runner_up" in info.columns:
+        ru = info["runner_up"].astype("string")
+        if "runner_up_share" in info.columns:
+            ru = (
+                ru
+                + " ("
+                + (info["runner_up_share"] * 100).round(0).astype("Int64").astype("string")
+                + " %)"
+            )
+        rows.append(("Runner-up", ru))
+    for lv in levels:
+        if lv in wsel.columns:
+            rows.append((_title(lv), wsel[lv]))
+    label = wsel["id"].astype("string")
+    if "name" in wsel.columns:
+        label = label + " " + wsel["name"].astype("string").fillna("")
+    tip = "<b>Review ward " + escape(label) + "</b>" + html_rows(rows, wsel.index)
+    fc = feature_collection(
+        display_geometry(wsel, tolerance=tolerance, coverage=False),
+        pd.DataFrame({"tip": tip}),
     )
-    heading = title or "Police areas"
-    sub = [counts]
-    if values is not None:
-        sub.append(
-            f"{'incidents' if period else 'demand'} per {_word(level)}"
-            + (f": {period}" if period else "")
-        )
-    TitleBox(heading, "\n".join(sub)).add_to(m)
-    Legend(f"Demand per {_word(level)}" if values is not None else "", items).add_to(m)
-    add_controls(m)
-    log.info("planning map: %s; %d wards to review", counts, n_review)
-    return m
+    grp = folium.FeatureGroup(name="Wards to review").add_to(m)
+    GeoJsonLayer("Wards to review", fc, styles=[REVIEW], highlight={"weight": 5}).add_to(grp)
+    n = len(wsel)
+    return n, [("box", REVIEW["color"], f"Ward to review ({n})", REVIEW["fillOpacity"])]
