@@ -44,6 +44,7 @@ from beatplan.boundaries.demand import Weights, count_points, level_demand
 from beatplan.boundaries.hierarchy import DEFAULT_LEVELS, build_layers, ward_table
 from beatplan.boundaries.outputs import read_plan
 from beatplan.boundaries.plan import BoundaryPlan, checks_line
+from beatplan.boundaries.report import CheckReport
 from beatplan.boundaries.spec import Spec, load_spec
 from beatplan.geo.crs import to_working, working_crs
 from beatplan.geo.errors import ColumnNotFoundError, CRSError, InputFormatError, ValidationError
@@ -151,156 +152,6 @@ class Reorganisation(BoundaryPlan):
         return "\n".join(lines)
 
 
-# ----------------------------------------------------------------------------- the input
-@dataclass
-class _Current:
-    table: gpd.GeoDataFrame
-    levels: tuple[str, ...]
-    names: dict[str, dict[str, str]]
-    exceptions: dict[str, frozenset[str]]
-    ward_counts: tuple[np.ndarray, np.ndarray] | None
-    source: str
-
-
-def _names_from(
-    table: pd.DataFrame, levels: Sequence[str], given: Mapping[str, Any] | None
-) -> dict[str, dict[str, str]]:
-    out: dict[str, dict[str, str]] = {}
-    for lv in levels:
-        m: dict[str, str] = {}
-        col = f"{lv}_name"
-        if col in table.columns:
-            pairs = table[[lv, col]].dropna().drop_duplicates(lv)
-            m = {str(a): str(b) for a, b in zip(pairs[lv], pairs[col], strict=True)}
-        spec = (given or {}).get(lv)
-        if isinstance(spec, str):
-            if spec not in table.columns:
-                raise ColumnNotFoundError(
-                    f"names[{lv!r}]={spec!r} is not a column of the ward table; its columns are "
-                    f"{listing(table.columns)}"
-                )
-            pairs = table[[lv, spec]].dropna().drop_duplicates(lv)
-            m = {str(a): str(b) for a, b in zip(pairs[lv], pairs[spec], strict=True)}
-        elif isinstance(spec, Mapping):
-            m.update({str(k): str(v) for k, v in spec.items() if v is not None})
-        out[lv] = m
-    return out
-
-
-def _load_current(
-    current: gpd.GeoDataFrame | str | os.PathLike[str],
-    *,
-    levels: Sequence[str] | None,
-    ward_id: str,
-    names: Mapping[str, Any] | None,
-    spec: Spec | None,
-) -> _Current:
-    exceptions: dict[str, frozenset[str]] = {}
-    plan_levels: Sequence[str] | None = None
-    if isinstance(current, gpd.GeoDataFrame):
-        table = current.copy()
-        source = "current"
-    elif isinstance(current, str | os.PathLike):
-        source = str(current)
-        try:
-            plan = read_plan(current)
-        except InputFormatError:
-            if not Path(current).is_file():
-                raise
-            # a plain ward table file: one row per ward with its level columns
-            table = read_boundaries(current, id_col=None if ward_id == "id" else ward_id)
-        else:
-            table, plan_levels, exceptions = plan.wards, plan.levels, plan.exceptions
-        ward_id = "id"
-    else:
-        raise InputFormatError(
-            f"current: expected a ward table (GeoDataFrame) or a folder written by write_plan, "
-            f"got {type(current).__name__}"
-        )
-    if table.crs is None:
-        raise CRSError(
-            f"{source}: the ward table has no CRS; set one with .set_crs(...) (e.g. 27700)"
-        )
-    if not CRS.from_user_input(table.crs).is_projected:
-        table = to_working(table, working_crs(table))
-    spec_levels = [r.value for r in spec.levels] if spec is not None and spec.levels else None
-    if levels is not None:
-        lv = tuple(levels)
-    elif plan_levels:
-        lv = tuple(plan_levels)
-    elif spec_levels:
-        lv = tuple(spec_levels)
-    else:
-        lv = tuple(c for c in DEFAULT_LEVELS if c in table.columns)
-        if not lv:
-            raise ColumnNotFoundError(
-                f"{source}: no level column found (looked for {', '.join(DEFAULT_LEVELS)}); "
-                f"the columns are {listing(table.columns)}; pass levels=[...] small to large"
-            )
-    table = ward_table(table, ward_id=ward_id, levels=lv, what=source)
-    nesting = check_nesting(table, levels=lv, ward_id=ward_id)
-    if not nesting.ok:
-        raise ValidationError(
-            source,
-            [p.message for p in nesting.errors]
-            + ["the current hierarchy must nest before it is reorganised: resolve it with "
-               "beatplan.boundaries.nest(...) or fix the ward table"],
-        )  # fmt: skip
-    name_map = _names_from(table, lv, names)
-    counts = None
-    if all(c in table.columns for c in DEMAND_COLUMNS):
-        inc = pd.to_numeric(table["incidents"], errors="coerce")
-        dem = pd.to_numeric(table["demand"], errors="coerce")
-        if inc.notna().all() and dem.notna().all():
-            counts = (inc.to_numpy(dtype=np.int64), dem.to_numpy(dtype=float))
-    derived = [f"{x}_name" for x in lv] + [*DEMAND_COLUMNS, "area_m2"]
-    table = table.drop(columns=[c for c in derived if c in table.columns])
-    return _Current(table, lv, name_map, exceptions, counts, source)
-
-
-# ------------------------------------------------------------------------------ demand
-def _ward_demand(
-    table: gpd.GeoDataFrame, incidents: Any, weights: Weights
-) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-    points = getattr(incidents, "points", incidents)
-    if not isinstance(points, gpd.GeoDataFrame | gpd.GeoSeries):
-        raise InputFormatError(
-            f"incidents: expected points (a GeoDataFrame or beatplan.geo.Incidents), got "
-            f"{type(incidents).__name__}"
-        )
-    c = count_points(
-        table.geometry.values, points, crs=table.crs, weights=weights, what="incidents"
-    )
-    return c.incidents, c.demand, c.info
-
-
-# ------------------------------------------------------------------------------ layers
-
-
-def _add_demand(
-    layers: dict[str, gpd.GeoDataFrame],
-    levels: Sequence[str],
-    table: gpd.GeoDataFrame,
-    ward_id: str,
-    counts: tuple[np.ndarray, np.ndarray],
-) -> None:
-    d = level_demand(table, None, levels=levels, ward_id=ward_id, ward_counts=counts)
-    for lv in levels:
-        sub = d[d["level"] == lv].set_index("id")
-        layer = layers[lv]
-        ids = layer["id"].astype(str)
-        layer["incidents"] = sub["incidents"].reindex(ids).to_numpy(dtype=np.int64)
-        layer["demand"] = sub["demand"].reindex(ids).to_numpy(dtype=float)
-        layer["deviation_pct"] = sub["deviation_pct"].reindex(ids).to_numpy(dtype=float)
-        geom = layer.geometry.name
-        layers[lv] = layer[[c for c in layer.columns if c != geom] + [geom]]
-    if "force" in layers:
-        layers["force"]["incidents"] = np.array([int(counts[0].sum())], dtype=np.int64)
-        layers["force"]["demand"] = [float(counts[1].sum())]
-        f = layers["force"]
-        layers["force"] = f[[c for c in f.columns if c != f.geometry.name] + [f.geometry.name]]
-
-
 # ------------------------------------------------------------------------------ the call
 def reorganise(
     current: gpd.GeoDataFrame | str | os.PathLike[str],
@@ -370,16 +221,185 @@ def reorganise(
     >>> r.wards["beat"].tolist(), r.wards["npa"].tolist(), r.checks.ok
     (['B1', 'B2', 'B2', 'B3'], ['N', 'N', 'N', 'N'], True)
     """
-    parsed: Spec | None
-    if spec is None or isinstance(spec, Spec):
-        parsed = spec
-    else:
-        parsed = load_spec(spec, strict=False)
+    parsed = spec if spec is None or isinstance(spec, Spec) else load_spec(spec, strict=False)
     cur = _load_current(current, levels=levels, ward_id=ward_id, names=names, spec=parsed)
-    if isinstance(current, str | os.PathLike):
+    ed, exc = _apply_spec(cur, parsed, exceptions)
+    new, final_names, layers = _rebuild(cur, ed)
+    checks = check_layers(new, layers, levels=cur.levels, ward_id=cur.ward_id, exceptions=exc)
+    counts, info, warnings = _demand(cur, new, layers, incidents, weights, ed.warnings)
+    tables = _tables(cur, ed, final_names, counts)
+    summary = _summary(cur, parsed, ed, tables, counts, info, checks)
+    for w in warnings:
+        log.warning(w)
+    log.info(
+        "reorganise: %d change(s) applied to %d wards; %d ward(s) changed area",
+        summary["steps"],
+        summary["wards"],
+        summary["wards_moved"],
+    )
+    title = summary["spec_name"] or (
+        "Reorganisation" if summary["steps"] else "Boundary plan (no change applied)"
+    )
+    return Reorganisation(
+        title=str(title),
+        wards=new,
+        layers=layers,
+        checks=checks,
+        changes=tables.changes,
+        crosswalk=tables.crosswalk,
+        area_crosswalk=tables.area_crosswalk,
+        steps=pd.DataFrame(ed.log, columns=["step", "op", "level", "area", "n_wards", "detail"]),
+        review=_no_review(),
+        summary=summary,
+        warnings=tuple(warnings),
+        current=cur.table,
+        levels=cur.levels,
+        ward_id=cur.ward_id,
+        names=final_names,
+        old_names=cur.names,
+        exceptions=exc,
+        spec=parsed,
+        crs=CRS.from_user_input(cur.table.crs),
+    )
+
+
+# ----------------------------------------------------------------------------- the input
+@dataclass
+class _Current:
+    """The current hierarchy: the ward table, its levels, names, exceptions and demand."""
+
+    table: gpd.GeoDataFrame
+    levels: tuple[str, ...]
+    names: dict[str, dict[str, str]]
+    exceptions: dict[str, frozenset[str]]
+    ward_counts: tuple[np.ndarray, np.ndarray] | None
+    source: str
+    ward_id: str
+
+
+def _load_current(
+    current: gpd.GeoDataFrame | str | os.PathLike[str],
+    *,
+    levels: Sequence[str] | None,
+    ward_id: str,
+    names: Mapping[str, Any] | None,
+    spec: Spec | None,
+) -> _Current:
+    """Read the current hierarchy (a ward table or a written plan) and check that it nests."""
+    table, source, plan_levels, exceptions = _read_current(current, ward_id)
+    if not isinstance(current, gpd.GeoDataFrame):
         ward_id = "id"
+    if table.crs is None:
+        raise CRSError(
+            f"{source}: the ward table has no CRS; set one with .set_crs(...) (e.g. 27700)"
+        )
+    if not CRS.from_user_input(table.crs).is_projected:
+        table = to_working(table, working_crs(table))
+    lv = _current_levels(levels, plan_levels, spec, table, source)
+    table = ward_table(table, ward_id=ward_id, levels=lv, what=source)
+    nesting = check_nesting(table, levels=lv, ward_id=ward_id)
+    if not nesting.ok:
+        raise ValidationError(
+            source,
+            [p.message for p in nesting.errors]
+            + ["the current hierarchy must nest before it is reorganised: resolve it with "
+               "beatplan.boundaries.nest(...) or fix the ward table"],
+        )  # fmt: skip
+    name_map = _names_from(table, lv, names)
+    counts = _ward_counts(table)
+    derived = [f"{x}_name" for x in lv] + [*DEMAND_COLUMNS, "area_m2"]
+    table = table.drop(columns=[c for c in derived if c in table.columns])
+    return _Current(table, lv, name_map, exceptions, counts, source, ward_id)
+
+
+def _read_current(
+    current: gpd.GeoDataFrame | str | os.PathLike[str], ward_id: str
+) -> tuple[gpd.GeoDataFrame, str, tuple[str, ...] | None, dict[str, frozenset[str]]]:
+    """Return the ward table, where it came from, and a written plan's levels and exceptions."""
+    if isinstance(current, gpd.GeoDataFrame):
+        return current.copy(), "current", None, {}
+    if not isinstance(current, str | os.PathLike):
+        raise InputFormatError(
+            f"current: expected a ward table (GeoDataFrame) or a folder written by write_plan, "
+            f"got {type(current).__name__}"
+        )
+    try:
+        plan = read_plan(current)
+    except InputFormatError:
+        if not Path(current).is_file():
+            raise
+        # a plain ward table file: one row per ward with its level columns
+        table = read_boundaries(current, id_col=None if ward_id == "id" else ward_id)
+        return table, str(current), None, {}
+    return plan.wards, str(current), plan.levels, plan.exceptions
+
+
+def _current_levels(
+    levels: Sequence[str] | None,
+    plan_levels: Sequence[str] | None,
+    spec: Spec | None,
+    table: pd.DataFrame,
+    source: str,
+) -> tuple[str, ...]:
+    """Return the levels: given, else the plan's, else the spec's, else the usual ones present."""
+    if levels is not None:
+        return tuple(levels)
+    if plan_levels:
+        return tuple(plan_levels)
+    if spec is not None and spec.levels:
+        return tuple(r.value for r in spec.levels)
+    lv = tuple(c for c in DEFAULT_LEVELS if c in table.columns)
+    if not lv:
+        raise ColumnNotFoundError(
+            f"{source}: no level column found (looked for {', '.join(DEFAULT_LEVELS)}); "
+            f"the columns are {listing(table.columns)}; pass levels=[...] small to large"
+        )
+    return lv
+
+
+def _names_from(
+    table: pd.DataFrame, levels: Sequence[str], given: Mapping[str, Any] | None
+) -> dict[str, dict[str, str]]:
+    """Return the area names per level: ``<level>_name`` columns, then what the caller gave."""
+    out: dict[str, dict[str, str]] = {}
+    for lv in levels:
+        m: dict[str, str] = {}
+        col = f"{lv}_name"
+        if col in table.columns:
+            pairs = table[[lv, col]].dropna().drop_duplicates(lv)
+            m = {str(a): str(b) for a, b in zip(pairs[lv], pairs[col], strict=True)}
+        spec = (given or {}).get(lv)
+        if isinstance(spec, str):
+            if spec not in table.columns:
+                raise ColumnNotFoundError(
+                    f"names[{lv!r}]={spec!r} is not a column of the ward table; its columns are "
+                    f"{listing(table.columns)}"
+                )
+            pairs = table[[lv, spec]].dropna().drop_duplicates(lv)
+            m = {str(a): str(b) for a, b in zip(pairs[lv], pairs[spec], strict=True)}
+        elif isinstance(spec, Mapping):
+            m.update({str(k): str(v) for k, v in spec.items() if v is not None})
+        out[lv] = m
+    return out
+
+
+def _ward_counts(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
+    """Return a written plan's incidents and demand per ward, when every ward has them."""
+    if not all(c in table.columns for c in DEMAND_COLUMNS):
+        return None
+    inc = pd.to_numeric(table["incidents"], errors="coerce")
+    dem = pd.to_numeric(table["demand"], errors="coerce")
+    if inc.notna().all() and dem.notna().all():
+        return inc.to_numpy(dtype=np.int64), dem.to_numpy(dtype=float)
+    return None
+
+
+# ---------------------------------------------------------------------------- the spec
+def _apply_spec(
+    cur: _Current, parsed: Spec | None, exceptions: Mapping[str, Iterable[str]] | None
+) -> tuple[Editor, dict[str, frozenset[str]]]:
+    """Apply the spec's steps in order; raise every problem at once; return the exceptions."""
     lv = cur.levels
-    table = cur.table
     problems: list[str] = list(parsed.problems) if parsed is not None else []
     if parsed is not None and parsed.levels:
         declared = [r.value for r in parsed.levels]
@@ -388,24 +408,34 @@ def reorganise(
                 f"levels: the spec expects levels {', '.join(declared)} but the ward table has "
                 f"{', '.join(lv)}"
             )
-    graph = WardGraph(table, ward_id)
-    ed = Editor(
-        table,
-        lv,
-        ward_id,
-        cur.names,
-        graph,
-        parsed.district_column if parsed is not None else None,
-    )
+    graph = WardGraph(cur.table, cur.ward_id)
+    district = parsed.district_column if parsed is not None else None
+    ed = Editor(cur.table, lv, cur.ward_id, cur.names, graph, district)
     before = {x: graph.pieces(ed.col[x]) for x in lv}
-    steps = parsed.steps if parsed is not None else ()
-    for step in steps:
+    for step in parsed.steps if parsed is not None else ():
         k = ed.level_index(step)
         if k is None:
             continue
         getattr(ed, step.op)(step, k)
     ed.nest_down()
-    # exceptions: the plan's, the caller's, the spec's (final ids), allow_non_contiguous
+    exc = _exceptions(cur, parsed, ed, exceptions, problems)
+    ed.check_pieces(before, exc)
+    problems += ed.problems
+    if problems:
+        source = parsed.source if parsed is not None else "spec"
+        raise ValidationError(source, sorted(problems, key=problem_order))
+    return ed, {x: frozenset(exc[x]) for x in lv}
+
+
+def _exceptions(
+    cur: _Current,
+    parsed: Spec | None,
+    ed: Editor,
+    exceptions: Mapping[str, Iterable[str]] | None,
+    problems: list[str],
+) -> dict[str, set[str]]:
+    """Return the areas allowed to be non-contiguous: the plan's, the caller's, the spec's."""
+    lv = cur.levels
     exc: dict[str, set[str]] = {x: set(cur.exceptions.get(x, ())) for x in lv}
     for x, ids in (exceptions or {}).items():
         if x not in lv:
@@ -426,36 +456,45 @@ def reorganise(
                         f"no {x} {r.value!r} after the changes" + hint(r.value, sorted(live)),
                     )
                 exc[x].add(r.value)
-    for x in lv:
+    for x in lv:  # and the areas a change allowed; only those that still exist
         exc[x] |= ed.allow[x]
         exc[x] &= ed.live(x)
-    ed.check_pieces(before, exc)
-    problems += ed.problems
-    if problems:
-        problems = sorted(problems, key=problem_order)
-        source = parsed.source if parsed is not None else "spec"
-        raise ValidationError(source, problems)
+    return exc
 
-    # ---- the new hierarchy
-    new = table.copy()
-    for x in lv:
+
+# ---------------------------------------------------------------------- the new layers
+def _rebuild(
+    cur: _Current, ed: Editor
+) -> tuple[gpd.GeoDataFrame, dict[str, dict[str, str]], dict[str, gpd.GeoDataFrame]]:
+    """Return the new ward table, the area names and every layer (each area named)."""
+    new = cur.table.copy()
+    for x in cur.levels:
         new[x] = pd.array(ed.col[x], dtype="string")
     final_names = {
-        x: {a: ed.names[x][a] for a in sorted(ed.live(x)) if a in ed.names[x]} for x in lv
+        x: {a: ed.names[x][a] for a in sorted(ed.live(x)) if a in ed.names[x]} for x in cur.levels
     }
-    layers = build_layers(new, levels=lv, ward_id=ward_id, names=final_names)
-    for x in lv:  # a name for every area: the id where none is known
+    layers = build_layers(new, levels=cur.levels, ward_id=cur.ward_id, names=final_names)
+    for x in cur.levels:  # a name for every area: the id where none is known
         layer = layers[x]
         if "name" not in layer.columns:
             layer.insert(1, "name", pd.array([None] * len(layer), dtype="string"))
-    exceptions_final = {x: frozenset(exc[x]) for x in lv}
-    checks = check_layers(new, layers, levels=lv, ward_id=ward_id, exceptions=exceptions_final)
+    return new, final_names, layers
 
+
+def _demand(
+    cur: _Current,
+    new: gpd.GeoDataFrame,
+    layers: dict[str, gpd.GeoDataFrame],
+    incidents: Any,
+    weights: Weights,
+    notes: Sequence[str],
+) -> tuple[tuple[np.ndarray, np.ndarray] | None, dict[str, int] | None, list[str]]:
+    """Count the incidents per ward (else take the plan's); add demand to every layer."""
     counts = cur.ward_counts
     info: dict[str, int] | None = None
-    warnings = list(ed.warnings)
+    warnings = list(notes)
     if incidents is not None:
-        inc, dem, info = _ward_demand(table, incidents, weights)
+        inc, dem, info = _ward_demand(cur.table, incidents, weights)
         counts = (inc, dem)
         if info["outside"]:
             warnings.append(
@@ -465,15 +504,81 @@ def reorganise(
     elif counts is not None:
         log.info("reorganise: demand per ward taken from the current plan's wards")
     if counts is not None:
-        _add_demand(layers, lv, new, ward_id, counts)
+        _add_demand(layers, cur.levels, new, cur.ward_id, counts)
+    return counts, info, warnings
 
-    wid = table[ward_id].to_numpy(dtype=object)
+
+def _ward_demand(
+    table: gpd.GeoDataFrame, incidents: Any, weights: Weights
+) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    points = getattr(incidents, "points", incidents)
+    if not isinstance(points, gpd.GeoDataFrame | gpd.GeoSeries):
+        raise InputFormatError(
+            f"incidents: expected points (a GeoDataFrame or beatplan.geo.Incidents), got "
+            f"{type(incidents).__name__}"
+        )
+    c = count_points(
+        table.geometry.values, points, crs=table.crs, weights=weights, what="incidents"
+    )
+    return c.incidents, c.demand, c.info
+
+
+def _add_demand(
+    layers: dict[str, gpd.GeoDataFrame],
+    levels: Sequence[str],
+    table: gpd.GeoDataFrame,
+    ward_id: str,
+    counts: tuple[np.ndarray, np.ndarray],
+) -> None:
+    d = level_demand(table, None, levels=levels, ward_id=ward_id, ward_counts=counts)
+    for lv in levels:
+        sub = d[d["level"] == lv].set_index("id")
+        layer = layers[lv]
+        ids = layer["id"].astype(str)
+        layer["incidents"] = sub["incidents"].reindex(ids).to_numpy(dtype=np.int64)
+        layer["demand"] = sub["demand"].reindex(ids).to_numpy(dtype=float)
+        layer["deviation_pct"] = sub["deviation_pct"].reindex(ids).to_numpy(dtype=float)
+        geom = layer.geometry.name
+        layers[lv] = layer[[c for c in layer.columns if c != geom] + [geom]]
+    if "force" in layers:
+        layers["force"]["incidents"] = np.array([int(counts[0].sum())], dtype=np.int64)
+        layers["force"]["demand"] = [float(counts[1].sum())]
+        f = layers["force"]
+        layers["force"] = f[[c for c in f.columns if c != f.geometry.name] + [f.geometry.name]]
+
+
+# ---------------------------------------------------------------------------- the report
+@dataclass(frozen=True)
+class _Tables:
+    """The change report, the crosswalks, and which wards changed area at each level."""
+
+    changes: pd.DataFrame
+    area_crosswalk: pd.DataFrame
+    crosswalk: pd.DataFrame
+    old_cols: dict[str, np.ndarray]
+    moved_by: dict[str, np.ndarray]
+    area: np.ndarray
+
+    @property
+    def moved(self) -> np.ndarray:
+        """The wards that changed area at some level."""
+        return np.logical_or.reduce(list(self.moved_by.values()))
+
+
+def _tables(
+    cur: _Current,
+    ed: Editor,
+    final_names: Mapping[str, Mapping[str, str]],
+    counts: tuple[np.ndarray, np.ndarray] | None,
+) -> _Tables:
+    """Compare old and new per area (change report, area crosswalk) and per ward (crosswalk)."""
+    lv, table = cur.levels, cur.table
+    wid = table[cur.ward_id].to_numpy(dtype=object)
     area = np.asarray(shapely.area(table.geometry.values), dtype=float)
     old_cols = {x: table[x].to_numpy(dtype=object) for x in lv}
     changes, area_xw, moved_by = change_table(
         lv, old_cols, ed.col, ed.origin, cur.names, final_names, wid, area, counts
     )
-    moved = np.logical_or.reduce([moved_by[x] for x in lv])
     crosswalk = pd.DataFrame({"ward": pd.array(wid, dtype="string")})
     if "name" in table.columns:
         crosswalk["name"] = table["name"].astype("string").to_numpy()
@@ -490,29 +595,28 @@ def reorganise(
     if counts is not None:
         crosswalk["incidents"] = counts[0]
         crosswalk["demand"] = counts[1]
-    steps_df = pd.DataFrame(ed.log, columns=["step", "op", "level", "area", "n_wards", "detail"])
-    by_level: dict[str, dict[str, Any]] = {}
-    for x in lv:
-        ch = changes[changes["level"] == x]
-        by_level[x] = {
-            "areas_old": int(pd.Series(old_cols[x]).nunique()),
-            "areas_new": int(pd.Series(ed.col[x]).nunique()),
-            "wards_moved": int(moved_by[x].sum()),
-            **{
-                s: sorted(
-                    ch.loc[ch["status"] == s, "id" if s != "removed" else "old_id"].astype(str)
-                )
-                for s in ("new", "removed", "changed", "renamed")
-            },
-        }
-    summary: dict[str, Any] = {
+    return _Tables(changes, area_xw, crosswalk, old_cols, moved_by, area)
+
+
+def _summary(
+    cur: _Current,
+    parsed: Spec | None,
+    ed: Editor,
+    tables: _Tables,
+    counts: tuple[np.ndarray, np.ndarray] | None,
+    info: dict[str, int] | None,
+    checks: CheckReport,
+) -> dict[str, Any]:
+    """Return the headline figures (see :meth:`Reorganisation.describe`)."""
+    moved, area = tables.moved, tables.area
+    return {
         "spec_name": parsed.name if parsed is not None else None,
         "spec_source": parsed.source if parsed is not None else None,
-        "wards": len(table),
-        "steps": len(steps),
-        "levels": lv,
+        "wards": len(cur.table),
+        "steps": len(parsed.steps) if parsed is not None else 0,
+        "levels": cur.levels,
         "wards_moved": int(moved.sum()),
-        "by_level": by_level,
+        "by_level": {x: _level_summary(x, ed, tables) for x in cur.levels},
         "area_m2": float(area.sum()),
         "area_shifted_m2": float(area[moved].sum()),
         "incidents_total": int(counts[0].sum()) if counts is not None else None,
@@ -524,7 +628,25 @@ def reorganise(
         "check_errors": len(checks.errors),
         "check_warnings": len(checks.warnings),
     }
-    review = pd.DataFrame(
+
+
+def _level_summary(x: str, ed: Editor, tables: _Tables) -> dict[str, Any]:
+    """Return one level's areas old and new, wards moved, and areas by status."""
+    ch = tables.changes[tables.changes["level"] == x]
+    return {
+        "areas_old": int(pd.Series(tables.old_cols[x]).nunique()),
+        "areas_new": int(pd.Series(ed.col[x]).nunique()),
+        "wards_moved": int(tables.moved_by[x].sum()),
+        **{
+            s: sorted(ch.loc[ch["status"] == s, "id" if s != "removed" else "old_id"].astype(str))
+            for s in ("new", "removed", "changed", "renamed")
+        },
+    }
+
+
+def _no_review() -> pd.DataFrame:
+    """Return the (empty) wards for review of a reorganisation, which moves only what it names."""
+    return pd.DataFrame(
         {
             "ward": pd.Series(dtype="string"),
             "name": pd.Series(dtype="string"),
@@ -532,36 +654,4 @@ def reorganise(
             "area": pd.Series(dtype="string"),
             "reason": pd.Series(dtype="string"),
         }
-    )
-    for w in warnings:
-        log.warning(w)
-    log.info(
-        "reorganise: %d change(s) applied to %d wards; %d ward(s) changed area",
-        len(steps),
-        len(table),
-        summary["wards_moved"],
-    )
-    title = summary["spec_name"] or (
-        "Reorganisation" if summary["steps"] else "Boundary plan (no change applied)"
-    )
-    return Reorganisation(
-        title=str(title),
-        wards=new,
-        layers=layers,
-        checks=checks,
-        changes=changes,
-        crosswalk=crosswalk,
-        area_crosswalk=area_xw,
-        steps=steps_df,
-        review=review,
-        summary=summary,
-        warnings=tuple(warnings),
-        current=table,
-        levels=lv,
-        ward_id=ward_id,
-        names=final_names,
-        old_names=cur.names,
-        exceptions=exceptions_final,
-        spec=parsed,
-        crs=CRS.from_user_input(table.crs),
     )
