@@ -98,124 +98,168 @@ def change_table(
     area: np.ndarray,
     counts: tuple[np.ndarray, np.ndarray] | None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray]]:
+    """Compare old and new at every level: the change report, the area crosswalk, wards moved."""
     frames, xw = [], []
     moved: dict[str, np.ndarray] = {}
     for lv in levels:
-        o = np.asarray(old[lv], dtype=object)
-        n = np.asarray(new[lv], dtype=object)
-        live = set(n)
-        survivors = {str(v): str(k) for k, v in origin[lv].items() if v is not None and k in live}
-        succ = _successors(o, n, area, survivors)
-        moved[lv] = np.array([succ[a] != b for a, b in zip(o, n, strict=True)], dtype=bool)
-        ident = _identity(n, origin[lv])
-        kept = np.array([a == b for a, b in zip(ident, o, strict=True)], dtype=bool)
-        df = pd.DataFrame({"old": o, "new": n, "w": wid, "a": area, "kept": kept})
-        df["ident"] = ident
-        if counts is not None:
-            df["inc"], df["dem"] = counts
-        # the new areas
-        g = df.groupby("new", sort=True)
-        nf = pd.DataFrame({"n_wards": g.size(), "area_new_m2": g["a"].sum()})
-        has_ident = df["ident"].notna().to_numpy()
-        nf["n_gained"] = df[has_ident & ~kept].groupby("new").size().reindex(nf.index, fill_value=0)
-        nf["wards_gained"] = _join_by(df, has_ident & ~kept, "new").reindex(nf.index)
-        nf["from"] = _flows(df, "new", "old").reindex(nf.index)
-        if counts is not None:
-            nf["incidents_new"] = g["inc"].sum()
-            nf["demand_new"] = g["dem"].sum()
-        nf.index.name = "id"
-        nf = nf.reset_index()
-        nf["old_id"] = [origin[lv].get(i) for i in nf["id"]]
-        nf.loc[nf["old_id"].isna(), "n_gained"] = np.nan
-        # the old areas
-        go = df.groupby("old", sort=True)
-        of = pd.DataFrame({"n_wards_old": go.size(), "area_old_m2": go["a"].sum()})
-        lost = np.array([survivors.get(a) is not None for a in o]) & ~kept
-        of["n_lost"] = df[lost].groupby("old").size().reindex(of.index, fill_value=0)
-        of["wards_lost"] = _join_by(df, lost, "old").reindex(of.index)
-        of["retained_m2"] = df[kept].groupby("old")["a"].sum().reindex(of.index, fill_value=0.0)
-        of["to"] = _flows(df, "old", "new").reindex(of.index)
-        if counts is not None:
-            of["incidents_old"] = go["inc"].sum()
-            of["demand_old"] = go["dem"].sum()
-            of["deviation_pct_old"] = deviation_pct(of["demand_old"])
-        of.index.name = "old_id"
-        of = of.reset_index()
-        gone = ~of["old_id"].isin(list(survivors)).to_numpy()
-        of.loc[gone, "n_lost"] = np.nan
-        of.loc[gone, "retained_m2"] = np.nan
-        merged = nf.merge(of[~gone], on="old_id", how="left")
-        removed = of[gone].copy()
-        removed["id"] = None
-        out = pd.concat([merged, removed], ignore_index=True)
-        out.insert(0, "level", lv)
-        out["name"] = [new_names[lv].get(i) if isinstance(i, str) else None for i in out["id"]]
-        out["old_name"] = [
-            old_names[lv].get(i) if isinstance(i, str) else None for i in out["old_id"]
-        ]
-        out["retained"] = out["retained_m2"] / out["area_old_m2"]
-        if counts is not None:
-            has_id = out["id"].notna().to_numpy()
-            out["deviation_pct"] = np.nan
-            out.loc[has_id, "deviation_pct"] = deviation_pct(out.loc[has_id, "demand_new"])
-        out["status"] = [_status(r) for r in out.itertuples()]
-        frames.append(out)
-        # the area crosswalk
-        x = area_crosswalk(
-            lv,
-            df["old"],
-            df["new"],
-            df["w"],
-            df["a"],
-            df["inc"] if counts is not None else None,
-            old_names[lv],
-            new_names[lv],
+        df, survivors, moved[lv] = _ward_frame(old[lv], new[lv], origin[lv], wid, area, counts)
+        new_areas = _new_areas(df, origin[lv], counts is not None)
+        old_areas = _old_areas(df, survivors, counts is not None)
+        frames.append(
+            _level_rows(lv, new_areas, old_areas, survivors, old_names[lv], new_names[lv], counts)
         )
-        xw.append(x)
-    changes = pd.concat(frames, ignore_index=True)
+        inc = df["inc"] if counts is not None else None
+        xw.append(
+            area_crosswalk(
+                lv, df["old"], df["new"], df["w"], df["a"], inc, old_names[lv], new_names[lv]
+            )
+        )
+    changes = _ordered(pd.concat(frames, ignore_index=True), levels, counts is not None)
+    return changes, pd.concat(xw, ignore_index=True), moved
+
+
+def _ward_frame(
+    old: np.ndarray,
+    new: np.ndarray,
+    origin: Mapping[str, str | None],
+    wid: np.ndarray,
+    area: np.ndarray,
+    counts: tuple[np.ndarray, np.ndarray] | None,
+) -> tuple[pd.DataFrame, dict[str, str], np.ndarray]:
+    """One level's wards, old and new area; the surviving old areas; the wards that moved.
+
+    A ward moved when its new area is not its old area's successor; it is ``kept`` when its
+    new area carries its old area's identity.
+    """
+    o = np.asarray(old, dtype=object)
+    n = np.asarray(new, dtype=object)
+    live = set(n)
+    survivors = {str(v): str(k) for k, v in origin.items() if v is not None and k in live}
+    succ = _successors(o, n, area, survivors)
+    moved = np.array([succ[a] != b for a, b in zip(o, n, strict=True)], dtype=bool)
+    ident = _identity(n, origin)
+    kept = np.array([a == b for a, b in zip(ident, o, strict=True)], dtype=bool)
+    df = pd.DataFrame({"old": o, "new": n, "w": wid, "a": area, "kept": kept})
+    df["ident"] = ident
+    if counts is not None:
+        df["inc"], df["dem"] = counts
+    return df, survivors, moved
+
+
+def _new_areas(
+    df: pd.DataFrame, origin: Mapping[str, str | None], with_demand: bool
+) -> pd.DataFrame:
+    """Return one row per new area: wards, area, wards gained and where they came from."""
+    kept = df["kept"].to_numpy()
+    g = df.groupby("new", sort=True)
+    nf = pd.DataFrame({"n_wards": g.size(), "area_new_m2": g["a"].sum()})
+    has_ident = df["ident"].notna().to_numpy()
+    nf["n_gained"] = df[has_ident & ~kept].groupby("new").size().reindex(nf.index, fill_value=0)
+    nf["wards_gained"] = _join_by(df, has_ident & ~kept, "new").reindex(nf.index)
+    nf["from"] = _flows(df, "new", "old").reindex(nf.index)
+    if with_demand:
+        nf["incidents_new"] = g["inc"].sum()
+        nf["demand_new"] = g["dem"].sum()
+    nf.index.name = "id"
+    nf = nf.reset_index()
+    nf["old_id"] = [origin.get(i) for i in nf["id"]]
+    nf.loc[nf["old_id"].isna(), "n_gained"] = np.nan
+    return nf
+
+
+def _old_areas(df: pd.DataFrame, survivors: Mapping[str, str], with_demand: bool) -> pd.DataFrame:
+    """Return one row per old area: wards, area, wards lost, area retained, where wards went."""
+    kept = df["kept"].to_numpy()
+    go = df.groupby("old", sort=True)
+    of = pd.DataFrame({"n_wards_old": go.size(), "area_old_m2": go["a"].sum()})
+    lost = np.array([survivors.get(a) is not None for a in df["old"]]) & ~kept
+    of["n_lost"] = df[lost].groupby("old").size().reindex(of.index, fill_value=0)
+    of["wards_lost"] = _join_by(df, lost, "old").reindex(of.index)
+    of["retained_m2"] = df[kept].groupby("old")["a"].sum().reindex(of.index, fill_value=0.0)
+    of["to"] = _flows(df, "old", "new").reindex(of.index)
+    if with_demand:
+        of["incidents_old"] = go["inc"].sum()
+        of["demand_old"] = go["dem"].sum()
+        of["deviation_pct_old"] = deviation_pct(of["demand_old"])
+    of.index.name = "old_id"
+    return of.reset_index()
+
+
+def _level_rows(
+    lv: str,
+    nf: pd.DataFrame,
+    of: pd.DataFrame,
+    survivors: Mapping[str, str],
+    old_names: Mapping[str, str],
+    new_names: Mapping[str, str],
+    counts: tuple[np.ndarray, np.ndarray] | None,
+) -> pd.DataFrame:
+    """Return one level's rows: each new area beside the old one it continues, then the removed."""
+    gone = ~of["old_id"].isin(list(survivors)).to_numpy()
+    of.loc[gone, "n_lost"] = np.nan
+    of.loc[gone, "retained_m2"] = np.nan
+    merged = nf.merge(of[~gone], on="old_id", how="left")
+    removed = of[gone].copy()
+    removed["id"] = None
+    out = pd.concat([merged, removed], ignore_index=True)
+    out.insert(0, "level", lv)
+    out["name"] = [new_names.get(i) if isinstance(i, str) else None for i in out["id"]]
+    out["old_name"] = [old_names.get(i) if isinstance(i, str) else None for i in out["old_id"]]
+    out["retained"] = out["retained_m2"] / out["area_old_m2"]
+    if counts is not None:
+        has_id = out["id"].notna().to_numpy()
+        out["deviation_pct"] = np.nan
+        out.loc[has_id, "deviation_pct"] = deviation_pct(out.loc[has_id, "demand_new"])
+    out["status"] = [_status(r) for r in out.itertuples()]
+    return out
+
+
+_COLUMNS = [
+    "level",
+    "id",
+    "name",
+    "status",
+    "old_id",
+    "old_name",
+    "from",
+    "to",
+    "n_wards_old",
+    "n_wards",
+    "n_gained",
+    "n_lost",
+    "wards_gained",
+    "wards_lost",
+    "area_old_m2",
+    "area_new_m2",
+    "retained",
+]
+_DEMAND_COLUMNS = [
+    "incidents_old",
+    "incidents_new",
+    "demand_old",
+    "demand_new",
+    "deviation_pct_old",
+    "deviation_pct",
+]
+
+
+def _ordered(changes: pd.DataFrame, levels: Sequence[str], with_demand: bool) -> pd.DataFrame:
+    """Sort the rows by level and id, keep the report's columns, and give them their types."""
     changes["_k"] = changes["level"].map({lv: i for i, lv in enumerate(levels)})
     changes["_id"] = changes["id"].fillna(changes["old_id"]).astype(str)
     changes = changes.sort_values(["_k", "_id", "status"], kind="stable")
-    cols = [
-        "level",
-        "id",
-        "name",
-        "status",
-        "old_id",
-        "old_name",
-        "from",
-        "to",
-        "n_wards_old",
-        "n_wards",
-        "n_gained",
-        "n_lost",
-        "wards_gained",
-        "wards_lost",
-        "area_old_m2",
-        "area_new_m2",
-        "retained",
-    ]
-    if counts is not None:
-        cols += [
-            "incidents_old",
-            "incidents_new",
-            "demand_old",
-            "demand_new",
-            "deviation_pct_old",
-            "deviation_pct",
-        ]
+    cols = _COLUMNS + (_DEMAND_COLUMNS if with_demand else [])
     changes = changes[cols].reset_index(drop=True)
     for c in ("n_wards_old", "n_wards", "n_gained", "n_lost"):
         changes[c] = changes[c].astype("Int64")
-    if counts is not None:
+    if with_demand:
         for c in ("incidents_old", "incidents_new"):
             changes[c] = changes[c].astype("Int64")
     for c in ("id", "name", "status", "old_id", "old_name", "from", "to"):
         changes[c] = changes[c].astype("string")
     for c in ("wards_gained", "wards_lost"):
         changes[c] = changes[c].astype("string").fillna("")
-    area_xw = pd.concat(xw, ignore_index=True)
-    return changes, area_xw, moved
+    return changes
 
 
 def _text(v: Any) -> str | None:

@@ -256,115 +256,173 @@ def fix_contiguity(
     """
     levels = list(levels)
     table = ward_table(wards, ward_id=ward_id, levels=levels)
-    exc = normalise_exceptions(exceptions, levels)
     g = np.asarray(table.geometry.values, dtype=object)
-    n = len(g)
     adj = adjacency if adjacency is not None else polygon_adjacency(g)
-    area = adj.areas(g)
-    w = ward_weights(table, weight)
-    wid = table[ward_id].to_numpy(dtype=object)
+    fixer = _Fixer(table, levels, normalise_exceptions(exceptions, levels), adj, g, ward_id, weight)
+    for k, level in enumerate(levels):
+        for _round in range(max_rounds if max_rounds is not None else max(fixer.n, 1)):
+            if not fixer.round(k, level):
+                break
     rep = CheckReport()
     rep.ran("contiguity")
-    moves: list[dict[str, Any]] = []
-    both_i = np.concatenate([adj.i, adj.j])
-    both_j = np.concatenate([adj.j, adj.i])
-    both_len = np.concatenate([adj.length, adj.length])
-    stuck: dict[tuple[str, str], tuple[str, list[str]]] = {}
-    for k, level in enumerate(levels):
-        for _round in range(max_rounds if max_rounds is not None else max(n, 1)):
-            vals = table[level].to_numpy(dtype=object)
-            codes, uniq_ = pd.factorize(vals)
-            uniq = np.asarray(uniq_, dtype=object)
-            labels = _components(n, adj, codes)
-            comp = _pieces_table(labels, codes, w, area)
-            exc_codes = {c for c, u in enumerate(uniq) if u in exc[level]}
-            det = comp[(comp["parts"] > 1) & ~comp["main"] & ~comp["code"].isin(exc_codes)]
-            if not len(det):
-                break
-            e = pd.DataFrame(
-                {
-                    "comp": labels[both_i],
-                    "to": codes[both_j],
-                    "frm": codes[both_i],
-                    "len": both_len,
-                }
-            )
-            e = e[e["comp"].isin(det.index) & (e["to"] != e["frm"])]
-            touches_other = set(e["comp"].unique())
-            # join only the main piece of a neighbour: two detached pieces never swap, and
-            # a piece touching only other detached pieces waits for a later round
-            settled = comp["main"].to_numpy() | comp["code"].isin(exc_codes).to_numpy()
-            e = e[settled[labels[both_j[e.index.to_numpy()]]]]
-            cand = e.groupby(["comp", "to"])["len"].sum().reset_index()
-            cand["to_id"] = uniq[cand["to"].to_numpy()]
-            cand = cand.sort_values(["comp", "len", "to_id"], ascending=[True, False, True])
-            best = cand.drop_duplicates("comp").set_index("comp")
-            det_area = {
-                int(c): str(uniq[int(code)]) for c, code in zip(det.index, det["code"], strict=True)
-            }
-            in_det = pd.Series(labels).isin(det.index).to_numpy()
-            for cmp in det.index.difference(pd.Index(sorted(touches_other))):
-                members = sorted(wid[labels == cmp])
-                stuck[(level, det_area[int(cmp)])] = (
-                    f"{level} {det_area[int(cmp)]}: detached ward(s) {listing(members)} "
-                    "touch no other area; declare the area an exception or reassign them by hand",
-                    members,
-                )
-            if k > 0:
-                child = table[levels[k - 1]].to_numpy(dtype=object)
-                tot = pd.Series(child).value_counts()
-                inc = pd.DataFrame({"comp": labels[in_det], "child": child[in_det]})
-                cnt = inc.groupby(["comp", "child"]).size().reset_index(name="n")
-                cnt["tot"] = cnt["child"].map(tot).to_numpy()
-                splitting = cnt[cnt["n"] < cnt["tot"]]
-                for cmp_, grp in splitting.groupby("comp"):
-                    cmp = int(cmp_)  # type: ignore[arg-type]
-                    if cmp in best.index:
-                        stuck[(level, det_area[cmp])] = (
-                            f"{level} {det_area[cmp]}: moving its detached part "
-                            f"would split {levels[k - 1]} {listing(sorted(grp['child']))}; "
-                            "fix by hand",
-                            sorted(wid[labels == cmp]),
-                        )
-                        best = best.drop(index=cmp)
-            if not len(best):
-                break
-            rep_ward = pd.Series(np.arange(n)).groupby(codes).first().to_numpy()
-            target_code = pd.Series(best["to"]).reindex(np.arange(labels.max() + 1)).to_numpy()
-            tc = target_code[labels]
-            mv = ~np.isnan(tc)
-            src_ward = rep_ward[tc[mv].astype(np.int64)]
-            for higher in levels[k:]:
-                col = table[higher].to_numpy(dtype=object).copy()
-                col[mv] = col[src_ward]
-                table[higher] = strings(col)
-            for cmp, to_id, length in zip(best.index, best["to_id"], best["len"], strict=True):
-                moved = np.nonzero(labels == cmp)[0]
-                moves.append(
-                    {
-                        "level": level,
-                        "from": det_area[int(cmp)],
-                        "to": str(to_id),
-                        "n_wards": len(moved),
-                        "wards": ";".join(sorted(wid[moved])),
-                        "area_m2": float(area[moved].sum()),
-                        "shared_m": float(length),
-                    }
-                )
-            log.info(
-                "fix_contiguity: %d detached %s piece(s) moved to a neighbour", len(best), level
-            )
-    for (level, aid), (msg, members) in stuck.items():
+    for (level, aid), (msg, members) in fixer.stuck.items():
         rep.add("contiguity", level, [aid, *members], msg)
     rest = check_contiguity(
         table, levels=levels, ward_id=ward_id, exceptions=exceptions, adjacency=adj
     )
     for p in rest.problems:
-        if p.severity == "error" and (p.level, p.ids[0]) not in stuck:
+        if p.severity == "error" and (p.level, p.ids[0]) not in fixer.stuck:
             rep.problems.append(p)
     mdf = (
-        pd.DataFrame(moves, columns=_MOVE_COLUMNS)
-        if moves
+        pd.DataFrame(fixer.moves, columns=_MOVE_COLUMNS)
+        if fixer.moves
         else pd.DataFrame({c: pd.Series(dtype=object) for c in _MOVE_COLUMNS})
     )
     return ContiguityFix(wards=table, moves=mdf, report=rep)
+
+
+class _Fixer:
+    """One run of :func:`fix_contiguity`: the ward table it edits, the moves and what is stuck."""
+
+    def __init__(
+        self,
+        table: gpd.GeoDataFrame,
+        levels: list[str],
+        exc: Mapping[str, frozenset[str]],
+        adj: Adjacency,
+        geoms: np.ndarray,
+        ward_id: str,
+        weight: str | Sequence[float] | np.ndarray | pd.Series | None,
+    ) -> None:
+        self.table, self.levels, self.exc, self.adj = table, levels, exc, adj
+        self.n = len(geoms)
+        self.area = adj.areas(geoms)
+        self.w = ward_weights(table, weight)
+        self.wid = table[ward_id].to_numpy(dtype=object)
+        self.moves: list[dict[str, Any]] = []
+        self.stuck: dict[tuple[str, str], tuple[str, list[str]]] = {}
+        self.both_i = np.concatenate([adj.i, adj.j])
+        self.both_j = np.concatenate([adj.j, adj.i])
+        self.both_len = np.concatenate([adj.length, adj.length])
+
+    def round(self, k: int, level: str) -> bool:
+        """Move this round's detached pieces of ``level``; False when nothing is left to move."""
+        codes, uniq_ = pd.factorize(self.table[level].to_numpy(dtype=object))
+        uniq = np.asarray(uniq_, dtype=object)
+        labels = _components(self.n, self.adj, codes)
+        comp = _pieces_table(labels, codes, self.w, self.area)
+        exc_codes = {c for c, u in enumerate(uniq) if u in self.exc[level]}
+        det = comp[(comp["parts"] > 1) & ~comp["main"] & ~comp["code"].isin(exc_codes)]
+        if not len(det):
+            return False
+        det_area = {
+            int(c): str(uniq[int(code)]) for c, code in zip(det.index, det["code"], strict=True)
+        }
+        best = self._targets(level, labels, codes, uniq, comp, exc_codes, det, det_area)
+        if k > 0:
+            best = self._refuse_splits(k, level, labels, det, det_area, best)
+        if not len(best):
+            return False
+        self._move(k, level, labels, codes, best, det_area)
+        return True
+
+    def _targets(
+        self,
+        level: str,
+        labels: np.ndarray,
+        codes: np.ndarray,
+        uniq: np.ndarray,
+        comp: pd.DataFrame,
+        exc_codes: set[int],
+        det: pd.DataFrame,
+        det_area: Mapping[int, str],
+    ) -> pd.DataFrame:
+        """Find where each detached piece goes: the neighbour sharing most boundary with it."""
+        e = pd.DataFrame(
+            {
+                "comp": labels[self.both_i],
+                "to": codes[self.both_j],
+                "frm": codes[self.both_i],
+                "len": self.both_len,
+            }
+        )
+        e = e[e["comp"].isin(det.index) & (e["to"] != e["frm"])]
+        touches_other = set(e["comp"].unique())
+        # join only the main piece of a neighbour: two detached pieces never swap, and
+        # a piece touching only other detached pieces waits for a later round
+        settled = comp["main"].to_numpy() | comp["code"].isin(exc_codes).to_numpy()
+        e = e[settled[labels[self.both_j[e.index.to_numpy()]]]]
+        cand = e.groupby(["comp", "to"])["len"].sum().reset_index()
+        cand["to_id"] = uniq[cand["to"].to_numpy()]
+        cand = cand.sort_values(["comp", "len", "to_id"], ascending=[True, False, True])
+        for cmp in det.index.difference(pd.Index(sorted(touches_other))):
+            members = sorted(self.wid[labels == cmp])
+            self.stuck[(level, det_area[int(cmp)])] = (
+                f"{level} {det_area[int(cmp)]}: detached ward(s) {listing(members)} "
+                "touch no other area; declare the area an exception or reassign them by hand",
+                members,
+            )
+        return cand.drop_duplicates("comp").set_index("comp")
+
+    def _refuse_splits(
+        self,
+        k: int,
+        level: str,
+        labels: np.ndarray,
+        det: pd.DataFrame,
+        det_area: Mapping[int, str],
+        best: pd.DataFrame,
+    ) -> pd.DataFrame:
+        """Keep back the pieces whose move would split an area of the level below."""
+        in_det = pd.Series(labels).isin(det.index).to_numpy()
+        child = self.table[self.levels[k - 1]].to_numpy(dtype=object)
+        tot = pd.Series(child).value_counts()
+        inc = pd.DataFrame({"comp": labels[in_det], "child": child[in_det]})
+        cnt = inc.groupby(["comp", "child"]).size().reset_index(name="n")
+        cnt["tot"] = cnt["child"].map(tot).to_numpy()
+        splitting = cnt[cnt["n"] < cnt["tot"]]
+        for cmp_, grp in splitting.groupby("comp"):
+            cmp = int(cmp_)  # type: ignore[arg-type]
+            if cmp in best.index:
+                self.stuck[(level, det_area[cmp])] = (
+                    f"{level} {det_area[cmp]}: moving its detached part "
+                    f"would split {self.levels[k - 1]} {listing(sorted(grp['child']))}; "
+                    "fix by hand",
+                    sorted(self.wid[labels == cmp]),
+                )
+                best = best.drop(index=cmp)
+        return best
+
+    def _move(
+        self,
+        k: int,
+        level: str,
+        labels: np.ndarray,
+        codes: np.ndarray,
+        best: pd.DataFrame,
+        det_area: Mapping[int, str],
+    ) -> None:
+        """Give each piece, whole, to its target with the target's higher levels; record it."""
+        rep_ward = pd.Series(np.arange(self.n)).groupby(codes).first().to_numpy()
+        target_code = pd.Series(best["to"]).reindex(np.arange(labels.max() + 1)).to_numpy()
+        tc = target_code[labels]
+        mv = ~np.isnan(tc)
+        src_ward = rep_ward[tc[mv].astype(np.int64)]
+        for higher in self.levels[k:]:
+            col = self.table[higher].to_numpy(dtype=object).copy()
+            col[mv] = col[src_ward]
+            self.table[higher] = strings(col)
+        for cmp, to_id, length in zip(best.index, best["to_id"], best["len"], strict=True):
+            moved = np.nonzero(labels == cmp)[0]
+            self.moves.append(
+                {
+                    "level": level,
+                    "from": det_area[int(cmp)],
+                    "to": str(to_id),
+                    "n_wards": len(moved),
+                    "wards": ";".join(sorted(self.wid[moved])),
+                    "area_m2": float(self.area[moved].sum()),
+                    "shared_m": float(length),
+                }
+            )
+        log.info("fix_contiguity: %d detached %s piece(s) moved to a neighbour", len(best), level)
