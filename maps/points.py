@@ -111,37 +111,82 @@ def summarise_points(
     crs = CRS.from_user_input(points.crs)
     metric = points.geometry if crs.is_projected else points.geometry.to_crs(working_crs(points))
     xy = shapely.get_coordinates(np.asarray(metric.values, dtype=object)).reshape(-1, 2)
-
     loc_inv, loc_first = (
         _group_first(xy[:, 0] + 1j * xy[:, 1]) if n else (np.zeros(0, int), np.zeros(0, int))
     )
-    n_loc = len(loc_first)
-    cell_m: float | None = None
-    if n_loc > max_points:
-        cell = _GRID_START_M
-        while True:
-            ij = np.floor(xy / cell).astype(np.int64)
-            key = ij[:, 0] * 4_000_003 + ij[:, 1]
-            inv, first = _group_first(key)
-            if len(first) <= max_points:
-                break
-            cell *= 2
-        cell_m = cell
-    else:
-        inv, first = loc_inv, loc_first
+    inv, first, cell_m = _markers(xy, loc_inv, loc_first, max_points)
     m = len(first)
     count = np.bincount(inv, minlength=m)
+    pos, n_locations = _positions(xy, inv, first, loc_inv, len(loc_first), count, cell_m)
+    cat_names, top_type, top_count, n_types = _top_types(points, inv, m, top)
+    mf, ml, months = _months(points, inv, m)
+    place, places = _places(points, first, m, cell_m)
+    pts = gpd.GeoSeries(shapely.points(pos), crs=metric.crs).to_crs(4326)
+    ll = shapely.get_coordinates(np.asarray(pts.values, dtype=object)).reshape(-1, 2)
+    return PointSummary(
+        latlon=np.round(ll[:, ::-1], DECIMALS),
+        count=count,
+        place=place,
+        places=places,
+        top_type=top_type,
+        top_count=top_count,
+        n_types=n_types,
+        types=escape(pd.Series(cat_names, dtype="string")).tolist(),
+        month_first=mf,
+        month_last=ml,
+        months=months,
+        n_locations=n_locations,
+        cell_m=cell_m,
+        n_incidents=int(count.sum()),
+        info={"distinct_locations": int(len(loc_first)), "markers": int(m)},
+    )
+
+
+def _markers(
+    xy: np.ndarray, loc_inv: np.ndarray, loc_first: np.ndarray, max_points: int
+) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """Group the points into markers: one per location, or per grid cell when too many.
+
+    The cell starts at 25 m and doubles until the cells fit in ``max_points``; returns each
+    point's marker, each marker's first point and the cell size (None: one per location).
+    """
+    if len(loc_first) <= max_points:
+        return loc_inv, loc_first, None
+    cell = _GRID_START_M
+    while True:
+        ij = np.floor(xy / cell).astype(np.int64)
+        inv, first = _group_first(ij[:, 0] * 4_000_003 + ij[:, 1])
+        if len(first) <= max_points:
+            return inv, first, cell
+        cell *= 2
+
+
+def _positions(
+    xy: np.ndarray,
+    inv: np.ndarray,
+    first: np.ndarray,
+    loc_inv: np.ndarray,
+    n_loc: int,
+    count: np.ndarray,
+    cell_m: float | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Place each marker (in metres) and count the distinct locations it stands for."""
+    m = len(first)
     if cell_m is None:
         pos = xy[first] if m else np.zeros((0, 2))
-        n_locations = np.ones(m, dtype=np.int64)
-    else:  # the count-weighted centre of the cell's incidents, so the marker sits on the data
-        pos = np.column_stack(
-            [np.bincount(inv, xy[:, 0], m) / count, np.bincount(inv, xy[:, 1], m) / count]
-        )
-        pair = np.unique(inv.astype(np.int64) * (n_loc + 1) + loc_inv)
-        n_locations = np.bincount(pair // (n_loc + 1), minlength=m)
+        return pos, np.ones(m, dtype=np.int64)
+    # the count-weighted centre of the cell's incidents, so the marker sits on the data
+    pos = np.column_stack(
+        [np.bincount(inv, xy[:, 0], m) / count, np.bincount(inv, xy[:, 1], m) / count]
+    )
+    pair = np.unique(inv.astype(np.int64) * (n_loc + 1) + loc_inv)
+    return pos, np.bincount(pair // (n_loc + 1), minlength=m)
 
-    # crime types: per (marker, type) counts, the commonest `top` per marker
+
+def _top_types(
+    points: gpd.GeoDataFrame, inv: np.ndarray, m: int, top: int
+) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray]:
+    """Count each marker's crime types; keep the commonest ``top`` (type code and count)."""
     cat = (
         points["category"] if "category" in points.columns else pd.Series(pd.NA, index=points.index)
     )
@@ -159,51 +204,33 @@ def summarise_points(
     top_count = np.zeros((m, top), dtype=np.int64)
     top_type[pm[keep], rank[keep]] = pt[keep]
     top_count[pm[keep], rank[keep]] = pc[keep]
-    n_types = np.bincount(pm, minlength=m)
+    return cat_names, top_type, top_count, np.bincount(pm, minlength=m)
 
-    # months
-    if "month" in points.columns and n:
-        month = pd.to_datetime(points["month"]).dt.to_period("M")
-        codes, uniq = pd.factorize(month, sort=True)
-        mcode = pd.Series(np.where(codes < 0, np.nan, codes))
-        grp = mcode.groupby(inv)
-        mf = grp.min().reindex(range(m)).fillna(-1).to_numpy(dtype=np.int64)
-        ml = grp.max().reindex(range(m)).fillna(-1).to_numpy(dtype=np.int64)
-        months = [p.strftime("%b %Y") for p in uniq]  # one per distinct month, not per point
-    else:
-        mf = ml = np.full(m, -1, dtype=np.int64)
-        months = []
 
-    # location text (distinct locations only; an aggregated cell shows how many locations)
-    if cell_m is None and "location" in points.columns and n:
-        loc_text = points["location"].astype("string").to_numpy()[first]
-        p_codes, p_names = pd.factorize(pd.Series(loc_text, dtype="string"), sort=False)
-        place = p_codes.astype(np.int64)
-        places = escape(pd.Series(p_names, dtype="string")).tolist()
-    else:
-        place = np.full(m, -1, dtype=np.int64)
-        places = []
+def _months(
+    points: gpd.GeoDataFrame, inv: np.ndarray, m: int
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Return each marker's first and last month (codes into the month labels, -1 none)."""
+    if "month" not in points.columns or not len(points):
+        none = np.full(m, -1, dtype=np.int64)
+        return none, none, []
+    month = pd.to_datetime(points["month"]).dt.to_period("M")
+    codes, uniq = pd.factorize(month, sort=True)
+    grp = pd.Series(np.where(codes < 0, np.nan, codes)).groupby(inv)
+    mf = grp.min().reindex(range(m)).fillna(-1).to_numpy(dtype=np.int64)
+    ml = grp.max().reindex(range(m)).fillna(-1).to_numpy(dtype=np.int64)
+    return mf, ml, [p.strftime("%b %Y") for p in uniq]  # one per distinct month, not per point
 
-    pts = gpd.GeoSeries(shapely.points(pos), crs=metric.crs).to_crs(4326)
-    ll = shapely.get_coordinates(np.asarray(pts.values, dtype=object)).reshape(-1, 2)
-    latlon = np.round(ll[:, ::-1], DECIMALS)
-    return PointSummary(
-        latlon=latlon,
-        count=count,
-        place=place,
-        places=places,
-        top_type=top_type,
-        top_count=top_count,
-        n_types=n_types,
-        types=escape(pd.Series(cat_names, dtype="string")).tolist(),
-        month_first=mf,
-        month_last=ml,
-        months=months,
-        n_locations=n_locations,
-        cell_m=cell_m,
-        n_incidents=int(count.sum()),
-        info={"distinct_locations": int(n_loc), "markers": int(m)},
-    )
+
+def _places(
+    points: gpd.GeoDataFrame, first: np.ndarray, m: int, cell_m: float | None
+) -> tuple[np.ndarray, list[str]]:
+    """Return each marker's location text (distinct locations only; a cell shows none)."""
+    if cell_m is not None or "location" not in points.columns or not len(points):
+        return np.full(m, -1, dtype=np.int64), []
+    loc_text = points["location"].astype("string").to_numpy()[first]
+    p_codes, p_names = pd.factorize(pd.Series(loc_text, dtype="string"), sort=False)
+    return p_codes.astype(np.int64), escape(pd.Series(p_names, dtype="string")).tolist()
 
 
 def _fmt(a: np.ndarray) -> str:
