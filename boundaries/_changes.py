@@ -15,11 +15,11 @@ __all__ = ["area_crosswalk", "change_table"]
 
 def area_crosswalk(
     level: str,
-    old: Any,
-    new: Any,
-    ward: Any,
-    area: Any,
-    incidents: Any | None,
+    old: pd.Series | np.ndarray,
+    new: pd.Series | np.ndarray,
+    ward: pd.Series | np.ndarray,
+    area: pd.Series | np.ndarray,
+    incidents: pd.Series | np.ndarray | None,
     old_names: Mapping[str, str],
     new_names: Mapping[str, str],
 ) -> pd.DataFrame:

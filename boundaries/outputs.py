@@ -707,9 +707,12 @@ def _read_csv(path: Path, text: set[str]) -> pd.DataFrame:
             frame[c] = col == "True"
         else:
             try:
-                frame[c] = pd.to_numeric(col)
+                number = pd.to_numeric(col)
             except ValueError:
                 frame[c] = col.astype("string")
+                continue
+            whole = not col.dropna().str.contains(r"[.eE]", regex=True).any()
+            frame[c] = number.astype("Int64") if whole and number.isna().any() else number
     return frame
 
 

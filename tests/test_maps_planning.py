@@ -215,6 +215,22 @@ def test_change_map_of_a_reorganisation_compares_with_its_current_table() -> Non
     assert f"{len(expected)} wards moved" in html
 
 
+def test_planning_map_of_a_reorganisation_and_of_a_plan_read_back(tmp_path) -> None:
+    from beatplan.boundaries.outputs import read_plan, write_plan
+    from beatplan.boundaries.reorganise import reorganise
+
+    w = _wards()
+    r = reorganise(w, {"changes": [{"op": "rename", "level": "npa", "area": "N0", "name": "West"}]})
+    html = planning_map(r, tiles=None).get_root().render()
+    assert {"Wards", "Beats", "Sectors", "NPAs"} <= set(_registered(html))
+    assert "Wards to review" not in _registered(html)  # a reorganisation flags none
+    # a realignment written and read back keeps its wards for review
+    s, realigned, _ = _sample_realigned()
+    write_plan(tmp_path, realigned)
+    html = planning_map(read_plan(tmp_path), tiles=None).get_root().render()
+    assert len(_features(html, "Wards to review")) == len(realigned.review) > 0
+
+
 def test_briefing_map_takes_a_realignment_and_labels_beats_by_name() -> None:
     from beatplan.maps.briefing import LAYER_NAMES, briefing_map
 

@@ -13,7 +13,7 @@ import shapely
 from shapely import box
 from test_reorganise import X0, Y0, grid  # the 6 x 4 grid of 1 km wards at (X0, Y0)
 
-from beatplan.boundaries import realign
+from beatplan.boundaries import BoundaryPlan, realign
 from beatplan.boundaries.outputs import layer_name, read_plan, write_plan
 from beatplan.boundaries.reorganise import reorganise
 from beatplan.geo.errors import InputFormatError, OptionError, OutputExistsError
@@ -164,6 +164,41 @@ def test_read_plan_round_trip(result, tmp_path):
         assert dict(zip(w["npa"], w["npa_name"], strict=True)) == {"N": "All | one"}
     (tmp_path / "plan.json").unlink()  # the levels are found from the layers
     assert read_plan(tmp_path).levels == ("beat", "sector", "npa")
+
+
+def _realignment():
+    """Vertical 1.5 km beat strips over the grid: columns 1 and 4 are cut in half (review)."""
+    beats = gpd.GeoDataFrame(
+        {"id": ["BA", "BB", "BC", "BD"], "npa": ["N1", "N1", "N2", "N2"]},
+        geometry=[box(X0 + x, Y0, X0 + x + 1500, Y0 + 4000) for x in (0, 1500, 3000, 4500)],
+        crs=27700,
+    )
+    return realign(grid()[["id", "geometry"]], beats, levels=["beat", "npa"], demand=points())
+
+
+@pytest.mark.parametrize("kind", ["reorganise", "realign"])
+def test_read_plan_gives_the_plan_back(kind, tmp_path):
+    if kind == "reorganise":
+        result: BoundaryPlan = reorganise(grid(), SPEC, incidents=points())
+    else:
+        result = _realignment()
+    files = write_plan(tmp_path / "a", result)
+    plan = read_plan(tmp_path / "a")
+    assert isinstance(plan, BoundaryPlan) and isinstance(result, BoundaryPlan)
+    assert (plan.kind, plan.title, plan.levels) == (kind, result.title, result.levels)
+    assert list(plan.layers) == list(result.layers)  # the levels, then the force
+    for lv in plan.levels:
+        assert plan.layers[lv]["id"].tolist() == sorted(result.layers[lv]["id"])
+        assert plan.names[lv] == result.names[lv]
+    assert plan.checks.checks == result.checks.checks
+    assert [str(p) for p in plan.checks.problems] == [str(p) for p in result.checks.problems]
+    assert plan.review["ward"].tolist() == result.review["ward"].tolist()
+    assert plan.ward_counts is not None and result.ward_counts is not None
+    assert (plan.ward_counts[0] == result.ward_counts[0]).all()
+    # written again, the plan gives the same tables and manifest, byte for byte
+    again = write_plan(tmp_path / "b", plan)
+    for key in ("crosswalk", "crosswalk_areas", "changes_csv", "review", "checks", "plan"):
+        assert again[key].read_bytes() == files[key].read_bytes(), key
 
 
 def test_read_plan_bad_inputs(tmp_path):
