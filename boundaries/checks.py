@@ -38,7 +38,7 @@ from beatplan.boundaries.coverage import check_coverage, find_gaps
 from beatplan.boundaries.hierarchy import DEFAULT_LEVELS, build_layers
 from beatplan.boundaries.report import CheckReport
 from beatplan.boundaries.validate import dissolve_duplicates
-from beatplan.geo.errors import ColumnNotFoundError
+from beatplan.geo.errors import ColumnNotFoundError, CRSMismatchError
 
 __all__ = [
     "check_assignment",
@@ -416,8 +416,6 @@ def check_layer_nesting(
     CRSMismatchError
         The layers are in different CRSs.
     """
-    from beatplan.geo.errors import CRSMismatchError
-
     if child.crs != parent.crs:
         raise CRSMismatchError(
             f"{child_level} layer is in {child.crs} and {parent_level} layer in {parent.crs}; "
@@ -436,6 +434,19 @@ def check_layer_nesting(
     for m in (msg_c, msg_p):
         if m:
             rep.add("input", child_level if m is msg_c else parent_level, [], m, severity="warning")
+    table = _parents(c, p, child_id, parent_id, tolerance)
+    if recorded is not None:
+        table["recorded"] = as_ids(c[recorded]).to_numpy()
+        table["agrees"] = (table["recorded"] == table["parent"]).fillna(False).astype(bool)
+    rep.tables["nesting"] = table
+    _report_nesting(rep, table, child_level, parent_level, recorded is not None)
+    return rep
+
+
+def _parents(
+    c: gpd.GeoDataFrame, p: gpd.GeoDataFrame, child_id: str, parent_id: str, tolerance: float
+) -> pd.DataFrame:
+    """Return, per child area, the parent holding most of it, the share, and whether it nests."""
     cg = np.asarray(c.geometry.values, dtype=object)
     pg = np.asarray(p.geometry.values, dtype=object)
     ci, pi, share = _overlap_shares(cg, pg)
@@ -454,10 +465,13 @@ def check_layer_nesting(
         }
     )
     table["nested"] = table["share"] >= 1 - tolerance
-    if recorded is not None:
-        table["recorded"] = as_ids(c[recorded]).to_numpy()
-        table["agrees"] = (table["recorded"] == table["parent"]).fillna(False).astype(bool)
-    rep.tables["nesting"] = table
+    return table
+
+
+def _report_nesting(
+    rep: CheckReport, table: pd.DataFrame, child_level: str, parent_level: str, recorded: bool
+) -> None:
+    """Report the children in no parent, those straddling parents, and those disagreeing."""
     none = table["parent"].isna()
     if none.any():
         rep.add(
@@ -481,7 +495,7 @@ def check_layer_nesting(
             f"{int(out.sum())} {child_level}(s) straddle several {parent_level}s: "
             f"{listing(detail)}",
         )
-    if recorded is not None:
+    if recorded:
         dis = ~table["agrees"] & ~none
         if dis.any():
             sub = table[dis]
@@ -496,7 +510,6 @@ def check_layer_nesting(
                 f"{int(dis.sum())} {child_level}(s) disagree with their recorded "
                 f"{parent_level}: {listing(detail)}",
             )
-    return rep
 
 
 def _overlap_shares(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

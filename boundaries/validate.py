@@ -190,58 +190,84 @@ def prepare_wards(
     certified, adj, union = certify_coverage(geoms) if gap_width == 0 else (False, None, None)
     if not certified and not shapely.coverage_is_valid(geoms, gap_width=gap_width):
         adj = union = None
-        ov = find_overlaps(geoms)
-        area = shapely.area(geoms)
-        rel = ov["area"].to_numpy() / np.maximum(
-            np.minimum(area[ov["i"].to_numpy()], area[ov["j"].to_numpy()]), 1e-12
-        )
-        big = rel > overlap_tolerance
-        if big.any():
-            pairs = [
-                f"{ids.iloc[i]} and {ids.iloc[j]} ({a:,.0f} m², {100 * r:.1f}% of the smaller)"
-                for i, j, a, r in zip(
-                    ov["i"][big], ov["j"][big], ov["area"][big], rel[big], strict=True
-                )
-            ]
-            raise ValidationError(
-                what,
-                [
-                    f"{int(big.sum())} pair(s) of wards overlap by more than "
-                    f"{100 * overlap_tolerance:g}% of the smaller ward: {listing(pairs)}; a ward "
-                    "layer must be a partition: check that two vintages were not mixed and that no "
-                    "feature is duplicated, then fix the layer (or raise overlap_tolerance to "
-                    "have the overlaps cut away)"
-                ],
-            )
-        edges = shapely.coverage_invalid_edges(geoms, gap_width=gap_width)
-        involved = ~shapely.is_empty(edges) & ~shapely.is_missing(edges)
-        if not repair:
-            raise ValidationError(
-                what,
-                [
-                    f"{int(involved.sum())} ward(s) overlap slightly or do not share identical "
-                    f"edges with their neighbours: {listing(ids[involved])}; repair with "
-                    "shapely.coverage_clean or call with repair=True"
-                ],
-            )
-        cleaned = np.asarray(shapely.coverage_clean(geoms, gap_width=gap_width), dtype=object)
-        empty = shapely.is_empty(cleaned)
-        if empty.any() or not shapely.coverage_is_valid(cleaned):
-            raise GeometryError(
-                f"{what}: the wards could not be made into a clean coverage "
-                f"({listing(ids[empty])} vanished); fix the layer in a GIS"
-            )
-        msg = (
-            f"{what}: {int(involved.sum())} ward(s) had sliver overlaps or unmatched shared edges "
-            f"({len(ov)} overlapping pair(s), {ov['area'].sum():,.1f} m² in all): "
-            f"{listing(ids[involved])}; repaired with shapely.coverage_clean"
-        )
-        messages.append(msg)
-        geoms = cleaned
+        geoms = _clean_coverage(geoms, ids, what, overlap_tolerance, gap_width, repair, messages)
     if union is None:
         union = union_of(geoms)
     if adj is None:
         adj = polygon_adjacency(geoms, matched=True)
+    _note_gaps(geoms, union, ids, what, messages)
+    for m in messages:
+        log.warning(m)
+    out = wards.copy()
+    out[ward_id] = ids
+    out = out.set_geometry(gpd.array.GeometryArray(geoms, crs=wards.crs))
+    return out, messages, union, adj
+
+
+def _clean_coverage(
+    geoms: np.ndarray,
+    ids: pd.Series,
+    what: str,
+    overlap_tolerance: float,
+    gap_width: float,
+    repair: bool,
+    messages: list[str],
+) -> np.ndarray:
+    """Refuse overlaps above the tolerance; clean slivers and unmatched edges (and say so)."""
+    ov = find_overlaps(geoms)
+    area = shapely.area(geoms)
+    rel = ov["area"].to_numpy() / np.maximum(
+        np.minimum(area[ov["i"].to_numpy()], area[ov["j"].to_numpy()]), 1e-12
+    )
+    big = rel > overlap_tolerance
+    if big.any():
+        pairs = [
+            f"{ids.iloc[i]} and {ids.iloc[j]} ({a:,.0f} m², {100 * r:.1f}% of the smaller)"
+            for i, j, a, r in zip(
+                ov["i"][big], ov["j"][big], ov["area"][big], rel[big], strict=True
+            )
+        ]
+        raise ValidationError(
+            what,
+            [
+                f"{int(big.sum())} pair(s) of wards overlap by more than "
+                f"{100 * overlap_tolerance:g}% of the smaller ward: {listing(pairs)}; a ward "
+                "layer must be a partition: check that two vintages were not mixed and that no "
+                "feature is duplicated, then fix the layer (or raise overlap_tolerance to "
+                "have the overlaps cut away)"
+            ],
+        )
+    edges = shapely.coverage_invalid_edges(geoms, gap_width=gap_width)
+    involved = ~shapely.is_empty(edges) & ~shapely.is_missing(edges)
+    if not repair:
+        raise ValidationError(
+            what,
+            [
+                f"{int(involved.sum())} ward(s) overlap slightly or do not share identical "
+                f"edges with their neighbours: {listing(ids[involved])}; repair with "
+                "shapely.coverage_clean or call with repair=True"
+            ],
+        )
+    cleaned = np.asarray(shapely.coverage_clean(geoms, gap_width=gap_width), dtype=object)
+    empty = shapely.is_empty(cleaned)
+    if empty.any() or not shapely.coverage_is_valid(cleaned):
+        raise GeometryError(
+            f"{what}: the wards could not be made into a clean coverage "
+            f"({listing(ids[empty])} vanished); fix the layer in a GIS"
+        )
+    msg = (
+        f"{what}: {int(involved.sum())} ward(s) had sliver overlaps or unmatched shared edges "
+        f"({len(ov)} overlapping pair(s), {ov['area'].sum():,.1f} m² in all): "
+        f"{listing(ids[involved])}; repaired with shapely.coverage_clean"
+    )
+    messages.append(msg)
+    return cleaned
+
+
+def _note_gaps(
+    geoms: np.ndarray, union: shapely.Geometry, ids: pd.Series, what: str, messages: list[str]
+) -> None:
+    """Say where wards enclose ground that is in none of them (a gap; not filled: may be real)."""
     gaps = find_gaps(geoms, union=union)
     if len(gaps):
         parts = [
@@ -253,12 +279,6 @@ def prepare_wards(
             f"{gaps['area'].sum():,.0f} m² in all): {listing(parts)}; incidents there belong to "
             "no ward: check the layer is complete"
         )
-    for m in messages:
-        log.warning(m)
-    out = wards.copy()
-    out[ward_id] = ids
-    out = out.set_geometry(gpd.array.GeometryArray(geoms, crs=wards.crs))
-    return out, messages, union, adj
 
 
 def dissolve_duplicates(
