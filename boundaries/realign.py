@@ -62,6 +62,7 @@ from beatplan.geo.errors import (
     InputFormatError,
     OptionError,
     ValidationError,
+    WardsTooCoarseError,
     check_option,
 )
 
@@ -84,9 +85,6 @@ class _Clock:
         self.laps[name] = self.laps.get(name, 0.0) + now - self.t
         self.t = now
 
-
-class WardsTooCoarseError(ValidationError):
-    """The wards are larger than the areas they are realigned to: most areas would vanish."""
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from beatplan.geo.errors import BeatplanError, check_option
+from beatplan.geo.errors import AssetsNotFoundError, check_option
 
 __all__ = [
     "ASSET_ENV",
@@ -53,9 +53,6 @@ ASSET_ENV = "BEATPLAN_MAP_ASSETS"
 #: The command that fetches the assets (quoted in every "not found" message).
 FETCH_COMMAND = "python -m beatplan.maps.fetch_assets"
 
-
-class AssetsNotFoundError(BeatplanError, FileNotFoundError):
-    """An offline map needs a JavaScript or CSS asset that has not been fetched."""
 
 
 @dataclass(frozen=True)
