@@ -37,8 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "reorganise": (
         "reorganise_cmd",
-        "Merge, create, move, split or rename areas as a spec says; rebuild and check every "
-        "layer.",
+        "Merge, create, move, split or rename areas as a spec says; rebuild and check every layer.",
     ),
     "sample": (
         "sample_cmd",

@@ -86,7 +86,6 @@ class _Clock:
         self.t = now
 
 
-
 @dataclass(frozen=True)
 class Realignment:
     """The result of :func:`realign`.

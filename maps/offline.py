@@ -56,7 +56,6 @@ _UNUSED: frozenset[str] = frozenset(
 )
 
 
-
 def _walk(element: object) -> Iterator[object]:
     yield element
     for child in getattr(element, "_children", {}).values():
