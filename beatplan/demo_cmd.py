@@ -76,7 +76,7 @@ def _map_assets(offline: bool | None) -> bool:
     if assets_available():
         return True
     try:
-        fetch_assets(timeout=20)
+        fetch_assets(timeout=15, npm=None)  # no npm fallback: it retries for minutes offline
         return True
     except AssetsNotFoundError as exc:
         if offline:

@@ -338,7 +338,7 @@ def fetch_assets(
     dest: str | os.PathLike[str] | None = None,
     *,
     force: bool = False,
-    npm: str = "npm",
+    npm: str | None = "npm",
     registry: str | None = None,
     timeout: float = 60.0,
 ) -> Path:
@@ -356,8 +356,8 @@ def fetch_assets(
         The cache folder; default :func:`default_fetch_dir`.
     force : bool
         Fetch again even when the files are present.
-    npm : str
-        The npm executable tried when the direct download fails.
+    npm : str or None
+        The npm executable tried when the direct download fails; None: no fallback.
     registry : str, optional
         The registry's address; default ``$npm_config_registry`` or :data:`DEFAULT_REGISTRY`.
     timeout : float
@@ -395,7 +395,7 @@ def fetch_assets(
 
 
 def _tarballs(
-    todo: Sequence[NpmPackage], *, registry: str | None, npm: str, timeout: float
+    todo: Sequence[NpmPackage], *, registry: str | None, npm: str | None, timeout: float
 ) -> dict[str, bytes]:
     """Return each package's tarball (by ``spec``): downloaded, else from ``npm pack``."""
     base = (registry or os.environ.get("npm_config_registry") or DEFAULT_REGISTRY).rstrip("/")
@@ -404,16 +404,18 @@ def _tarballs(
     for pkg in todo:
         try:
             got[pkg.spec] = _download(f"{base}/{pkg.name}/-/{pkg.name}-{pkg.version}.tgz", timeout)
-        except OSError as exc:  # URLError, timeouts, refused connections
+        except OSError as exc:  # URLError, timeouts, refused connections: the rest would fail too
             failed.append(f"{pkg.spec}: {getattr(exc, 'reason', exc)}")
+            break
     rest = [p for p in todo if p.spec not in got]
     if not rest:
         return got
-    exe = shutil.which(npm)
+    exe = shutil.which(npm) if npm else None
     if exe is None:
         raise AssetsNotFoundError(
-            f"cannot fetch the map assets from {base} ({'; '.join(failed)}) and the npm client "
-            f"({npm!r}) is not on PATH to try instead; check the network (or set $HTTPS_PROXY, "
+            f"cannot fetch the map assets from {base} ({'; '.join(failed)})"
+            + (f" and the npm client ({npm!r}) is not on PATH to try instead" if npm else "")
+            + "; check the network (or set $HTTPS_PROXY, "
             f"$npm_config_registry) and run `{FETCH_COMMAND}` again, or copy a fetched cache "
             f"folder to {default_fetch_dir()}"
         )
