@@ -12,7 +12,7 @@ import csv
 import gzip
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -295,7 +295,7 @@ def _optional_columns(
     header: list[str],
     searched: list[str],
     path: Path,
-    given: dict[str, str | None],
+    given: Mapping[str, str | None],
     *,
     police: bool,
 ) -> tuple[dict[str, str | None], list[tuple[str, str]]]:

@@ -302,8 +302,8 @@ class _Hotspots:
     xy: FloatArray
     r: FloatArray
     dens: FloatArray
-    kinds: NDArray[np.str_]
-    profiles: NDArray[np.str_]
+    kinds: NDArray[Any]  # str
+    profiles: NDArray[Any]  # str
     active: NDArray[np.bool_]  # (hotspot, month)
     ramp: FloatArray  # (hotspot, month): an emerging hotspot's growth
 
@@ -387,7 +387,7 @@ def _plant_hotspots(
 
 
 def _activity(
-    rng: np.random.Generator, kinds: NDArray[np.str_], cal_month: IntArray
+    rng: np.random.Generator, kinds: NDArray[Any], cal_month: IntArray
 ) -> tuple[NDArray[np.bool_], FloatArray]:
     """Return each hotspot's active months and growth; a kind the months cannot show: persistent.
 
