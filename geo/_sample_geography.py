@@ -499,72 +499,122 @@ class Geography:
     adj: sparse.csr_matrix
 
 
+@dataclass(frozen=True)
+class _Cells:
+    """The atoms with their centres, areas, population weight and people, and adjacency."""
+
+    polys: Any
+    xy: FloatArray
+    area: FloatArray
+    weight: FloatArray  # population density x area: where people live
+    pop: IntArray  # whole people, summing to the county's population
+    adj: sparse.csr_matrix
+
+    @classmethod
+    def of(cls, atoms: Any, places: Places, total_pop: int) -> _Cells:
+        """Measure the atoms and share ``total_pop`` people among them by density."""
+        xy = shapely.get_coordinates(shapely.centroid(atoms))
+        area = shapely.area(atoms)
+        weight = places.density(xy) * area
+        quota = weight / weight.sum() * total_pop
+        pop = np.floor(quota).astype(np.int64)
+        short = total_pop - int(pop.sum())
+        pop[np.argsort(-(quota - pop), kind="stable")[:short]] += 1
+        return cls(atoms, xy, area, weight, pop, _adjacency(atoms))
+
+
 def build_geography(rng: np.random.Generator, n_wards: int, n_districts: int) -> Geography:
     """Draw the outline, settlements and atoms; label atoms with district and both ward sets."""
     outline = _outline(rng)
     places, seats = _settlements(rng, outline, n_districts)
+    q_xy, q_name = _quarters(rng, places)
+    cells = _Cells.of(_atoms(rng, outline, places, 40 * n_wards), places, 720_000)
+    district = _districts(rng, places, seats, cells)
+    seeds, seed_d = _new_ward_seeds(rng, cells, district, n_wards)
+    ward_new = _ward_labels(cells, district, seeds, seed_d, _Warp.random(rng, 350.0, 5000.0))
+    old_xy, old_d = _old_ward_seeds(rng, seeds, seed_d, int(district.max()) + 1)
+    ward_old = _ward_labels(cells, district, old_xy, old_d, _Warp.random(rng, 350.0, 5000.0))
+    return Geography(
+        outline,
+        places,
+        q_xy,
+        q_name,
+        cells.polys,
+        cells.xy,
+        cells.area,
+        cells.pop,
+        district,
+        ward_new,
+        ward_old,
+        cells.adj,
+    )
+
+
+def _quarters(rng: np.random.Generator, places: Places) -> tuple[FloatArray, NDArray[np.str_]]:
+    """Place and name the city's quarters (named places that new wards may be named after)."""
     city = places.xy[0]
-    n_q = 26
-    q_xy = spread_points(city + rng.normal(size=(600, 2)) * places.sigma[0] * 1.1, n_q, 900.0)
+    q_xy = spread_points(city + rng.normal(size=(600, 2)) * places.sigma[0] * 1.1, 26, 900.0)
     q_name = np.asarray(rng.choice(np.array(_QUARTERS), size=len(q_xy), replace=False))
+    return q_xy, q_name
 
-    atoms = _atoms(rng, outline, places, 40 * n_wards)
-    atom_xy = shapely.get_coordinates(shapely.centroid(atoms))
-    atom_area = shapely.area(atoms)
-    dens = places.density(atom_xy)
-    raw = dens * atom_area
-    total_pop = 720_000
-    quota = raw / raw.sum() * total_pop
-    atom_pop = np.floor(quota).astype(np.int64)
-    short = total_pop - int(atom_pop.sum())
-    atom_pop[np.argsort(-(quota - atom_pop), kind="stable")[:short]] += 1
-    adj = _adjacency(atoms)
-    n_atoms = len(atoms)
-    zeros = np.zeros(n_atoms, dtype=np.int64)
 
-    # districts: Apollonius diagram of the city and the district towns in a warped plane
+def _districts(
+    rng: np.random.Generator, places: Places, seats: FloatArray, cells: _Cells
+) -> IntArray:
+    """Label atoms by district, made contiguous.
+
+    An Apollonius diagram of the city and the district towns in a warped plane.
+    """
+    city = places.xy[0]
     w_d = _Warp.random(rng, 3000.0, 18_000.0)
     r_city = 2.6 * places.sigma[0]
     bonus = np.r_[
         0.0,
         np.full(len(seats) - 1, max(0.0, np.median(np.hypot(*(seats[1:] - city).T)) - 2 * r_city)),
     ]
-    d = np.sqrt(_sqdist(w_d(atom_xy), w_d(seats))) - bonus
-    district = _make_contiguous(np.argmin(d, axis=1).astype(np.int64), zeros, adj, atom_area)
-    district = _compact(district)
-    n_d = int(district.max()) + 1
+    d = np.sqrt(_sqdist(w_d(cells.xy), w_d(seats))) - bonus
+    zeros = np.zeros(len(cells.xy), dtype=np.int64)
+    district = _make_contiguous(np.argmin(d, axis=1).astype(np.int64), zeros, cells.adj, cells.area)
+    return _compact(district)
 
-    # new wards: seeds by population per district, a few weighted Lloyd steps
-    pop_d = np.bincount(district, weights=atom_pop, minlength=n_d)
+
+def _new_ward_seeds(
+    rng: np.random.Generator, cells: _Cells, district: IntArray, n_wards: int
+) -> tuple[FloatArray, IntArray]:
+    """Seeds of the new wards by population per district, after a few weighted Lloyd steps.
+
+    Returns each seed's point and district.
+    """
+    n_d = int(district.max()) + 1
+    pop_d = np.bincount(district, weights=cells.pop, minlength=n_d)
     per_d = _allocate(pop_d**0.85, n_wards, 6, np.bincount(district, minlength=n_d) // 8)
     seed_xy_l, seed_d_l = [], []
     for k in range(n_d):  # one draw per district
         idx = np.flatnonzero(district == k)
-        chosen = rng.choice(idx, size=int(per_d[k]), replace=False, p=raw[idx] / raw[idx].sum())
-        seed_xy_l.append(atom_xy[chosen])
+        p = cells.weight[idx] / cells.weight[idx].sum()
+        chosen = rng.choice(idx, size=int(per_d[k]), replace=False, p=p)
+        seed_xy_l.append(cells.xy[chosen])
         seed_d_l.append(np.full(int(per_d[k]), k))
     seeds = np.vstack(seed_xy_l)
     seed_d = np.concatenate(seed_d_l).astype(np.int64)
     foreign = district[:, None] != seed_d[None, :]
     for _ in range(4):
-        d2 = _sqdist(atom_xy, seeds)
+        d2 = _sqdist(cells.xy, seeds)
         d2[foreign] = np.inf
         lab = np.argmin(d2, axis=1)
-        wsum = np.bincount(lab, weights=raw, minlength=len(seeds))
-        cx = np.bincount(lab, weights=raw * atom_xy[:, 0], minlength=len(seeds))
-        cy = np.bincount(lab, weights=raw * atom_xy[:, 1], minlength=len(seeds))
+        w = cells.weight
+        wsum = np.bincount(lab, weights=w, minlength=len(seeds))
+        cx = np.bincount(lab, weights=w * cells.xy[:, 0], minlength=len(seeds))
+        cy = np.bincount(lab, weights=w * cells.xy[:, 1], minlength=len(seeds))
         ok = wsum > 0
         seeds[ok] = np.c_[cx[ok] / wsum[ok], cy[ok] / wsum[ok]]
+    return seeds, seed_d
 
-    def label(seed_xy: FloatArray, seed_dist: IntArray, warp: _Warp) -> IntArray:
-        d2 = _sqdist(warp(atom_xy), warp(seed_xy))
-        d2[district[:, None] != seed_dist[None, :]] = np.inf
-        lab = np.argmin(d2, axis=1).astype(np.int64)
-        return _compact(_make_contiguous(lab, district, adj, atom_area))
 
-    ward_new = label(seeds, seed_d, _Warp.random(rng, 350.0, 5000.0))
-
-    # old wards: jittered seeds, some merged (dropped), some split (doubled)
+def _old_ward_seeds(
+    rng: np.random.Generator, seeds: FloatArray, seed_d: IntArray, n_d: int
+) -> tuple[FloatArray, IntArray]:
+    """Seeds of the old wards: the new ones jittered, some merged (dropped), some split."""
     nn = cKDTree(seeds).query(seeds, k=2)[0][:, 1]
     old = seeds + rng.normal(size=seeds.shape) * 0.22 * nn[:, None]
     n_drop = int(rng.integers(8, 15))
@@ -578,23 +628,17 @@ def build_geography(rng: np.random.Generator, n_wards: int, n_districts: int) ->
     offs = np.c_[np.cos(ang), np.sin(ang)] * nn[split, None]
     old_twin = old[split] + 0.4 * offs
     old[split] -= 0.2 * offs
-    old_xy = np.vstack([old[keep], old_twin])
-    old_d = np.r_[seed_d[keep], seed_d[split]]
-    ward_old = label(old_xy, old_d, _Warp.random(rng, 350.0, 5000.0))
-    return Geography(
-        outline,
-        places,
-        q_xy,
-        q_name,
-        atoms,
-        atom_xy,
-        atom_area,
-        atom_pop,
-        district,
-        ward_new,
-        ward_old,
-        adj,
-    )
+    return np.vstack([old[keep], old_twin]), np.r_[seed_d[keep], seed_d[split]]
+
+
+def _ward_labels(
+    cells: _Cells, district: IntArray, seed_xy: FloatArray, seed_dist: IntArray, warp: _Warp
+) -> IntArray:
+    """Label atoms by nearest seed of their own district in a warped plane, made contiguous."""
+    d2 = _sqdist(warp(cells.xy), warp(seed_xy))
+    d2[district[:, None] != seed_dist[None, :]] = np.inf
+    lab = np.argmin(d2, axis=1).astype(np.int64)
+    return _compact(_make_contiguous(lab, district, cells.adj, cells.area))
 
 
 def _ranks(order: IntArray) -> IntArray:
