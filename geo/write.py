@@ -17,7 +17,9 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,14 @@ from beatplan.geo.errors import (
     check_option,
 )
 
-__all__ = ["DRIVERS", "output_paths", "shapefile_field_names", "write_layers", "write_text"]
+__all__ = [
+    "DRIVERS",
+    "atomic_output",
+    "output_paths",
+    "shapefile_field_names",
+    "write_layers",
+    "write_text",
+]
 
 log = logging.getLogger("beatplan")
 
@@ -214,20 +223,94 @@ def write_text(
     'hello'
     """
     out = Path(path)
-    if out.exists() and not overwrite:
-        raise OutputExistsError(
-            f"{out}: the file exists; pass overwrite=True (--overwrite) to replace it"
-        )
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as f:
-            f.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with (
+        atomic_output(out, overwrite=overwrite) as tmp,
+        tmp.open("w", encoding="utf-8", newline=newline) as f,
+    ):
+        f.write(text)
     return out
+
+
+@contextmanager
+def atomic_output(
+    path: str | os.PathLike[str], *, overwrite: bool = False, folder: bool = False
+) -> Iterator[Path]:
+    """Give a temporary path beside ``path`` to write; move it onto ``path`` when all went well.
+
+    The file (or, with ``folder=True``, the folder) is written under a hidden temporary name in
+    the same folder as ``path`` and renamed into place only when the ``with`` block ends without
+    an error, so a reader never sees it half-written; on an error it is removed and what was at
+    ``path`` is left as it was.
+
+    Parameters
+    ----------
+    path : path-like
+        The output. Its folder must exist.
+    overwrite : bool, default False
+        Replace what is at ``path``; without it an existing ``path`` is an error, raised on
+        entering the block (before any work is done).
+    folder : bool, default False
+        Yield a new empty folder instead of a file name. An existing folder at ``path`` is
+        moved aside, replaced and then removed.
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary file (created empty, then closed) or folder to write.
+
+    Raises
+    ------
+    OutputExistsError
+        ``path`` exists and ``overwrite`` is false.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "note.txt"
+    >>> with atomic_output(out) as tmp:
+    ...     _ = tmp.write_text("hello")
+    >>> out.read_text(), sorted(p.name for p in out.parent.iterdir())
+    ('hello', ['note.txt'])
+    """
+    dest = Path(path)
+    if dest.exists() and not overwrite:
+        raise OutputExistsError(
+            f"{dest}: the {'folder' if folder else 'file'} exists; pass overwrite=True "
+            "(--overwrite) to replace it"
+        )
+    if folder:
+        with _staged_folder(dest) as tmp:
+            yield tmp
+        return
+    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def _staged_folder(dest: Path) -> Iterator[Path]:
+    """Yield a new folder beside ``dest``; then swap it in (the old one moved aside, removed)."""
+    tmp = dest.parent / f".{dest.name}.tmp-{uuid.uuid4().hex}"
+    tmp.mkdir()
+    try:
+        yield tmp
+        if dest.exists():
+            old = dest.parent / f".{dest.name}.old-{uuid.uuid4().hex}"
+            dest.rename(old)
+            tmp.rename(dest)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def _umask() -> int:
