@@ -261,16 +261,19 @@ def atomic_output(
     Raises
     ------
     OutputExistsError
-        ``path`` exists and ``overwrite`` is false.
+        ``path`` exists and ``overwrite`` is false (a folder: "the folder exists").
 
     Examples
     --------
+    A folder of two files appears whole, or not at all:
+
     >>> import pathlib, tempfile
-    >>> out = pathlib.Path(tempfile.mkdtemp()) / "note.txt"
-    >>> with atomic_output(out) as tmp:
-    ...     _ = tmp.write_text("hello")
-    >>> out.read_text(), sorted(p.name for p in out.parent.iterdir())
-    ('hello', ['note.txt'])
+    >>> parent = pathlib.Path(tempfile.mkdtemp())
+    >>> with atomic_output(parent / "plan", folder=True) as staging:
+    ...     _ = (staging / "a.csv").write_text("id,1")
+    ...     _ = (staging / "b.csv").write_text("id,2")
+    >>> sorted(p.name for p in (parent / "plan").iterdir()), len(list(parent.iterdir()))
+    (['a.csv', 'b.csv'], 1)
     """
     dest = Path(path)
     if dest.exists() and not overwrite:
