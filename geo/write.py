@@ -141,41 +141,15 @@ def write_layers(
     """
     path = Path(path)
     drv = _resolve_driver(path, driver)
-    if not isinstance(layers, Mapping) or not layers:
-        raise EmptyInputError(f"{path}: no layers given to write; pass {{'name': GeoDataFrame}}")
+    _check_layers(path, layers)
     names = list(layers)
-    for name, gdf in layers.items():
-        if not isinstance(name, str) or not name:
-            raise OptionError(f"{path}: layer names must be non-empty strings, got {name!r}")
-        if not isinstance(gdf, gpd.GeoDataFrame):
-            raise InputFormatError(
-                f"{path}: layer {name!r} is a {type(gdf).__name__}, expected a GeoDataFrame"
-            )
-        if gdf.crs is None:
-            raise CRSError(
-                f"{path}: layer {name!r} has no CRS; set one with .set_crs(...) before writing"
-            )
     targets = output_paths(path, names, driver=drv)
     files = sorted(set(targets.values()))
     _check_free(files, drv, overwrite)
-
-    parent = path.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
-        written: set[Path] = set()
-        for name in names:
-            target = targets[name]
-            frame = _prepare(layers[name], drv, name, target)
-            tmp = tmpdir / target.name
-            pyogrio.write_dataframe(
-                frame,
-                tmp,
-                layer=name if drv in _MULTI_LAYER else target.stem,
-                driver=_GDAL_DRIVER.get(drv, drv),
-                append=tmp in written,
-            )
-            written.add(tmp)
+        _write_staged(tmpdir, layers, targets, drv)
         _move_into_place(tmpdir, files, drv)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
@@ -187,6 +161,42 @@ def write_layers(
         ", ".join(str(f) for f in files),
     )
     return path
+
+
+def _check_layers(path: Path, layers: Any) -> None:
+    """Refuse no layers, a layer name that is not a non-empty str, a non-frame, a missing CRS."""
+    if not isinstance(layers, Mapping) or not layers:
+        raise EmptyInputError(f"{path}: no layers given to write; pass {{'name': GeoDataFrame}}")
+    for name, gdf in layers.items():
+        if not isinstance(name, str) or not name:
+            raise OptionError(f"{path}: layer names must be non-empty strings, got {name!r}")
+        if not isinstance(gdf, gpd.GeoDataFrame):
+            raise InputFormatError(
+                f"{path}: layer {name!r} is a {type(gdf).__name__}, expected a GeoDataFrame"
+            )
+        if gdf.crs is None:
+            raise CRSError(
+                f"{path}: layer {name!r} has no CRS; set one with .set_crs(...) before writing"
+            )
+
+
+def _write_staged(
+    tmpdir: Path, layers: Mapping[str, gpd.GeoDataFrame], targets: dict[str, Path], drv: str
+) -> None:
+    """Write every layer into ``tmpdir``, under its target's file name."""
+    written: set[Path] = set()
+    for name, layer in layers.items():
+        target = targets[name]
+        frame = _prepare(layer, drv, name, target)
+        tmp = tmpdir / target.name
+        pyogrio.write_dataframe(
+            frame,
+            tmp,
+            layer=name if drv in _MULTI_LAYER else target.stem,
+            driver=_GDAL_DRIVER.get(drv, drv),
+            append=tmp in written,
+        )
+        written.add(tmp)
 
 
 def write_text(
