@@ -468,7 +468,7 @@ class Locator:
         Returns
         -------
         pathlib.Path
-            ``path``.
+            ``path``, the folder now holding the saved locator.
 
         Raises
         ------

@@ -218,7 +218,7 @@ def write_text(
     Returns
     -------
     pathlib.Path
-        ``path``.
+        ``path``, the file now holding ``text``.
 
     Raises
     ------
