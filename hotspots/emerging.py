@@ -37,7 +37,6 @@ from pyproj import CRS
 from scipy import special
 
 from beatplan.geo.errors import EmptyInputError, ValidationError
-from beatplan.hotspots.find import _coordinates, prepare_incidents, select_incidents
 from beatplan.hotspots.gistar import gi_star
 from beatplan.hotspots.grid import (
     MAX_CELLS,
@@ -47,6 +46,8 @@ from beatplan.hotspots.grid import (
     neighbour_scale,
     study_mask,
 )
+from beatplan.hotspots.points import coordinates, prepare_incidents
+from beatplan.hotspots.select import select_incidents
 
 __all__ = ["CATEGORIES", "emerging_hotspots", "mann_kendall"]
 
@@ -157,7 +158,7 @@ def emerging_hotspots(
         raise EmptyInputError(
             f"emerging hotspots compare months: the selection spans {n_t} month(s); give at least 3"
         )
-    xy = _coordinates(sel)[ok]
+    xy = coordinates(sel)[ok]
     t_index = t_index[ok]
     crs = CRS.from_user_input(sel.crs)
     if cell is None:

@@ -39,11 +39,14 @@ from pyproj import CRS
 from scipy import ndimage, stats
 
 from beatplan.geo.errors import CRSError, EmptyInputError, ValidationError, check_option
-from beatplan.hotspots.find import METHODS, find_hotspots, prepare_incidents
+from beatplan.hotspots.find import find_hotspots
 from beatplan.hotspots.gistar import gi_star
 from beatplan.hotspots.grid import Grid, default_cell, neighbour_scale
 from beatplan.hotspots.kde import kde_surface
+from beatplan.hotspots.points import prepare_incidents
+from beatplan.hotspots.registry import METHODS
 from beatplan.hotspots.result import Hotspots
+from beatplan.hotspots.weights import incident_weights
 
 __all__ = ["BASELINE", "RANKINGS", "backtest", "evaluate", "rank_cells"]
 
@@ -455,9 +458,7 @@ def _fold_scores(
     fr = frame(c)
     weights = None
     if halflife is not None:
-        from beatplan.hotspots.find import _weights
-
-        weights, _ = _weights(points[train], None, halflife)
+        weights, _ = incident_weights(points[train], None, halflife)
     counts = np.bincount(fr.flat[train], minlength=fr.grid.size).astype(float)
     values = (
         counts
