@@ -37,7 +37,7 @@ from beatplan.hotspots.registry import hotspot_method, refuse_weights
 from beatplan.hotspots.result import RANK_BY, Hotspots, assemble
 from beatplan.hotspots.select import area_polygon, select_incidents
 from beatplan.hotspots.study import Study
-from beatplan.hotspots.weights import incident_weights, selected_weights
+from beatplan.hotspots.weights import hotspot_weights, selected_weights
 
 __all__ = ["find_hotspots"]
 
@@ -266,7 +266,7 @@ def _selection(
             "hotspot stands out from its surroundings, so at least 2 distinct locations are "
             "needed (widen the selection)"
         )
-    w, wnotes = incident_weights(sel, selected_weights(weights, n_input, keep), halflife)
+    w, wnotes = hotspot_weights(sel, selected_weights(weights, n_input, keep), halflife)
     if wnotes:
         how["weights"] = "; ".join(wnotes)
     crs = CRS.from_user_input(points.crs)

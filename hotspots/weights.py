@@ -1,6 +1,6 @@
 """Per-incident weights for the hotspot methods: a column or array (e.g. harm), and recency.
 
-:func:`incident_weights` reads ``weights`` (a column name or one number per incident) and
+:func:`hotspot_weights` reads ``weights`` (a column name or one number per incident) and
 multiplies in an exponential decay by age, ``0.5 ** (age / halflife)``, for ``halflife``.
 :func:`weight_scale` is the factor that makes a sum of such weights roughly Poisson.
 """
@@ -17,10 +17,10 @@ from numpy.typing import NDArray
 from beatplan.geo.errors import ColumnNotFoundError, ValidationError
 from beatplan.hotspots.select import DAYS_PER_MONTH, PERIOD, incident_dates
 
-__all__ = ["incident_weights", "selected_weights", "weight_scale"]
+__all__ = ["hotspot_weights", "selected_weights", "weight_scale"]
 
 
-def incident_weights(
+def hotspot_weights(
     points: gpd.GeoDataFrame, weights: Any = None, halflife: str | None = None
 ) -> tuple[NDArray[np.float64] | None, list[str]]:
     """Return one weight per incident (None: unweighted) and how they were made.
