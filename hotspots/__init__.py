@@ -1,7 +1,9 @@
 """Find, rank, summarise and score crime hotspots in geocoded incidents.
 
 Getis-Ord Gi* with false-discovery-rate control, kernel density, and weighted DBSCAN/HDBSCAN
-on distinct locations, all in metres; ranked hotspot polygons with what, when and where;
+on distinct locations, all in metres, each a method class of one registry
+(:mod:`beatplan.hotspots.registry`: its options, their defaults and rules, its run); ranked
+hotspot polygons with what, when and where;
 per-area summaries; and hit rate, PAI and RRI with a rolling backtest against a naive
 baseline; emerging hotspots (Gi* month by month with a Mann–Kendall trend). ``hotspots``
 imports only ``geo``.

@@ -187,19 +187,19 @@ def find_hotspots(
     points, xy = checked_points(original, "incidents")
     crs = CRS.from_user_input(points.crs)
     spec = spec.checked(crs)
-    chosen = _selection(points, xy, n_input=len(original), since=since, months=months,
+    selected = _select(points, xy, n_input=len(original), since=since, months=months,
                         types=types, area=area, weights=weights, halflife=halflife,
                         max_cells=max_cells)  # fmt: skip
-    spec, defaults = spec.resolved(chosen.study)
-    found = spec.run(chosen.study, min_incidents=min_incidents)
-    params = _record(spec, chosen, defaults, found, crs=crs, source_crs=original.crs,
+    spec, defaults = spec.resolved(selected.study)
+    found = spec.run(selected.study, min_incidents=min_incidents)
+    params = _record(spec, selected, defaults, found, crs=crs, source_crs=original.crs,
                      rank_by=rank_by, weights=weights, halflife=halflife)  # fmt: skip
     result = assemble(
-        chosen.points, found.raw, found.polygons, scores=found.scores, input_index=original.index,
-        keep=chosen.keep, params=params, min_incidents=params["min_incidents"], rank_by=rank_by,
+        selected.points, found.raw, found.polygons, scores=found.scores, input_index=original.index,
+        keep=selected.keep, params=params, min_incidents=params["min_incidents"], rank_by=rank_by,
         boundaries=boundaries, id_col=id_col, surface=found.surface, messages=[],
     )  # fmt: skip
-    log.info("%s: %d hotspots from %d incidents", spec.name, len(result), chosen.study.n)
+    log.info("%s: %d hotspots from %d incidents", spec.name, len(result), selected.study.n)
     return result
 
 
@@ -222,7 +222,7 @@ def _requested(
 
 
 @dataclass(frozen=True)
-class _Chosen:
+class _Selected:
     """The selected incidents: their rows, the study a method runs on, and how they were chosen."""
 
     points: gpd.GeoDataFrame
@@ -232,7 +232,7 @@ class _Chosen:
     study: Study
 
 
-def _selection(
+def _select(
     points: gpd.GeoDataFrame,
     xy_all: NDArray[np.float64],
     *,
@@ -244,7 +244,7 @@ def _selection(
     weights: Any,
     halflife: str | None,
     max_cells: int,
-) -> _Chosen:
+) -> _Selected:
     """Filter the incidents, refuse a selection no hotspot can come from, weigh the rest."""
     keep, applied, notes = select_incidents(
         points, since=since, months=months, types=types, area=area, xy=xy_all
@@ -273,12 +273,12 @@ def _selection(
     study = Study(xy, weights=w, area=None if area is None else area_polygon(area, crs),
                   max_cells=max_cells)  # fmt: skip
     how["incidents"] = f"{n:,} of {len(points):,} incidents after the filters"
-    return _Chosen(sel, keep, applied, how, study)
+    return _Selected(sel, keep, applied, how, study)
 
 
 def _record(
     spec: HotspotMethod,
-    chosen: _Chosen,
+    selected: _Selected,
     defaults: dict[str, str],
     found: Found,
     *,
@@ -289,18 +289,18 @@ def _record(
     halflife: str | None,
 ) -> dict[str, Any]:
     """Every parameter used, in order, with ``params["how"]``: how each was chosen."""
-    params: dict[str, Any] = {"method": spec.name, "crs": crs.to_string(), **chosen.applied}
-    params["incidents"] = chosen.study.n
-    if chosen.study.located:
-        params["locations"] = int(len(chosen.study.locations[0]))
+    params: dict[str, Any] = {"method": spec.name, "crs": crs.to_string(), **selected.applied}
+    params["incidents"] = selected.study.n
+    if selected.study.located:
+        params["locations"] = int(len(selected.study.locations[0]))
     params.update(found.params)
     params.update(rank_by=rank_by, connectivity=spec.connected_by())
     if weights is not None:
         params["weights"] = weights if isinstance(weights, str) else "array"
     if halflife is not None:
         params["halflife"] = halflife
-    how = {**chosen.how, **defaults, **found.how}
-    for key in chosen.applied:
+    how = {**selected.how, **defaults, **found.how}
+    for key in selected.applied:
         how.setdefault(key, "given")
     source = CRS.from_user_input(source_crs)
     how.setdefault(
