@@ -33,7 +33,14 @@ from beatplan.hotspots.method import Found, HotspotMethod, min_incidents_rule, p
 from beatplan.hotspots.study import Study
 from beatplan.hotspots.weights import weight_scale
 
-__all__ = ["TEST_CELLS_PER_EPS", "ClusterMethod", "DBSCANMethod", "HDBSCANMethod"]
+__all__ = [
+    "TEST_CELLS_PER_EPS",
+    "ClusterMethod",
+    "Clustering",
+    "DBSCANMethod",
+    "HDBSCANMethod",
+    "Located",
+]
 
 #: The background test of the density clusters runs on cells of at least eps / this.
 TEST_CELLS_PER_EPS = 4.0
@@ -46,6 +53,22 @@ class _Region:
     grid: Grid
     cells: NDArray[np.bool_]
     area_m2: float
+
+
+@dataclass(frozen=True)
+class Located:
+    """The distinct locations to cluster, with their incidents (or weights).
+
+    ``local``: which of them passed the background test (None: no test).
+    """
+
+    xy: NDArray[np.float64]
+    weight: NDArray[np.float64]
+    local: NDArray[np.bool_] | None
+
+
+#: A clustering: each location's cluster (-1: none), the values used, and how each was chosen.
+Clustering = tuple[NDArray[np.int64], dict[str, Any], dict[str, str]]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,18 +125,9 @@ class ClusterMethod(HotspotMethod):
 
     @abstractmethod
     def cluster(
-        self,
-        unique: NDArray[np.float64],
-        weight: NDArray[np.float64],
-        local: NDArray[np.bool_] | None,
-        *,
-        min_samples: float | None,
-        poisson: tuple[int, str],
-    ) -> tuple[NDArray[np.int64], dict[str, Any], dict[str, str]]:
-        """Cluster the locations (only the ``local`` ones, when tested).
-
-        Returns each location's cluster (-1: none), and the values used and how chosen.
-        """
+        self, at: Located, *, min_samples: float | None, poisson: tuple[int, str]
+    ) -> Clustering:
+        """Cluster the locations ``at`` (only the ``local`` ones, when tested)."""
 
     def run(self, study: Study, *, min_incidents: int | None) -> Found:
         """Cluster the distinct locations that stand out, and draw each cluster's hull."""
@@ -139,8 +153,9 @@ class ClusterMethod(HotspotMethod):
         how["fdr"] = self.fdr_note() + (
             " (background test)" if self.background is not None else " (unused: no background test)"
         )
-        labels, used, chosen = self.cluster(unique, weight, local, min_samples=min_samples,
-                                            poisson=poisson)  # fmt: skip
+        labels, used, chosen = self.cluster(
+            Located(unique, weight, local), min_samples=min_samples, poisson=poisson
+        )
         params.update(used)
         how.update(chosen)
         fewest, how["min_incidents"] = min_incidents_rule(
@@ -199,23 +214,18 @@ class DBSCANMethod(ClusterMethod):
         return float(max(5, poisson)), rule
 
     def cluster(
-        self,
-        unique: NDArray[np.float64],
-        weight: NDArray[np.float64],
-        local: NDArray[np.bool_] | None,
-        *,
-        min_samples: float | None,
-        poisson: tuple[int, str],
-    ) -> tuple[NDArray[np.int64], dict[str, Any], dict[str, str]]:
+        self, at: Located, *, min_samples: float | None, poisson: tuple[int, str]
+    ) -> Clustering:
         """DBSCAN of the locations (of those that stand out from their background)."""
         assert self.eps is not None and min_samples is not None  # resolved
+        xy, weight, local = at.xy, at.weight, at.local
         if local is None:
-            labels = dbscan(unique, eps=self.eps, min_samples=min_samples, weights=weight).labels
+            labels = dbscan(xy, eps=self.eps, min_samples=min_samples, weights=weight).labels
         else:
-            labels = np.full(len(unique), -1, dtype=np.int64)
+            labels = np.full(len(xy), -1, dtype=np.int64)
             if local.any():
                 labels[local] = dbscan(
-                    unique[local], eps=self.eps, min_samples=min_samples, weights=weight[local]
+                    xy[local], eps=self.eps, min_samples=min_samples, weights=weight[local]
                 ).labels
         used = dict(eps=self.eps, min_samples=min_samples, buffer=self.buffer)
         return np.asarray(labels, dtype=np.int64), used, {}
@@ -251,24 +261,19 @@ class HDBSCANMethod(ClusterMethod):
         return int(max(5, poisson)), "as DBSCAN's default min_samples: " + rule
 
     def cluster(
-        self,
-        unique: NDArray[np.float64],
-        weight: NDArray[np.float64],
-        local: NDArray[np.bool_] | None,
-        *,
-        min_samples: float | None,
-        poisson: tuple[int, str],
-    ) -> tuple[NDArray[np.int64], dict[str, Any], dict[str, str]]:
+        self, at: Located, *, min_samples: float | None, poisson: tuple[int, str]
+    ) -> Clustering:
         """Cluster the locations by HDBSCAN's tree (those that stand out, split into patches)."""
         size, how_size = self.min_cluster_size_rule(*poisson)
         ms = None if min_samples is None else int(min_samples)
+        xy, weight, local = at.xy, at.weight, at.local
         if local is None:
-            labels = hdbscan(unique, min_cluster_size=size, min_samples=ms, weights=weight).labels
+            labels = hdbscan(xy, min_cluster_size=size, min_samples=ms, weights=weight).labels
         else:
-            labels = np.full(len(unique), -1, dtype=np.int64)
+            labels = np.full(len(xy), -1, dtype=np.int64)
             if weight[local].sum() >= size and local.sum() >= 2:
                 labels[np.flatnonzero(local)] = self._patches(
-                    unique[local], weight[local], min_cluster_size=size, min_samples=ms
+                    xy[local], weight[local], min_cluster_size=size, min_samples=ms
                 )
         used = dict(min_cluster_size=size, min_samples=ms, buffer=self.buffer)
         return np.asarray(labels, dtype=np.int64), used, {"min_cluster_size": how_size}
