@@ -15,16 +15,38 @@ from beatplan import __version__
 
 __all__ = ["COMMANDS", "main"]
 
-#: command name -> module (under ``beatplan``) holding a click command called ``command``.
-COMMANDS: dict[str, str] = {
-    "hotspots": "hotspots_cmd",
-    "info": "info_cmd",
-    "sample": "sample_cmd",
-    "demo": "demo_cmd",
-    "map": "map_cmd",
-    "realign": "realign_cmd",
-    "reorganise": "reorganise_cmd",
-    "show-versions": "versions_cmd",
+#: command name -> (module under ``beatplan`` holding a click command called ``command``, the
+#: one-line help ``beatplan --help`` prints, so that listing the commands imports none of them).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": (
+        "demo_cmd",
+        "Run the pipeline on the sample county: realign, hotspots and three offline maps.",
+    ),
+    "hotspots": (
+        "hotspots_cmd",
+        "Find crime hotspots (the default command, find), or backtest the methods.",
+    ),
+    "info": (
+        "info_cmd",
+        "Describe boundary or incident FILES: format, CRS, counts, columns and problems found.",
+    ),
+    "map": ("map_cmd", "Write a map as one HTML file: briefing, planning or changes."),
+    "realign": (
+        "realign_cmd",
+        "Realign beats (and sectors, NPAs) to new wards; write nested boundaries and a report.",
+    ),
+    "reorganise": (
+        "reorganise_cmd",
+        "Merge, create, move, split or rename areas as a spec says; rebuild and check every layer.",
+    ),
+    "sample": (
+        "sample_cmd",
+        "Write the seeded synthetic sample county (wards, police areas, a year of crime) to OUT.",
+    ),
+    "show-versions": (
+        "versions_cmd",
+        "Print the versions of beatplan and its dependencies (for bug reports).",
+    ),
 }
 
 
@@ -35,11 +57,16 @@ class _LazyGroup(click.Group):
         return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        module = COMMANDS.get(cmd_name)
-        if module is None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
             return None
-        cmd: click.Command = importlib.import_module(f"beatplan.{module}").command
+        cmd: click.Command = importlib.import_module(f"beatplan.{entry[0]}").command
         return cmd
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

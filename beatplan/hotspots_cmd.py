@@ -133,22 +133,23 @@ def _types(values: tuple[str, ...]) -> list[str] | None:
 @click.option("--min-samples", type=float, default=None, help="DBSCAN/HDBSCAN core weight.")
 @click.option("--min-incidents", type=int, default=None, help="Fewest incidents per hotspot.")
 @click.option(
-    "--alpha", type=float, default=0.05, show_default=True, help="Gi* false-discovery rate."
+    "--alpha",
+    type=float,
+    default=None,
+    help="Gi* false-discovery rate, and the background test's (default 0.05).",
 )
 @click.option(
     "--background",
     type=float,
-    default=4.0,
-    show_default=True,
+    default=None,
     help="Gi*/KDE hot cells, and the locations DBSCAN/HDBSCAN cluster, must also beat the "
-    "ring out to this many bands (eps for the clusters; 0: off).",
+    "ring out to this many bands (eps for the clusters; default 4; 0: off).",
 )
 @click.option(
     "--permutations",
     type=int,
-    default=0,
-    show_default=True,
-    help="Gi* conditional randomisations (0: analytic).",
+    default=None,
+    help="Gi* conditional randomisations (default 0: analytic).",
 )
 @click.option("--seed", type=int, default=None, help="Seed for the randomisations.")
 @click.option("--show", type=int, default=10, show_default=True, help="Hotspots to print.")
@@ -170,9 +171,9 @@ def find_cmd(
     eps: float | None,
     min_samples: float | None,
     min_incidents: int | None,
-    alpha: float,
-    background: float,
-    permutations: int,
+    alpha: float | None,
+    background: float | None,
+    permutations: int | None,
     seed: int | None,
     show: int,
     crs: str | None,
@@ -208,11 +209,16 @@ def find_cmd(
             raise click.BadParameter(
                 f"{bandwidth!r}: give metres or nn|silverman", param_hint="--bandwidth"
             ) from exc
+    # only the options given: the method's own defaults fill the rest, and an option of
+    # another method is refused with the methods it applies to
+    given = dict(cell=cell, band=band, bandwidth=bw, eps=eps, min_samples=min_samples,
+                 alpha=alpha, permutations=permutations, seed=seed)  # fmt: skip
+    options: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+    if background is not None:
+        options["background"] = background or None  # 0: off
     hs = find_hotspots(
         inc, method=method, since=since, months=_months(months), types=_types(types),
-        area=area, boundaries=bnd, cell=cell, band=band, bandwidth=bw, eps=eps,
-        min_samples=min_samples, min_incidents=min_incidents, alpha=alpha,
-        background=background or None, permutations=permutations, seed=seed,
+        area=area, boundaries=bnd, min_incidents=min_incidents, **options,
     )  # fmt: skip
     click.echo(_summary(hs))
     if len(hs):

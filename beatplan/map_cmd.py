@@ -203,9 +203,14 @@ def changes(
 @command.command("fetch-assets")
 @click.option("--dest", type=click.Path(path_type=Path), default=None, help="Cache folder.")
 @click.option("--force", is_flag=True, help="Fetch again even if present.")
+@click.option(
+    "--registry",
+    default=None,
+    help="npm registry address (default: $npm_config_registry or https://registry.npmjs.org).",
+)
 @handle_errors
-def fetch_assets_cmd(dest: Path | None, force: bool) -> None:
-    """Fetch the pinned Leaflet assets offline maps inline (uses npm, once)."""
+def fetch_assets_cmd(dest: Path | None, force: bool, registry: str | None) -> None:
+    """Fetch the pinned Leaflet files offline maps inline (once; from the npm registry)."""
     from beatplan.maps import fetch_assets
 
-    click.echo(f"map assets ready in {fetch_assets(dest, force=force)}")
+    click.echo(f"map assets ready in {fetch_assets(dest, force=force, registry=registry)}")

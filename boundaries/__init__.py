@@ -35,11 +35,12 @@ from beatplan.boundaries.demand import (
 from beatplan.boundaries.hierarchy import DEFAULT_LEVELS, Nesting, build_layers, nest, ward_table
 from beatplan.boundaries.outputs import read_plan, write_plan
 from beatplan.boundaries.plan import BoundaryPlan
-from beatplan.boundaries.realign import Realignment, WardsTooCoarseError, realign
+from beatplan.boundaries.realign import Realignment, realign
 from beatplan.boundaries.reorganise import Reorganisation, reorganise
 from beatplan.boundaries.report import CheckReport, Problem
 from beatplan.boundaries.spec import Spec, load_spec, parse_spec
 from beatplan.boundaries.validate import dissolve_duplicates, validate_areas, validate_wards
+from beatplan.geo.errors import WardsTooCoarseError
 
 __all__ = [
     "DEFAULT_LEVELS",

@@ -67,10 +67,11 @@ from beatplan.geo.errors import (
     InputFormatError,
     OptionError,
     ValidationError,
+    WardsTooCoarseError,
     check_option,
 )
 
-__all__ = ["REALIGN_BY", "Realignment", "WardsTooCoarseError", "realign"]
+__all__ = ["REALIGN_BY", "Realignment", "realign"]
 
 log = logging.getLogger("beatplan")
 
@@ -89,10 +90,6 @@ class _Clock:
         now = time.perf_counter()
         self.laps[name] = self.laps.get(name, 0.0) + now - self.t
         self.t = now
-
-
-class WardsTooCoarseError(ValidationError):
-    """The wards are larger than the areas they are realigned to: most areas would vanish."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -200,89 +200,143 @@ def _valid_box(crs: CRS) -> tuple[float, float, float, float] | None:
     return (b[0] - mx, b[1] - my, b[2] + mx, b[3] + my)
 
 
+@dataclass
+class _Coords:
+    """One file's coordinates as numbers, each row's first reason so far (0: none) and why."""
+
+    x: np.ndarray
+    y: np.ndarray
+    xname: str  # the column x is read from (after any swap)
+    yname: str
+    xsrc: pa.ChunkedArray | np.ndarray  # the raw column x is read from
+    ysrc: pa.ChunkedArray | np.ndarray
+    xblank: np.ndarray
+    yblank: np.ndarray
+    box: tuple[float, float, float, float] | None  # beyond it: out of range
+    reason: np.ndarray  # int8 reason code per row
+
+
 def validate(raw: Raw, index: int) -> Part:
     """Run the per-file checks (no location .. bad date) and split kept from rejected."""
-    name = raw.path.name
+    messages = list(raw.messages)
+    coords = _read_coordinates(raw)
+    _unswap(raw, coords, messages)
+    _flag_out_of_range(raw, coords)
+    month, stamp, fmt = _read_dates(raw, coords.reason, messages)
+    keep = coords.reason == 0
+    return Part(
+        index=index,
+        name=raw.path.name,
+        crs=raw.crs,
+        n_rows=raw.n_rows,
+        strings=_kept_strings(raw, keep),
+        month=month[keep],
+        stamp=stamp[keep],
+        rows=raw.rows[keep],
+        x=coords.x[keep],
+        y=coords.y[keep],
+        rejected=[raw.malformed, *_rejections(raw, coords, fmt)],
+        messages=messages,
+        notes=raw.notes,
+    )
+
+
+def _read_coordinates(raw: Raw) -> _Coords:
+    """Parse both coordinate columns; flag rows with a blank (no location) or a non-number."""
     x, xblank, xnan = _numbers(raw.x)
     y, yblank, ynan = _numbers(raw.y)
-    n = len(x)
-    reason = np.zeros(n, dtype=np.int8)
-    blank = xblank | yblank
-    reason[blank] = NO_LOC
+    reason = np.zeros(len(x), dtype=np.int8)
+    reason[xblank | yblank] = NO_LOC
     reason[(reason == 0) & (xnan | ynan)] = NOT_NUM
-    xname, yname = raw.xname, raw.yname
-    xsrc, ysrc = raw.x, raw.y
-    messages = list(raw.messages)
+    return _Coords(
+        x, y, raw.xname, raw.yname, raw.x, raw.y, xblank, yblank, _valid_box(raw.crs), reason
+    )
 
-    ok = reason == 0
-    box = _valid_box(raw.crs)
-    nonzero = ok & ~((x == 0) & (y == 0))
-    swap_why = _swap_reason(x[nonzero], y[nonzero], raw.crs, box)
-    if swap_why:
-        x, y = y, x
-        xname, yname, xsrc, ysrc = yname, xname, ysrc, xsrc
-        msg = (
-            f"{raw.xname} and {raw.yname} were swapped in {name} ({swap_why}); fixed: "
-            f"x is read from {raw.yname}, y from {raw.xname}"
-        )
-        messages.append(msg)
-        log.warning(msg)
+
+def _unswap(raw: Raw, c: _Coords, messages: list[str]) -> None:
+    """Swap x and y back when the whole file has them the wrong way round (with a message)."""
+    nonzero = (c.reason == 0) & ~((c.x == 0) & (c.y == 0))
+    swap_why = _swap_reason(c.x[nonzero], c.y[nonzero], raw.crs, c.box)
+    if not swap_why:
+        return
+    c.x, c.y = c.y, c.x
+    c.xname, c.yname, c.xsrc, c.ysrc = c.yname, c.xname, c.ysrc, c.xsrc
+    msg = (
+        f"{raw.xname} and {raw.yname} were swapped in {raw.path.name} ({swap_why}); fixed: "
+        f"x is read from {raw.yname}, y from {raw.xname}"
+    )
+    messages.append(msg)
+    log.warning(msg)
+
+
+def _flag_out_of_range(raw: Raw, c: _Coords) -> None:
+    """Flag points beyond the CRS's valid box, then (0, 0); refuse a file mostly out of range."""
+    x, y, box = c.x, c.y, c.box
+    ok = c.reason == 0
+    zero = (x == 0) & (y == 0)
     finite = np.isfinite(x) & np.isfinite(y)
     if box is not None:
         in_box = finite & (x >= box[0]) & (x <= box[2]) & (y >= box[1]) & (y <= box[3])
     else:
         in_box = finite
-    out = ok & ~in_box & ~((x == 0) & (y == 0))
+    out = ok & ~in_box & ~zero
+    nonzero = ok & ~zero
     n_ok = int(nonzero.sum())
     if n_ok and out.sum() > 0.5 * n_ok:
         _raise_wrong_crs(raw, x[nonzero], y[nonzero])
-    reason[out] = RANGE
-    zero = (reason == 0) & (x == 0) & (y == 0)
-    reason[zero] = ZERO
+    c.reason[out] = RANGE
+    c.reason[(c.reason == 0) & zero] = ZERO
 
-    n_points = len(x)
-    month = np.full(n_points, np.datetime64("NaT"), dtype=NS)
+
+def _read_dates(
+    raw: Raw, reason: np.ndarray, messages: list[str]
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Parse the date column: flag bad dates, note blank ones; return month, timestamp, format.
+
+    Raises when most dates given cannot be read (the column holds no dates).
+    """
+    month = np.full(len(reason), np.datetime64("NaT"), dtype=NS)
     stamp = month.copy()
     date_arr = raw.cols.get("date")
     date_name = raw.names.get("date")
-    fmt = ""
-    if date_arr is not None and date_name is not None:
-        ts, bad, dblank, month_only, fmt = _parse_dates(date_arr, date_name)
-        n_bad, n_given = int(bad.sum()), int((~dblank).sum())
-        if n_bad > 0.5 * n_given:
-            examples = ", ".join(repr(v) for v in pd.unique(_text(date_arr, bad).to_numpy())[:3])
-            raise InputFormatError(
-                f"{raw.path}: column {date_name!r} does not hold dates in a format beatplan "
-                f"reads ({n_bad:,} of {n_given:,} values unreadable, e.g. {examples}); pass "
-                "date= the column holding the date or month"
-            )
-        reason[(reason == 0) & bad] = BAD_DATE
-        month = ts.astype("datetime64[M]").astype(NS)
-        if not month_only:
-            stamp = ts
-        n_blank = int((dblank & (reason == 0)).sum())
-        if n_blank:
-            messages.append(
-                f"{name}: {n_blank:,} row{'s' if n_blank != 1 else ''} with a blank "
-                f"{date_name!r} kept with no month (NaT)"
-            )
-
-    keep = reason == 0
-    rejected = [raw.malformed]
-    for code in (NO_LOC, NOT_NUM, RANGE, ZERO, BAD_DATE):
-        m = reason == code
-        if not m.any():
-            continue
-        rejected.append(
-            rejections(
-                name,
-                raw.rows[m],
-                code,
-                _details(code, m, raw, x, y, xname, yname, xsrc, ysrc, xblank, yblank, box, fmt),
-            )
+    if date_arr is None or date_name is None:
+        return month, stamp, ""
+    ts, bad, dblank, month_only, fmt = _parse_dates(date_arr, date_name)
+    n_bad, n_given = int(bad.sum()), int((~dblank).sum())
+    if n_bad > 0.5 * n_given:
+        examples = ", ".join(repr(v) for v in pd.unique(_text(date_arr, bad).to_numpy())[:3])
+        raise InputFormatError(
+            f"{raw.path}: column {date_name!r} does not hold dates in a format beatplan "
+            f"reads ({n_bad:,} of {n_given:,} values unreadable, e.g. {examples}); pass "
+            "date= the column holding the date or month"
         )
+    reason[(reason == 0) & bad] = BAD_DATE
+    month = ts.astype("datetime64[M]").astype(NS)
+    if not month_only:
+        stamp = ts
+    n_blank = int((dblank & (reason == 0)).sum())
+    if n_blank:
+        messages.append(
+            f"{raw.path.name}: {n_blank:,} row{'s' if n_blank != 1 else ''} with a blank "
+            f"{date_name!r} kept with no month (NaT)"
+        )
+    return month, stamp, fmt
+
+
+def _rejections(raw: Raw, c: _Coords, fmt: str) -> list[pd.DataFrame]:
+    """Return one table per reason found (no location .. bad date), each row with its detail."""
+    out = []
+    for code in (NO_LOC, NOT_NUM, RANGE, ZERO, BAD_DATE):
+        m = c.reason == code
+        if m.any():
+            out.append(rejections(raw.path.name, raw.rows[m], code, _details(code, m, raw, c, fmt)))
+    return out
+
+
+def _kept_strings(raw: Raw, keep: np.ndarray) -> dict[str, pa.ChunkedArray | None]:
+    """Return the kept rows' id, category, location and LSOA as large strings (None: no column)."""
     mask = None if keep.all() else pa.array(keep)
-    strings = {}
+    strings: dict[str, pa.ChunkedArray | None] = {}
     for key in ("id", "category", "location", "lsoa"):
         arr = raw.cols.get(key)
         if arr is not None:
@@ -290,21 +344,7 @@ def validate(raw: Raw, index: int) -> Part:
             strings[key] = arr if mask is None else arr.filter(mask)
         else:
             strings[key] = None
-    return Part(
-        index=index,
-        name=name,
-        crs=raw.crs,
-        n_rows=raw.n_rows,
-        strings=strings,
-        month=month[keep],
-        stamp=stamp[keep],
-        rows=raw.rows[keep],
-        x=x[keep],
-        y=y[keep],
-        rejected=rejected,
-        messages=messages,
-        notes=raw.notes,
-    )
+    return strings
 
 
 def stack_strings(parts: list[Part], key: str) -> pd.Series:
@@ -362,41 +402,28 @@ def _raise_wrong_crs(raw: Raw, x: np.ndarray, y: np.ndarray) -> None:
     )
 
 
-def _details(
-    code: int,
-    m: np.ndarray,
-    raw: Raw,
-    x: np.ndarray,
-    y: np.ndarray,
-    xname: str,
-    yname: str,
-    xsrc: pa.ChunkedArray | np.ndarray,
-    ysrc: pa.ChunkedArray | np.ndarray,
-    xblank: np.ndarray,
-    yblank: np.ndarray,
-    box: tuple[float, float, float, float] | None,
-    fmt: str,
-) -> np.ndarray:
+def _details(code: int, m: np.ndarray, raw: Raw, c: _Coords, fmt: str) -> np.ndarray:
+    """Return the detail of each row ``m`` rejected for ``code``, naming the values found."""
     if code == NO_LOC:
         if raw.schema == "vector":
             return np.full(int(m.sum()), "geometry is null or empty", dtype=object)
-        both, xb = (xblank & yblank)[m], xblank[m]
+        both, xb = (c.xblank & c.yblank)[m], c.xblank[m]
         return np.where(
             both,
             f"{raw.xname} and {raw.yname} are blank",
             np.where(xb, f"{raw.xname} is blank", f"{raw.yname} is blank"),
         ).astype(object)
     if code == NOT_NUM:
-        xs, ys = _text(xsrc, m), _text(ysrc, m)
-        return (f"{xname}='" + xs + f"', {yname}='" + ys + "' (expected numbers)").to_numpy(
+        xs, ys = _text(c.xsrc, m), _text(c.ysrc, m)
+        return (f"{c.xname}='" + xs + f"', {c.yname}='" + ys + "' (expected numbers)").to_numpy(
             dtype=object
         )
-    pair_text = f"{xname}=" + number_text(x[m]) + f", {yname}=" + number_text(y[m])
+    pair_text = f"{c.xname}=" + number_text(c.x[m]) + f", {c.yname}=" + number_text(c.y[m])
     pair = pair_text.to_numpy(dtype=object)
     if code == RANGE:
         if raw.crs.is_geographic:
             why = ": longitude must lie within +-180 and latitude within +-90"
-        elif box is not None:
+        elif c.box is not None:
             why = f": outside the area of use of {raw.crs.to_string()}"
         else:
             why = ": not a finite coordinate"

@@ -12,7 +12,7 @@ import csv
 import gzip
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -198,34 +198,64 @@ def _resolve(header: list[str], path: Path, spec: Spec, kind: str) -> dict[str, 
     """Choose the schema and the columns of one table from its header."""
     normed = {norm(h) for h in header}
     police = {"crimeid", "month", "longitude", "latitude", "crimetype"} <= normed
-    schema = spec.schema
-    crs = spec.crs
+    schema = _choose_schema(header, path, spec, kind, police)
+    _check_schema_crs(schema, spec.crs, path)
+    if schema == "police.uk" and not police:
+        missing = [
+            n for n in ("Crime ID", "Month", "Longitude", "Latitude", "Crime type")
+            if norm(n) not in normed
+        ]  # fmt: skip
+        raise ColumnNotFoundError(
+            f"{path}: not a police.uk street-level file: missing {', '.join(missing)}; columns "
+            f"present: {', '.join(map(repr, header))}; use schema='auto' or 'lonlat' with x=, y="
+        )
+    xcol, ycol = _coordinate_columns(header, path, spec, schema)
+    police_names = schema == "police.uk"
+    rest = [h for h in header if h not in (xcol, ycol)]
+    names, notes = _optional_columns(header, rest, path, spec.columns, police=police_names)
+    return {
+        "schema": schema,
+        "crs": spec.crs if spec.crs is not None else WGS84,
+        "x": xcol,
+        "y": ycol,
+        "names": names,
+        "notes": notes,
+    }
+
+
+def _choose_schema(header: list[str], path: Path, spec: Spec, kind: str, police: bool) -> str:
+    """Return the schema asked for, or for ``"auto"`` the one the header and CRS point to."""
+    schema, crs = spec.schema, spec.crs
     if schema == "vector":
         raise InputFormatError(
             f"{path}: schema='vector' reads GeoPackage/GeoJSON point layers, but this is a "
             f"{kind} table; use schema='auto'"
         )
-    if schema == "auto":
-        if spec.x is None and police and (crs is None or crs.is_geographic):
-            schema = "police.uk"
-        elif crs is not None and crs.is_projected:
-            schema = "xy"
-        elif spec.x is not None or (_find(header, _LON) and _find(header, _LAT)):
-            schema = "lonlat"
-        elif _find(header, _X) and _find(header, _Y):
-            raise CRSError(
-                f"{path}: found projected-looking columns {_find(header, _X)!r}/"
-                f"{_find(header, _Y)!r} but no CRS; pass crs= the CRS they are in "
-                "(e.g. crs='EPSG:27700' for British National Grid), or crs='EPSG:4326' if "
-                "they hold longitude/latitude"
-            )
-        else:
-            raise ColumnNotFoundError(
-                f"{path}: no coordinate columns found (looked for longitude/lon/lng and "
-                f"latitude/lat, or x/easting and y/northing); columns present: "
-                f"{', '.join(map(repr, header))}; pass x='<longitude or x column>', "
-                "y='<latitude or y column>' (and crs=... for projected coordinates)"
-            )
+    if schema != "auto":
+        return schema
+    if spec.x is None and police and (crs is None or crs.is_geographic):
+        return "police.uk"
+    if crs is not None and crs.is_projected:
+        return "xy"
+    if spec.x is not None or (_find(header, _LON) and _find(header, _LAT)):
+        return "lonlat"
+    if _find(header, _X) and _find(header, _Y):
+        raise CRSError(
+            f"{path}: found projected-looking columns {_find(header, _X)!r}/"
+            f"{_find(header, _Y)!r} but no CRS; pass crs= the CRS they are in "
+            "(e.g. crs='EPSG:27700' for British National Grid), or crs='EPSG:4326' if "
+            "they hold longitude/latitude"
+        )
+    raise ColumnNotFoundError(
+        f"{path}: no coordinate columns found (looked for longitude/lon/lng and "
+        f"latitude/lat, or x/easting and y/northing); columns present: "
+        f"{', '.join(map(repr, header))}; pass x='<longitude or x column>', "
+        "y='<latitude or y column>' (and crs=... for projected coordinates)"
+    )
+
+
+def _check_schema_crs(schema: str, crs: CRS | None, path: Path) -> None:
+    """Refuse a geographic CRS for projected x/y and a projected one for longitude/latitude."""
     if schema == "xy":
         if crs is None:  # caught earlier for an explicit schema; kept for safety
             raise CRSError(f"{path}: projected x/y coordinates need crs=...")
@@ -239,57 +269,56 @@ def _resolve(header: list[str], path: Path, spec: Spec, kind: str) -> dict[str, 
             f"{path}: schema={schema!r} reads longitude/latitude but crs={crs.to_string()} is "
             "projected; use schema='xy' for projected x/y columns"
         )
-    if schema == "police.uk" and not police:
-        missing = [
-            n for n in ("Crime ID", "Month", "Longitude", "Latitude", "Crime type")
-            if norm(n) not in normed
-        ]  # fmt: skip
-        raise ColumnNotFoundError(
-            f"{path}: not a police.uk street-level file: missing {', '.join(missing)}; columns "
-            f"present: {', '.join(map(repr, header))}; use schema='auto' or 'lonlat' with x=, y="
-        )
 
+
+def _coordinate_columns(header: list[str], path: Path, spec: Spec, schema: str) -> tuple[str, str]:
+    """Return the x and y columns: the ones named, else found by the schema's names."""
+    if spec.x is not None and spec.y is not None:
+        return _given(header, spec.x, "x", path), _given(header, spec.y, "y", path)
     cand_x: tuple[str, ...] = _LON
     cand_y: tuple[str, ...] = _LAT
     if schema == "police.uk":
         cand_x, cand_y = ("longitude",), ("latitude",)
     elif schema == "xy":
         cand_x, cand_y = _X, _Y
-    if spec.x is not None and spec.y is not None:
-        xcol, ycol = _given(header, spec.x, "x", path), _given(header, spec.y, "y", path)
-    else:
-        found_x, found_y = _find(header, cand_x), _find(header, cand_y)
-        if found_x is None or found_y is None:
-            want = "x/easting and y/northing" if schema == "xy" else "longitude and latitude"
-            raise ColumnNotFoundError(
-                f"{path}: no {want} columns found; columns present: "
-                f"{', '.join(map(repr, header))}; pass x='<column>', y='<column>'"
-            )
-        xcol, ycol = found_x, found_y
+    found_x, found_y = _find(header, cand_x), _find(header, cand_y)
+    if found_x is None or found_y is None:
+        want = "x/easting and y/northing" if schema == "xy" else "longitude and latitude"
+        raise ColumnNotFoundError(
+            f"{path}: no {want} columns found; columns present: "
+            f"{', '.join(map(repr, header))}; pass x='<column>', y='<column>'"
+        )
+    return found_x, found_y
+
+
+def _optional_columns(
+    header: list[str],
+    searched: list[str],
+    path: Path,
+    given: Mapping[str, str | None],
+    *,
+    police: bool,
+) -> tuple[dict[str, str | None], list[tuple[str, str]]]:
+    """Return the date, category, id, location and LSOA columns, and notes on those not found.
+
+    A column the caller named (in ``given``) is looked up in ``header``; the others are
+    searched for in ``searched`` by their usual names (police.uk's own names with ``police``).
+    """
     names: dict[str, str | None] = {}
     notes: list[tuple[str, str]] = []
     for key, cands in _OPTIONAL.items():
-        chosen = spec.columns.get(key)
+        chosen = given.get(key)
         if chosen is not None:
             names[key] = _given(header, chosen, key, path)
             continue
-        if schema == "police.uk":
-            cands = (_POLICE_UK[key],)
-        found = _find([h for h in header if h not in (xcol, ycol)], cands)
+        found = _find(searched, (_POLICE_UK[key],) if police else cands)
         names[key] = found
         if found is None and key in ("date", "category", "id"):
             notes.append(
                 (f"no {_WHAT[key]} column found in {{files}}; pass {key}='<column>' to name one",
                  path.name)
             )  # fmt: skip
-    return {
-        "schema": schema,
-        "crs": crs if crs is not None else WGS84,
-        "x": xcol,
-        "y": ycol,
-        "names": names,
-        "notes": notes,
-    }
+    return names, notes
 
 
 def _read_header(path: Path) -> tuple[list[str], str]:
@@ -438,6 +467,36 @@ def read_parquet(path: Path, spec: Spec) -> Raw:
 
 
 def read_vector(path: Path, spec: Spec) -> Raw:
+    _check_vector_spec(path, spec)
+    layer = _point_layer(path)
+    header = [str(f) for f in pyogrio.read_info(path, layer=layer)["fields"]]
+    given = {k: v for k, v in spec.columns.items() if v}
+    names, notes = _optional_columns(header, header, path, given, police=False)
+    cols_wanted = list(dict.fromkeys(c for c in names.values() if c is not None))
+    meta, table = pyogrio.read_arrow(path, layer=layer, columns=cols_wanted)
+    crs = _layer_crs(path, layer, meta.get("crs"), spec.crs)
+    geom = shapely.from_wkb(np.asarray(table.column(meta["geometry_name"] or "wkb_geometry")))
+    x, y = _point_coordinates(path, layer, geom)
+    n = len(geom)
+    return Raw(
+        path=path,
+        schema="vector",
+        crs=crs,
+        n_rows=n,
+        rows=np.arange(1, n + 1, dtype=np.int64),
+        x=x,
+        y=y,
+        xname="x",
+        yname="y",
+        cols={k: (table.column(c) if c is not None else None) for k, c in names.items()},
+        names=names,
+        malformed=rejections(path.name, np.empty(0, np.int64), MALFORMED, []),
+        notes=notes,
+    )
+
+
+def _check_vector_spec(path: Path, spec: Spec) -> None:
+    """Refuse options that do not apply to a vector layer."""
     if spec.schema not in ("auto", "vector"):
         raise InputFormatError(
             f"{path}: is a vector layer (GeoPackage/GeoJSON/...), not a table; read it with "
@@ -448,46 +507,44 @@ def read_vector(path: Path, spec: Spec) -> Raw:
             f"{path}: x= and y= name coordinate columns of tables; a vector layer's points "
             "come from its geometry, so leave them out"
         )
+
+
+def _point_layer(path: Path) -> str:
+    """Return the file's only layer, else its first point layer."""
     try:
         layers = pyogrio.list_layers(path)
     except Exception as exc:  # pyogrio raises DataSourceError and friends
         raise InputFormatError(f"{path}: cannot be opened as a vector layer: {exc}") from exc
     points = [str(name) for name, gtype in layers if gtype and "point" in str(gtype).lower()]
     if len(layers) == 1:
-        layer = str(layers[0][0])
-    elif points:
-        layer = points[0]
-        log.info("%s: %d layers; reading the point layer %r", path, len(layers), layer)
-    else:
-        raise InputFormatError(
-            f"{path}: holds no point layer (layers: "
-            f"{', '.join(f'{n} ({t})' for n, t in layers)}); incidents must be points"
-        )
-    header = [str(f) for f in pyogrio.read_info(path, layer=layer)["fields"]]
-    names: dict[str, str | None] = {}
-    notes: list[tuple[str, str]] = []
-    for key, cands in _OPTIONAL.items():
-        chosen = spec.columns.get(key)
-        names[key] = _given(header, chosen, key, path) if chosen else _find(header, cands)
-        if names[key] is None and key in ("date", "category", "id"):
-            notes.append(
-                (f"no {_WHAT[key]} column found in {{files}}; pass {key}='<column>' "
-                 "to name one", path.name)
-            )  # fmt: skip
-    cols_wanted = list(dict.fromkeys(c for c in names.values() if c is not None))
-    meta, table = pyogrio.read_arrow(path, layer=layer, columns=cols_wanted)
-    layer_crs = meta.get("crs")
-    if spec.crs is not None:
-        if layer_crs and not CRS.from_user_input(layer_crs).equals(spec.crs):
+        return str(layers[0][0])
+    if points:
+        log.info("%s: %d layers; reading the point layer %r", path, len(layers), points[0])
+        return points[0]
+    raise InputFormatError(
+        f"{path}: holds no point layer (layers: "
+        f"{', '.join(f'{n} ({t})' for n, t in layers)}); incidents must be points"
+    )
+
+
+def _layer_crs(path: Path, layer: str, layer_crs: str | None, given: CRS | None) -> CRS:
+    """Return the CRS given (warning where the layer declares another), else the layer's."""
+    if given is not None:
+        if layer_crs and not CRS.from_user_input(layer_crs).equals(given):
             log.warning(
-                "%s: declares %s; using crs=%s as given", path, layer_crs, spec.crs.to_string()
+                "%s: declares %s; using crs=%s as given", path, layer_crs, given.to_string()
             )
-        crs = spec.crs
-    elif layer_crs:
-        crs = CRS.from_user_input(layer_crs)
-    else:
-        raise CRSError(f"{path}: layer {layer!r} has no CRS; pass crs= the CRS it is in")
-    geom = shapely.from_wkb(np.asarray(table.column(meta["geometry_name"] or "wkb_geometry")))
+        return given
+    if layer_crs:
+        return CRS.from_user_input(layer_crs)
+    raise CRSError(f"{path}: layer {layer!r} has no CRS; pass crs= the CRS it is in")
+
+
+def _point_coordinates(path: Path, layer: str, geom: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return x and y of each point (NaN for null and empty ones); refuse other geometries.
+
+    A MultiPoint of one point counts as that point.
+    """
     types = shapely.get_type_id(geom)
     single = (types == 4) & (shapely.get_num_geometries(geom) == 1)
     geom = np.where(single, shapely.get_geometry(geom, 0), geom)
@@ -505,22 +562,7 @@ def read_vector(path: Path, spec: Spec) -> Raw:
         )
     x = shapely.get_x(geom).astype(np.float64)  # NaN for null and empty points
     y = shapely.get_y(geom).astype(np.float64)
-    n = len(geom)
-    return Raw(
-        path=path,
-        schema="vector",
-        crs=crs,
-        n_rows=n,
-        rows=np.arange(1, n + 1, dtype=np.int64),
-        x=x,
-        y=y,
-        xname="x",
-        yname="y",
-        cols={k: (table.column(c) if c is not None else None) for k, c in names.items()},
-        names=names,
-        malformed=rejections(path.name, np.empty(0, np.int64), MALFORMED, []),
-        notes=notes,
-    )
+    return x, y
 
 
 def _delim_name(delim: str) -> str:

@@ -210,6 +210,8 @@ _OUTCOME_SUSPECT = np.array(
     [0.03, 0.12, 0.1, 0.3, 0.15, 0.02, 0.01, 0.05, 0.05, 0.02, 0.0, 0.08, 0.07]
 )
 _UNDER_INVESTIGATION = 2
+#: The rural floor of the crime density (a share of incidents spread evenly).
+_CRIME_FLOOR = 0.08
 
 
 # --------------------------------------------------------------------------------------------
@@ -293,6 +295,44 @@ def _snap_points(
     )
 
 
+@dataclass(frozen=True)
+class _Hotspots:
+    """The planted hotspots: centre, radius, density there, kind, crime profile and activity."""
+
+    xy: FloatArray
+    r: FloatArray
+    dens: FloatArray
+    kinds: NDArray[Any]  # str
+    profiles: NDArray[Any]  # str
+    active: NDArray[np.bool_]  # (hotspot, month)
+    ramp: FloatArray  # (hotspot, month): an emerging hotspot's growth
+
+    def __len__(self) -> int:
+        return len(self.xy)
+
+
+@dataclass(frozen=True)
+class _Draws:
+    """The incidents drawn: place, month index, crime type and hotspot (-1: background)."""
+
+    xy: FloatArray
+    month: IntArray
+    ctype: IntArray
+    hot: IntArray
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The incidents in file order, each snapped to a map point and given its LSOA."""
+
+    month: IntArray
+    ctype: IntArray
+    hot: IntArray
+    snap: IntArray  # index of the map point
+    located: NDArray[np.bool_]  # False: a "No Location" row
+    lsoa: IntArray  # index of the new ward standing for its LSOA (len(wards) when not located)
+
+
 def build_crime(
     rng: np.random.Generator,
     geo: Geography,
@@ -303,20 +343,34 @@ def build_crime(
     no_location_share: float,
 ) -> tuple[pd.DataFrame, pd.DataFrame, gpd.GeoDataFrame]:
     """Plant hotspots, draw background crime, snap to map points and build the police.uk rows."""
-    outline, places = geo.outline, geo.places
-    n_m = len(months)
-    crime_floor = 0.08
     season = 1 + 0.1 * np.cos(2 * np.pi * (cal_month - 7) / 12)
     season = season / season.mean()
+    hot = _plant_hotspots(rng, geo.places, geo.outline, cal_month)
+    hot_counts, bg_counts = _monthly_counts(rng, hot, geo.places, season, target_rows)
+    draws = _draw_incidents(rng, geo.places, geo.outline, hot, hot_counts, bg_counts)
+    landmark = [_PROFILE_LANDMARK[str(p)] for p in hot.profiles]
+    n_streets = 30 * len(geo.atom_xy) // 70
+    snaps = _snap_points(rng, geo.outline, geo.places, n_streets, hot.xy, hot.r, landmark)
+    rows = _file_rows(rng, draws, snaps, geo, lay, no_location_share)
+    incidents = _police_uk_rows(rng, rows, snaps, lay, months)
+    return (
+        incidents,
+        _incident_truth(rows, snaps, months, len(hot)),
+        _hotspot_table(hot, rows, months),
+    )
 
-    # hotspots: centres in built-up areas, well apart; tight ones where background is dense
+
+def _plant_hotspots(
+    rng: np.random.Generator, places: Places, outline: shapely.Polygon, cal_month: IntArray
+) -> _Hotspots:
+    """Centres in built-up areas, well apart; tight ones where background is dense."""
     n_h = int(rng.integers(12, 21))
     cand = places.sample(rng, 600, outline.buffer(-1500), floor_share=0.0, spread=0.9)
     hot_xy = spread_points(cand, n_h, 1600.0)
     if len(hot_xy) < 12:  # a crowded county: allow closer hotspots
         hot_xy = spread_points(cand, n_h, 1100.0)
     n_h = len(hot_xy)
-    hot_dens = places.density(hot_xy, floor_share=crime_floor)
+    hot_dens = places.density(hot_xy, floor_share=_CRIME_FLOOR)
     radii = np.sort(np.exp(rng.uniform(np.log(80), np.log(400), n_h)))
     noisy = np.log(hot_dens) + rng.normal(0, 0.3, n_h)
     hot_r = np.empty(n_h)
@@ -328,6 +382,18 @@ def build_crime(
     ]
     kinds = rng.permutation(kinds)
     profiles = rng.choice(np.array(list(_PROFILES)), n_h)
+    active, ramp = _activity(rng, kinds, cal_month)
+    return _Hotspots(hot_xy, hot_r, hot_dens, kinds, profiles, active, ramp)
+
+
+def _activity(
+    rng: np.random.Generator, kinds: NDArray[Any], cal_month: IntArray
+) -> tuple[NDArray[np.bool_], FloatArray]:
+    """Return each hotspot's active months and growth; a kind the months cannot show: persistent.
+
+    ``kinds`` is updated in place.
+    """
+    n_h, n_m = len(kinds), len(cal_month)
     active = np.zeros((n_h, n_m), bool)
     ramp = np.ones((n_h, n_m))
     summer = np.isin(cal_month, [5, 6, 7, 8, 9])
@@ -341,16 +407,27 @@ def build_crime(
         else:
             kinds[h] = "persistent"
             active[h] = True
+    return active, ramp
 
+
+def _monthly_counts(
+    rng: np.random.Generator,
+    hot: _Hotspots,
+    places: Places,
+    season: FloatArray,
+    target_rows: int,
+) -> tuple[IntArray, IntArray]:
+    """Return the incidents per hotspot and month, and the background incidents per month."""
+    n_h, n_m = len(hot), len(season)
     bg_month = 0.9 * target_rows / n_m
     # background in the disc, judged by the densest of its centre and a ring around it
     ring = np.linspace(0, 2 * np.pi, 8, endpoint=False)
     around = (
-        hot_xy[:, None, :] + (2 * hot_r + 400)[:, None, None] * np.c_[np.cos(ring), np.sin(ring)]
+        hot.xy[:, None, :] + (2 * hot.r + 400)[:, None, None] * np.c_[np.cos(ring), np.sin(ring)]
     )
-    local = places.density(around.reshape(-1, 2), floor_share=crime_floor).reshape(n_h, 8)
-    bg_disc = bg_month * np.maximum(hot_dens, local.max(axis=1)) * np.pi * hot_r**2
-    shape = ramp * season[None, :] * active  # each hotspot's monthly profile
+    local = places.density(around.reshape(-1, 2), floor_share=_CRIME_FLOOR).reshape(n_h, 8)
+    bg_disc = bg_month * np.maximum(hot.dens, local.max(axis=1)) * np.pi * hot.r**2
+    shape = hot.ramp * season[None, :] * hot.active  # each hotspot's monthly profile
     # monthly rate: a base, at least 5-9 times the background in its disc, and at least 60-120
     # incidents over its active months (so short-lived hotspots are still visible)
     rate = np.maximum.reduce(
@@ -363,69 +440,122 @@ def build_crime(
     hot_counts = rng.poisson(rate[:, None] * shape)
     bg_month = max(target_rows - hot_counts.sum(), 0.5 * target_rows) / n_m
     bg_counts = rng.poisson(bg_month * season)
+    return hot_counts, bg_counts
 
-    # background points and types
+
+def _draw_incidents(
+    rng: np.random.Generator,
+    places: Places,
+    outline: shapely.Polygon,
+    hot: _Hotspots,
+    hot_counts: IntArray,
+    bg_counts: IntArray,
+) -> _Draws:
+    """Draw the background incidents (types by urbanity), then the hotspots' (by profile)."""
     n_bg = int(bg_counts.sum())
-    bg_xy = places.sample(rng, n_bg, outline, floor_share=crime_floor)
-    bg_m = np.repeat(np.arange(n_m), bg_counts)
-    d = places.density(bg_xy, floor_share=crime_floor)
-    urban = np.clip(np.log10(d * places.area / crime_floor) / 2.5, 0, 1)
+    bg_xy = places.sample(rng, n_bg, outline, floor_share=_CRIME_FLOOR)
+    bg_m = np.repeat(np.arange(len(bg_counts)), bg_counts)
+    d = places.density(bg_xy, floor_share=_CRIME_FLOOR)
+    urban = np.clip(np.log10(d * places.area / _CRIME_FLOOR) / 2.5, 0, 1)
     bg_type = _draw_types(rng, _type_matrix(urban))
 
-    # hotspot points and types
     hh, mm = np.nonzero(hot_counts)
     reps = hot_counts[hh, mm]
     h_id = np.repeat(hh, reps)
     h_m = np.repeat(mm, reps)
-    h_xy = hot_xy[h_id] + rng.normal(size=(len(h_id), 2)) * (hot_r[h_id] / 2)[:, None]
+    h_xy = hot.xy[h_id] + rng.normal(size=(len(h_id), 2)) * (hot.r[h_id] / 2)[:, None]
     outside = ~shapely.contains_xy(outline, h_xy[:, 0], h_xy[:, 1])
-    h_xy[outside] = hot_xy[h_id[outside]]
-    prof = np.array([[_PROFILES[p].get(t, 0.0) + 0.002 for t in CRIME_TYPES] for p in profiles])
+    h_xy[outside] = hot.xy[h_id[outside]]
+    prof = np.array([[_PROFILES[p].get(t, 0.0) + 0.002 for t in CRIME_TYPES] for p in hot.profiles])
     h_type = _draw_types(rng, prof[h_id]) if len(h_id) else np.empty(0, dtype=np.int64)
+    return _Draws(
+        xy=np.vstack([bg_xy, h_xy]),
+        month=np.r_[bg_m, h_m].astype(np.int64),
+        ctype=np.r_[bg_type, h_type].astype(np.int64),
+        hot=np.r_[np.full(n_bg, -1), h_id].astype(np.int64),
+    )
 
-    landmark = [_PROFILE_LANDMARK[str(p)] for p in profiles]
-    snaps = _snap_points(rng, outline, places, 30 * len(geo.atom_xy) // 70, hot_xy, hot_r, landmark)
 
-    xy = np.vstack([bg_xy, h_xy])
-    month = np.r_[bg_m, h_m].astype(np.int64)
-    ctype = np.r_[bg_type, h_type].astype(np.int64)
-    hot = np.r_[np.full(n_bg, -1), h_id].astype(np.int64)
-    n = len(xy)
-    snap = cKDTree(snaps.xy).query(xy)[1]
+def _file_rows(
+    rng: np.random.Generator,
+    draws: _Draws,
+    snaps: _SnapPoints,
+    geo: Geography,
+    lay: dict[str, Any],
+    no_location_share: float,
+) -> _Rows:
+    """Snap each incident to its nearest map point, drop some locations, put rows in file order.
+
+    File order: month, located rows by LSOA then type, rows with no location last.
+    """
+    n = len(draws.xy)
+    snap = cKDTree(snaps.xy).query(draws.xy)[1]
     # rows with no location: background, not ASB
-    eligible = (hot < 0) & (ctype != _ASB)
+    eligible = (draws.hot < 0) & (draws.ctype != _ASB)
     p_none = min(1.0, no_location_share * n / max(int(eligible.sum()), 1))
     located = ~(eligible & (rng.random(n) < p_none))
+    n_wards = len(lay["wards_new"])
+    lsoa = np.where(located, _snap_wards(snaps, geo, lay)[snap], n_wards)
+    month, ctype = draws.month, draws.ctype
+    order = np.lexsort((rng.random(n), ctype, lsoa, ~located, month))
+    return _Rows(
+        month[order], ctype[order], draws.hot[order], snap[order], located[order], lsoa[order]
+    )
 
-    # LSOA of each snap point: its new ward
+
+def _snap_wards(snaps: _SnapPoints, geo: Geography, lay: dict[str, Any]) -> IntArray:
+    """Return the new ward (its row in ``lay["wards_new"]``) of each map point; -1 for none."""
     tree = shapely.STRtree(geo.atoms)
     hit_p, hit_a = tree.query(shapely.points(snaps.xy), predicate="intersects")
     _, first = np.unique(hit_p, return_index=True)
     snap_ward = np.full(len(snaps.xy), -1, dtype=np.int64)
     snap_ward[hit_p[first]] = lay["new_rank"][geo.ward_new[hit_a[first]]]
-    wn = lay["wards_new"]
-    d_names = dict(zip(lay["districts"]["id"], lay["districts"]["name"], strict=True))
-    ward_district = wn["district"].to_numpy()
-    ordinal = wn.groupby("district").cumcount().to_numpy() + 1
-    lsoa_code = np.array([f"E019{k + 1:05d}" for k in range(len(wn))])
-    lsoa_name = np.array(
-        [f"{d_names[dd]} {o:03d}A" for dd, o in zip(ward_district, ordinal, strict=True)]
-    )
-    lsoa_idx = np.where(located, snap_ward[snap], len(wn))
+    return snap_ward
 
-    # file order: month, located rows by LSOA then type, rows with no location last
-    order = np.lexsort((rng.random(n), ctype, lsoa_idx, ~located, month))
-    xy, month, ctype, hot, snap, located, lsoa_idx = (
-        a[order] for a in (xy, month, ctype, hot, snap, located, lsoa_idx)
-    )
-    sxy = snaps.xy[snap]
+
+def _police_uk_rows(
+    rng: np.random.Generator,
+    rows: _Rows,
+    snaps: _SnapPoints,
+    lay: dict[str, Any],
+    months: Sequence[str],
+) -> pd.DataFrame:
+    """Build the police.uk street-level rows (all months in one frame)."""
+    n = len(rows.month)
+    located, ctype = rows.located, rows.ctype
+    sxy = snaps.xy[rows.snap]
     lon, lat = transformer(BNG, WGS84).transform(sxy[:, 0], sxy[:, 1])
     lon = np.where(located, np.round(lon, 6), np.nan)
     lat = np.where(located, np.round(lat, 6), np.nan)
-
     crime_id = pd.array(_hex_ids(rng, n), dtype="string")
     crime_id[ctype == _ASB] = pd.NA
-    outcome = np.empty(n, dtype=object)
+    outcome = _outcomes(rng, rows.month, ctype, len(months))
+    location = np.where(located, snaps.location[rows.snap], "No Location")
+    lsoa_code, lsoa_name = _lsoa_names(lay)
+    lsoa_at = np.minimum(rows.lsoa, len(lsoa_code) - 1)
+    return pd.DataFrame(
+        {
+            "Crime ID": crime_id,
+            "Month": pd.array(np.array(months)[rows.month], dtype="string"),
+            "Reported by": pd.array(np.full(n, FORCE_NAME), dtype="string"),
+            "Falls within": pd.array(np.full(n, FORCE_NAME), dtype="string"),
+            "Longitude": lon,
+            "Latitude": lat,
+            "Location": pd.array(location.astype(str), dtype="string"),
+            "LSOA code": _strings(lsoa_code[lsoa_at], located),
+            "LSOA name": _strings(lsoa_name[lsoa_at], located),
+            "Crime type": pd.array(np.array(CRIME_TYPES)[ctype], dtype="string"),
+            "Last outcome category": pd.array(outcome, dtype="string"),
+            "Context": pd.array([pd.NA] * n, dtype="string"),
+        }
+    )
+
+
+def _outcomes(
+    rng: np.random.Generator, month: IntArray, ctype: IntArray, n_m: int
+) -> NDArray[np.object_]:
+    """Draw each crime's last outcome (none for ASB); recent months are more often open."""
+    outcome = np.empty(len(month), dtype=object)
     suspect = np.isin(ctype, [_T["Drugs"], _T["Possession of weapons"]])
     for m in range(n_m):  # outcomes depend on the month's age
         age = n_m - 1 - m
@@ -434,32 +564,33 @@ def build_crime(
             p = table.copy()
             p[_UNDER_INVESTIGATION] += 0.35 * np.exp(-age / 1.5)
             outcome[idx] = np.array(_OUTCOMES)[rng.choice(p.size, idx.size, p=p / p.sum())]
-    outcome_arr = pd.array(outcome, dtype="string")
-    location = np.where(located, snaps.location[snap], "No Location")
-    lsoa_at = np.minimum(lsoa_idx, len(wn) - 1)
-    lsoa_c = _strings(lsoa_code[lsoa_at], located)
-    lsoa_n = _strings(lsoa_name[lsoa_at], located)
-    month_arr = np.array(months)[month]
-    incidents = pd.DataFrame(
-        {
-            "Crime ID": crime_id,
-            "Month": pd.array(month_arr, dtype="string"),
-            "Reported by": pd.array(np.full(n, FORCE_NAME), dtype="string"),
-            "Falls within": pd.array(np.full(n, FORCE_NAME), dtype="string"),
-            "Longitude": lon,
-            "Latitude": lat,
-            "Location": pd.array(location.astype(str), dtype="string"),
-            "LSOA code": lsoa_c,
-            "LSOA name": lsoa_n,
-            "Crime type": pd.array(np.array(CRIME_TYPES)[ctype], dtype="string"),
-            "Last outcome category": outcome_arr,
-            "Context": pd.array([pd.NA] * n, dtype="string"),
-        }
+    return outcome
+
+
+def _lsoa_names(lay: dict[str, Any]) -> tuple[NDArray[np.str_], NDArray[np.str_]]:
+    """Return one LSOA per new ward: its code and its name (district name and ordinal)."""
+    wn = lay["wards_new"]
+    d_names = dict(zip(lay["districts"]["id"], lay["districts"]["name"], strict=True))
+    ward_district = wn["district"].to_numpy()
+    ordinal = wn.groupby("district").cumcount().to_numpy() + 1
+    lsoa_code = np.array([f"E019{k + 1:05d}" for k in range(len(wn))])
+    lsoa_name = np.array(
+        [f"{d_names[dd]} {o:03d}A" for dd, o in zip(ward_district, ordinal, strict=True)]
     )
-    starts = np.searchsorted(month, np.arange(n_m))
+    return lsoa_code, lsoa_name
+
+
+def _incident_truth(
+    rows: _Rows, snaps: _SnapPoints, months: Sequence[str], n_h: int
+) -> pd.DataFrame:
+    """Return each row's file, row number, planted hotspot (or <NA>) and map point."""
+    n = len(rows.month)
+    month, hot, located = rows.month, rows.hot, rows.located
+    sxy = snaps.xy[rows.snap]
+    starts = np.searchsorted(month, np.arange(len(months)))
     row = np.arange(n) - starts[month] + 1
-    hot_ids = np.array([f"H{h + 1:02d}" for h in range(n_h)])
-    truth = pd.DataFrame(
+    hot_ids = _hotspot_ids(n_h)
+    return pd.DataFrame(
         {
             "file": _strings(np.array([csv_name(mo) for mo in months])[month]),
             "row": row.astype(np.int64),
@@ -469,32 +600,39 @@ def build_crime(
         }
     )
 
-    counts = np.bincount(hot[hot >= 0], minlength=n_h)
+
+def _hotspot_ids(n_h: int) -> NDArray[np.str_]:
+    return np.array([f"H{h + 1:02d}" for h in range(n_h)])
+
+
+def _hotspot_table(hot: _Hotspots, rows: _Rows, months: Sequence[str]) -> gpd.GeoDataFrame:
+    """Return the answer key: each planted hotspot with its kind, profile, size and activity."""
+    n_h = len(hot)
+    counts = np.bincount(rows.hot[rows.hot >= 0], minlength=n_h)
     main_type = np.array(
         [
-            CRIME_TYPES[int(np.argmax(np.bincount(ctype[hot == h], minlength=14)))]
+            CRIME_TYPES[int(np.argmax(np.bincount(rows.ctype[rows.hot == h], minlength=14)))]
             for h in range(n_h)
         ]
     )
-    act_idx = [np.flatnonzero(active[h]) for h in range(n_h)]
-    hotspots = gpd.GeoDataFrame(
+    act_idx = [np.flatnonzero(hot.active[h]) for h in range(n_h)]
+    return gpd.GeoDataFrame(
         {
-            "id": hot_ids,
-            "kind": kinds.astype(str),
-            "profile": profiles.astype(str),
-            "x": hot_xy[:, 0].round(1),
-            "y": hot_xy[:, 1].round(1),
-            "radius_m": hot_r.round(1),
+            "id": _hotspot_ids(n_h),
+            "kind": hot.kinds.astype(str),
+            "profile": hot.profiles.astype(str),
+            "x": hot.xy[:, 0].round(1),
+            "y": hot.xy[:, 1].round(1),
+            "radius_m": hot.r.round(1),
             "incidents": counts.astype(np.int64),
-            "months_active": active.sum(axis=1).astype(np.int64),
+            "months_active": hot.active.sum(axis=1).astype(np.int64),
             "first_month": [months[a[0]] for a in act_idx],
             "last_month": [months[a[-1]] for a in act_idx],
             "main_type": main_type,
         },
-        geometry=shapely.points(hot_xy.round(1)),
+        geometry=shapely.points(hot.xy.round(1)),
         crs=BNG,
     )
-    return incidents, truth, hotspots
 
 
 def csv_name(month: str) -> str:

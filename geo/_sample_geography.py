@@ -499,72 +499,122 @@ class Geography:
     adj: sparse.csr_matrix
 
 
+@dataclass(frozen=True)
+class _Cells:
+    """The atoms with their centres, areas, population weight and people, and adjacency."""
+
+    polys: Any
+    xy: FloatArray
+    area: FloatArray
+    weight: FloatArray  # population density x area: where people live
+    pop: IntArray  # whole people, summing to the county's population
+    adj: sparse.csr_matrix
+
+    @classmethod
+    def of(cls, atoms: Any, places: Places, total_pop: int) -> _Cells:
+        """Measure the atoms and share ``total_pop`` people among them by density."""
+        xy = shapely.get_coordinates(shapely.centroid(atoms))
+        area = shapely.area(atoms)
+        weight = places.density(xy) * area
+        quota = weight / weight.sum() * total_pop
+        pop = np.floor(quota).astype(np.int64)
+        short = total_pop - int(pop.sum())
+        pop[np.argsort(-(quota - pop), kind="stable")[:short]] += 1
+        return cls(atoms, xy, area, weight, pop, _adjacency(atoms))
+
+
 def build_geography(rng: np.random.Generator, n_wards: int, n_districts: int) -> Geography:
     """Draw the outline, settlements and atoms; label atoms with district and both ward sets."""
     outline = _outline(rng)
     places, seats = _settlements(rng, outline, n_districts)
+    q_xy, q_name = _quarters(rng, places)
+    cells = _Cells.of(_atoms(rng, outline, places, 40 * n_wards), places, 720_000)
+    district = _districts(rng, places, seats, cells)
+    seeds, seed_d = _new_ward_seeds(rng, cells, district, n_wards)
+    ward_new = _ward_labels(cells, district, seeds, seed_d, _Warp.random(rng, 350.0, 5000.0))
+    old_xy, old_d = _old_ward_seeds(rng, seeds, seed_d, int(district.max()) + 1)
+    ward_old = _ward_labels(cells, district, old_xy, old_d, _Warp.random(rng, 350.0, 5000.0))
+    return Geography(
+        outline,
+        places,
+        q_xy,
+        q_name,
+        cells.polys,
+        cells.xy,
+        cells.area,
+        cells.pop,
+        district,
+        ward_new,
+        ward_old,
+        cells.adj,
+    )
+
+
+def _quarters(rng: np.random.Generator, places: Places) -> tuple[FloatArray, NDArray[np.str_]]:
+    """Place and name the city's quarters (named places that new wards may be named after)."""
     city = places.xy[0]
-    n_q = 26
-    q_xy = spread_points(city + rng.normal(size=(600, 2)) * places.sigma[0] * 1.1, n_q, 900.0)
+    q_xy = spread_points(city + rng.normal(size=(600, 2)) * places.sigma[0] * 1.1, 26, 900.0)
     q_name = np.asarray(rng.choice(np.array(_QUARTERS), size=len(q_xy), replace=False))
+    return q_xy, q_name
 
-    atoms = _atoms(rng, outline, places, 40 * n_wards)
-    atom_xy = shapely.get_coordinates(shapely.centroid(atoms))
-    atom_area = shapely.area(atoms)
-    dens = places.density(atom_xy)
-    raw = dens * atom_area
-    total_pop = 720_000
-    quota = raw / raw.sum() * total_pop
-    atom_pop = np.floor(quota).astype(np.int64)
-    short = total_pop - int(atom_pop.sum())
-    atom_pop[np.argsort(-(quota - atom_pop), kind="stable")[:short]] += 1
-    adj = _adjacency(atoms)
-    n_atoms = len(atoms)
-    zeros = np.zeros(n_atoms, dtype=np.int64)
 
-    # districts: Apollonius diagram of the city and the district towns in a warped plane
+def _districts(
+    rng: np.random.Generator, places: Places, seats: FloatArray, cells: _Cells
+) -> IntArray:
+    """Label atoms by district, made contiguous.
+
+    An Apollonius diagram of the city and the district towns in a warped plane.
+    """
+    city = places.xy[0]
     w_d = _Warp.random(rng, 3000.0, 18_000.0)
     r_city = 2.6 * places.sigma[0]
     bonus = np.r_[
         0.0,
         np.full(len(seats) - 1, max(0.0, np.median(np.hypot(*(seats[1:] - city).T)) - 2 * r_city)),
     ]
-    d = np.sqrt(_sqdist(w_d(atom_xy), w_d(seats))) - bonus
-    district = _make_contiguous(np.argmin(d, axis=1).astype(np.int64), zeros, adj, atom_area)
-    district = _compact(district)
-    n_d = int(district.max()) + 1
+    d = np.sqrt(_sqdist(w_d(cells.xy), w_d(seats))) - bonus
+    zeros = np.zeros(len(cells.xy), dtype=np.int64)
+    district = _make_contiguous(np.argmin(d, axis=1).astype(np.int64), zeros, cells.adj, cells.area)
+    return _compact(district)
 
-    # new wards: seeds by population per district, a few weighted Lloyd steps
-    pop_d = np.bincount(district, weights=atom_pop, minlength=n_d)
+
+def _new_ward_seeds(
+    rng: np.random.Generator, cells: _Cells, district: IntArray, n_wards: int
+) -> tuple[FloatArray, IntArray]:
+    """Seeds of the new wards by population per district, after a few weighted Lloyd steps.
+
+    Returns each seed's point and district.
+    """
+    n_d = int(district.max()) + 1
+    pop_d = np.bincount(district, weights=cells.pop, minlength=n_d)
     per_d = _allocate(pop_d**0.85, n_wards, 6, np.bincount(district, minlength=n_d) // 8)
     seed_xy_l, seed_d_l = [], []
     for k in range(n_d):  # one draw per district
         idx = np.flatnonzero(district == k)
-        chosen = rng.choice(idx, size=int(per_d[k]), replace=False, p=raw[idx] / raw[idx].sum())
-        seed_xy_l.append(atom_xy[chosen])
+        p = cells.weight[idx] / cells.weight[idx].sum()
+        chosen = rng.choice(idx, size=int(per_d[k]), replace=False, p=p)
+        seed_xy_l.append(cells.xy[chosen])
         seed_d_l.append(np.full(int(per_d[k]), k))
     seeds = np.vstack(seed_xy_l)
     seed_d = np.concatenate(seed_d_l).astype(np.int64)
     foreign = district[:, None] != seed_d[None, :]
     for _ in range(4):
-        d2 = _sqdist(atom_xy, seeds)
+        d2 = _sqdist(cells.xy, seeds)
         d2[foreign] = np.inf
         lab = np.argmin(d2, axis=1)
-        wsum = np.bincount(lab, weights=raw, minlength=len(seeds))
-        cx = np.bincount(lab, weights=raw * atom_xy[:, 0], minlength=len(seeds))
-        cy = np.bincount(lab, weights=raw * atom_xy[:, 1], minlength=len(seeds))
+        w = cells.weight
+        wsum = np.bincount(lab, weights=w, minlength=len(seeds))
+        cx = np.bincount(lab, weights=w * cells.xy[:, 0], minlength=len(seeds))
+        cy = np.bincount(lab, weights=w * cells.xy[:, 1], minlength=len(seeds))
         ok = wsum > 0
         seeds[ok] = np.c_[cx[ok] / wsum[ok], cy[ok] / wsum[ok]]
+    return seeds, seed_d
 
-    def label(seed_xy: FloatArray, seed_dist: IntArray, warp: _Warp) -> IntArray:
-        d2 = _sqdist(warp(atom_xy), warp(seed_xy))
-        d2[district[:, None] != seed_dist[None, :]] = np.inf
-        lab = np.argmin(d2, axis=1).astype(np.int64)
-        return _compact(_make_contiguous(lab, district, adj, atom_area))
 
-    ward_new = label(seeds, seed_d, _Warp.random(rng, 350.0, 5000.0))
-
-    # old wards: jittered seeds, some merged (dropped), some split (doubled)
+def _old_ward_seeds(
+    rng: np.random.Generator, seeds: FloatArray, seed_d: IntArray, n_d: int
+) -> tuple[FloatArray, IntArray]:
+    """Seeds of the old wards: the new ones jittered, some merged (dropped), some split."""
     nn = cKDTree(seeds).query(seeds, k=2)[0][:, 1]
     old = seeds + rng.normal(size=seeds.shape) * 0.22 * nn[:, None]
     n_drop = int(rng.integers(8, 15))
@@ -578,23 +628,17 @@ def build_geography(rng: np.random.Generator, n_wards: int, n_districts: int) ->
     offs = np.c_[np.cos(ang), np.sin(ang)] * nn[split, None]
     old_twin = old[split] + 0.4 * offs
     old[split] -= 0.2 * offs
-    old_xy = np.vstack([old[keep], old_twin])
-    old_d = np.r_[seed_d[keep], seed_d[split]]
-    ward_old = label(old_xy, old_d, _Warp.random(rng, 350.0, 5000.0))
-    return Geography(
-        outline,
-        places,
-        q_xy,
-        q_name,
-        atoms,
-        atom_xy,
-        atom_area,
-        atom_pop,
-        district,
-        ward_new,
-        ward_old,
-        adj,
-    )
+    return np.vstack([old[keep], old_twin]), np.r_[seed_d[keep], seed_d[split]]
+
+
+def _ward_labels(
+    cells: _Cells, district: IntArray, seed_xy: FloatArray, seed_dist: IntArray, warp: _Warp
+) -> IntArray:
+    """Label atoms by nearest seed of their own district in a warped plane, made contiguous."""
+    d2 = _sqdist(warp(cells.xy), warp(seed_xy))
+    d2[district[:, None] != seed_dist[None, :]] = np.inf
+    lab = np.argmin(d2, axis=1).astype(np.int64)
+    return _compact(_make_contiguous(lab, district, cells.adj, cells.area))
 
 
 def _ranks(order: IntArray) -> IntArray:
@@ -619,10 +663,19 @@ def _unions(polys: Any, labels: IntArray, k: int) -> Any:
     )
 
 
-def _police(geo: Geography, n_beats: int, n_sectors: int) -> dict[str, Any]:
-    """Beats, sectors and NPAs as labels of the old wards."""
+@dataclass(frozen=True)
+class _OldWards:
+    """The old wards as nodes: population, district, centre and shared-edge graph."""
+
+    n: int
+    pop: NDArray[Any]  # people per old ward
+    district: IntArray
+    xy: FloatArray
+    graph: sparse.csr_matrix
+
+
+def _old_wards(geo: Geography) -> _OldWards:
     n_old = int(geo.ward_old.max()) + 1
-    n_d = int(geo.district.max()) + 1
     old_pop = np.bincount(geo.ward_old, weights=geo.atom_pop, minlength=n_old)
     old_dist = np.zeros(n_old, dtype=np.int64)
     old_dist[geo.ward_old] = geo.district
@@ -634,11 +687,36 @@ def _police(geo: Geography, n_beats: int, n_sectors: int) -> dict[str, Any]:
         / np.bincount(geo.ward_old, weights=geo.atom_area, minlength=n_old)[:, None]
     )
     wgraph = _label_graph(geo.ward_old, geo.adj, n_old)
+    return _OldWards(n_old, old_pop, old_dist, wxy, wgraph)
+
+
+def _police(geo: Geography, n_beats: int, n_sectors: int) -> dict[str, Any]:
+    """Beats, sectors and NPAs as labels of the old wards."""
+    wards = _old_wards(geo)
+    npa, npa_city = _npa_labels(geo, wards)
+    # sectors per NPA by population, then beats per sector by population
+    n_npa = len(npa_city)
+    npa_pop = np.bincount(npa, weights=wards.pop, minlength=n_npa)
+    npa_size = np.bincount(npa, minlength=n_npa)
+    sec_per = _allocate(npa_pop, n_sectors, 1, np.maximum(npa_size // 3, 1))
+    sector = _split_each(npa, sec_per, wards)
+    n_sec = int(sec_per.sum())
+    sec_pop = np.bincount(sector, weights=wards.pop, minlength=n_sec)
+    sec_size = np.bincount(sector, minlength=n_sec)
+    beat_per = _allocate(sec_pop, n_beats, 2, sec_size)
+    beat = _split_each(sector, beat_per, wards)
+    return {"npa": npa, "sector": sector, "beat": beat, "npa_city": npa_city}
+
+
+def _npa_labels(geo: Geography, wards: _OldWards) -> tuple[IntArray, NDArray[np.bool_]]:
+    """NPAs: the city split in two; two pairs of adjacent small rural districts merged.
+
+    Returns each old ward's NPA and, per NPA, whether it is one of the city's.
+    """
+    n_d = int(geo.district.max()) + 1
     dgraph = _label_graph(geo.district, geo.adj, n_d)
     city_d = int(geo.district[np.argmin(_sqdist(geo.places.xy[:1], geo.atom_xy)[0])])
-    pop_d = np.bincount(old_dist, weights=old_pop, minlength=n_d)
-
-    # NPAs: the city split in two; two pairs of adjacent small rural districts merged
+    pop_d = np.bincount(wards.district, weights=wards.pop, minlength=n_d)
     rural = [k for k in range(n_d) if k != city_d]
     dg = dgraph.tocoo()
     pairs = sorted(
@@ -658,80 +736,88 @@ def _police(geo: Geography, n_beats: int, n_sectors: int) -> dict[str, Any]:
             continue
         group[b] = a
         merged |= {a, b}
-    npa = np.full(n_old, -1, dtype=np.int64)
-    city_wards = np.flatnonzero(old_dist == city_d)
-    halves = _partition(city_wards, 2, wgraph, wxy)
-    npa[city_wards] = halves
+    npa = np.full(wards.n, -1, dtype=np.int64)
+    city_wards = np.flatnonzero(wards.district == city_d)
+    npa[city_wards] = _partition(city_wards, 2, wards.graph, wards.xy)
     rural_groups = sorted(set(group.values()))
     for n, g in enumerate(rural_groups):
         in_group = [k for k in rural if group[k] == g]
-        npa[np.isin(old_dist, in_group)] = 2 + n
-    n_npa = 2 + len(rural_groups)
+        npa[np.isin(wards.district, in_group)] = 2 + n
+    return npa, np.r_[True, True, np.zeros(len(rural_groups), bool)]
 
-    # sectors per NPA by population, then beats per sector by population
-    npa_pop = np.bincount(npa, weights=old_pop, minlength=n_npa)
-    npa_size = np.bincount(npa, minlength=n_npa)
-    sec_per = _allocate(npa_pop, n_sectors, 1, np.maximum(npa_size // 3, 1))
-    sector = np.full(n_old, -1, dtype=np.int64)
+
+def _split_each(parent: IntArray, parts: IntArray, wards: _OldWards) -> IntArray:
+    """Split each parent's wards into ``parts[parent]`` connected parts, numbered across parents."""
+    labels = np.full(wards.n, -1, dtype=np.int64)
     nxt = 0
-    for p in range(n_npa):
-        members = np.flatnonzero(npa == p)
-        sector[members] = nxt + _partition(members, int(sec_per[p]), wgraph, wxy)
-        nxt += int(sec_per[p])
-    n_sec = nxt
-    sec_pop = np.bincount(sector, weights=old_pop, minlength=n_sec)
-    sec_size = np.bincount(sector, minlength=n_sec)
-    beat_per = _allocate(sec_pop, n_beats, 2, sec_size)
-    beat = np.full(n_old, -1, dtype=np.int64)
-    nxt = 0
-    for s in range(n_sec):
-        members = np.flatnonzero(sector == s)
-        beat[members] = nxt + _partition(members, int(beat_per[s]), wgraph, wxy)
-        nxt += int(beat_per[s])
-    return {
-        "npa": npa,
-        "sector": sector,
-        "beat": beat,
-        "npa_city": np.r_[True, True, np.zeros(len(rural_groups), bool)],
-    }
+    for p in range(len(parts)):
+        members = np.flatnonzero(parent == p)
+        labels[members] = nxt + _partition(members, int(parts[p]), wards.graph, wards.xy)
+        nxt += int(parts[p])
+    return labels
+
+
+@dataclass(frozen=True)
+class _Namer:
+    """The places areas are named after, each with its pull and scale (see _qualified_names)."""
+
+    xy: FloatArray
+    name: NDArray[np.str_]
+    pull: FloatArray
+    scale: FloatArray
+
+    @classmethod
+    def of(cls, geo: Geography) -> _Namer:
+        """Settlements and city quarters; towns pull, the city does not."""
+        places = geo.places
+        pull = np.r_[
+            np.where(places.kind == "town", 1.5 * places.sigma, 0.0), np.zeros(len(geo.quarters_xy))
+        ]
+        pull[0] = 0.0
+        return cls(
+            np.vstack([places.xy, geo.quarters_xy]),
+            np.r_[places.name, geo.quarters_name],
+            pull,
+            np.r_[places.sigma + 300, np.full(len(geo.quarters_xy), 700.0)],
+        )
+
+    def names(self, geom: Any) -> NDArray[np.object_]:
+        """Name each area after the place nearest its representative point."""
+        rep = shapely.get_coordinates(shapely.point_on_surface(geom))
+        return _qualified_names(rep, self.xy, self.name, self.pull, self.scale)
 
 
 def build_layers(geo: Geography, n_beats: int, n_sectors: int) -> dict[str, Any]:
     """Build the GeoDataFrames (ids, names, geometry) from the atom labels."""
-    places = geo.places
-    n_new = int(geo.ward_new.max()) + 1
-    n_old = int(geo.ward_old.max()) + 1
-    n_d = int(geo.district.max()) + 1
     pol = _police(geo, n_beats, n_sectors)
+    namer = _Namer.of(geo)
+    districts, d_rank, d_id = _district_frame(geo)
+    wards_new, new_rank = _ward_frame(geo, geo.ward_new, "E059", namer, d_rank, d_id)
+    wards_new = wards_new.iloc[np.argsort(new_rank)].reset_index(drop=True)
+    wards_old, old_rank = _ward_frame(geo, geo.ward_old, "E058", namer, d_rank, d_id)
+    police = _police_frames(geo, pol, wards_old.geometry.to_numpy(), namer)
+    wards_old = wards_old.assign(
+        beat=police["ward_beat"], sector=police["ward_sector"], npa=police["ward_npa"]
+    )[["id", "name", "district", "population", "beat", "sector", "npa", "geometry"]]
+    wards_old = wards_old.iloc[np.argsort(old_rank)].reset_index(drop=True)
+    return {
+        "outline": shapely.coverage_union_all(districts.geometry.to_numpy()),
+        "districts": districts,
+        "wards_new": wards_new,
+        "wards_old": wards_old,
+        "beats": police["beats"],
+        "sectors": police["sectors"],
+        "npas": police["npas"],
+        "new_rank": new_rank,
+    }
 
-    # name places: settlements and city quarters
-    all_xy = np.vstack([places.xy, geo.quarters_xy])
-    all_name = np.r_[places.name, geo.quarters_name]
-    pull = np.r_[
-        np.where(places.kind == "town", 1.5 * places.sigma, 0.0), np.zeros(len(geo.quarters_xy))
-    ]
-    pull[0] = 0.0
-    scale = np.r_[places.sigma + 300, np.full(len(geo.quarters_xy), 700.0)]
 
-    # --- districts
+def _district_frame(geo: Geography) -> tuple[gpd.GeoDataFrame, IntArray, NDArray[np.str_]]:
+    """Return the districts (in id order), each district label's rank and its id."""
+    n_d = int(geo.district.max()) + 1
     d_geom = _unions(geo.atoms, geo.district, n_d)
     d_pop = np.bincount(geo.district, weights=geo.atom_pop, minlength=n_d).astype(np.int64)
-    # place -> district by the atom containing the place centre
-    tree = shapely.STRtree(geo.atoms)
-    hit_p, hit_a = tree.query(shapely.points(places.xy), predicate="intersects")
-    _, first = np.unique(hit_p, return_index=True)
-    place_d = np.full(len(places.xy), -1, dtype=np.int64)
-    place_d[hit_p[first]] = geo.district[hit_a[first]]
-    d_names = []
-    for k in range(n_d):
-        inside = np.flatnonzero(place_d == k)
-        if inside.size:
-            d_names.append(str(places.name[inside[np.argmax(places.weight[inside])]]))
-        else:
-            c = np.asarray(shapely.get_coordinates(shapely.point_on_surface(d_geom[k])))[0]
-            centre = np.asarray(geo.outline.centroid.coords[0])
-            ci = int(_compass_index(np.array([c[0] - centre[0]]), np.array([c[1] - centre[1]]))[0])
-            d_names.append(f"{_COMPASS[ci]} {COUNTY_NAME}")
+    d_names = _district_names(geo, d_geom)
     d_order = np.argsort(np.array(d_names), kind="stable")
     d_rank = _ranks(d_order)
     d_id = _codes("E079", d_rank, 5)
@@ -742,45 +828,126 @@ def build_layers(geo: Geography, n_beats: int, n_sectors: int) -> dict[str, Any]
         .iloc[d_order]
         .reset_index(drop=True)
     )
+    return districts, d_rank, d_id
 
-    def ward_frame(lab: IntArray, k: int, prefix: str) -> tuple[gpd.GeoDataFrame, IntArray]:
-        geom = _unions(geo.atoms, lab, k)
-        rep = shapely.get_coordinates(shapely.point_on_surface(geom))
-        names = _qualified_names(rep, all_xy, all_name, pull, scale)
-        dist = np.zeros(k, dtype=np.int64)
-        dist[lab] = geo.district
-        pop = np.bincount(lab, weights=geo.atom_pop, minlength=k).astype(np.int64)
-        order = np.lexsort((names.astype(str), d_rank[dist]))
-        rank = _ranks(order)
-        frame = gpd.GeoDataFrame(
-            {
-                "id": _codes(prefix, rank, 5),
-                "name": names.astype(str),
-                "district": d_id[dist],
-                "population": pop,
-                "geometry": geom,
-            },
-            crs=BNG,
-        )
-        return frame, rank
 
-    wards_new, new_rank = ward_frame(geo.ward_new, n_new, "E059")
-    wards_new = wards_new.iloc[np.argsort(new_rank)].reset_index(drop=True)
-    wards_old, old_rank = ward_frame(geo.ward_old, n_old, "E058")
+def _district_names(geo: Geography, d_geom: Any) -> list[str]:
+    """Name each district after its largest place, else its compass point in the county."""
+    places = geo.places
+    # place -> district by the atom containing the place centre
+    tree = shapely.STRtree(geo.atoms)
+    hit_p, hit_a = tree.query(shapely.points(places.xy), predicate="intersects")
+    _, first = np.unique(hit_p, return_index=True)
+    place_d = np.full(len(places.xy), -1, dtype=np.int64)
+    place_d[hit_p[first]] = geo.district[hit_a[first]]
+    d_names = []
+    for k in range(len(d_geom)):
+        inside = np.flatnonzero(place_d == k)
+        if inside.size:
+            d_names.append(str(places.name[inside[np.argmax(places.weight[inside])]]))
+        else:
+            c = np.asarray(shapely.get_coordinates(shapely.point_on_surface(d_geom[k])))[0]
+            centre = np.asarray(geo.outline.centroid.coords[0])
+            ci = int(_compass_index(np.array([c[0] - centre[0]]), np.array([c[1] - centre[1]]))[0])
+            d_names.append(f"{_COMPASS[ci]} {COUNTY_NAME}")
+    return d_names
 
-    # --- police areas from the old ward polygons
-    old_geom = wards_old.geometry.to_numpy()
-    centre = np.asarray(geo.outline.centroid.coords[0])
-    city_xy = places.xy[0]
+
+def _ranked_frame(
+    prefix: str,
+    width: int,
+    geom: Any,
+    names: NDArray[Any],
+    parent_rank: IntArray,
+    columns: dict[str, Any],
+) -> tuple[gpd.GeoDataFrame, IntArray, NDArray[np.str_]]:
+    """Give areas ids ranked by parent, then name; return the frame (label order), ranks, ids."""
+    order = np.lexsort((names.astype(str), parent_rank))
+    rank = _ranks(order)
+    ids = _codes(prefix, rank, width)
+    frame = gpd.GeoDataFrame(
+        {"id": ids, "name": names.astype(str), **columns, "geometry": geom}, crs=BNG
+    )
+    return frame, rank, ids
+
+
+def _in_rank_order(frame: gpd.GeoDataFrame, rank: IntArray) -> gpd.GeoDataFrame:
+    return frame.iloc[np.argsort(rank)].reset_index(drop=True)
+
+
+def _ward_frame(
+    geo: Geography,
+    lab: IntArray,
+    prefix: str,
+    namer: _Namer,
+    d_rank: IntArray,
+    d_id: NDArray[np.str_],
+) -> tuple[gpd.GeoDataFrame, IntArray]:
+    """Return one ward vintage (in label order) and each ward label's rank."""
+    k = int(lab.max()) + 1
+    geom = _unions(geo.atoms, lab, k)
+    dist = np.zeros(k, dtype=np.int64)
+    dist[lab] = geo.district
+    pop = np.bincount(lab, weights=geo.atom_pop, minlength=k).astype(np.int64)
+    columns = {"district": d_id[dist], "population": pop}
+    frame, rank, _ = _ranked_frame(prefix, 5, geom, namer.names(geom), d_rank[dist], columns)
+    return frame, rank
+
+
+def _police_frames(
+    geo: Geography, pol: dict[str, Any], old_geom: Any, namer: _Namer
+) -> dict[str, Any]:
+    """Build the NPAs, sectors and beats from the old ward polygons, and each old ward's ids."""
+    places = geo.places
     npa, sector, beat = pol["npa"], pol["sector"], pol["beat"]
-    n_npa, n_sec, n_beat = int(npa.max()) + 1, int(sector.max()) + 1, int(beat.max()) + 1
+    n_sec, n_beat = int(sector.max()) + 1, int(beat.max()) + 1
+    npas, npa_rank, npa_ids = _npa_frame(geo, npa, pol["npa_city"], old_geom)
+    sec_of_beat = np.zeros(n_beat, dtype=np.int64)
+    sec_of_beat[beat] = sector
+    npa_of_sec = np.zeros(n_sec, dtype=np.int64)
+    npa_of_sec[sector] = npa
+    sec_geom = _unions(old_geom, sector, n_sec)
+    s_pull = np.where(places.kind == "town", 2 * places.sigma, 0.0)
+    sec_names = _Namer(places.xy, places.name, s_pull, places.sigma + 300).names(sec_geom)
+    sec_npa = {"npa": npa_ids[npa_of_sec].astype(str)}
+    sectors, s_rank, s_id = _ranked_frame(
+        "S", 2, sec_geom, sec_names, npa_rank[npa_of_sec], sec_npa
+    )
+    beat_geom = _unions(old_geom, beat, n_beat)
+    beat_parents = {
+        "sector": s_id[sec_of_beat],
+        "npa": npa_ids[npa_of_sec[sec_of_beat]].astype(str),
+    }
+    beat_names = namer.names(beat_geom)
+    beats, b_rank, b_id = _ranked_frame(
+        "B", 2, beat_geom, beat_names, s_rank[sec_of_beat], beat_parents
+    )
+    return {
+        "npas": npas,
+        "sectors": _in_rank_order(sectors, s_rank),
+        "beats": _in_rank_order(beats, b_rank),
+        "ward_beat": b_id[beat],
+        "ward_sector": s_id[sector],
+        "ward_npa": npa_ids[npa].astype(str),
+    }
+
+
+def _npa_frame(
+    geo: Geography, npa: IntArray, is_city: NDArray[np.bool_], old_geom: Any
+) -> tuple[gpd.GeoDataFrame, IntArray, NDArray[np.object_]]:
+    """Return the NPAs (in id order), each NPA label's rank and its id.
+
+    NPAs are named by compass point: the city's from the city centre, the others from the
+    county's centre.
+    """
+    n_npa = int(npa.max()) + 1
     npa_geom = _unions(old_geom, npa, n_npa)
     npa_rep = shapely.get_coordinates(shapely.point_on_surface(npa_geom))
-    is_city = pol["npa_city"]
+    centre = np.asarray(geo.outline.centroid.coords[0])
     npa_names = np.empty(n_npa, dtype=object)
     npa_ids = np.empty(n_npa, dtype=object)
     for mask, origin, prefix, code in (
-        (is_city, city_xy, f"{places.name[0]} ", "C"),
+        (is_city, geo.places.xy[0], f"{geo.places.name[0]} ", "C"),
         (~is_city, centre, "", ""),
     ):
         idx = np.flatnonzero(mask)
@@ -802,66 +969,4 @@ def build_layers(geo: Geography, n_beats: int, n_sectors: int) -> dict[str, Any]
         .iloc[npa_order]
         .reset_index(drop=True)
     )
-
-    sec_of_beat = np.zeros(n_beat, dtype=np.int64)
-    sec_of_beat[beat] = sector
-    npa_of_sec = np.zeros(n_sec, dtype=np.int64)
-    npa_of_sec[sector] = npa
-    sec_geom = _unions(old_geom, sector, n_sec)
-    sec_rep = shapely.get_coordinates(shapely.point_on_surface(sec_geom))
-    s_pull = np.where(places.kind == "town", 2 * places.sigma, 0.0)
-    sec_names = _qualified_names(sec_rep, places.xy, places.name, s_pull, places.sigma + 300)
-    npa_rank = _ranks(npa_order)
-    s_order = np.lexsort((sec_names.astype(str), npa_rank[npa_of_sec]))
-    s_rank = _ranks(s_order)
-    s_id = _codes("S", s_rank, 2)
-    sectors = (
-        gpd.GeoDataFrame(
-            {
-                "id": s_id,
-                "name": sec_names.astype(str),
-                "npa": npa_ids[npa_of_sec].astype(str),
-                "geometry": sec_geom,
-            },
-            crs=BNG,
-        )
-        .iloc[s_order]
-        .reset_index(drop=True)
-    )
-
-    beat_geom = _unions(old_geom, beat, n_beat)
-    beat_rep = shapely.get_coordinates(shapely.point_on_surface(beat_geom))
-    beat_names = _qualified_names(beat_rep, all_xy, all_name, pull, scale)
-    b_order = np.lexsort((beat_names.astype(str), s_rank[sec_of_beat]))
-    b_rank = _ranks(b_order)
-    b_id = _codes("B", b_rank, 2)
-    beats = (
-        gpd.GeoDataFrame(
-            {
-                "id": b_id,
-                "name": beat_names.astype(str),
-                "sector": s_id[sec_of_beat],
-                "npa": npa_ids[npa_of_sec[sec_of_beat]].astype(str),
-                "geometry": beat_geom,
-            },
-            crs=BNG,
-        )
-        .iloc[b_order]
-        .reset_index(drop=True)
-    )
-
-    wards_old = wards_old.assign(
-        beat=b_id[beat], sector=s_id[sector], npa=npa_ids[npa].astype(str)
-    )[["id", "name", "district", "population", "beat", "sector", "npa", "geometry"]]
-    wards_old = wards_old.iloc[np.argsort(old_rank)].reset_index(drop=True)
-    outline = shapely.coverage_union_all(districts.geometry.to_numpy())
-    return {
-        "outline": outline,
-        "districts": districts,
-        "wards_new": wards_new,
-        "wards_old": wards_old,
-        "beats": beats,
-        "sectors": sectors,
-        "npas": npas,
-        "new_rank": new_rank,
-    }
+    return npas, _ranks(npa_order), npa_ids

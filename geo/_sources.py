@@ -46,38 +46,48 @@ def expand_sources(source: Sources, *, suffixes: Iterable[str] | None = None) ->
     out: list[Path] = []
     missing: list[str] = []
     for item in items:
-        text = os.fspath(item)
-        path = Path(text)
-        if path.is_dir():
-            found = sorted(
-                p
-                for p in path.iterdir()
-                if p.is_file() and (wanted is None or _suffix(p) in wanted)
-            )
-            if not found:
-                raise EmptyInputError(
-                    f"{text}: folder holds no file ending in "
-                    f"{', '.join(sorted(wanted)) if wanted else 'anything'}"
-                )
-            out.extend(found)
-        elif path.is_file():
-            out.append(path)
-        elif _GLOB_CHARS & set(text):
-            found = sorted(Path(p) for p in glob.glob(text) if Path(p).is_file())
-            if not found:
-                raise EmptyInputError(f"{text}: the pattern matches no file")
-            out.extend(found)
+        found = _files_of(os.fspath(item), wanted)
+        if found is None:
+            missing.append(os.fspath(item))
         else:
-            missing.append(text)
+            out.extend(found)
     if missing:
         raise InputFormatError(
             "no such file or folder: " + ", ".join(missing) + " (check the path and spelling)"
         )
     if not out:
         raise EmptyInputError("no input files given")
+    return _unique(out)
+
+
+def _files_of(text: str, wanted: set[str] | None) -> list[Path] | None:
+    """Return the files one item names (a file, a folder's, a glob's); None if it names nothing."""
+    path = Path(text)
+    if path.is_dir():
+        found = sorted(
+            p for p in path.iterdir() if p.is_file() and (wanted is None or _suffix(p) in wanted)
+        )
+        if not found:
+            raise EmptyInputError(
+                f"{text}: folder holds no file ending in "
+                f"{', '.join(sorted(wanted)) if wanted else 'anything'}"
+            )
+        return found
+    if path.is_file():
+        return [path]
+    if _GLOB_CHARS & set(text):
+        found = sorted(Path(p) for p in glob.glob(text) if Path(p).is_file())
+        if not found:
+            raise EmptyInputError(f"{text}: the pattern matches no file")
+        return found
+    return None
+
+
+def _unique(paths: list[Path]) -> list[Path]:
+    """Drop repeats (the same file named twice, by any path), keeping the first."""
     seen: set[Path] = set()
     unique = []
-    for p in out:
+    for p in paths:
         key = p.resolve()
         if key not in seen:
             seen.add(key)

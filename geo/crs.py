@@ -160,32 +160,54 @@ def check_crs_fits(bounds: Bounds, crs: CRS, *, what: str = "layer") -> str | No
     str or None
         One line describing the problem, or None when the CRS is plausible.
     """
-    minx, miny, maxx, maxy = bounds
     if not all(math.isfinite(v) for v in bounds):
         return None
-    name = crs.to_string()
     if crs.is_geographic:
-        if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
-            return (
-                f"{what}: declares the geographic CRS {name} but its coordinates span "
-                f"x {minx:.6g}..{maxx:.6g}, y {miny:.6g}..{maxy:.6g}, which are not degrees; "
-                "pass the projected CRS the file really uses with crs=..."
-            )
-        if _inside((miny, minx, maxy, maxx), GB_LONLAT_BOUNDS) and not _overlaps(
-            bounds, GB_LONLAT_BOUNDS
-        ):
-            return (
-                f"{what}: its coordinates (x {minx:.6g}..{maxx:.6g}, y {miny:.6g}..{maxy:.6g}) "
-                "look like latitude and longitude in the wrong order: swapped, they lie in "
-                "Great Britain. Write longitude as x and latitude as y (e.g. "
-                "gdf.geometry = shapely.transform(gdf.geometry.values, lambda c: c[:, ::-1]))"
-            )
-    elif max(abs(minx), abs(maxx)) <= 180 and max(abs(miny), abs(maxy)) <= 90:
+        why = _not_lonlat(bounds, crs, what)
+    else:
+        why = _degrees_in_projected(bounds, crs, what)
+    return why if why is not None else _outside_area_of_use(bounds, crs, what)
+
+
+def _not_lonlat(bounds: Bounds, crs: CRS, what: str) -> str | None:
+    """Say why coordinates declared in a geographic CRS are not lon/lat.
+
+    They are out of range, or swapped (they lie in Great Britain only as lat/lon).
+    """
+    minx, miny, maxx, maxy = bounds
+    if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
         return (
-            f"{what}: declares the projected CRS {name} but its coordinates "
+            f"{what}: declares the geographic CRS {crs.to_string()} but its coordinates span "
+            f"x {minx:.6g}..{maxx:.6g}, y {miny:.6g}..{maxy:.6g}, which are not degrees; "
+            "pass the projected CRS the file really uses with crs=..."
+        )
+    if _inside((miny, minx, maxy, maxx), GB_LONLAT_BOUNDS) and not _overlaps(
+        bounds, GB_LONLAT_BOUNDS
+    ):
+        return (
+            f"{what}: its coordinates (x {minx:.6g}..{maxx:.6g}, y {miny:.6g}..{maxy:.6g}) "
+            "look like latitude and longitude in the wrong order: swapped, they lie in "
+            "Great Britain. Write longitude as x and latitude as y (e.g. "
+            "gdf.geometry = shapely.transform(gdf.geometry.values, lambda c: c[:, ::-1]))"
+        )
+    return None
+
+
+def _degrees_in_projected(bounds: Bounds, crs: CRS, what: str) -> str | None:
+    """Say so when coordinates declared in a projected CRS are degree-sized numbers."""
+    minx, miny, maxx, maxy = bounds
+    if max(abs(minx), abs(maxx)) <= 180 and max(abs(miny), abs(maxy)) <= 90:
+        return (
+            f"{what}: declares the projected CRS {crs.to_string()} but its coordinates "
             f"(x {minx:.6g}..{maxx:.6g}, y {miny:.6g}..{maxy:.6g}) look like lon/lat degrees; "
             "pass crs='EPSG:4326' if they are"
         )
+    return None
+
+
+def _outside_area_of_use(bounds: Bounds, crs: CRS, what: str) -> str | None:
+    """Say so when the coordinates lie outside the CRS's area of use (10 % margin)."""
+    name = crs.to_string()
     aou = crs.area_of_use
     if aou is None:
         return None

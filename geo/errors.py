@@ -11,18 +11,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 __all__ = [
+    "AssetsNotFoundError",
     "BeatplanError",
     "CRSError",
     "CRSMismatchError",
     "ColumnNotFoundError",
     "DuplicateIdError",
     "EmptyInputError",
+    "ExternalResourceError",
     "GeometryError",
     "InputFormatError",
     "InputTypeError",
     "OptionError",
     "OutputExistsError",
     "ValidationError",
+    "WardsTooCoarseError",
     "check_option",
 ]
 
@@ -91,6 +94,18 @@ class ValidationError(BeatplanError, ValueError):
         n = len(self.problems)
         head = f"{source}: {n} problem{'s' if n != 1 else ''} found"
         super().__init__(head + ":\n" + "\n".join(f"  - {p}" for p in self.problems))
+
+
+class WardsTooCoarseError(ValidationError):
+    """The wards are larger than the areas they are realigned to: most areas would vanish."""
+
+
+class AssetsNotFoundError(BeatplanError, FileNotFoundError):
+    """An offline map needs a JavaScript or CSS asset that has not been fetched."""
+
+
+class ExternalResourceError(BeatplanError, ValueError):
+    """An offline map would still load a script, stylesheet or image from the network."""
 
 
 def check_option(name: str, value: str, choices: Iterable[str]) -> str:

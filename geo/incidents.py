@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -49,6 +50,7 @@ from beatplan.geo._incident_tables import (
     RANGE,
     REJECT_REASONS,
     STRING,
+    Raw,
     Spec,
     file_kind,
     read_parquet,
@@ -358,6 +360,27 @@ def read_incidents(
     >>> sorted(inc.reason_counts)
     ['no location']
     """
+    spec = _make_spec(schema, x, y, crs, {"date": date, "category": category, "id": id})
+    paths = expand_sources(source, suffixes=FOLDER_SUFFIXES)
+    raws = [_read_source(path, spec) for path in paths]
+    schema_used = _one_schema(raws)
+    parts = [validate(r, i) for i, r in enumerate(raws)]
+    del raws  # the raw text columns are not needed any more
+    out = _output_crs(parts, to_crs)
+    stack = _stack(parts, out)
+
+    rejected = [frame for p in parts for frame in p.rejected]
+    keep = _projectable(stack, parts, out, rejected)
+    keep &= ~_repeated_ids(stack.kept, keep, rejected)
+    if area is not None:
+        keep &= ~_outside_area(area, stack, keep, out, rejected)
+    return _result(stack, keep, rejected, parts, paths, out, schema_used)
+
+
+def _make_spec(
+    schema: str, x: str | None, y: str | None, crs: Any, columns: dict[str, str | None]
+) -> Spec:
+    """Check the caller's options (together they must make sense) and hold them as a Spec."""
     check_option("schema", schema, SCHEMAS)
     if (x is None) != (y is None):
         raise OptionError(
@@ -370,23 +393,26 @@ def read_incidents(
             "crs=, e.g. crs='EPSG:27700' (British National Grid) or crs='EPSG:3435' "
             "(Illinois East, US feet); for longitude/latitude use schema='lonlat'"
         )
-    spec = Spec(schema, x, y, src_crs, {"date": date, "category": category, "id": id})
-    paths = expand_sources(source, suffixes=FOLDER_SUFFIXES)
+    return Spec(schema, x, y, src_crs, columns)
 
-    raws = []
-    for path in paths:
-        kind = file_kind(path)
-        if kind == "vector" or spec.schema == "vector":
-            if kind != "vector":
-                raise InputFormatError(
-                    f"{path}: schema='vector' reads GeoPackage/GeoJSON/Shapefile point layers, "
-                    "but this is a table; use schema='auto'"
-                )
-            raws.append(read_vector(path, spec))
-        elif kind == "parquet":
-            raws.append(read_parquet(path, spec))
-        else:
-            raws.append(read_text(path, spec))
+
+def _read_source(path: Path, spec: Spec) -> Raw:
+    """Read one file by its kind: a vector layer, Parquet or a delimited text table."""
+    kind = file_kind(path)
+    if kind == "vector" or spec.schema == "vector":
+        if kind != "vector":
+            raise InputFormatError(
+                f"{path}: schema='vector' reads GeoPackage/GeoJSON/Shapefile point layers, "
+                "but this is a table; use schema='auto'"
+            )
+        return read_vector(path, spec)
+    if kind == "parquet":
+        return read_parquet(path, spec)
+    return read_text(path, spec)
+
+
+def _one_schema(raws: list[Raw]) -> str:
+    """Return the schema every source was read with; refuse sources that need different ones."""
     schemas = dict.fromkeys(r.schema for r in raws)
     if len(schemas) > 1:
         raise InputFormatError(
@@ -394,15 +420,23 @@ def read_incidents(
             + "; ".join(f"{r.path.name}: {r.schema}" for r in raws)
             + "; read them separately"
         )
-    parts = [validate(r, i) for i, r in enumerate(raws)]
-    del raws
-    out = _output_crs(parts, to_crs)
+    return next(iter(schemas))
 
-    rejected: list[pd.DataFrame] = []
-    messages: list[str] = []
-    for p in parts:
-        rejected.extend(p.rejected)
-        messages.extend(p.messages)
+
+@dataclass(frozen=True)
+class _Stack:
+    """Every file's candidate points stacked: their columns, source and projected coordinates."""
+
+    kept: pd.DataFrame  # id, month, timestamp, category, location, lsoa, source, row
+    owner: np.ndarray  # the index of each row's part
+    sx: np.ndarray  # coordinates in the source CRS
+    sy: np.ndarray
+    px: np.ndarray  # coordinates in the output CRS (NaN or inf where not projectable)
+    py: np.ndarray
+
+
+def _stack(parts: list[Part], out: CRS) -> _Stack:
+    """Stack the parts' candidate points and project them to ``out``."""
     counts = [len(p.rows) for p in parts]
     owner = np.repeat(np.arange(len(parts)), counts)
     sx = np.concatenate([p.x for p in parts]) if parts else np.empty(0)
@@ -421,50 +455,84 @@ def read_incidents(
             "row": np.concatenate([p.rows for p in parts]).astype(np.int64),
         }
     )
+    return _Stack(kept, owner, sx, sy, px, py)
 
-    keep = np.isfinite(px) & np.isfinite(py)
+
+def _projectable(
+    stack: _Stack, parts: list[Part], out: CRS, rejected: list[pd.DataFrame]
+) -> np.ndarray:
+    """Return the rows whose projected coordinates are finite; reject the rest (out of range)."""
+    keep = np.isfinite(stack.px) & np.isfinite(stack.py)
     if not keep.all():
         bad = ~keep
-        src_crs = np.array([p.crs.to_string() for p in parts], dtype=object)[owner[bad]]
+        src_crs = np.array([p.crs.to_string() for p in parts], dtype=object)[stack.owner[bad]]
         detail = (
-            "x=" + number_text(sx[bad]) + ", y=" + number_text(sy[bad]) + " (" + src_crs
-            + f"): cannot be projected to {out.to_string()}"
+            "x=" + number_text(stack.sx[bad]) + ", y=" + number_text(stack.sy[bad]) + " ("
+            + src_crs + f"): cannot be projected to {out.to_string()}"
         )  # fmt: skip
-        rejected.append(_table(kept[bad], RANGE, detail.to_numpy(dtype=object)))
-    ids = kept["id"]
-    if ids.notna().any():
-        codes, _ = pd.factorize(ids)
-        has = (codes >= 0) & keep
-        dup = pd.Series(np.where(has, codes, -1)).duplicated().to_numpy() & has
-        if dup.any():
-            first_pos = np.full(len(codes), -1, dtype=np.int64)
-            firsts = np.flatnonzero(has & ~dup)
-            first_pos[codes[firsts]] = firsts
-            first = first_pos[codes[dup]]
-            detail = (
-                "id '" + ids[dup].astype(str).reset_index(drop=True)
-                + "' already read at "
-                + kept["source"].to_numpy()[first].astype(str)
-                + " row "
-                + kept["row"].to_numpy()[first].astype(str)
-            )  # fmt: skip
-            rejected.append(_table(kept[dup], DUP, detail.to_numpy(dtype=object)))
-            keep &= ~dup
-    if area is not None:
-        geom = _area_geometry(area, out)
-        shapely.prepare(geom)
-        outside = keep & ~shapely.intersects_xy(geom, px, py)
-        if outside.any():
-            detail = (
-                "x=" + number_text(px[outside]) + ", y=" + number_text(py[outside])
-                + f" ({out.to_string()}) lies outside the area"
-            )  # fmt: skip
-            rejected.append(_table(kept[outside], OUTSIDE, detail.to_numpy(dtype=object)))
-            keep &= ~outside
+        rejected.append(_table(stack.kept[bad], RANGE, detail.to_numpy(dtype=object)))
+    return keep
 
+
+def _repeated_ids(kept: pd.DataFrame, keep: np.ndarray, rejected: list[pd.DataFrame]) -> np.ndarray:
+    """Reject the second and later kept rows with one id (across files); return their mask."""
+    ids = kept["id"]
+    dup = np.zeros(len(kept), dtype=bool)
+    if not ids.notna().any():
+        return dup
+    codes, _ = pd.factorize(ids)
+    has = (codes >= 0) & keep
+    dup = pd.Series(np.where(has, codes, -1)).duplicated().to_numpy() & has
+    if dup.any():
+        first_pos = np.full(len(codes), -1, dtype=np.int64)
+        firsts = np.flatnonzero(has & ~dup)
+        first_pos[codes[firsts]] = firsts
+        first = first_pos[codes[dup]]
+        detail = (
+            "id '" + ids[dup].astype(str).reset_index(drop=True)
+            + "' already read at "
+            + kept["source"].to_numpy()[first].astype(str)
+            + " row "
+            + kept["row"].to_numpy()[first].astype(str)
+        )  # fmt: skip
+        rejected.append(_table(kept[dup], DUP, detail.to_numpy(dtype=object)))
+    return dup
+
+
+def _outside_area(
+    area: Any, stack: _Stack, keep: np.ndarray, out: CRS, rejected: list[pd.DataFrame]
+) -> np.ndarray:
+    """Reject the kept rows outside ``area``; return their mask."""
+    geom = _area_geometry(area, out)
+    shapely.prepare(geom)
+    px, py = stack.px, stack.py
+    outside = keep & ~shapely.intersects_xy(geom, px, py)
+    if outside.any():
+        detail = (
+            "x=" + number_text(px[outside]) + ", y=" + number_text(py[outside])
+            + f" ({out.to_string()}) lies outside the area"
+        )  # fmt: skip
+        rejected.append(_table(stack.kept[outside], OUTSIDE, detail.to_numpy(dtype=object)))
+    return outside
+
+
+def _result(
+    stack: _Stack,
+    keep: np.ndarray,
+    rejected: list[pd.DataFrame],
+    parts: list[Part],
+    paths: list[Path],
+    out: CRS,
+    schema: str,
+) -> Incidents:
+    """Assemble the Incidents: the kept points, every rejection sorted, the messages."""
+    kept = stack.kept
     points = kept if keep.all() else kept[keep].reset_index(drop=True)
-    gdf = gpd.GeoDataFrame(points, geometry=gpd.points_from_xy(px[keep], py[keep]), crs=out)
+    gdf = gpd.GeoDataFrame(
+        points, geometry=gpd.points_from_xy(stack.px[keep], stack.py[keep]), crs=out
+    )
     rej = _sorted_rejected(rejected, [p.name for p in parts])
+    messages = [m for p in parts for m in p.messages]
     messages.extend(_notes(parts))
     rows_read = sum(p.n_rows for p in parts)
     if rows_read == 0:
@@ -475,7 +543,7 @@ def read_incidents(
         rows_read=rows_read,
         crs=out,
         sources=[str(p) for p in paths],
-        schema=next(iter(schemas)),
+        schema=schema,
         messages=messages,
     )
     log.info(

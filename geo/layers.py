@@ -117,6 +117,19 @@ _KML_HOUSEKEEPING = (
 )
 _SINGLE_LAYER_SUFFIXES = (".json", ".geojson", ".geojsonl", ".geojsons", ".ndjson", ".shp", ".fgb")
 _POLYGON, _MULTIPOLYGON, _COLLECTION = 3, 6, 7
+_TYPE_NAMES = np.array(
+    [
+        "Point",
+        "LineString",
+        "LinearRing",
+        "Polygon",
+        "MultiPoint",
+        "MultiLineString",
+        "MultiPolygon",
+        "GeometryCollection",
+    ],
+    dtype=object,
+)
 _MAX_LISTED = 25
 
 
@@ -198,162 +211,27 @@ def read_boundaries(
     files = _expand(path)
     source = _source_label(path)
     given_crs = None if crs is None else parse_crs(crs, what="crs")
-    if to_crs is None or (isinstance(to_crs, str) and to_crs == "working"):
-        target_crs = None
-    else:
-        target_crs = parse_crs(to_crs, what="to_crs")
-
-    problems: list[str] = []
+    target_crs = _target_crs(to_crs)
+    problems: list[str] = []  # every problem found, raised together
     warnings: list[str] = []
 
-    parts = [_read_file(f, layer) for f in files]
-    if not any(len(p) for p in parts):
-        what = files[0] if len(files) == 1 else f"{source} ({len(files)} files)"
-        raise EmptyInputError(f"{what}: holds no features; expected boundary polygons")
-    for p in parts:
-        if not len(p):
-            _warn(warnings, f"{p.path}: holds no features; skipped")
-    parts = [p for p in parts if len(p)]
-    files = [p.path for p in parts]
-
-    # --- CRS: each file's declared CRS, the override, the fit check, one CRS for all ---------
-    declared = [p.crs for p in parts]
-    crs_source = next((c.to_string() for c in declared if c is not None), None)
-    effective: list[CRS | None] = []
-    for f, dec in zip(files, declared, strict=True):
-        if given_crs is not None:
-            if dec is not None and not dec.equals(given_crs, ignore_axis_order=True):
-                _warn(
-                    warnings,
-                    f"{f}: declares {_crs_name(dec)} but crs={_crs_name(given_crs)} was given; "
-                    f"using {_crs_name(given_crs)}",
-                )
-            effective.append(given_crs)
-        else:
-            effective.append(dec)
-    missing_crs = [f for f, c in zip(files, effective, strict=True) if c is None]
-    if missing_crs:
-        problems.append(_no_crs_message(missing_crs, parts, effective))
-    crs_ok = not missing_crs
-    for f, part, c in zip(files, parts, effective, strict=True):
-        if c is None:
-            continue
-        bounds = _bounds(part.geoms)
-        if bounds is None:
-            continue
-        why = check_crs_fits(bounds, c, what=f.name)
-        if why is not None:
-            problems.append(why)
-            crs_ok = False
-    base_crs = effective[0] if crs_ok else None
-    geoms = []
-    for part, c in zip(parts, effective, strict=True):
-        g = part.geoms
-        if crs_ok and c is not None and base_crs is not None and not c.equals(base_crs):
-            g = np.asarray(gpd.GeoSeries(g, crs=c).to_crs(base_crs).values, dtype=object)
-        geoms.append(g)
-    geometry = np.concatenate(geoms)
-    files_per_row = np.repeat(
-        np.array([str(f) for f in files], dtype=object), [len(p) for p in parts]
+    parts = _read_parts(files, layer, source, warnings)
+    stack = _stack_parts(parts, given_crs, problems, warnings)
+    id_used, name_used = _choose_columns(stack, parts, id_col, name_col, source)
+    ids, names, others = _split_columns(stack.table, id_used, name_used)
+    labels, dup = _check_ids(ids, id_used, stack, dissolve=dissolve, problems=problems)
+    geometry, repaired = _check_geometry(
+        stack.geometry, labels, source=source, problems=problems, warnings=warnings
     )
-    row_no = np.concatenate([np.arange(1, len(p) + 1) for p in parts])
-    table = (
-        parts[0].table
-        if len(parts) == 1
-        else pd.concat([p.table for p in parts], ignore_index=True)
-    )
-
-    # --- id and name columns ------------------------------------------------------------------
-    if id_col is not None:
-        id_used = _resolve_column(id_col, "id_col", files, parts, table)
-    else:
-        detected = _detect(table, _ID_RES, source=source, what="id")
-        if detected is None:
-            raise ColumnNotFoundError(
-                f"{source}: cannot tell which column holds the feature ids; the columns are: "
-                f"{_list_columns(table)}. Pass id_col= naming the column with one unique id per "
-                "feature (--id-col on the command line)"
-            )
-        id_used = detected
-    if name_col is not None:
-        name_used: str | None = _resolve_column(name_col, "name_col", files, parts, table)
-    else:
-        name_used = _detect(table, _NAME_RES, source=source, what="name", exclude=id_used)
-        if name_used is None and id_used.lower() == "name":
-            name_used = id_used
-    log.info(
-        "%s: %d features from %d file%s; id column %r%s, name column %r%s",
-        source,
-        len(table),
-        len(files),
-        "" if len(files) == 1 else "s",
-        id_used,
-        "" if id_col else " (detected)",
-        name_used,
-        "" if name_col else " (detected)",
-    )
-    ids = _as_id_strings(table[id_used])
-    names = (
-        table[name_used].astype("string")
-        if name_used is not None
-        else pd.Series(pd.NA, index=table.index, dtype="string")
-    )
-
-    no_id = ids.isna().to_numpy()
-    labels = ids.fillna("").to_numpy(dtype=object)
-    for i in np.flatnonzero(no_id):  # features without an id are named by file and position
-        where = f"{Path(files_per_row[i]).name} " if len(files) > 1 else ""
-        labels[i] = f"{where}feature {row_no[i]}"
-    if no_id.any():
-        problems.append(
-            f"{int(no_id.sum())} feature{_s(no_id.sum())} {_have(no_id.sum())} no id in column "
-            f"{id_used!r}: {_listing(labels[no_id])}; every feature needs an id"
-        )
-    dup = ids.duplicated(keep=False).to_numpy() & ~no_id
-    if dup.any() and not dissolve:
-        counts = ids[dup].value_counts(sort=False)
-        shown = [f"{v!r} appears {n} times" for v, n in counts.items()]
-        where = ""
-        if len(files) > 1:
-            where = " (in " + ", ".join(sorted({Path(f).name for f in files_per_row[dup]})) + ")"
-        problems.append(
-            f"id column {id_used!r} is not unique ({len(ids)} features, "
-            f"{ids.nunique()} distinct ids): {_listing(shown, quote=False)}{where}; "
-            "pass id_col= naming a column with one unique value per feature, or, if each id's "
-            "features are the parts of one area, pass dissolve=True to merge them into one "
-            "(Multi)Polygon per id"
-        )
-
-    # --- geometry checks and repair -------------------------------------------------------------
-    geometry, repaired = _check_geometry(geometry, labels, problems)
-    if repaired:
-        _warn(
-            warnings,
-            f"{source}: repaired {len(repaired)} invalid "
-            f"geometr{'y' if len(repaired) == 1 else 'ies'} with make_valid: {_listing(repaired)}",
-        )
     if problems:
         raise ValidationError(source, problems)
 
-    # --- assemble the contract frame ------------------------------------------------------------
-    others = table.drop(columns=list({id_used, *([name_used] if name_used else [])}))
-    if any(p.kml for p in parts):
-        others = _drop_kml_housekeeping(others)
-    others = _rename_clashes(others, source, warnings)
-    out = pd.concat(
-        [
-            pd.DataFrame({"id": ids.to_numpy(), "name": names.to_numpy()}).astype(
-                {"id": "string", "name": "string"}
-            ),
-            others,
-        ],
-        axis=1,
+    kml = any(p.kml for p in parts)
+    gdf = _assemble(
+        ids, names, others, geometry, stack.crs, kml=kml, source=source, warnings=warnings
     )
-    gdf = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geometry), crs=base_crs)
     if to_crs is not None:
-        if target_crs is None:
-            target_crs = working_crs(gdf)
-        gdf = to_working(gdf, target_crs)
+        gdf = to_working(gdf, target_crs if target_crs is not None else working_crs(gdf))
     dissolved: dict[str, int] = {}
     if dup.any():  # only reached with dissolve=True
         gdf, dissolved = _dissolve(gdf, source=source, id_col=id_used, warnings=warnings)
@@ -361,7 +239,7 @@ def read_boundaries(
         "source": source,
         "id_col": id_used,
         "name_col": name_used,
-        "crs_source": crs_source,
+        "crs_source": stack.crs_source,
         "repaired": repaired,
         "dissolved": dissolved,
         "warnings": warnings,
@@ -499,6 +377,110 @@ def _check_layer(path: Path, layer: str | int | None) -> None:
         check_option(f"layer (of {path})", str(layer), names)
 
 
+def _target_crs(to_crs: Any) -> CRS | None:
+    """Parse ``to_crs``; None for ``"working"`` (chosen once the layer is read) and None."""
+    if to_crs is None or (isinstance(to_crs, str) and to_crs == "working"):
+        return None
+    return parse_crs(to_crs, what="to_crs")
+
+
+def _read_parts(
+    files: list[Path], layer: str | int | None, source: str, warnings: list[str]
+) -> list[_Part]:
+    """Read every file; skip (with a warning) those without features; refuse all empty."""
+    parts = [_read_file(f, layer) for f in files]
+    if not any(len(p) for p in parts):
+        what = files[0] if len(files) == 1 else f"{source} ({len(files)} files)"
+        raise EmptyInputError(f"{what}: holds no features; expected boundary polygons")
+    for p in parts:
+        if not len(p):
+            _warn(warnings, f"{p.path}: holds no features; skipped")
+    return [p for p in parts if len(p)]
+
+
+# ---------------------------------------------------------------------------------------------
+# one CRS
+
+
+@dataclass(frozen=True)
+class _Stack:
+    """Every file's features stacked in one CRS, with the file and position each came from."""
+
+    table: pd.DataFrame
+    geometry: np.ndarray
+    crs: CRS | None  # the first file's CRS; None when a file's CRS is missing or wrong
+    crs_source: str | None  # the first CRS a file declares
+    files: list[Path]
+    file_of_row: np.ndarray
+    row_no: np.ndarray  # 1-based position within its file
+
+
+def _stack_parts(
+    parts: list[_Part], given_crs: CRS | None, problems: list[str], warnings: list[str]
+) -> _Stack:
+    """Give each file its CRS, check it fits the coordinates, and stack all in the first's."""
+    files = [p.path for p in parts]
+    declared = [p.crs for p in parts]
+    effective = _effective_crs(files, declared, given_crs, warnings)
+    base_crs = _base_crs(parts, effective, problems)
+    geoms = [_reprojected(p.geoms, c, base_crs) for p, c in zip(parts, effective, strict=True)]
+    return _Stack(
+        table=(
+            parts[0].table
+            if len(parts) == 1
+            else pd.concat([p.table for p in parts], ignore_index=True)
+        ),
+        geometry=np.concatenate(geoms),
+        crs=base_crs,
+        crs_source=next((c.to_string() for c in declared if c is not None), None),
+        files=files,
+        file_of_row=np.repeat(
+            np.array([str(f) for f in files], dtype=object), [len(p) for p in parts]
+        ),
+        row_no=np.concatenate([np.arange(1, len(p) + 1) for p in parts]),
+    )
+
+
+def _effective_crs(
+    files: list[Path], declared: list[CRS | None], given_crs: CRS | None, warnings: list[str]
+) -> list[CRS | None]:
+    """Each file's CRS: the one given (warning where a file declares another), else its own."""
+    if given_crs is None:
+        return list(declared)
+    for f, dec in zip(files, declared, strict=True):
+        if dec is not None and not dec.equals(given_crs, ignore_axis_order=True):
+            _warn(
+                warnings,
+                f"{f}: declares {_crs_name(dec)} but crs={_crs_name(given_crs)} was given; "
+                f"using {_crs_name(given_crs)}",
+            )
+    return [given_crs] * len(files)
+
+
+def _base_crs(parts: list[_Part], effective: list[CRS | None], problems: list[str]) -> CRS | None:
+    """Record files with no CRS or one their coordinates cannot be in; else the first's CRS."""
+    missing = [p.path for p, c in zip(parts, effective, strict=True) if c is None]
+    if missing:
+        problems.append(_no_crs_message(missing, parts, effective))
+    ok = not missing
+    for part, c in zip(parts, effective, strict=True):
+        bounds = None if c is None else _bounds(part.geoms)
+        if c is None or bounds is None:
+            continue
+        why = check_crs_fits(bounds, c, what=part.path.name)
+        if why is not None:
+            problems.append(why)
+            ok = False
+    return effective[0] if ok else None
+
+
+def _reprojected(geoms: np.ndarray, crs: CRS | None, base_crs: CRS | None) -> np.ndarray:
+    """Return ``geoms`` in ``base_crs`` (unchanged when either CRS is unknown or they agree)."""
+    if base_crs is None or crs is None or crs.equals(base_crs):
+        return geoms
+    return np.asarray(gpd.GeoSeries(geoms, crs=crs).to_crs(base_crs).values, dtype=object)
+
+
 def _bounds(geoms: np.ndarray) -> tuple[float, float, float, float] | None:
     b = shapely.total_bounds(geoms)
     if not np.all(np.isfinite(b)):
@@ -541,7 +523,104 @@ def _no_crs_message(missing: list[Path], parts: list[_Part], effective: list[CRS
 
 
 # ---------------------------------------------------------------------------------------------
-# columns
+# columns and ids
+
+
+def _choose_columns(
+    stack: _Stack,
+    parts: list[_Part],
+    id_col: str | None,
+    name_col: str | None,
+    source: str,
+) -> tuple[str, str | None]:
+    """Return the id and name columns: the ones named (checked), else detected."""
+    table, files = stack.table, stack.files
+    if id_col is not None:
+        id_used = _resolve_column(id_col, "id_col", files, parts, table)
+    else:
+        id_used = _detect_id(table, source)
+    if name_col is not None:
+        name_used: str | None = _resolve_column(name_col, "name_col", files, parts, table)
+    else:
+        name_used = _detect(table, _NAME_RES, source=source, what="name", exclude=id_used)
+        if name_used is None and id_used.lower() == "name":
+            name_used = id_used
+    log.info(
+        "%s: %d features from %d file%s; id column %r%s, name column %r%s",
+        source,
+        len(table),
+        len(files),
+        "" if len(files) == 1 else "s",
+        id_used,
+        "" if id_col else " (detected)",
+        name_used,
+        "" if name_col else " (detected)",
+    )
+    return id_used, name_used
+
+
+def _detect_id(table: pd.DataFrame, source: str) -> str:
+    detected = _detect(table, _ID_RES, source=source, what="id")
+    if detected is None:
+        raise ColumnNotFoundError(
+            f"{source}: cannot tell which column holds the feature ids; the columns are: "
+            f"{_list_columns(table)}. Pass id_col= naming the column with one unique id per "
+            "feature (--id-col on the command line)"
+        )
+    return detected
+
+
+def _split_columns(
+    table: pd.DataFrame, id_used: str, name_used: str | None
+) -> tuple[pd.Series, pd.Series, pd.DataFrame]:
+    """Return the ids (strings, <NA> for blanks), the names and the other attribute columns."""
+    ids = _as_id_strings(table[id_used])
+    names = (
+        table[name_used].astype("string")
+        if name_used is not None
+        else pd.Series(pd.NA, index=table.index, dtype="string")
+    )
+    others = table.drop(columns=list({id_used, *([name_used] if name_used else [])}))
+    return ids, names, others
+
+
+def _check_ids(
+    ids: pd.Series, id_used: str, stack: _Stack, *, dissolve: bool, problems: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Record missing and (unless ``dissolve``) repeated ids.
+
+    Returns each feature's label for messages (its id, else file and position) and the mask
+    of features whose id is repeated.
+    """
+    no_id = ids.isna().to_numpy()
+    labels = ids.fillna("").to_numpy(dtype=object)
+    for i in np.flatnonzero(no_id):  # features without an id are named by file and position
+        where = f"{Path(stack.file_of_row[i]).name} " if len(stack.files) > 1 else ""
+        labels[i] = f"{where}feature {stack.row_no[i]}"
+    if no_id.any():
+        problems.append(
+            f"{int(no_id.sum())} feature{_s(no_id.sum())} {_have(no_id.sum())} no id in column "
+            f"{id_used!r}: {_listing(labels[no_id])}; every feature needs an id"
+        )
+    dup = ids.duplicated(keep=False).to_numpy() & ~no_id
+    if dup.any() and not dissolve:
+        problems.append(_duplicate_ids_message(ids, dup, id_used, stack))
+    return labels, dup
+
+
+def _duplicate_ids_message(ids: pd.Series, dup: np.ndarray, id_used: str, stack: _Stack) -> str:
+    counts = ids[dup].value_counts(sort=False)
+    shown = [f"{v!r} appears {n} times" for v, n in counts.items()]
+    where = ""
+    if len(stack.files) > 1:
+        where = " (in " + ", ".join(sorted({Path(f).name for f in stack.file_of_row[dup]})) + ")"
+    return (
+        f"id column {id_used!r} is not unique ({len(ids)} features, "
+        f"{ids.nunique()} distinct ids): {_listing(shown, quote=False)}{where}; "
+        "pass id_col= naming a column with one unique value per feature, or, if each id's "
+        "features are the parts of one area, pass dissolve=True to merge them into one "
+        "(Multi)Polygon per id"
+    )
 
 
 def _detect(
@@ -619,6 +698,33 @@ def _as_id_strings(values: pd.Series) -> pd.Series:
     return out.mask(out == "")
 
 
+def _assemble(
+    ids: pd.Series,
+    names: pd.Series,
+    others: pd.DataFrame,
+    geometry: np.ndarray,
+    crs: CRS | None,
+    *,
+    kml: bool,
+    source: str,
+    warnings: list[str],
+) -> gpd.GeoDataFrame:
+    """Build the contract frame: ``id``, ``name``, the other attributes, ``geometry``."""
+    if kml:
+        others = _drop_kml_housekeeping(others)
+    others = _rename_clashes(others, source, warnings)
+    out = pd.concat(
+        [
+            pd.DataFrame({"id": ids.to_numpy(), "name": names.to_numpy()}).astype(
+                {"id": "string", "name": "string"}
+            ),
+            others,
+        ],
+        axis=1,
+    )
+    return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geometry), crs=crs)
+
+
 def _drop_kml_housekeeping(table: pd.DataFrame) -> pd.DataFrame:
     drop = [c for c in _KML_HOUSEKEEPING if c in table.columns and table[c].dropna().nunique() <= 1]
     return table.drop(columns=drop)
@@ -653,9 +759,29 @@ def _rename_clashes(table: pd.DataFrame, source: str, warnings: list[str]) -> pd
 
 
 def _check_geometry(
-    geoms: np.ndarray, labels: np.ndarray, problems: list[str]
+    geoms: np.ndarray, labels: np.ndarray, *, source: str, problems: list[str], warnings: list[str]
 ) -> tuple[np.ndarray, list[str]]:
+    """Record missing, empty and non-polygonal geometries; repair invalid ones (with a warning).
+
+    Returns the geometries (2D, collections reduced to their polygons, repaired) and the
+    labels of the features repaired.
+    """
     geoms = shapely.force_2d(geoms)
+    present = _flag_missing(geoms, labels, problems)
+    geoms = _collections_to_polygons(geoms, present)
+    polygonal = present & ~_flag_non_polygons(geoms, labels, present, problems)
+    geoms, repaired = _repair_invalid(geoms, labels, polygonal, problems)
+    if repaired:
+        _warn(
+            warnings,
+            f"{source}: repaired {len(repaired)} invalid "
+            f"geometr{'y' if len(repaired) == 1 else 'ies'} with make_valid: {_listing(repaired)}",
+        )
+    return geoms, repaired
+
+
+def _flag_missing(geoms: np.ndarray, labels: np.ndarray, problems: list[str]) -> np.ndarray:
+    """Record null and empty geometries; return the mask of the others."""
     null = shapely.is_missing(geoms)
     if null.any():
         problems.append(
@@ -668,56 +794,59 @@ def _check_geometry(
             f"{int(empty.sum())} feature{_s(empty.sum())} {_have(empty.sum())} an empty "
             f"geometry: {_listing(labels[empty])}; drop them or give them a polygon"
         )
+    return ~null & ~empty
+
+
+def _collections_to_polygons(geoms: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Replace each GeometryCollection holding only polygons by its (Multi)Polygon."""
+    coll = present & (shapely.get_type_id(geoms) == _COLLECTION)
+    if not coll.any():
+        return geoms
+    geoms = geoms.copy()
+    fixed = _polygonal_part(geoms[coll], only_if_all=True)
+    ok = ~shapely.is_missing(fixed)
+    geoms[np.flatnonzero(coll)[ok]] = fixed[ok]
+    return geoms
+
+
+def _flag_non_polygons(
+    geoms: np.ndarray, labels: np.ndarray, present: np.ndarray, problems: list[str]
+) -> np.ndarray:
+    """Record the geometries that are not (Multi)Polygons; return their mask."""
     types = shapely.get_type_id(geoms)
-    coll = ~null & ~empty & (types == _COLLECTION)
-    if coll.any():
-        geoms = geoms.copy()
-        fixed = _polygonal_part(geoms[coll], only_if_all=True)
-        ok = ~shapely.is_missing(fixed)
-        idx = np.flatnonzero(coll)[ok]
-        geoms[idx] = fixed[ok]
-        types = shapely.get_type_id(geoms)
-    bad_type = ~null & ~empty & (types != _POLYGON) & (types != _MULTIPOLYGON)
+    bad_type = present & (types != _POLYGON) & (types != _MULTIPOLYGON)
     if bad_type.any():
-        kinds = shapely.get_type_id(geoms[bad_type])
-        names = np.array(
-            [
-                "Point",
-                "LineString",
-                "LinearRing",
-                "Polygon",
-                "MultiPoint",
-                "MultiLineString",
-                "MultiPolygon",
-                "GeometryCollection",
-            ],
-            dtype=object,
-        )[kinds]
+        names = _TYPE_NAMES[shapely.get_type_id(geoms[bad_type])]
         shown = [f"{lab!r} ({k})" for lab, k in zip(labels[bad_type], names, strict=True)]
         problems.append(
             f"{int(bad_type.sum())} feature{_s(bad_type.sum())} {_be(bad_type.sum())} not "
             f"polygons: {_listing(shown, quote=False)}; boundaries must be Polygon or "
             "MultiPolygon (is this a point or line layer?)"
         )
-    poly = ~null & ~empty & ~bad_type
-    invalid = poly & ~shapely.is_valid(geoms)
-    repaired: list[str] = []
-    if invalid.any():
-        geoms = geoms.copy()
-        fixed = _polygonal_part(
-            shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False),
-            only_if_all=False,
+    return bad_type
+
+
+def _repair_invalid(
+    geoms: np.ndarray, labels: np.ndarray, polygonal: np.ndarray, problems: list[str]
+) -> tuple[np.ndarray, list[str]]:
+    """Repair invalid polygons with make_valid; record those that keep no area."""
+    invalid = polygonal & ~shapely.is_valid(geoms)
+    if not invalid.any():
+        return geoms, []
+    geoms = geoms.copy()
+    fixed = _polygonal_part(
+        shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False),
+        only_if_all=False,
+    )
+    lost = shapely.is_missing(fixed) | shapely.is_empty(fixed)
+    if lost.any():
+        problems.append(
+            f"{int(lost.sum())} invalid geometr{'y' if lost.sum() == 1 else 'ies'} cannot be "
+            f"repaired (no area left after make_valid): {_listing(labels[invalid][lost])}; "
+            "fix or drop them"
         )
-        lost = shapely.is_missing(fixed) | shapely.is_empty(fixed)
-        if lost.any():
-            problems.append(
-                f"{int(lost.sum())} invalid geometr{'y' if lost.sum() == 1 else 'ies'} cannot be "
-                f"repaired (no area left after make_valid): {_listing(labels[invalid][lost])}; "
-                "fix or drop them"
-            )
-        geoms[np.flatnonzero(invalid)] = fixed
-        repaired = [str(x) for x in labels[invalid][~lost]]
-    return geoms, repaired
+    geoms[np.flatnonzero(invalid)] = fixed
+    return geoms, [str(x) for x in labels[invalid][~lost]]
 
 
 def dissolve_parts(

@@ -35,8 +35,6 @@ import json
 import logging
 import math
 import os
-import shutil
-import uuid
 from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -64,6 +62,7 @@ from beatplan.geo.errors import (
     OutputExistsError,
     check_option,
 )
+from beatplan.geo.write import atomic_output
 
 __all__ = ["Locator"]
 
@@ -421,58 +420,14 @@ class Locator:
                     "Locator.locate_many: y must not be given with point geometries"
                 )
             series = gpd.GeoSeries(points) if not isinstance(points, gpd.GeoSeries) else points
-            src = series.crs
-            if src is None:
-                if crs is None:
-                    raise CRSError(
-                        "Locator.locate_many: the points have no CRS; set one with "
-                        ".set_crs(...) or pass crs=..."
-                    )
-                src = parse_crs(crs)
-            elif crs is not None and not CRS.from_user_input(src).equals(parse_crs(crs)):
-                raise CRSMismatchError(
-                    f"Locator.locate_many: the points declare {src.to_string()} but "
-                    f"crs={crs!r} was given; drop crs= or fix the points' CRS"
-                )
-            geoms = np.asarray(series.array, dtype=object)
-            types = shapely.get_type_id(geoms)
-            bad = (types != shapely.GeometryType.POINT) & (types != shapely.GeometryType.MISSING)
-            if bad.any():
-                labels = series.index[bad].tolist()
-                raise GeometryError(
-                    f"Locator.locate_many: expected Point geometries but {int(bad.sum())} "
-                    f"are not points (index {_listing(labels)}); pass their centroids or "
-                    "representative points"
-                )
-            blank = (types == shapely.GeometryType.MISSING) | shapely.is_empty(geoms)
-            if blank.any():  # get_x raises on empty points: take only the others
-                real = np.flatnonzero(~blank)
-                x = np.full(len(geoms), np.nan)
-                y_arr = np.full(len(geoms), np.nan)
-                x[real] = shapely.get_x(geoms[real])
-                y_arr[real] = shapely.get_y(geoms[real])
-            else:
-                x, y_arr = shapely.get_x(geoms), shapely.get_y(geoms)
+            src = _points_crs(series, crs)
+            geoms, x, y_arr = _point_xy(series)
             transformer = self._transformer(src)
             if transformer is not None:
                 x, y_arr = _transform(transformer, x, y_arr)
                 return series.index, x, y_arr, None
             return series.index, x, y_arr, geoms
-        if y is None:
-            arr = _as_float(points, "points")
-            if arr.ndim != 2 or arr.shape[1] != 2:
-                raise InputFormatError(
-                    "Locator.locate_many: give point geometries, x and y arrays, or one array "
-                    f"of shape (n, 2); got an array of shape {arr.shape}"
-                )
-            x, y_arr = arr[:, 0], arr[:, 1]
-        else:
-            x, y_arr = _as_float(points, "x"), _as_float(y, "y")
-            if x.ndim != 1 or y_arr.ndim != 1 or len(x) != len(y_arr):
-                raise InputFormatError(
-                    "Locator.locate_many: x and y must be one-dimensional and of equal length; "
-                    f"got shapes {x.shape} and {y_arr.shape}"
-                )
+        x, y_arr = _plain_xy(points, y)
         index = points.index if isinstance(points, pd.Series) else pd.RangeIndex(len(x))
         if crs is not None:
             transformer = self._transformer(crs)
@@ -513,7 +468,7 @@ class Locator:
         Returns
         -------
         pathlib.Path
-            ``path``.
+            ``path``, the folder now holding the saved locator.
 
         Raises
         ------
@@ -532,41 +487,33 @@ class Locator:
                     "choose another path"
                 )
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.parent / f".{dest.name}.tmp-{uuid.uuid4().hex}"
-        tmp.mkdir()
-        try:
-            manifest: dict[str, Any] = {
-                "format": _FORMAT,
-                "version": _VERSION,
-                "crs": self._crs.to_wkt(),
-                "single": self._single,
-                "levels": [],
-            }
-            for k, lv in enumerate(self._levels):
-                stem = f"level{k}"
-                disk_rtree(tmp / stem, lv.geoms).close()
-                frame = gpd.GeoDataFrame(
-                    {"id": pd.array(lv.ids, dtype="string")},
-                    geometry=gpd.GeoSeries(lv.geoms, crs=self._crs),
-                )
-                frame.to_parquet(tmp / f"{stem}.parquet", index=False)
-                lv.grid.save(tmp / f"{stem}.grid.npz")
-                manifest["levels"].append(
-                    {"name": lv.name, "id_col": lv.id_col, "stem": stem, "count": len(lv.ids)}
-                )
-            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-            if dest.exists():
-                old = dest.parent / f".{dest.name}.old-{uuid.uuid4().hex}"
-                dest.rename(old)
-                tmp.rename(dest)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                tmp.rename(dest)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        with atomic_output(dest, overwrite=overwrite, folder=True) as tmp:
+            self._write_files(tmp)
         log.info("Locator saved to %s", dest)
         return dest
+
+    def _write_files(self, folder: Path) -> None:
+        """Write the manifest and each level's rtree, polygons and grid into ``folder``."""
+        manifest: dict[str, Any] = {
+            "format": _FORMAT,
+            "version": _VERSION,
+            "crs": self._crs.to_wkt(),
+            "single": self._single,
+            "levels": [],
+        }
+        for k, lv in enumerate(self._levels):
+            stem = f"level{k}"
+            disk_rtree(folder / stem, lv.geoms).close()
+            frame = gpd.GeoDataFrame(
+                {"id": pd.array(lv.ids, dtype="string")},
+                geometry=gpd.GeoSeries(lv.geoms, crs=self._crs),
+            )
+            frame.to_parquet(folder / f"{stem}.parquet", index=False)
+            lv.grid.save(folder / f"{stem}.grid.npz")
+            manifest["levels"].append(
+                {"name": lv.name, "id_col": lv.id_col, "stem": stem, "count": len(lv.ids)}
+            )
+        (folder / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Locator:
@@ -588,63 +535,9 @@ class Locator:
             The folder is not a saved locator, or its files are missing or disagree.
         """
         src = Path(path)
-        where = src / MANIFEST
-        try:
-            manifest = json.loads(where.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise InputFormatError(
-                f"{src}: not a saved locator ({MANIFEST} missing or unreadable: {exc}); "
-                "write one with Locator.save(path)"
-            ) from exc
-        if manifest.get("format") != _FORMAT or manifest.get("version") != _VERSION:
-            raise InputFormatError(
-                f"{where}: expected format {_FORMAT!r} version {_VERSION}, found "
-                f"{manifest.get('format')!r} version {manifest.get('version')!r}; "
-                "save the locator again with this version of beatplan"
-            )
+        manifest = _read_manifest(src)
         crs = CRS.from_wkt(manifest["crs"])
-        levels = []
-        for entry in manifest["levels"]:
-            stem = src / entry["stem"]
-            missing = [
-                f"{stem}{ext}"
-                for ext in (".idx", ".dat", ".parquet", ".grid.npz")
-                if not Path(f"{stem}{ext}").is_file()
-            ]
-            if missing:
-                raise InputFormatError(
-                    f"{src}: level {entry['name']!r} lacks {_listing(missing)}; "
-                    "save the locator again"
-                )
-            table = pq.read_table(f"{stem}.parquet", columns=["id", "geometry"])
-            ids = np.asarray(table.column("id").to_pylist(), dtype=object)
-            geoms = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
-            shapely.prepare(geoms)
-            try:
-                tree = rindex.Index(str(stem))
-            except (OSError, rindex.RTreeError) as exc:
-                raise InputFormatError(
-                    f"{stem}.idx: cannot open the rtree index ({exc}); the folder must be "
-                    "writable (libspatialindex opens indexes for update) and the files intact"
-                ) from exc
-            n = len(ids)
-            found = tree.count(tree.bounds) if n else 0
-            if n != entry["count"] or found != n or list(ids) != sorted(ids):
-                tree.close()
-                raise InputFormatError(
-                    f"{src}: level {entry['name']!r} is inconsistent (manifest {entry['count']} "
-                    f"polygons, parquet {n}, rtree {found} entries); save the locator again"
-                )
-            try:
-                with np.load(f"{stem}.grid.npz", allow_pickle=False) as arrays:
-                    grid = Grid.from_arrays(arrays, n)
-            except (OSError, ValueError, KeyError) as exc:
-                tree.close()
-                raise InputFormatError(
-                    f"{stem}.grid.npz: not a valid grid for level {entry['name']!r} ({exc}); "
-                    "save the locator again"
-                ) from exc
-            levels.append(Level(entry["name"], entry["id_col"], ids, geoms, tree, grid))
+        levels = [_load_level(src, entry) for entry in manifest["levels"]]
         self = cls.__new__(cls)
         self._init(levels, crs, bool(manifest.get("single", len(levels) == 1)))
         log.info("Locator loaded from %s", src)
@@ -663,6 +556,68 @@ class Locator:
 
 
 # -- helpers ---------------------------------------------------------------------------------
+def _read_manifest(src: Path) -> dict[str, Any]:
+    """Read a saved locator's manifest; refuse a folder that is not one, or another version."""
+    where = src / MANIFEST
+    try:
+        manifest: dict[str, Any] = json.loads(where.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputFormatError(
+            f"{src}: not a saved locator ({MANIFEST} missing or unreadable: {exc}); "
+            "write one with Locator.save(path)"
+        ) from exc
+    if manifest.get("format") != _FORMAT or manifest.get("version") != _VERSION:
+        raise InputFormatError(
+            f"{where}: expected format {_FORMAT!r} version {_VERSION}, found "
+            f"{manifest.get('format')!r} version {manifest.get('version')!r}; "
+            "save the locator again with this version of beatplan"
+        )
+    return manifest
+
+
+def _load_level(src: Path, entry: dict[str, Any]) -> Level:
+    """Reopen one saved level: its ids and polygons, rtree and grid, checked to agree."""
+    stem = src / entry["stem"]
+    missing = [
+        f"{stem}{ext}"
+        for ext in (".idx", ".dat", ".parquet", ".grid.npz")
+        if not Path(f"{stem}{ext}").is_file()
+    ]
+    if missing:
+        raise InputFormatError(
+            f"{src}: level {entry['name']!r} lacks {_listing(missing)}; save the locator again"
+        )
+    table = pq.read_table(f"{stem}.parquet", columns=["id", "geometry"])
+    ids = np.asarray(table.column("id").to_pylist(), dtype=object)
+    geoms = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
+    shapely.prepare(geoms)
+    try:
+        tree = rindex.Index(str(stem))
+    except (OSError, rindex.RTreeError) as exc:
+        raise InputFormatError(
+            f"{stem}.idx: cannot open the rtree index ({exc}); the folder must be "
+            "writable (libspatialindex opens indexes for update) and the files intact"
+        ) from exc
+    n = len(ids)
+    found = tree.count(tree.bounds) if n else 0
+    if n != entry["count"] or found != n or list(ids) != sorted(ids):
+        tree.close()
+        raise InputFormatError(
+            f"{src}: level {entry['name']!r} is inconsistent (manifest {entry['count']} "
+            f"polygons, parquet {n}, rtree {found} entries); save the locator again"
+        )
+    try:
+        with np.load(f"{stem}.grid.npz", allow_pickle=False) as arrays:
+            grid = Grid.from_arrays(arrays, n)
+    except (OSError, ValueError, KeyError) as exc:
+        tree.close()
+        raise InputFormatError(
+            f"{stem}.grid.npz: not a valid grid for level {entry['name']!r} ({exc}); "
+            "save the locator again"
+        ) from exc
+    return Level(entry["name"], entry["id_col"], ids, geoms, tree, grid)
+
+
 def _check_tolerance(tolerance: Any) -> float:
     try:
         tol = float(tolerance)
@@ -683,6 +638,66 @@ def _as_float(values: Any, what: str) -> np.ndarray:
         raise InputFormatError(
             f"Locator.locate_many: {what} must be numbers (NaN for missing); {exc}"
         ) from exc
+
+
+def _points_crs(series: gpd.GeoSeries, crs: Any) -> Any:
+    """Return the points' CRS: their own, else ``crs``; refuse none, or two that differ."""
+    src = series.crs
+    if src is None:
+        if crs is None:
+            raise CRSError(
+                "Locator.locate_many: the points have no CRS; set one with "
+                ".set_crs(...) or pass crs=..."
+            )
+        return parse_crs(crs)
+    if crs is not None and not CRS.from_user_input(src).equals(parse_crs(crs)):
+        raise CRSMismatchError(
+            f"Locator.locate_many: the points declare {src.to_string()} but "
+            f"crs={crs!r} was given; drop crs= or fix the points' CRS"
+        )
+    return src
+
+
+def _point_xy(series: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the geometries and their x, y (NaN for null or empty); refuse non-points."""
+    geoms = np.asarray(series.array, dtype=object)
+    types = shapely.get_type_id(geoms)
+    bad = (types != shapely.GeometryType.POINT) & (types != shapely.GeometryType.MISSING)
+    if bad.any():
+        labels = series.index[bad].tolist()
+        raise GeometryError(
+            f"Locator.locate_many: expected Point geometries but {int(bad.sum())} "
+            f"are not points (index {_listing(labels)}); pass their centroids or "
+            "representative points"
+        )
+    blank = (types == shapely.GeometryType.MISSING) | shapely.is_empty(geoms)
+    if not blank.any():
+        return geoms, shapely.get_x(geoms), shapely.get_y(geoms)
+    real = np.flatnonzero(~blank)  # get_x raises on empty points: take only the others
+    x = np.full(len(geoms), np.nan)
+    y = np.full(len(geoms), np.nan)
+    x[real] = shapely.get_x(geoms[real])
+    y[real] = shapely.get_y(geoms[real])
+    return geoms, x, y
+
+
+def _plain_xy(points: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Return x and y from separate arrays, or from one array of shape (n, 2)."""
+    if y is None:
+        arr = _as_float(points, "points")
+        if arr.ndim != 2 or arr.shape[1] != 2:
+            raise InputFormatError(
+                "Locator.locate_many: give point geometries, x and y arrays, or one array "
+                f"of shape (n, 2); got an array of shape {arr.shape}"
+            )
+        return arr[:, 0], arr[:, 1]
+    x, y_arr = _as_float(points, "x"), _as_float(y, "y")
+    if x.ndim != 1 or y_arr.ndim != 1 or len(x) != len(y_arr):
+        raise InputFormatError(
+            "Locator.locate_many: x and y must be one-dimensional and of equal length; "
+            f"got shapes {x.shape} and {y_arr.shape}"
+        )
+    return x, y_arr
 
 
 def _transform(t: Transformer, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -720,6 +735,16 @@ def _prepare_layer(
     name: str, layer: gpd.GeoDataFrame, id_col: str, crs: CRS
 ) -> tuple[np.ndarray, np.ndarray]:
     """Check one layer; return its sorted str ids and geometries (copied, in ``crs``, prepared)."""
+    ids = _layer_ids(name, layer, id_col)
+    geoms = _layer_geometries(name, layer, ids, crs)
+    order = np.argsort(ids, kind="stable")
+    ids, geoms = ids[order], geoms[order]
+    shapely.prepare(geoms)
+    return ids, geoms
+
+
+def _layer_ids(name: str, layer: gpd.GeoDataFrame, id_col: str) -> np.ndarray:
+    """Return the layer's ids as str; refuse a missing column, null ids and repeated ids."""
     if id_col not in layer.columns:
         raise ColumnNotFoundError(
             f"Locator: level {name!r} has no id column {id_col!r}; its columns are "
@@ -741,6 +766,15 @@ def _prepare_layer(
             f"{', '.join(dup[:_MAX_LISTED])}{' ...' if len(dup) > _MAX_LISTED else ''}; "
             f"merge their polygons first, e.g. layer.dissolve(by={id_col!r}, as_index=False)"
         )
+    return ids
+
+
+def _layer_geometries(name: str, layer: gpd.GeoDataFrame, ids: np.ndarray, crs: CRS) -> np.ndarray:
+    """Return our own copies of the layer's polygons, in ``crs``.
+
+    Refuses geometries that are not (Multi)Polygons and a CRS the coordinates cannot be in;
+    warns of invalid polygons.
+    """
     geoms = np.asarray(layer.geometry.array, dtype=object)
     types = np.asarray(shapely.get_type_id(geoms))
     polygonal = (types == shapely.GeometryType.POLYGON) | (
@@ -771,7 +805,4 @@ def _prepare_layer(
             int(invalid.sum()),
             _listing(ids[invalid].tolist()),
         )
-    order = np.argsort(ids, kind="stable")
-    ids, geoms = ids[order], geoms[order]
-    shapely.prepare(geoms)
-    return ids, geoms
+    return geoms

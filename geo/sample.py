@@ -239,26 +239,15 @@ def make_sample(
     months = _check_int("months", months, 1, 36)
     n_wards = _check_int("n_wards", n_wards, 60, 400)
     incidents = _check_int("incidents", incidents, 1000, 500_000)
-    if not isinstance(start, str) or not re.fullmatch(r"(19|20)\d\d-(0[1-9]|1[0-2])", start):
-        raise OptionError(f"start={start!r} is not a month; give it as 'YYYY-MM', e.g. '2025-11'")
-    if (
-        isinstance(no_location_share, bool)
-        or not isinstance(no_location_share, float | int)
-        or not (0 <= no_location_share <= 0.2)
-    ):
-        raise OptionError(
-            f"no_location_share={no_location_share!r} is out of range; give a number from 0 to 0.2"
-        )
+    month_names, cal_month = _months(start, months)
+    no_location_share = _check_share(no_location_share)
     rng = np.random.default_rng(seed)
-    periods = pd.period_range(start, periods=months, freq="M")
-    month_names = tuple(str(p) for p in periods.strftime("%Y-%m"))
-    cal_month = np.asarray(periods.month, dtype=np.int64)
     geo = build_geography(rng, n_wards, 7)
     n_beats = max(6, round(n_wards * 0.24))
     n_sectors = max(6, round(n_beats / 3.3))
     lay = build_layers(geo, n_beats, n_sectors)
     inc, truth, hot = build_crime(
-        rng, geo, lay, month_names, cal_month, incidents, float(no_location_share)
+        rng, geo, lay, month_names, cal_month, incidents, no_location_share
     )
     county = SampleCounty(
         seed=seed,
@@ -274,21 +263,46 @@ def make_sample(
         incident_truth=truth,
         hotspots_truth=hot,
     )
+    _log_county(county)
+    return county
+
+
+def _months(start: Any, months: int) -> tuple[tuple[str, ...], np.ndarray]:
+    """Return the months' names from ``start`` (``"YYYY-MM"``, checked) and calendar months."""
+    if not isinstance(start, str) or not re.fullmatch(r"(19|20)\d\d-(0[1-9]|1[0-2])", start):
+        raise OptionError(f"start={start!r} is not a month; give it as 'YYYY-MM', e.g. '2025-11'")
+    periods = pd.period_range(start, periods=months, freq="M")
+    month_names = tuple(str(p) for p in periods.strftime("%Y-%m"))
+    return month_names, np.asarray(periods.month, dtype=np.int64)
+
+
+def _check_share(no_location_share: Any) -> float:
+    if (
+        isinstance(no_location_share, bool)
+        or not isinstance(no_location_share, float | int)
+        or not (0 <= no_location_share <= 0.2)
+    ):
+        raise OptionError(
+            f"no_location_share={no_location_share!r} is out of range; give a number from 0 to 0.2"
+        )
+    return float(no_location_share)
+
+
+def _log_county(county: SampleCounty) -> None:
     log.info(
         "sample county (seed %d): %d districts, %d new and %d old wards, %d beats, %d sectors, "
         "%d NPAs, %d incidents over %d months, %d planted hotspots",
-        seed,
+        county.seed,
         len(county.districts),
         len(county.wards_new),
         len(county.wards_old),
         len(county.beats),
         len(county.sectors),
         len(county.npas),
-        len(inc),
-        months,
-        len(hot),
+        len(county.incidents),
+        len(county.months),
+        len(county.hotspots_truth),
     )
-    return county
 
 
 def write_sample(

@@ -17,7 +17,9 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,14 @@ from beatplan.geo.errors import (
     check_option,
 )
 
-__all__ = ["DRIVERS", "output_paths", "shapefile_field_names", "write_layers", "write_text"]
+__all__ = [
+    "DRIVERS",
+    "atomic_output",
+    "output_paths",
+    "shapefile_field_names",
+    "write_layers",
+    "write_text",
+]
 
 log = logging.getLogger("beatplan")
 
@@ -132,41 +141,15 @@ def write_layers(
     """
     path = Path(path)
     drv = _resolve_driver(path, driver)
-    if not isinstance(layers, Mapping) or not layers:
-        raise EmptyInputError(f"{path}: no layers given to write; pass {{'name': GeoDataFrame}}")
+    _check_layers(path, layers)
     names = list(layers)
-    for name, gdf in layers.items():
-        if not isinstance(name, str) or not name:
-            raise OptionError(f"{path}: layer names must be non-empty strings, got {name!r}")
-        if not isinstance(gdf, gpd.GeoDataFrame):
-            raise InputFormatError(
-                f"{path}: layer {name!r} is a {type(gdf).__name__}, expected a GeoDataFrame"
-            )
-        if gdf.crs is None:
-            raise CRSError(
-                f"{path}: layer {name!r} has no CRS; set one with .set_crs(...) before writing"
-            )
     targets = output_paths(path, names, driver=drv)
     files = sorted(set(targets.values()))
     _check_free(files, drv, overwrite)
-
-    parent = path.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
-        written: set[Path] = set()
-        for name in names:
-            target = targets[name]
-            frame = _prepare(layers[name], drv, name, target)
-            tmp = tmpdir / target.name
-            pyogrio.write_dataframe(
-                frame,
-                tmp,
-                layer=name if drv in _MULTI_LAYER else target.stem,
-                driver=_GDAL_DRIVER.get(drv, drv),
-                append=tmp in written,
-            )
-            written.add(tmp)
+        _write_staged(tmpdir, layers, targets, drv)
         _move_into_place(tmpdir, files, drv)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
@@ -178,6 +161,42 @@ def write_layers(
         ", ".join(str(f) for f in files),
     )
     return path
+
+
+def _check_layers(path: Path, layers: Any) -> None:
+    """Refuse no layers, a layer name that is not a non-empty str, a non-frame, a missing CRS."""
+    if not isinstance(layers, Mapping) or not layers:
+        raise EmptyInputError(f"{path}: no layers given to write; pass {{'name': GeoDataFrame}}")
+    for name, gdf in layers.items():
+        if not isinstance(name, str) or not name:
+            raise OptionError(f"{path}: layer names must be non-empty strings, got {name!r}")
+        if not isinstance(gdf, gpd.GeoDataFrame):
+            raise InputFormatError(
+                f"{path}: layer {name!r} is a {type(gdf).__name__}, expected a GeoDataFrame"
+            )
+        if gdf.crs is None:
+            raise CRSError(
+                f"{path}: layer {name!r} has no CRS; set one with .set_crs(...) before writing"
+            )
+
+
+def _write_staged(
+    tmpdir: Path, layers: Mapping[str, gpd.GeoDataFrame], targets: dict[str, Path], drv: str
+) -> None:
+    """Write every layer into ``tmpdir``, under its target's file name."""
+    written: set[Path] = set()
+    for name, layer in layers.items():
+        target = targets[name]
+        frame = _prepare(layer, drv, name, target)
+        tmp = tmpdir / target.name
+        pyogrio.write_dataframe(
+            frame,
+            tmp,
+            layer=name if drv in _MULTI_LAYER else target.stem,
+            driver=_GDAL_DRIVER.get(drv, drv),
+            append=tmp in written,
+        )
+        written.add(tmp)
 
 
 def write_text(
@@ -199,7 +218,7 @@ def write_text(
     Returns
     -------
     pathlib.Path
-        ``path``.
+        ``path``, the file now holding ``text``.
 
     Raises
     ------
@@ -214,20 +233,97 @@ def write_text(
     'hello'
     """
     out = Path(path)
-    if out.exists() and not overwrite:
-        raise OutputExistsError(
-            f"{out}: the file exists; pass overwrite=True (--overwrite) to replace it"
-        )
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as f:
-            f.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with (
+        atomic_output(out, overwrite=overwrite) as tmp,
+        tmp.open("w", encoding="utf-8", newline=newline) as f,
+    ):
+        f.write(text)
     return out
+
+
+@contextmanager
+def atomic_output(
+    path: str | os.PathLike[str], *, overwrite: bool = False, folder: bool = False
+) -> Iterator[Path]:
+    """Give a temporary path beside ``path`` to write; move it onto ``path`` when all went well.
+
+    The file (or, with ``folder=True``, the folder) is written under a hidden temporary name in
+    the same folder as ``path`` and renamed into place only when the ``with`` block ends without
+    an error, so a reader never sees it half-written; on an error it is removed and what was at
+    ``path`` is left as it was.
+
+    Parameters
+    ----------
+    path : path-like
+        The output. Its folder must exist.
+    overwrite : bool, default False
+        Replace what is at ``path``; without it an existing ``path`` is an error, raised on
+        entering the block (before any work is done).
+    folder : bool, default False
+        Yield a new empty folder instead of a file name. An existing folder at ``path`` is
+        moved aside, replaced and then removed.
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary file (created empty, then closed) or folder to write.
+
+    Raises
+    ------
+    OutputExistsError
+        ``path`` exists and ``overwrite`` is false (a folder: "the folder exists").
+
+    Examples
+    --------
+    A folder of two files appears whole, or not at all:
+
+    >>> import pathlib, tempfile
+    >>> parent = pathlib.Path(tempfile.mkdtemp())
+    >>> with atomic_output(parent / "plan", folder=True) as staging:
+    ...     _ = (staging / "a.csv").write_text("id,1")
+    ...     _ = (staging / "b.csv").write_text("id,2")
+    >>> sorted(p.name for p in (parent / "plan").iterdir()), len(list(parent.iterdir()))
+    (['a.csv', 'b.csv'], 1)
+    """
+    dest = Path(path)
+    if dest.exists() and not overwrite:
+        raise OutputExistsError(
+            f"{dest}: the {'folder' if folder else 'file'} exists; pass overwrite=True "
+            "(--overwrite) to replace it"
+        )
+    if folder:
+        with _staged_folder(dest) as tmp:
+            yield tmp
+        return
+    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def _staged_folder(dest: Path) -> Iterator[Path]:
+    """Yield a new folder beside ``dest``; then swap it in (the old one moved aside, removed)."""
+    tmp = dest.parent / f".{dest.name}.tmp-{uuid.uuid4().hex}"
+    tmp.mkdir()
+    try:
+        yield tmp
+        if dest.exists():
+            old = dest.parent / f".{dest.name}.old-{uuid.uuid4().hex}"
+            dest.rename(old)
+            tmp.rename(dest)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def _umask() -> int:

@@ -1038,83 +1038,25 @@ def hdbscan(
     t0 = time.perf_counter()
     pts = _as_points(xy, "hdbscan")
     method = check_option("cluster_selection_method", cluster_selection_method, ("eom", "leaf"))
-    problems = [
-        f"{name}={value!r}; expected a whole number"
-        for name, value in (
-            ("min_cluster_size", min_cluster_size),
-            ("min_samples", min_samples),
-            ("max_leaves", max_leaves),
-            ("n_neighbors", n_neighbors),
-        )
-        if value is not None
-        and not (isinstance(value, int | np.integer) and not isinstance(value, bool))
-    ]
-    if problems:
-        raise ValidationError("hdbscan", problems)
-    w = _check_inputs(
-        pts,
-        weights,
-        "hdbscan",
-        {
-            "min_cluster_size": min_cluster_size,
-            "min_samples": min_samples,
-            "max_leaves": max_leaves,
-            "n_neighbors": n_neighbors,
-        },
-        at_least={"min_cluster_size": 2, "min_samples": 1, "max_leaves": 16, "n_neighbors": 1},
-        integer_weights=True,
-    )
+    w = _check_hdbscan_inputs(pts, weights, min_cluster_size, min_samples, max_leaves, n_neighbors)
     mcs = int(min_cluster_size)
     k = mcs if min_samples is None else int(min_samples)
     nn = max(2 * k, 16) if n_neighbors is None else int(n_neighbors)
-    workers = n_jobs if n_jobs is not None else 1
     locs = _locations(pts, w, "hdbscan")
     keep = np.flatnonzero(locs.w > 0)
     if keep.size == 0:
         raise EmptyInputError("hdbscan: every point has weight 0; nothing to cluster")
-    lx, ly, lc = locs.x[keep], locs.y[keep], locs.w[keep]
-    total = float(lc.sum())
-    if total < k:
-        raise ValidationError(
-            "hdbscan",
-            [f"min_samples={k} but there are only {total:g} incidents; lower min_samples"],
-        )
-    group = np.arange(keep.size)
-    unit, place_min, mcs_leaves = 1.0, 0.0, mcs
-    place_core: NDArray[np.float64] | None = None
-    place_radius: NDArray[np.float64] | None = None
-    if total <= max_leaves:
-        mode, cap = "exact", total
-    elif np.minimum(lc, mcs).sum() <= max_leaves:
-        mode = "capped"
-        cap = _largest_cap(lc, float(mcs), float(max_leaves))
-    else:
-        mode, cap = "places", np.inf
-        target = max_leaves // 4
-        place_min = float(2 ** max(1, math.ceil(math.log2(max(total / target, 2.0)))))
-        group = _places(lx, ly, lc, place_min)
-        while group.max() + 1 > target:
-            place_min *= 2
-            group = _places(lx, ly, lc, place_min)
-        lx, ly, lc, place_core, place_radius = _place_stats(lx, ly, lc, group, k)
-        unit = float(math.ceil(total / (max_leaves - lc.size)))
-        mcs_leaves = max(2, round(mcs / unit))
-        log.info(
-            "hdbscan: %d locations; merged into %d places of >= %g incidents, a leaf per %g "
-            "incidents (see hdbscan's Notes)",
-            keep.size,
-            lc.size,
-            place_min,
-            unit,
-        )
-    nleaf = np.maximum(np.round(np.minimum(lc, cap) / unit), 1).astype(np.intp)
-    graph, base = _leaf_graph(lx, ly, lc, nleaf, k, nn, workers, place_core, place_radius)
+    leaves = _leaf_plan(locs.x[keep], locs.y[keep], locs.w[keep], mcs, k, max_leaves)
+    graph, base = _leaf_graph(
+        leaves.x, leaves.y, leaves.c, leaves.per_place, k, nn,
+        n_jobs if n_jobs is not None else 1, leaves.core, leaves.radius,
+    )  # fmt: skip
     n_leaves = graph.shape[0]
-    if n_leaves < max(2, mcs_leaves):
+    if n_leaves < max(2, leaves.min_cluster_size):
         leaf_labels = np.full(n_leaves, -1, dtype=np.intp)
     else:
         model = HDBSCAN(
-            min_cluster_size=mcs_leaves,
+            min_cluster_size=leaves.min_cluster_size,
             min_samples=1,
             metric="precomputed",
             cluster_selection_method=method,
@@ -1122,16 +1064,16 @@ def hdbscan(
         )
         leaf_labels = model.fit(graph).labels_.astype(np.intp)
     loc_label = np.full(locs.x.size, -1, dtype=np.intp)
-    loc_label[keep] = leaf_labels[base][group]
+    loc_label[keep] = leaf_labels[base][leaves.group]
     loc_final = _number_by_first(loc_label, locs.first, pts.shape[0])
     labels = loc_final[locs.inverse]
     seconds = time.perf_counter() - t0
     n_clusters = int(loc_final.max()) + 1
     log.debug(
         "hdbscan (%s): %d points, %d places, %d leaves: %d clusters in %.2f s",
-        mode,
+        leaves.mode,
         pts.shape[0],
-        lc.size,
+        leaves.c.size,
         n_leaves,
         n_clusters,
         seconds,
@@ -1141,20 +1083,136 @@ def hdbscan(
         core=labels >= 0,
         params={
             "method": "hdbscan",
-            "mode": mode,
+            "mode": leaves.mode,
             "min_cluster_size": mcs,
             "min_samples": k,
             "cluster_selection_method": method,
             "weighted": w is not None,
             "n_neighbors": nn,
-            "leaf_cap": float(cap),
-            "unit": unit,
-            "place_min": place_min,
+            "leaf_cap": float(leaves.cap),
+            "unit": leaves.unit,
+            "place_min": leaves.place_min,
             "n_points": int(pts.shape[0]),
             "n_locations": int(keep.size),
-            "n_places": int(lc.size),
+            "n_places": int(leaves.c.size),
             "n_leaves": int(n_leaves),
             "n_clusters": n_clusters,
             "seconds": seconds,
         },
     )
+
+
+def _check_hdbscan_inputs(
+    pts: NDArray[np.float64],
+    weights: ArrayLike | None,
+    min_cluster_size: int,
+    min_samples: int | None,
+    max_leaves: int,
+    n_neighbors: int | None,
+) -> NDArray[np.float64] | None:
+    """Check :func:`hdbscan`'s inputs in one pass; return the weights (None: unweighted)."""
+    given = {
+        "min_cluster_size": min_cluster_size,
+        "min_samples": min_samples,
+        "max_leaves": max_leaves,
+        "n_neighbors": n_neighbors,
+    }
+    problems = [
+        f"{name}={value!r}; expected a whole number"
+        for name, value in given.items()
+        if value is not None
+        and not (isinstance(value, int | np.integer) and not isinstance(value, bool))
+    ]
+    if problems:
+        raise ValidationError("hdbscan", problems)
+    return _check_inputs(
+        pts,
+        weights,
+        "hdbscan",
+        given,
+        at_least={"min_cluster_size": 2, "min_samples": 1, "max_leaves": 16, "n_neighbors": 1},
+        integer_weights=True,
+    )
+
+
+@dataclass(frozen=True)
+class _Leaves:
+    """How the incidents become leaves of the cluster tree (see :func:`hdbscan`'s Notes).
+
+    ``x``, ``y``, ``c``: the locations (or places) of positive weight and their incidents;
+    ``group``: each location's place; ``per_place``: leaves per location or place;
+    ``core``, ``radius``: the places' estimated core distances and spreads (None: exact).
+    """
+
+    mode: str
+    x: NDArray[np.float64]
+    y: NDArray[np.float64]
+    c: NDArray[np.float64]
+    group: NDArray[np.intp]
+    per_place: NDArray[np.intp]
+    cap: float
+    unit: float
+    place_min: float
+    min_cluster_size: int
+    core: NDArray[np.float64] | None = None
+    radius: NDArray[np.float64] | None = None
+
+
+def _leaf_plan(
+    lx: NDArray[np.float64],
+    ly: NDArray[np.float64],
+    lc: NDArray[np.float64],
+    mcs: int,
+    k: int,
+    max_leaves: int,
+) -> _Leaves:
+    """Choose the regime (exact, capped, places) that keeps the tree within ``max_leaves``."""
+    total = float(lc.sum())
+    if total < k:
+        raise ValidationError(
+            "hdbscan",
+            [f"min_samples={k} but there are only {total:g} incidents; lower min_samples"],
+        )
+    group = np.arange(lc.size)
+    if total <= max_leaves:
+        return _leaves("exact", lx, ly, lc, group, cap=total, mcs=mcs)
+    if np.minimum(lc, mcs).sum() <= max_leaves:
+        cap = _largest_cap(lc, float(mcs), float(max_leaves))
+        return _leaves("capped", lx, ly, lc, group, cap=cap, mcs=mcs)
+    target = max_leaves // 4
+    place_min = float(2 ** max(1, math.ceil(math.log2(max(total / target, 2.0)))))
+    group = _places(lx, ly, lc, place_min)
+    while group.max() + 1 > target:
+        place_min *= 2
+        group = _places(lx, ly, lc, place_min)
+    px, py, pc, core, radius = _place_stats(lx, ly, lc, group, k)
+    unit = float(math.ceil(total / (max_leaves - pc.size)))
+    log.info(
+        "hdbscan: %d locations; merged into %d places of >= %g incidents, a leaf per %g "
+        "incidents (see hdbscan's Notes)",
+        lc.size,
+        pc.size,
+        place_min,
+        unit,
+    )
+    return _leaves("places", px, py, pc, group, cap=np.inf, mcs=max(2, round(mcs / unit)),
+                   unit=unit, place_min=place_min, core=core, radius=radius)  # fmt: skip
+
+
+def _leaves(
+    mode: str,
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    c: NDArray[np.float64],
+    group: NDArray[np.intp],
+    *,
+    cap: float,
+    mcs: int,
+    unit: float = 1.0,
+    place_min: float = 0.0,
+    core: NDArray[np.float64] | None = None,
+    radius: NDArray[np.float64] | None = None,
+) -> _Leaves:
+    """Give each location (place) ``round(min(c, cap) / unit)`` leaves, at least one."""
+    per_place = np.maximum(np.round(np.minimum(c, cap) / unit), 1).astype(np.intp)
+    return _Leaves(mode, x, y, c, group, per_place, float(cap), unit, place_min, mcs, core, radius)

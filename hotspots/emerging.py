@@ -37,16 +37,12 @@ from pyproj import CRS
 from scipy import special
 
 from beatplan.geo.errors import EmptyInputError, ValidationError
-from beatplan.hotspots.find import _coordinates, prepare_incidents, select_incidents
-from beatplan.hotspots.gistar import gi_star
-from beatplan.hotspots.grid import (
-    MAX_CELLS,
-    Grid,
-    default_cell,
-    extent,
-    neighbour_scale,
-    study_mask,
-)
+from beatplan.hotspots.grid import MAX_CELLS, Grid, extent, study_mask
+from beatplan.hotspots.grid_methods import GiStarMethod
+from beatplan.hotspots.points import coordinates, prepare_incidents
+from beatplan.hotspots.registry import hotspot_method
+from beatplan.hotspots.select import select_incidents
+from beatplan.hotspots.study import Study
 
 __all__ = ["CATEGORIES", "emerging_hotspots", "mann_kendall"]
 
@@ -120,7 +116,8 @@ def emerging_hotspots(
         reprojected).
     cell, band : float, optional
         Grid cell and Gi* distance band in metres; the defaults of
-        :func:`beatplan.hotspots.find_hotspots`, from all the months' incidents.
+        :func:`beatplan.hotspots.find_hotspots` (:class:`beatplan.hotspots.GiStarMethod`),
+        from all the months' incidents.
     months, types, area
         Filters, as in :func:`beatplan.hotspots.select_incidents`.
     alpha : float
@@ -144,6 +141,58 @@ def emerging_hotspots(
     points = prepare_incidents(incidents)
     keep, applied, _ = select_incidents(points, months=months, types=types, area=area)
     sel = points[keep]
+    xy, t_index, first = _dated(sel)
+    crs = CRS.from_user_input(sel.crs)
+    # each month's own Gi* hot cells (no background test), with find_hotspots' defaults
+    spec = hotspot_method("gistar", cell=cell, band=band, alpha=alpha, background=None)
+    gi, _ = spec.checked(crs).resolved(Study(xy, max_cells=max_cells))
+    assert isinstance(gi, GiStarMethod) and gi.cell is not None  # resolved
+    grid = Grid.covering(extent(xy), gi.cell, pad=gi.reach, max_cells=max_cells)
+    cube = np.zeros((int(t_index.max()) + 1, grid.size))
+    np.add.at(cube, (t_index, grid.locate(xy)), 1.0)
+    total = cube.sum(axis=0).reshape(grid.shape)
+    mask = study_mask(grid, occupied=total > 0, reach=gi.reach)
+    z, hot = _monthly_gi(gi, cube, mask)
+    trend_z, trend_p = mann_kendall(z)
+    category = _categories(hot, trend_z, trend_p, alpha)
+    chosen = category != ""
+    cells = np.flatnonzero(mask.ravel())[chosen]
+    months_hot = hot.sum(axis=0)
+    out = gpd.GeoDataFrame(
+        {
+            "category": pd.array(category[chosen], dtype="string"),
+            "months_hot": months_hot[chosen].astype(np.int64),
+            "hot_share": (months_hot / len(cube))[chosen],
+            "latest_hot": hot[-1][chosen],
+            "trend_z": trend_z[chosen],
+            "trend_p": trend_p[chosen],
+            "latest_z": z[-1][chosen],
+            "incidents": total.ravel()[cells].astype(np.int64),
+        },
+        geometry=gpd.GeoSeries(grid.boxes(cells), crs=crs),
+        crs=crs,
+    )
+    counts = out["category"].value_counts()
+    out.attrs["params"] = {
+        "cell": gi.cell,
+        "band": gi.band,
+        "alpha": alpha,
+        "months": len(cube),
+        "first_month": f"{first // 12}-{first % 12 + 1:02d}",
+        **applied,
+        "categories": {c: int(counts.get(c, 0)) for c in CATEGORIES},
+    }
+    return out
+
+
+def _dated(sel: gpd.GeoDataFrame) -> tuple[NDArray[np.float64], NDArray[np.int64], int]:
+    """Return the dated incidents' x, y, their month counted from the first, and the first.
+
+    Raises
+    ------
+    EmptyInputError
+        Fewer than 3 months spanned.
+    """
     col = "month" if "month" in sel.columns and sel["month"].notna().any() else "timestamp"
     if col not in sel.columns:
         raise ValidationError("incidents", ["emerging hotspots need a 'month' column"])
@@ -157,38 +206,36 @@ def emerging_hotspots(
         raise EmptyInputError(
             f"emerging hotspots compare months: the selection spans {n_t} month(s); give at least 3"
         )
-    xy = _coordinates(sel)[ok]
-    t_index = t_index[ok]
-    crs = CRS.from_user_input(sel.crs)
-    if cell is None:
-        cell, _ = default_cell(xy, max_cells=max_cells)
-    if band is None:
-        scale, _ = neighbour_scale(xy)
-        band = max(scale, math.sqrt(2) * cell * (1 + 1e-6))
-    grid = Grid.covering(extent(xy), cell, pad=band, max_cells=max_cells)
-    flat = grid.locate(xy)
-    cube = np.zeros((n_t, grid.size))
-    np.add.at(cube, (t_index, flat), 1.0)
-    total = cube.sum(axis=0).reshape(grid.shape)
-    mask = study_mask(grid, occupied=total > 0, reach=band)
+    return coordinates(sel)[ok], t_index[ok], first
+
+
+def _monthly_gi(
+    gi: GiStarMethod, cube: NDArray[np.float64], mask: NDArray[np.bool_]
+) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """Return each month's Gi* z and hot cells over the study region's cells, shape (months, m)."""
     region = mask.ravel()
-    z = np.zeros((n_t, int(region.sum())))
+    z = np.zeros((len(cube), int(region.sum())))
     hot = np.zeros_like(z, dtype=bool)
-    for t in range(n_t):  # one Gi* per month (a handful), each vectorised over all cells
-        values = cube[t].reshape(grid.shape)
+    for t in range(len(cube)):  # one Gi* per month (a handful), each vectorised over all cells
+        values = cube[t].reshape(mask.shape)
         if not values[mask].any() or np.ptp(values[mask]) == 0:
             continue
-        gi = gi_star(values, cell=cell, band=band, mask=mask, alpha=alpha)
-        z[t] = gi.z.ravel()[region]
-        hot[t] = gi.hot.ravel()[region]
-    trend_z, trend_p = mann_kendall(z)
+        month = gi.cell_scores(values, mask)
+        z[t] = month.score.ravel()[region]
+        hot[t] = month.hot.ravel()[region]
+    return z, hot
+
+
+def _categories(
+    hot: NDArray[np.bool_], trend_z: NDArray[np.float64], trend_p: NDArray[np.float64], alpha: float
+) -> NDArray[np.object_]:
+    """Return each cell's category (see the module notes; ``""`` for none)."""
     months_hot = hot.sum(axis=0)
-    share = months_hot / n_t
     latest = hot[-1]
-    mostly = share >= 0.9
+    mostly = months_hot / len(hot) >= 0.9
     up = (trend_p <= alpha) & (trend_z > 0)
     down = (trend_p <= alpha) & (trend_z < 0)
-    category = np.full(z.shape[1], "", dtype=object)
+    category = np.full(hot.shape[1], "", dtype=object)
     category[mostly & latest & up] = "intensifying"
     category[mostly & latest & down] = "diminishing"
     category[mostly & ~up & ~down] = "persistent"
@@ -198,30 +245,4 @@ def emerging_hotspots(
         "consecutive"
     )
     category[(category == "") & latest & (months_hot > 1) & ~mostly] = "sporadic"
-    chosen = category != ""
-    cells = np.flatnonzero(region)[chosen]
-    out = gpd.GeoDataFrame(
-        {
-            "category": pd.array(category[chosen], dtype="string"),
-            "months_hot": months_hot[chosen].astype(np.int64),
-            "hot_share": share[chosen],
-            "latest_hot": latest[chosen],
-            "trend_z": trend_z[chosen],
-            "trend_p": trend_p[chosen],
-            "latest_z": z[-1][chosen],
-            "incidents": total.ravel()[cells].astype(np.int64),
-        },
-        geometry=gpd.GeoSeries(grid.boxes(cells), crs=crs),
-        crs=crs,
-    )
-    counts = out["category"].value_counts()
-    out.attrs["params"] = {
-        "cell": cell,
-        "band": band,
-        "alpha": alpha,
-        "months": n_t,
-        "first_month": f"{first // 12}-{first % 12 + 1:02d}",
-        **applied,
-        "categories": {c: int(counts.get(c, 0)) for c in CATEGORIES},
-    }
-    return out
+    return category

@@ -39,11 +39,15 @@ from pyproj import CRS
 from scipy import ndimage, stats
 
 from beatplan.geo.errors import CRSError, EmptyInputError, ValidationError, check_option
-from beatplan.hotspots.find import METHODS, find_hotspots, prepare_incidents
-from beatplan.hotspots.gistar import gi_star
-from beatplan.hotspots.grid import Grid, default_cell, neighbour_scale
-from beatplan.hotspots.kde import kde_surface
+from beatplan.hotspots.find import find_hotspots
+from beatplan.hotspots.grid import Grid
+from beatplan.hotspots.grid_methods import GridMethod
+from beatplan.hotspots.method import HotspotMethod
+from beatplan.hotspots.points import coordinates, prepare_incidents
+from beatplan.hotspots.registry import METHODS, hotspot_method
 from beatplan.hotspots.result import Hotspots
+from beatplan.hotspots.study import Study
+from beatplan.hotspots.weights import hotspot_weights, weight_scale
 
 __all__ = ["BASELINE", "RANKINGS", "backtest", "evaluate", "rank_cells"]
 
@@ -294,8 +298,8 @@ def backtest(
     baseline_cell : float
         Cell of the naive baseline (metres): it ranks cells by their training count.
     cell : float, optional
-        Cell of the methods' grids. Default: each fold's data-driven cell
-        (:func:`beatplan.hotspots.grid.default_cell`).
+        Cell of the methods' grids. Default: each fold's data-driven cell, the default of
+        :func:`find_hotspots` (:func:`beatplan.hotspots.grid.default_cell`).
     halflife : str, optional
         Recency weighting of the training incidents for the methods (e.g. ``"30D"``);
         HDBSCAN, which counts whole incidents, is fitted unweighted.
@@ -307,9 +311,11 @@ def backtest(
     step : int
         Months between folds.
     params : dict, optional
-        Extra keyword arguments per method, e.g. ``{"kde": {"bandwidth": 150}}``. Every
-        method is scored alone, without :func:`find_hotspots`' background test (which
-        shapes the hotspots drawn on a map); ``{"dbscan": {"background": 4}}`` adds it.
+        Options per method, e.g. ``{"kde": {"bandwidth": 150}}``; every other option is the
+        method's default in :mod:`beatplan.hotspots.registry` (as for :func:`find_hotspots`),
+        but every method is scored alone, without the background test (which shapes the
+        hotspots drawn on a map); ``{"dbscan": {"background": 4}}`` adds it. Gi* is run
+        without FDR unless ``rank="hot-count"`` (its z alone ranks the cells).
 
     Returns
     -------
@@ -320,13 +326,7 @@ def backtest(
         ``covered`` (share of the selected area that the method's own hotspots fill; 1 for
         continuous scores) and ``seconds`` (fit time).
     """
-    if isinstance(method, str):
-        methods = list(METHODS) if method == "all" else [method]
-    else:
-        methods = list(method)
-    for m in methods:
-        check_option("method", m, (*METHODS, BASELINE))
-    methods = [m for m in methods if m != BASELINE]
+    methods = _methods_scored(method)
     check_option("rank", rank, RANKINGS)
     if train_months < 1 or test_months < 1 or step < 1:
         raise ValidationError(
@@ -335,10 +335,66 @@ def backtest(
     cov = [float(c) for c in coverage]
     if not cov or any(not 0 < c <= 1 for c in cov):
         raise ValidationError("coverage", [f"coverage={coverage!r}: shares between 0 and 1"])
-    params = params or {}
     points = prepare_incidents(incidents)
     crs = CRS.from_user_input(points.crs)
-    xy = np.c_[shapely.get_x(points.geometry.values), shapely.get_y(points.geometry.values)]
+    specs = {m: _scored_alone(m, rank=rank, cell=cell, options=(params or {}).get(m, {}), crs=crs)
+             for m in methods}  # fmt: skip
+    xy = coordinates(points)
+    mi, months = _month_numbers(points, train_months, test_months)
+    area, area_note = _study_area(study_area, xy, crs)
+    data = _Data(points, xy, area, shapely.intersects_xy(area, xy[:, 0], xy[:, 1]) & (mi >= 0))
+    rows: list[dict[str, Any]] = []
+    for t0 in range(train_months, len(months) - test_months + 1, step):
+        fold = _Fold(
+            train_start=str(months[t0 - train_months]), test_start=str(months[t0]),
+            train=data.inside & (mi >= t0 - train_months) & (mi < t0),
+            test=data.inside & (mi >= t0) & (mi < t0 + test_months),
+        )  # fmt: skip
+        if int(fold.test.sum()) == 0 or int(fold.train.sum()) < 2:
+            log.warning("backtest: skipping %s (no test or training incidents)", months[t0])
+            continue
+        for name in [BASELINE, *methods]:
+            scored = _fold_scores(specs.get(name), data, fold, baseline_cell=baseline_cell,
+                                  halflife=halflife, rank=rank)  # fmt: skip
+            rows += _fold_rows(name, scored, data, fold, cov)
+    if not rows:
+        raise EmptyInputError("backtest: no fold had both training and test incidents")
+    out = pd.DataFrame(rows)
+    out.attrs["study_area"] = area_note
+    out.attrs["study_area_m2"] = float(area.area)
+    return out
+
+
+def _methods_scored(method: str | Sequence[str]) -> list[str]:
+    """Return the methods named (``"all"``: every one), less the baseline (it always runs)."""
+    if isinstance(method, str):
+        methods = list(METHODS) if method == "all" else [method]
+    else:
+        methods = list(method)
+    for m in methods:
+        check_option("method", m, (*METHODS, BASELINE))
+    return [m for m in methods if m != BASELINE]
+
+
+def _scored_alone(
+    name: str, *, rank: str, cell: float | None, options: dict[str, Any], crs: CRS
+) -> HotspotMethod:
+    """Return the method as the backtest scores it: the registry's, alone unless told.
+
+    No background test (it shapes the hotspots drawn on a map, not the ranking of cells at a
+    given coverage), and Gi* without FDR unless its hot cells are ranked first (its z alone
+    ranks the cells).
+    """
+    alone: dict[str, Any] = {"cell": cell, "background": None}
+    if name == "gistar":
+        alone["fdr"] = rank == "hot-count"
+    return hotspot_method(name, **{**alone, **options}).checked(crs)
+
+
+def _month_numbers(
+    points: gpd.GeoDataFrame, train_months: int, test_months: int
+) -> tuple[NDArray[np.int64], pd.PeriodIndex]:
+    """Return each incident's month counted from the first (-1: undated), and the months."""
     if "month" in points.columns and points["month"].notna().any():
         when = pd.to_datetime(points["month"], errors="coerce")
     elif "timestamp" in points.columns:
@@ -350,11 +406,10 @@ def backtest(
         ok, when.dt.year.fillna(0).to_numpy() * 12 + when.dt.month.fillna(1).to_numpy() - 1, -1
     )
     first = int(index[ok].min()) if ok.any() else 0
+    last = int(index[ok].max()) if ok.any() else first
     months = pd.period_range(
         pd.Period(year=first // 12, month=first % 12 + 1, freq="M"),
-        pd.Period(year=int(index[ok].max()) // 12, month=int(index[ok].max()) % 12 + 1, freq="M")
-        if ok.any()
-        else pd.Period(year=first // 12, month=first % 12 + 1, freq="M"),
+        pd.Period(year=last // 12, month=last % 12 + 1, freq="M"),
         freq="M",
     )
     if len(months) < train_months + test_months:
@@ -362,143 +417,144 @@ def backtest(
             f"backtest: the data cover {len(months)} months ({months[0]} .. {months[-1]}); "
             f"train_months={train_months} + test_months={test_months} need more"
         )
-    mi = np.where(ok, index - first, -1).astype(np.int64)
+    return np.where(ok, index - first, -1).astype(np.int64), months
+
+
+def _study_area(study_area: Any, xy: NDArray[np.float64], crs: CRS) -> tuple[shapely.Geometry, str]:
+    """Return the study area (default: the incidents' convex hull), prepared, and a note."""
     if study_area is None:
         area = shapely.convex_hull(shapely.multipoints(xy))
-        area_note = "convex hull of the incidents"
+        note = "convex hull of the incidents"
     else:
-        area = _area(study_area, crs)
-        area_note = "given"
+        area, note = _area(study_area, crs), "given"
     shapely.prepare(area)
-    inside = shapely.intersects_xy(area, xy[:, 0], xy[:, 1]) & (mi >= 0)
-    a_total = float(area.area)
-    frames: dict[float, _Frame] = {}
+    return area, note
 
-    def frame(c: float) -> _Frame:
-        if c not in frames:
-            frames[c] = _frame(c, area, xy, inside)
-        return frames[c]
 
-    rows: list[dict[str, Any]] = []
-    for t0 in range(train_months, len(months) - test_months + 1, step):
-        train = inside & (mi >= t0 - train_months) & (mi < t0)
-        test = inside & (mi >= t0) & (mi < t0 + test_months)
-        n_test, n_train = int(test.sum()), int(train.sum())
-        if n_test == 0 or n_train < 2:
-            log.warning("backtest: skipping %s (no test or training incidents)", months[t0])
-            continue
-        for name in [BASELINE, *methods]:
-            tic = time.perf_counter()
-            c, score, covered = _fold_scores(
-                name, points, xy, train, frame, baseline_cell=baseline_cell, cell=cell,
-                halflife=halflife, rank=rank, extra=params.get(name, {}), area=area,
-            )  # fmt: skip
-            fr = frame(c)
-            size = fr.grid.size
-            tr = np.bincount(fr.flat[train], minlength=size).astype(float)
-            te = np.bincount(fr.flat[test], minlength=size).astype(float)
-            region = fr.mask.ravel()
-            s = np.where(region, score.ravel(), -np.inf)
-            seconds = time.perf_counter() - tic
-            ks = [c_share * a_total / fr.grid.cell_area for c_share in cov]
-            results = rank_cells(s, tr, te, ks)
-            assert isinstance(results, list)
-            for c_share, k, (hits, before) in zip(cov, ks, results, strict=True):
-                share = min(k, float(region.sum())) * fr.grid.cell_area / a_total
-                rows.append(
-                    {
-                        "method": name,
-                        "train_start": str(months[t0 - train_months]),
-                        "test_start": str(months[t0]),
-                        "coverage": c_share,
-                        "cell": c,
-                        "cells": k,
-                        "area_share": share,
-                        "incidents": n_test,
-                        "hits": hits,
-                        "hit_rate": hits / n_test,
-                        "pai": (hits / n_test) / share if share > 0 else math.nan,
-                        "rri": (hits / before) / (n_test / n_train) if before > 0 else math.nan,
-                        "covered": min(1.0, covered / k) if k > 0 else math.nan,
-                        "seconds": seconds,
-                    }
-                )
-    if not rows:
-        raise EmptyInputError("backtest: no fold had both training and test incidents")
-    out = pd.DataFrame(rows)
-    out.attrs["study_area"] = area_note
-    out.attrs["study_area_m2"] = a_total
-    return out
+class _Data:
+    """A backtest's incidents, its study area, and the grids (one per cell size) over it."""
+
+    def __init__(
+        self,
+        points: gpd.GeoDataFrame,
+        xy: NDArray[np.float64],
+        area: shapely.Geometry,
+        inside: NDArray[np.bool_],
+    ) -> None:
+        self.points, self.xy, self.area, self.inside = points, xy, area, inside
+        self.frames: dict[float, _Frame] = {}
+
+    def frame(self, cell: float) -> _Frame:
+        """Return the grid of ``cell`` metres over the study area (made once)."""
+        if cell not in self.frames:
+            self.frames[cell] = _frame(cell, self.area, self.xy, self.inside)
+        return self.frames[cell]
+
+
+@dataclass(frozen=True)
+class _Fold:
+    """One fold: its months and which incidents it trains and tests on."""
+
+    train_start: str
+    test_start: str
+    train: NDArray[np.bool_]
+    test: NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """A method's cell scores on one fold."""
+
+    cell: float
+    score: NDArray[np.float64]
+    covered: float  # cells its hotspots fill
+    seconds: float
+
+
+def _fold_rows(
+    name: str, scored: _Scored, data: _Data, fold: _Fold, coverage: list[float]
+) -> list[dict[str, Any]]:
+    """Rank a method's cells and count the test incidents in the best at each coverage."""
+    fr = data.frame(scored.cell)
+    size = fr.grid.size
+    tr = np.bincount(fr.flat[fold.train], minlength=size).astype(float)
+    te = np.bincount(fr.flat[fold.test], minlength=size).astype(float)
+    region = fr.mask.ravel()
+    s = np.where(region, scored.score.ravel(), -np.inf)
+    a_total = float(data.area.area)
+    n_test, n_train = int(fold.test.sum()), int(fold.train.sum())
+    ks = [c_share * a_total / fr.grid.cell_area for c_share in coverage]
+    results = rank_cells(s, tr, te, ks)
+    assert isinstance(results, list)
+    rows = []
+    for c_share, k, (hits, before) in zip(coverage, ks, results, strict=True):
+        share = min(k, float(region.sum())) * fr.grid.cell_area / a_total
+        rows.append(
+            {
+                "method": name,
+                "train_start": fold.train_start,
+                "test_start": fold.test_start,
+                "coverage": c_share,
+                "cell": scored.cell,
+                "cells": k,
+                "area_share": share,
+                "incidents": n_test,
+                "hits": hits,
+                "hit_rate": hits / n_test,
+                "pai": (hits / n_test) / share if share > 0 else math.nan,
+                "rri": (hits / before) / (n_test / n_train) if before > 0 else math.nan,
+                "covered": min(1.0, scored.covered / k) if k > 0 else math.nan,
+                "seconds": scored.seconds,
+            }
+        )
+    return rows
 
 
 def _fold_scores(
-    name: str,
-    points: gpd.GeoDataFrame,
-    xy: NDArray[np.float64],
-    train: NDArray[np.bool_],
-    frame: Any,
+    spec: HotspotMethod | None,
+    data: _Data,
+    fold: _Fold,
     *,
     baseline_cell: float,
-    cell: float | None,
     halflife: str | None,
     rank: str,
-    extra: dict[str, Any],
-    area: shapely.Geometry,
-) -> tuple[float, NDArray[np.float64], float]:
-    """One method's cell scores on one fold: (cell size, score grid, cells its hotspots fill)."""
-    txy = xy[train]
-    if name == BASELINE:
-        fr = frame(baseline_cell)
+) -> _Scored:
+    """One method's cell scores on one fold (None: the naive baseline), timed."""
+    tic = time.perf_counter()
+    train = fold.train
+    if spec is None:  # the naive baseline: the training count
+        fr = data.frame(baseline_cell)
         counts = np.bincount(fr.flat[train], minlength=fr.grid.size).astype(float)
-        return baseline_cell, counts, math.inf
-    c = float(extra.get("cell", cell or default_cell(txy)[0]))
-    fr = frame(c)
-    weights = None
-    if halflife is not None:
-        from beatplan.hotspots.find import _weights
-
-        weights, _ = _weights(points[train], None, halflife)
+        return _Scored(baseline_cell, counts, math.inf, time.perf_counter() - tic)
+    weights = None if halflife is None else hotspot_weights(data.points[train], None, halflife)[0]
+    spec, _ = spec.resolved(Study(data.xy[train], weights=weights))
+    assert spec.cell is not None  # resolved
+    fr = data.frame(spec.cell)
     counts = np.bincount(fr.flat[train], minlength=fr.grid.size).astype(float)
     values = (
         counts
         if weights is None
         else np.bincount(fr.flat[train], weights=weights, minlength=fr.grid.size)
     )
-    grid_values = values.reshape(fr.grid.shape)
-    opts = {k: v for k, v in extra.items() if k != "cell"}
-    if name == "gistar":
-        band = float(opts.pop("band", 0.0)) or max(
-            neighbour_scale(txy)[0], math.sqrt(2) * c * 1.000001
-        )
-        opts.setdefault("fdr", rank == "hot-count")  # z alone ranks cells; FDR only for "hot"
-        gi = gi_star(grid_values, cell=c, band=band, mask=fr.mask, **opts)
-        score, hot = np.nan_to_num(gi.z, nan=-np.inf), gi.hot
-    elif name == "kde":
-        bw = float(opts.pop("bandwidth", 0.0)) or max(neighbour_scale(txy)[0], c)
-        kernel = opts.pop("kernel", "quartic")
-        threshold = float(opts.pop("threshold", 3.0))
-        score = kde_surface(grid_values, cell=c, bandwidth=bw, kernel=kernel)
-        mean = score[fr.mask].mean()
-        hot = fr.mask & (score >= threshold * mean) & (score > 0)
-    else:
+    grid_values: NDArray[np.float64] = np.asarray(values, dtype=float).reshape(fr.grid.shape)
+    if isinstance(spec, GridMethod):
+        cells, _ = spec.hot_cells(grid_values, fr.mask, scale=weight_scale(weights))
+        score, hot = np.nan_to_num(cells.score, nan=-np.inf), cells.hot
+    else:  # density clusters: their hotspots drawn on the grid, each cell by its cluster's density
         # HDBSCAN takes whole incident counts: it is fitted unweighted (its cells can still be
         # ranked on the weighted counts with rank="count")
-        hl = None if name == "hdbscan" else halflife
-        # ranked like Gi* and KDE, on the method alone: the background test shapes the
-        # hotspots drawn on a map, not the ranking of cells at a given coverage
-        opts.setdefault("background", None)
-        hs = find_hotspots(points[train], method=name, cell=c, halflife=hl, **opts)
+        hs = find_hotspots(data.points[train], method=spec,
+                           halflife=halflife if spec.takes_weights else None)  # fmt: skip
         score = np.zeros(fr.grid.shape)
         hot = np.zeros(fr.grid.shape, dtype=bool)
         _rasterise(fr.grid, hs.areas, score, hot)
     if rank == "hot-count":
-        flat_values = grid_values.ravel()
-        top = flat_values.max() + 1.0
+        top = grid_values.ravel().max() + 1.0
         score = np.where(hot, top, 0.0) + grid_values
     elif rank == "count":
         score = _lexicographic(grid_values, score)
     covered = float(hot.sum())
-    return c, np.asarray(score, dtype=float), covered
+    return _Scored(spec.cell, np.asarray(score, dtype=float), covered, time.perf_counter() - tic)
 
 
 def _lexicographic(

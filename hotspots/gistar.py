@@ -302,45 +302,11 @@ def gi_star(
     >>> bool(g.hot[11, 11]), bool(g.hot[25, 25])
     (True, False)
     """
-    values = np.asarray(values, dtype=float)
-    if values.ndim != 2:
-        raise ValidationError("gi_star", [f"values must be a 2-D grid, found shape {values.shape}"])
-    problems = []
-    if not (cell > 0 and math.isfinite(cell)):
-        problems.append(f"cell={cell!r} must be a positive number of metres")
-    if not (band >= 0 and math.isfinite(band)):
-        problems.append(f"band={band!r} must be a non-negative number of metres")
-    if not 0 < alpha < 1:
-        problems.append(f"alpha={alpha!r} must lie strictly between 0 and 1")
-    if permutations < 0:
-        problems.append(f"permutations={permutations!r} must be 0 or more")
-    if problems:
-        raise ValidationError("gi_star", problems)
-    region = np.ones(values.shape, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
-    if region.shape != values.shape:
-        raise ValidationError(
-            "gi_star", [f"mask has shape {region.shape}, values have {values.shape}"]
-        )
-    if np.isnan(values[region]).any():
-        raise ValidationError("gi_star", ["values hold NaN inside the study region"])
+    values, region = _checked_grid(values, mask, cell=cell, band=band, alpha=alpha,
+                                   permutations=permutations)  # fmt: skip
     n = int(region.sum())
-    if n < 2:
-        raise EmptyInputError(
-            f"gi_star: the study region holds {n} cell{'s' if n != 1 else ''}; Gi* compares "
-            "a cell with the rest and needs at least 2 (use a smaller cell)"
-        )
     x = np.where(region, values, 0.0)
-    inside = x[region]
-    mean = float(inside.mean())
-    var = float((inside * inside).mean() - mean * mean)
-    if not var > 1e-12 * max(1.0, mean * mean):
-        raise ValidationError(
-            "gi_star",
-            [
-                f"every one of the {n:,} cells of the study region has the value {mean:g}, "
-                "so nothing stands out; use a smaller cell or a larger area"
-            ],
-        )
+    mean, var = _moments(x[region])
     kernel = disc_offsets(band, cell)
     local = disc_sum(x, kernel)
     card = disc_sum(region.astype(np.int64), kernel)
@@ -374,6 +340,61 @@ def gi_star(
         fdr=bool(fdr),
         permutations=int(permutations),
     )
+
+
+def _checked_grid(
+    values: NDArray[np.float64],
+    mask: NDArray[np.bool_] | None,
+    *,
+    cell: float,
+    band: float,
+    alpha: float,
+    permutations: int,
+) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """Check :func:`gi_star`'s inputs; return the values and the region, both 2-D arrays."""
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 2:
+        raise ValidationError("gi_star", [f"values must be a 2-D grid, found shape {values.shape}"])
+    problems = []
+    if not (cell > 0 and math.isfinite(cell)):
+        problems.append(f"cell={cell!r} must be a positive number of metres")
+    if not (band >= 0 and math.isfinite(band)):
+        problems.append(f"band={band!r} must be a non-negative number of metres")
+    if not 0 < alpha < 1:
+        problems.append(f"alpha={alpha!r} must lie strictly between 0 and 1")
+    if permutations < 0:
+        problems.append(f"permutations={permutations!r} must be 0 or more")
+    if problems:
+        raise ValidationError("gi_star", problems)
+    region = np.ones(values.shape, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+    if region.shape != values.shape:
+        raise ValidationError(
+            "gi_star", [f"mask has shape {region.shape}, values have {values.shape}"]
+        )
+    if np.isnan(values[region]).any():
+        raise ValidationError("gi_star", ["values hold NaN inside the study region"])
+    n = int(region.sum())
+    if n < 2:
+        raise EmptyInputError(
+            f"gi_star: the study region holds {n} cell{'s' if n != 1 else ''}; Gi* compares "
+            "a cell with the rest and needs at least 2 (use a smaller cell)"
+        )
+    return values, region
+
+
+def _moments(inside: NDArray[np.float64]) -> tuple[float, float]:
+    """Return the mean and variance of the region's values, refusing a constant region."""
+    mean = float(inside.mean())
+    var = float((inside * inside).mean() - mean * mean)
+    if not var > 1e-12 * max(1.0, mean * mean):
+        raise ValidationError(
+            "gi_star",
+            [
+                f"every one of the {inside.size:,} cells of the study region has the value "
+                f"{mean:g}, so nothing stands out; use a smaller cell or a larger area"
+            ],
+        )
+    return mean, var
 
 
 def _conditional_p(

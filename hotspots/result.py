@@ -373,9 +373,53 @@ def assemble(
     check_option("rank_by", rank_by, RANK_BY)
     raw = np.asarray(raw, dtype=np.int64)
     n = len(points)
+    ranked = _ranked(raw, polygons, scores, n=n, region_km2=float(params.get("region_km2", 0.0)),
+                     min_incidents=min_incidents, rank_by=rank_by)  # fmt: skip
+    label = ranked.labels_of(raw)
+    pts = points.copy(deep=False)  # copy-on-write: the caller's frame is not touched
+    pts["hotspot"] = pd.arrays.IntegerArray(label, np.zeros(n, dtype=bool))
+    return Hotspots(
+        areas=_areas_table(ranked, pts, label, params, boundaries=boundaries, id_col=id_col),
+        labels=_input_labels(label, points.index, input_index, keep),
+        params=params,
+        points=pts,
+        surface=surface,
+        messages=list(messages or []),
+    )
+
+
+@dataclass(frozen=True)
+class _Ranked:
+    """The raw groups kept as hotspots, in rank order, with what each is ranked by."""
+
+    groups: NDArray[np.int64]
+    counts: NDArray[np.int64]
+    geoms: NDArray[np.object_]
+    area: NDArray[np.float64]
+    density: NDArray[np.float64]
+    score: NDArray[np.float64]
+    excess: NDArray[np.float64]
+
+    def labels_of(self, raw: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Return each incident's hotspot number (1 is the first), 0 for none."""
+        lookup = np.full(int(raw.max()) + 2 if len(raw) else 1, -1, dtype=np.int64)
+        lookup[self.groups + 1] = np.arange(1, len(self.groups) + 1)  # raw + 1 -> label
+        return lookup[raw + 1]
+
+
+def _ranked(
+    raw: NDArray[np.int64],
+    polygons: Mapping[int, shapely.Geometry],
+    scores: Mapping[int, float],
+    *,
+    n: int,
+    region_km2: float,
+    min_incidents: int,
+    rank_by: str,
+) -> _Ranked:
+    """Drop the groups of fewer than ``min_incidents`` and rank the rest (see :func:`assemble`)."""
     # one pass: the -1s land in bin 0, dropped (length max(raw) + 1 as for raw[raw >= 0])
-    shifted = raw + 1  # -1 (no group) -> 0
-    per_group = np.bincount(shifted)[1:] if n else np.zeros(0, np.int64)
+    per_group = np.bincount(raw + 1)[1:] if n else np.zeros(0, np.int64)
     groups = np.flatnonzero(per_group)
     counts = per_group[groups]
     big = counts >= min_incidents
@@ -384,23 +428,24 @@ def assemble(
     area = shapely.area(geoms) if len(geoms) else np.zeros(0)
     density = np.where(area > 0, counts / np.where(area > 0, area, 1.0) * 1e6, np.inf)
     score = np.array([float(scores[int(g)]) for g in groups], dtype=float)
-    region_m2 = float(params.get("region_km2", 0.0)) * 1e6
+    region_m2 = region_km2 * 1e6
     expected = area * (n / region_m2) if region_m2 > 0 else np.zeros(len(area))
     excess = counts - expected
     key = {"incidents": counts, "density": density, "score": score, "excess": excess}[rank_by]
     order = np.lexsort((-counts, -density, -key))
-    groups, counts, geoms, area, density, score, excess = (
-        groups[order], counts[order], geoms[order], area[order], density[order], score[order],
-        excess[order],
-    )  # fmt: skip
-    k = len(groups)
-    lookup = np.full(int(raw.max()) + 2 if n else 1, -1, dtype=np.int64)  # raw + 1 -> label
-    lookup[groups + 1] = np.arange(1, k + 1)
-    label = lookup[shifted]
-    del shifted
+    return _Ranked(groups[order], counts[order], geoms[order], area[order], density[order],
+                   score[order], excess[order])  # fmt: skip
 
+
+def _input_labels(
+    label: NDArray[np.int64],
+    index: pd.Index,
+    input_index: pd.Index,
+    keep: NDArray[np.bool_] | None,
+) -> pd.Series:
+    """Spread the analysed incidents' labels over the input's rows (<NA>: not analysed)."""
     if keep is None:
-        positions = input_index.get_indexer(points.index)
+        positions = input_index.get_indexer(index)
         if (positions < 0).any():
             raise ValidationError("assemble", ["points' index is not part of input_index"])
         keep = np.zeros(len(input_index), dtype=bool)
@@ -412,32 +457,41 @@ def assemble(
     else:
         full = np.zeros(len(input_index), dtype=np.int64)
         full[keep] = label
-    labels = pd.Series(
+    return pd.Series(
         pd.arrays.IntegerArray(full, ~keep), index=input_index, name="hotspot", copy=False
     )
-    pts = points.copy(deep=False)  # copy-on-write: the caller's frame is not touched
-    pts["hotspot"] = pd.arrays.IntegerArray(label, np.zeros(n, dtype=bool))
 
-    crs = points.crs
+
+def _areas_table(
+    ranked: _Ranked,
+    pts: gpd.GeoDataFrame,
+    label: NDArray[np.int64],
+    params: dict[str, Any],
+    *,
+    boundaries: gpd.GeoDataFrame | Mapping[str, gpd.GeoDataFrame] | None,
+    id_col: str,
+) -> gpd.GeoDataFrame:
+    """One row per hotspot: counts, area, density, scores, what and when, where, geometry."""
+    k, n = len(ranked.groups), len(pts)
     record = {k_: v for k_, v in params.items() if k_ != "how"}
     params_json = json.dumps(record, default=str, sort_keys=True)
     # every column gathered first and the frame built once (each insertion into a
     # GeoDataFrame costs its checks), geometry last
     columns: dict[str, Any] = {
         "hotspot": np.arange(1, k + 1, dtype=np.int64),
-        "incidents": counts.astype(np.int64),
-        "share": counts / n if n else np.zeros(k),
-        "area_m2": area,
-        "density_km2": density,
-        "excess": excess,
-        "score": score,
+        "incidents": ranked.counts.astype(np.int64),
+        "share": ranked.counts / n if n else np.zeros(k),
+        "area_m2": ranked.area,
+        "density_km2": ranked.density,
+        "excess": ranked.excess,
+        "score": ranked.score,
     }
     extra = _describe(pts, label, k)
     for col in extra.columns:
         columns[col] = extra[col].to_numpy()
     columns["method"] = pd.Series(str(params.get("method", "")), index=range(k)).array
     columns["params"] = pd.Series(params_json, index=range(k)).array
-    geometry = gpd.GeoSeries(geoms, crs=crs)
+    geometry = gpd.GeoSeries(ranked.geoms, crs=pts.crs)
     if boundaries is not None and k:
         located = locate_in(geometry, boundaries, id_col=id_col)
         for col in located.columns:
@@ -446,15 +500,7 @@ def assemble(
         for col in _level_names(boundaries):
             columns[col] = pd.Series(dtype="string").reindex(range(k)).array
     columns["geometry"] = geometry.values
-    areas = gpd.GeoDataFrame(columns, geometry="geometry", crs=crs)
-    return Hotspots(
-        areas=areas,
-        labels=labels,
-        params=params,
-        points=pts,
-        surface=surface,
-        messages=list(messages or []),
-    )
+    return gpd.GeoDataFrame(columns, geometry="geometry", crs=pts.crs)
 
 
 def _id_level(layer: gpd.GeoDataFrame) -> str:

@@ -13,6 +13,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import NDArray
 from pyproj import CRS
 
 from beatplan.geo.errors import ColumnNotFoundError, CRSError, EmptyInputError, ValidationError
@@ -64,6 +65,48 @@ def summarise(
     >>> table = summarise(hs, beats)                                   # doctest: +SKIP
     >>> table.sort_values("hotspot_incidents", ascending=False).head() # doctest: +SKIP
     """
+    layer = _checked_areas(hotspots, areas, id_col)
+    crs = hotspots.crs
+    geoms = np.asarray(layer.geometry.values)
+    tree = shapely.STRtree(geoms)
+    pts = hotspots.points
+    first = _first_area(tree, pts.geometry.values)
+    label = pts["hotspot"].to_numpy(dtype=np.int64, na_value=-1)
+    located = first >= 0
+    incidents = np.bincount(first[located], minlength=len(layer))
+    in_hot = located & (label > 0)
+    hot_incidents = np.bincount(first[in_hot], minlength=len(layer))
+    hot_area, members = _hotspots_per_area(hotspots.areas, tree, geoms)
+    for a, h in zip(first[in_hot], label[in_hot], strict=True):
+        members[int(a)].add(int(h))
+    ids_text = [
+        "; ".join(str(h) for h in sorted(members[i])) if members[i] else pd.NA
+        for i in range(len(layer))
+    ]
+    area = shapely.area(geoms)
+    out = gpd.GeoDataFrame(
+        {id_col: layer[id_col].to_numpy()},
+        index=areas.index,
+        geometry=gpd.GeoSeries(geoms, index=areas.index, crs=crs),
+        crs=crs,
+    )
+    if "name" in layer.columns and id_col != "name":
+        out["name"] = layer["name"].to_numpy()
+    out["hotspots"] = np.array([len(members[i]) for i in range(len(layer))], dtype=np.int64)
+    out["hotspot_ids"] = pd.array(ids_text, dtype="string")
+    out["incidents"] = incidents.astype(np.int64)
+    out["hotspot_incidents"] = hot_incidents.astype(np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["hotspot_share"] = np.where(incidents > 0, hot_incidents / incidents, np.nan)
+        out["hotspot_area_m2"] = hot_area
+        out["area_m2"] = area
+        out["area_share"] = np.where(area > 0, hot_area / area, np.nan)
+    cols: list[Any] = [c for c in out.columns if c != "geometry"] + ["geometry"]
+    return gpd.GeoDataFrame(out[cols], geometry="geometry", crs=crs)
+
+
+def _checked_areas(hotspots: Any, areas: Any, id_col: str) -> gpd.GeoDataFrame:
+    """Refuse wrong inputs; return ``areas`` in the hotspots' CRS."""
     if not isinstance(hotspots, Hotspots):
         raise ValidationError(
             "hotspots", [f"expected a Hotspots result, found {type(hotspots).__name__}"]
@@ -80,31 +123,28 @@ def summarise(
     if areas.crs is None:
         raise CRSError("areas: the layer has no CRS; set it with .set_crs(...)")
     crs = hotspots.crs
-    layer = areas if CRS.from_user_input(areas.crs).equals(crs) else areas.to_crs(crs)
-    geoms = np.asarray(layer.geometry.values)
-    n_areas = len(layer)
+    return areas if CRS.from_user_input(areas.crs).equals(crs) else areas.to_crs(crs)
 
-    # incidents per area (first area holding the point)
-    pts = hotspots.points
-    pxy = pts.geometry.values
-    tree = shapely.STRtree(geoms)
-    p_idx, a_idx = tree.query(pxy, predicate="intersects")
-    first = np.full(len(pts), -1, dtype=np.int64)
+
+def _first_area(tree: shapely.STRtree, points: Any) -> NDArray[np.int64]:
+    """Return the first area (by position) holding each point, -1 for none."""
+    p_idx, a_idx = tree.query(points, predicate="intersects")
+    first = np.full(len(points), -1, dtype=np.int64)
     order = np.lexsort((a_idx, p_idx))
     p_sorted, a_sorted = p_idx[order], a_idx[order]
     lead = np.r_[True, p_sorted[1:] != p_sorted[:-1]] if len(p_sorted) else np.zeros(0, bool)
     first[p_sorted[lead]] = a_sorted[lead]
-    label = pts["hotspot"].to_numpy(dtype=np.int64, na_value=-1)
-    located = first >= 0
-    incidents = np.bincount(first[located], minlength=n_areas)
-    in_hot = located & (label > 0)
-    hot_incidents = np.bincount(first[in_hot], minlength=n_areas)
+    return first
 
-    # hotspot polygons per area
-    hs_geoms = np.asarray(hotspots.areas.geometry.values)
-    hs_ids = hotspots.areas["hotspot"].to_numpy()
-    hot_area = np.zeros(n_areas)
-    members: dict[int, set[int]] = {i: set() for i in range(n_areas)}
+
+def _hotspots_per_area(
+    hotspot_areas: gpd.GeoDataFrame, tree: shapely.STRtree, geoms: NDArray[np.object_]
+) -> tuple[NDArray[np.float64], dict[int, set[int]]]:
+    """Return each area's hotspot area (m²) and the hotspots holding 1 % of their area in it."""
+    hs_geoms = np.asarray(hotspot_areas.geometry.values)
+    hs_ids = hotspot_areas["hotspot"].to_numpy()
+    hot_area = np.zeros(len(geoms))
+    members: dict[int, set[int]] = {i: set() for i in range(len(geoms))}
     if len(hs_geoms):
         a_i, h_i = tree.query(hs_geoms, predicate="intersects")[::-1]
         inter = shapely.area(shapely.intersection(geoms[a_i], hs_geoms[h_i]))
@@ -113,29 +153,4 @@ def summarise(
         big = inter >= MIN_OVERLAP * own
         for a, h in zip(a_i[big], h_i[big], strict=True):
             members[int(a)].add(int(hs_ids[h]))
-        for a, h in zip(first[in_hot], label[in_hot], strict=True):
-            members[int(a)].add(int(h))
-    ids_text = [
-        "; ".join(str(h) for h in sorted(members[i])) if members[i] else pd.NA
-        for i in range(n_areas)
-    ]
-    area = shapely.area(geoms)
-    out = gpd.GeoDataFrame(
-        {id_col: layer[id_col].to_numpy()},
-        index=areas.index,
-        geometry=gpd.GeoSeries(geoms, index=areas.index, crs=crs),
-        crs=crs,
-    )
-    if "name" in layer.columns and id_col != "name":
-        out["name"] = layer["name"].to_numpy()
-    out["hotspots"] = np.array([len(members[i]) for i in range(n_areas)], dtype=np.int64)
-    out["hotspot_ids"] = pd.array(ids_text, dtype="string")
-    out["incidents"] = incidents.astype(np.int64)
-    out["hotspot_incidents"] = hot_incidents.astype(np.int64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["hotspot_share"] = np.where(incidents > 0, hot_incidents / incidents, np.nan)
-        out["hotspot_area_m2"] = hot_area
-        out["area_m2"] = area
-        out["area_share"] = np.where(area > 0, hot_area / area, np.nan)
-    cols: list[Any] = [c for c in out.columns if c != "geometry"] + ["geometry"]
-    return gpd.GeoDataFrame(out[cols], geometry="geometry", crs=crs)
+    return hot_area, members

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from beatplan.geo.errors import EmptyInputError, OptionError
-from beatplan.hotspots.find import select_incidents
+from beatplan.hotspots.select import select_incidents
 
 __all__ = ["Period", "select_period"]
 
@@ -82,7 +82,7 @@ def _span_label(start: np.ndarray, end: np.ndarray, month_only: np.ndarray) -> s
 def select_period(points: gpd.GeoDataFrame, since: Any = "28D") -> Period:
     """Select the incidents in a window measured back from the end of the data.
 
-    The selection is :func:`beatplan.hotspots.find.select_incidents`'s, so a map and the hotspots
+    The selection is :func:`beatplan.hotspots.select_incidents`'s, so a map and the hotspots
     found with the same ``since`` agree; this adds the label printed on the map.
 
     Parameters

@@ -1,9 +1,12 @@
 """The JavaScript and CSS an offline map inlines: which, where they are kept, how to fetch them.
 
 Nothing of Leaflet or its plugins is committed to the repository. The pinned npm packages
-(:data:`NPM_PACKAGES`) are fetched once, at setup time, with the ordinary ``npm`` client (``python
--m beatplan.maps.fetch_assets``) into a git-ignored cache folder; the tarballs are checked against
-the pinned sha512 integrity before a file is extracted. The patched ``leaflet.heat`` comes from
+(:data:`NPM_PACKAGES`) are fetched once (``beatplan map fetch-assets``, or ``python -m
+beatplan.maps.fetch_assets``): downloaded from the npm registry over HTTPS (no npm client
+needed; ``npm pack`` is the fallback) into a git-ignored cache folder; the tarballs are checked
+against the pinned sha512 integrity before a file is extracted. A wheel built from a checkout
+that holds them ships them (package data), so ``pip install`` of that wheel makes offline maps
+with no fetch at all. The patched ``leaflet.heat`` comes from
 folium's own wheel (folium ships ``templates/leaflet_heat.min.js``, with the weights fix of
 Leaflet.heat PR 78), so it needs no fetch.
 
@@ -29,11 +32,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from beatplan.geo.errors import BeatplanError, check_option
+from beatplan.geo.errors import AssetsNotFoundError, check_option
 
 __all__ = [
     "ASSET_ENV",
     "BUNDLES",
+    "DEFAULT_REGISTRY",
     "FETCH_COMMAND",
     "NPM_PACKAGES",
     "AssetsNotFoundError",
@@ -51,11 +55,7 @@ log = logging.getLogger("beatplan")
 #: Environment variable naming the asset cache folder.
 ASSET_ENV = "BEATPLAN_MAP_ASSETS"
 #: The command that fetches the assets (quoted in every "not found" message).
-FETCH_COMMAND = "python -m beatplan.maps.fetch_assets"
-
-
-class AssetsNotFoundError(BeatplanError, FileNotFoundError):
-    """An offline map needs a JavaScript or CSS asset that has not been fetched."""
+FETCH_COMMAND = "beatplan map fetch-assets"
 
 
 @dataclass(frozen=True)
@@ -205,7 +205,7 @@ def _missing_error(missing: Sequence[tuple[str, str]]) -> AssetsNotFoundError:
     where = ", ".join(str(d) for d in asset_dirs())
     return AssetsNotFoundError(
         f"offline map assets not found: {items} (searched {where}); fetch the pinned Leaflet "
-        f"assets once with `{FETCH_COMMAND}` (uses npm; set ${ASSET_ENV} to choose the folder), "
+        f"assets once with `{FETCH_COMMAND}` (set ${ASSET_ENV} to choose the folder), "
         "or save the map with offline=False (--online) to load them from a CDN"
     )
 
@@ -330,15 +330,24 @@ def _extract(tgz: bytes, package: str, dest: Path) -> list[Path]:
     return written
 
 
+#: Where the tarballs are downloaded from: ``$npm_config_registry`` (npm's own setting) or this.
+DEFAULT_REGISTRY = "https://registry.npmjs.org"
+
+
 def fetch_assets(
     dest: str | os.PathLike[str] | None = None,
     *,
     force: bool = False,
-    npm: str = "npm",
+    npm: str | None = "npm",
+    registry: str | None = None,
+    timeout: float = 60.0,
 ) -> Path:
-    """Fetch the pinned npm packages with ``npm pack`` and extract the files maps need.
+    """Fetch the pinned npm packages and extract the files offline maps inline.
 
-    Each tarball's sha512 is checked against :data:`NPM_PACKAGES` before anything is extracted.
+    Each tarball is downloaded over HTTPS straight from the npm registry, so no ``npm`` client
+    is needed (``$HTTPS_PROXY`` is honoured); when that fails and the ``npm`` client is on the
+    PATH, ``npm pack`` (which follows the npm configuration: mirrors, proxies) is tried. Each
+    tarball's sha512 is checked against :data:`NPM_PACKAGES` before anything is extracted.
     Packages already present are skipped unless ``force``.
 
     Parameters
@@ -347,8 +356,12 @@ def fetch_assets(
         The cache folder; default :func:`default_fetch_dir`.
     force : bool
         Fetch again even when the files are present.
-    npm : str
-        The npm executable.
+    npm : str or None
+        The npm executable tried when the direct download fails; None: no fallback.
+    registry : str, optional
+        The registry's address; default ``$npm_config_registry`` or :data:`DEFAULT_REGISTRY`.
+    timeout : float
+        Seconds allowed per download.
 
     Returns
     -------
@@ -358,28 +371,71 @@ def fetch_assets(
     Raises
     ------
     AssetsNotFoundError
-        When npm is missing, fails, or a tarball's checksum differs from the pinned one.
+        When neither the download nor npm gives a tarball, or a tarball's checksum differs from
+        the pinned one.
     """
     out = Path(dest) if dest is not None else default_fetch_dir()
-    todo = [
-        pkg
+    todo = {
+        key: pkg
         for key, pkg in NPM_PACKAGES.items()
         if force
         or not all(
             (out / pkg.folder / m).is_file() for m in _members_for(key) if m not in _LICENCES
         )
-    ]
+    }
     if not todo:
         log.info("map assets already present in %s", out)
         return out
-    exe = shutil.which(npm)
+    tarballs = _tarballs(list(todo.values()), registry=registry, npm=npm, timeout=timeout)
+    out.mkdir(parents=True, exist_ok=True)
+    for key, pkg in todo.items():
+        _install(tarballs[pkg.spec], key, pkg, out)
+    _bundle_text.cache_clear()
+    return out
+
+
+def _tarballs(
+    todo: Sequence[NpmPackage], *, registry: str | None, npm: str | None, timeout: float
+) -> dict[str, bytes]:
+    """Return each package's tarball (by ``spec``): downloaded, else from ``npm pack``."""
+    base = (registry or os.environ.get("npm_config_registry") or DEFAULT_REGISTRY).rstrip("/")
+    got: dict[str, bytes] = {}
+    failed: list[str] = []
+    for pkg in todo:
+        try:
+            got[pkg.spec] = _download(f"{base}/{pkg.name}/-/{pkg.name}-{pkg.version}.tgz", timeout)
+        except OSError as exc:  # URLError, timeouts, refused connections: the rest would fail too
+            failed.append(f"{pkg.spec}: {getattr(exc, 'reason', exc)}")
+            break
+    rest = [p for p in todo if p.spec not in got]
+    if not rest:
+        return got
+    exe = shutil.which(npm) if npm else None
     if exe is None:
         raise AssetsNotFoundError(
-            f"cannot fetch the map assets: the npm client ({npm!r}) is not on PATH; install it "
-            "(Debian: `apt-get install -y npm`) and run "
-            f"`{FETCH_COMMAND}` again, or copy a fetched cache folder to {out}"
+            f"cannot fetch the map assets from {base} ({'; '.join(failed)})"
+            + (f" and the npm client ({npm!r}) is not on PATH to try instead" if npm else "")
+            + "; check the network (or set $HTTPS_PROXY, "
+            f"$npm_config_registry) and run `{FETCH_COMMAND}` again, or copy a fetched cache "
+            f"folder to {default_fetch_dir()}"
         )
-    out.mkdir(parents=True, exist_ok=True)
+    log.info("direct download failed (%s); trying npm pack", "; ".join(failed))
+    got.update(_npm_pack(rest, exe))
+    return got
+
+
+def _download(url: str, timeout: float) -> bytes:
+    import urllib.request
+
+    log.info("fetching %s", url)
+    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (https only)
+        data: bytes = response.read()
+    return data
+
+
+def _npm_pack(todo: Sequence[NpmPackage], exe: str) -> dict[str, bytes]:
+    """Return the tarballs of ``todo`` from ``npm pack`` (which follows the npm configuration)."""
+    specs = " ".join(p.spec for p in todo)
     with tempfile.TemporaryDirectory(prefix="beatplan-npm-") as tmp:
         cmd = [exe, "pack", "--json", "--ignore-scripts", "--pack-destination", tmp]
         cmd += [p.spec for p in todo]
@@ -390,8 +446,8 @@ def fetch_assets(
             )
         except subprocess.TimeoutExpired as exc:
             raise AssetsNotFoundError(
-                f"`npm pack {' '.join(p.spec for p in todo)}` did not finish in 300 s; check "
-                f"the network or the npm configuration and run `{FETCH_COMMAND}` again"
+                f"`npm pack {specs}` did not finish in 300 s; check the network or the npm "
+                f"configuration and run `{FETCH_COMMAND}` again"
             ) from exc
         if proc.returncode != 0:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
@@ -399,34 +455,36 @@ def fetch_assets(
                 f"`npm pack` failed (exit {proc.returncode}): {' | '.join(tail)}; check the "
                 f"network or the npm configuration and run `{FETCH_COMMAND}` again"
             )
-        for key, pkg in NPM_PACKAGES.items():
-            if pkg not in todo:
-                continue
+        got = {}
+        for pkg in todo:
             tgz_path = Path(tmp) / f"{pkg.name}-{pkg.version}.tgz"
             if not tgz_path.is_file():
                 raise AssetsNotFoundError(
                     f"`npm pack {pkg.spec}` wrote no {tgz_path.name}; run `{FETCH_COMMAND}` again"
                 )
-            data = tgz_path.read_bytes()
-            got = _sha512_integrity(data)
-            if got != pkg.integrity:
-                raise AssetsNotFoundError(
-                    f"{pkg.spec}: the tarball's integrity {got} differs from the pinned "
-                    f"{pkg.integrity}; refusing to use it (a changed or tampered package)"
-                )
-            target = out / pkg.folder
-            staging = Path(tempfile.mkdtemp(prefix=f".{pkg.folder}-", dir=out))
-            try:
-                _extract(data, key, staging)
-                (staging / "integrity.json").write_text(
-                    json.dumps({"spec": pkg.spec, "integrity": got}, indent=1) + "\n"
-                )
-                if target.exists():
-                    shutil.rmtree(target)
-                staging.rename(target)
-            finally:
-                if staging.exists():
-                    shutil.rmtree(staging)
-            log.info("map assets: %s -> %s", pkg.spec, target)
-    _bundle_text.cache_clear()
-    return out
+            got[pkg.spec] = tgz_path.read_bytes()
+    return got
+
+
+def _install(data: bytes, key: str, pkg: NpmPackage, out: Path) -> None:
+    """Check one tarball's integrity, extract what maps need and move it into ``out``."""
+    got = _sha512_integrity(data)
+    if got != pkg.integrity:
+        raise AssetsNotFoundError(
+            f"{pkg.spec}: the tarball's integrity {got} differs from the pinned "
+            f"{pkg.integrity}; refusing to use it (a changed or tampered package)"
+        )
+    target = out / pkg.folder
+    staging = Path(tempfile.mkdtemp(prefix=f".{pkg.folder}-", dir=out))
+    try:
+        _extract(data, key, staging)
+        (staging / "integrity.json").write_text(
+            json.dumps({"spec": pkg.spec, "integrity": got}, indent=1) + "\n"
+        )
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    log.info("map assets: %s -> %s", pkg.spec, target)

@@ -18,7 +18,11 @@ from pathlib import Path
 
 import folium
 
-from beatplan.geo.errors import BeatplanError, InputTypeError, OutputExistsError
+from beatplan.geo.errors import (
+    ExternalResourceError,
+    InputTypeError,
+    OutputExistsError,
+)
 from beatplan.geo.write import write_text
 from beatplan.maps.assets import bundle
 
@@ -50,10 +54,6 @@ _UNUSED: frozenset[str] = frozenset(
         "awesome_rotate_css",
     }
 )
-
-
-class ExternalResourceError(BeatplanError, ValueError):
-    """An offline map would still load a script, stylesheet or image from the network."""
 
 
 def _walk(element: object) -> Iterator[object]:

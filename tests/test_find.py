@@ -1,5 +1,5 @@
 """Tests for beatplan.hotspots.find: every method on the sample county, filters, invariants, bad
-inputs."""
+inputs, the method registry."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from beatplan.geo.errors import (
 )
 from beatplan.geo.sample import make_sample
 from beatplan.hotspots import Hotspots, find_hotspots, select_incidents
-from beatplan.hotspots.find import poisson_count
+from beatplan.hotspots.method import poisson_count
 
 METHODS = ("gistar", "kde", "dbscan", "hdbscan")
 
@@ -334,10 +334,14 @@ def test_window_with_no_data(points):
         find_hotspots(_pts([[0, 0], [100, 100]]), since="28D")
 
 
-@pytest.mark.parametrize("arg", ["cell", "band", "eps", "bandwidth", "buffer"])
-def test_distance_in_degrees_on_projected_data(points, arg):
+@pytest.mark.parametrize(
+    "arg, method",
+    [("cell", "gistar"), ("band", "gistar"), ("eps", "dbscan"), ("bandwidth", "kde"),
+     ("buffer", "hdbscan")],
+)  # fmt: skip
+def test_distance_in_degrees_on_projected_data(points, arg, method):
     with pytest.raises(CRSError, match=rf"{arg}=0.001 looks like degrees.*EPSG:27700"):
-        find_hotspots(points, **{arg: 0.001})
+        find_hotspots(points, method=method, **{arg: 0.001})
 
 
 def test_geographic_input_is_reprojected_and_degree_distances_refused(points):
@@ -415,12 +419,12 @@ def test_default_density_clusters_are_patrollable(county, points, found, method)
 
 def test_many_points_are_read_in_two_threads_with_the_same_checks():
     """From 200,000 points the x and y are read in two threads; an empty point still says so."""
-    from beatplan.hotspots.find import _THREADED_XY, _coordinates
+    from beatplan.hotspots.points import THREADED_XY, coordinates
 
     rng = np.random.default_rng(5)
-    xy = rng.uniform(0, 10_000, (_THREADED_XY + 10, 2)) + [400_000, 300_000]
+    xy = rng.uniform(0, 10_000, (THREADED_XY + 10, 2)) + [400_000, 300_000]
     g = gpd.GeoDataFrame(geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=27700)
-    got = _coordinates(g)
+    got = coordinates(g)
     assert np.array_equal(got, xy) and got.flags.f_contiguous
     g.loc[123_456, "geometry"] = shapely.Point()
     with pytest.raises(GeometryError, match=r"1 incidents have an empty geometry \(index 123456\)"):

@@ -87,6 +87,9 @@ def test_find_background_zero_is_gistar_alone(sample, tmp_path):
         (["--months", "2019-01"], "selects none"),
         (["--method", "kmeans"], "Invalid value for '--method'"),
         (["--area-id", "B01"], "--area-id needs --boundaries"),
+        (["--method", "kde", "--permutations", "99"],
+         "permutations= applies to gistar only, not kde"),
+        (["--method", "gistar", "--eps", "200"], "eps= applies to dbscan and hdbscan only"),
     ],
 )
 def test_find_bad_input_exits_2_with_one_line(sample, tmp_path, args, message):

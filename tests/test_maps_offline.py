@@ -105,7 +105,7 @@ def test_missing_assets_error_says_how_to_fetch(
         with pytest.raises(assets.AssetsNotFoundError) as err:
             to_html(_full_map(), offline=True)
         msg = str(err.value)
-        assert "python -m beatplan.maps.fetch_assets" in msg
+        assert "beatplan map fetch-assets" in msg
         assert "leaflet@1.9.4" in msg and str(tmp_path) in msg
         assert isinstance(err.value, FileNotFoundError) and isinstance(err.value, BeatplanError)
         assert not assets.assets_available()
@@ -174,11 +174,12 @@ def test_inline_css_urls(tmp_path: Path) -> None:
     assert "url(#default#VML)" in out
     with pytest.raises(assets.AssetsNotFoundError, match="external resource"):
         assets._inline_css_urls(".a{background:url(https://x/y.png)}", tmp_path, "leaflet")
-    with pytest.raises(assets.AssetsNotFoundError, match="fetch_assets"):
+    with pytest.raises(assets.AssetsNotFoundError, match="fetch-assets"):
         assets._inline_css_urls(".a{background:url(img/missing.png)}", tmp_path, "leaflet")
 
 
-# ---- fetch_assets, with a stand-in npm that serves tarballs made here (no network) ----------
+# ---- fetch_assets from a registry laid out in a folder (file://) and a stand-in npm ----------
+# (no network: the registry is a local folder, the npm client a script serving the same files)
 
 
 def _tarball(package: str) -> bytes:
@@ -193,16 +194,28 @@ def _tarball(package: str) -> bytes:
 
 
 @pytest.fixture
-def fake_npm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    store = tmp_path / "store"
-    store.mkdir()
+def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A registry in a folder (``NAME/-/NAME-VERSION.tgz``), with the pins set to its tarballs."""
+    store = tmp_path / "registry"
     pinned = {}
     for key, pkg in assets.NPM_PACKAGES.items():
         data = _tarball(key)
-        (store / f"{pkg.name}-{pkg.version}.tgz").write_bytes(data)
+        path = store / pkg.name / "-" / f"{pkg.name}-{pkg.version}.tgz"
+        path.parent.mkdir(parents=True)
+        path.write_bytes(data)
         integrity = "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
         pinned[key] = assets.NpmPackage(pkg.name, pkg.version, integrity)
     monkeypatch.setattr(assets, "NPM_PACKAGES", pinned)
+    return store.as_uri()
+
+
+#: A registry address that cannot be reached (a folder that does not exist).
+UNREACHABLE = "file:///nonexistent-beatplan-registry"
+
+
+@pytest.fixture
+def fake_npm(tmp_path: Path, registry: str) -> Path:
+    store = registry.removeprefix("file://")
     script = tmp_path / "npm"
     script.write_text(
         f"#!{sys.executable}\n"
@@ -211,27 +224,37 @@ def fake_npm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "dest = args[args.index('--pack-destination') + 1]\n"
         "for spec in [a for a in args if '@' in a]:\n"
         "    name, ver = spec.rsplit('@', 1)\n"
-        f"    shutil.copy({str(store)!r} + f'/{{name}}-{{ver}}.tgz', dest)\n"
+        f"    shutil.copy({store!r} + f'/{{name}}/-/{{name}}-{{ver}}.tgz', dest)\n"
         "print('[]')\n"
     )
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     return script
 
 
-def test_fetch_assets_extracts_only_what_maps_need(fake_npm: Path, tmp_path: Path) -> None:
-    dest = tmp_path / "cache"
-    out = assets.fetch_assets(dest, npm=str(fake_npm))
-    assert out == dest
+def _assert_extracted(dest: Path) -> None:
     for key, pkg in assets.NPM_PACKAGES.items():
         folder = dest / pkg.folder
         got = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
         assert got == sorted(assets._members_for(key) + ["integrity.json"])
-    # a second call finds everything present and does not run npm at all
-    assert assets.fetch_assets(dest, npm=str(tmp_path / "no-such-npm")) == dest
+
+
+def test_fetch_assets_downloads_without_npm(registry: str, tmp_path: Path) -> None:
+    dest = tmp_path / "cache"
+    out = assets.fetch_assets(dest, registry=registry, npm=str(tmp_path / "no-such-npm"))
+    assert out == dest
+    _assert_extracted(dest)
+    # a second call finds everything present and fetches nothing
+    assert assets.fetch_assets(dest, registry=UNREACHABLE, npm="no-such-npm") == dest
+
+
+def test_fetch_assets_falls_back_to_npm(fake_npm: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "cache"
+    assert assets.fetch_assets(dest, registry=UNREACHABLE, npm=str(fake_npm)) == dest
+    _assert_extracted(dest)
 
 
 def test_fetch_assets_refuses_a_tarball_with_the_wrong_checksum(
-    fake_npm: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    registry: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pkgs = dict(assets.NPM_PACKAGES)
     leaf = pkgs["leaflet"]
@@ -239,13 +262,17 @@ def test_fetch_assets_refuses_a_tarball_with_the_wrong_checksum(
     monkeypatch.setattr(assets, "NPM_PACKAGES", pkgs)
     dest = tmp_path / "cache"
     with pytest.raises(assets.AssetsNotFoundError, match="differs from the pinned"):
-        assets.fetch_assets(dest, npm=str(fake_npm))
+        assets.fetch_assets(dest, registry=registry)
     assert not (dest / leaf.folder).exists()
 
 
-def test_fetch_assets_without_npm_says_what_to_install(tmp_path: Path) -> None:
-    with pytest.raises(assets.AssetsNotFoundError, match="apt-get install -y npm"):
-        assets.fetch_assets(tmp_path / "cache", npm=str(tmp_path / "no-such-npm"))
+def test_fetch_assets_with_no_registry_and_no_npm_says_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(assets.AssetsNotFoundError) as err:
+        assets.fetch_assets(tmp_path / "cache", registry=UNREACHABLE, npm="no-such-npm")
+    msg = str(err.value)
+    assert "nonexistent-beatplan-registry" in msg and "HTTPS_PROXY" in msg
+    assert assets.FETCH_COMMAND in msg
+    assert not (tmp_path / "cache").exists()
 
 
 def test_fetch_assets_cli_reports_failure_with_exit_2(
@@ -253,8 +280,8 @@ def test_fetch_assets_cli_reports_failure_with_exit_2(
 ) -> None:
     from beatplan.maps.fetch_assets import main
 
-    code = main(["--dest", str(tmp_path / "c"), "--npm", str(tmp_path / "no-such-npm")])
-    assert code == 2
+    args = ["--dest", str(tmp_path / "c"), "--registry", UNREACHABLE, "--npm", "no-such-npm"]
+    assert main(args) == 2
     assert "error:" in capsys.readouterr().err
 
 

@@ -60,7 +60,7 @@ def test_timestamped_windows(since: str, mask: list[int], label: str) -> None:
 
 
 def test_window_agrees_with_the_hotspots_filter() -> None:
-    from beatplan.hotspots.find import select_incidents
+    from beatplan.hotspots.select import select_incidents
 
     for since in ("28D", "45D", "46D", "3M"):
         keep, _, _ = select_incidents(MONTHLY, since=since)

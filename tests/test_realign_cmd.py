@@ -30,7 +30,8 @@ def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProce
 
 
 def test_both_commands_are_registered():
-    assert COMMANDS["realign"] == "realign_cmd" and COMMANDS["reorganise"] == "reorganise_cmd"
+    assert COMMANDS["realign"][0] == "realign_cmd"
+    assert COMMANDS["reorganise"][0] == "reorganise_cmd"
 
 
 @pytest.fixture(scope="module")

@@ -41,7 +41,7 @@ def assets_missing_reason() -> str | None:
     """Return why offline maps cannot be built here, or None when the assets are present."""
     if assets_available():
         return None
-    return f"offline map assets not fetched: run `{FETCH_COMMAND}` (needs npm)"
+    return f"offline map assets not fetched: run `{FETCH_COMMAND}`"
 
 
 def chromium_missing_reason() -> str | None:
