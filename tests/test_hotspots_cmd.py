@@ -87,8 +87,10 @@ def test_find_background_zero_is_gistar_alone(sample, tmp_path):
         (["--months", "2019-01"], "selects none"),
         (["--method", "kmeans"], "Invalid value for '--method'"),
         (["--area-id", "B01"], "--area-id needs --boundaries"),
-        (["--method", "kde", "--permutations", "99"],
-         "permutations= applies to gistar only, not kde"),
+        (
+            ["--method", "kde", "--permutations", "99"],
+            "permutations= applies to gistar only, not kde",
+        ),
         (["--method", "gistar", "--eps", "200"], "eps= applies to dbscan and hdbscan only"),
     ],
 )
