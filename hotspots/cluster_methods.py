@@ -129,7 +129,9 @@ class ClusterMethod(HotspotMethod):
     ) -> Clustering:
         """Cluster the locations ``at`` (only the ``local`` ones, when tested)."""
 
-    def run(self, study: Study, *, min_incidents: int | None) -> Found:
+    def run(
+        self, study: Study, *, min_incidents: int | None, coverage: float | None = None
+    ) -> Found:
         """Cluster the distinct locations that stand out, and draw each cluster's hull."""
         assert self.eps is not None and self.buffer is not None  # resolved
         unique, inverse, ucount = study.locations

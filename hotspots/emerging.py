@@ -220,7 +220,7 @@ def _monthly_gi(
         values = cube[t].reshape(mask.shape)
         if not values[mask].any() or np.ptp(values[mask]) == 0:
             continue
-        month = gi.cell_scores(values, mask)
+        month = gi.cell_scores(values, mask, cover=None)
         z[t] = month.score.ravel()[region]
         hot[t] = month.hot.ravel()[region]
     return z, hot

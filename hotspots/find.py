@@ -26,6 +26,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from numpy.typing import NDArray
 from pyproj import CRS
 
@@ -34,9 +35,15 @@ from beatplan.hotspots.grid import MAX_CELLS, extent
 from beatplan.hotspots.method import Found, HotspotMethod
 from beatplan.hotspots.points import checked_points, incident_points
 from beatplan.hotspots.registry import hotspot_method, refuse_weights
-from beatplan.hotspots.result import RANK_BY, Hotspots, assemble
+from beatplan.hotspots.result import RANK_BY, Hotspots, assemble, fitting, with_params
 from beatplan.hotspots.select import area_polygon, select_incidents
 from beatplan.hotspots.study import Study
+from beatplan.hotspots.study_area import (
+    StudyArea,
+    as_study_area,
+    check_coverage,
+    locate_study_area,
+)
 from beatplan.hotspots.weights import hotspot_weights, selected_weights
 
 __all__ = ["find_hotspots"]
@@ -52,12 +59,15 @@ def find_hotspots(
     months: Any = None,
     types: str | Sequence[str] | None = None,
     area: Any = None,
+    study_area: Any = None,
+    coverage: float | None = None,
+    top: int | None = None,
     boundaries: gpd.GeoDataFrame | Mapping[str, gpd.GeoDataFrame] | None = None,
     id_col: str = "id",
     weights: str | NDArray[np.float64] | None = None,
     halflife: str | None = None,
     min_incidents: int | None = None,
-    rank_by: str = "excess",
+    rank_by: str | None = None,
     max_cells: int = MAX_CELLS,
     **options: Any,
 ) -> Hotspots:
@@ -74,6 +84,19 @@ def find_hotspots(
         See the method options below.
     since, months, types, area
         Filters; see :func:`beatplan.hotspots.select_incidents`.
+    study_area : GeoDataFrame, GeoSeries, polygon, mapping or BoundaryPlan, optional
+        The force area (its wards, or a plan: its ``force`` layer) that hotspots are looked
+        for in; coverage is a share of it. Default: derived from all the incidents given,
+        robust to stray far-away points
+        (:func:`beatplan.hotspots.study_area.derive_study_area`). With ``area=``, the study
+        area is ``area`` (inside ``study_area`` when both are given). Incidents outside it
+        are counted (``params["outside_study_area"]``, ``messages``) and left out.
+    coverage : float, optional
+        The share of the study area the hotspots may cover (0-1, e.g. ``0.005``). Methods
+        that rank cells (kde) take their hottest cells up to it; the others keep their
+        hotspots in rank order while they fit. Default: the method's own threshold.
+    top : int, optional
+        Keep the ``top`` first-ranked hotspots ("the 20 places that matter").
     boundaries : GeoDataFrame or mapping, optional
         Areas to name for each hotspot (a ward table with ``beat``/``sector``/``npa``
         columns, a layer, or ``{"beat": beats, "npa": npas}``); see
@@ -91,10 +114,11 @@ def find_hotspots(
         than 0.1 % of the method's neighbourhoods (a disc of radius ``band``,
         ``bandwidth`` or ``eps``) would reach if the incidents were spread at random over
         the study region (Poisson), and at least 5.
-    rank_by : {"excess", "incidents", "density", "score"}
-        Ranking of the hotspots. ``"excess"`` (default): incidents beyond what the hotspot's
-        area would hold at the study region's mean density — a large sparse area ranks
-        below a small busy one; ``"score"``: the method's peak z, density or cluster density.
+    rank_by : {"excess", "incidents", "density", "score"}, optional
+        Ranking of the hotspots. ``"excess"`` (the default of Gi*, KDE, DBSCAN and HDBSCAN):
+        incidents beyond what the hotspot's area would hold at the study region's mean
+        density — a large sparse area ranks below a small busy one; ``"incidents"``;
+        ``"score"``: the method's peak z, density or cluster density. Default: the method's.
     max_cells : int
         Refuse grids larger than this.
     **options
@@ -105,8 +129,8 @@ def find_hotspots(
     ----------------
     cell : float, optional
         Every method. Grid cell side in metres (for the density clusters, of the grid of
-        their study region). Default: the mean nearest-neighbour distance between distinct
-        incident locations, rounded to a nice number.
+        their study region). Default: the upper quartile of the nearest-neighbour distances
+        between distinct incident locations, rounded to a nice number.
     alpha, fdr : float, bool
         Every method. Significance level (0.05) and Benjamini–Hochberg control (True) of Gi*
         and of the background test.
@@ -182,23 +206,28 @@ def find_hotspots(
     (1, True)
     """
     spec = _requested(method, options, weights=weights, halflife=halflife,
-                      min_incidents=min_incidents, rank_by=rank_by)  # fmt: skip
+                      min_incidents=min_incidents, rank_by=rank_by, coverage=coverage,
+                      top=top)  # fmt: skip
+    rank = rank_by or spec.rank_by
     original = incident_points(incidents)
     points, xy = checked_points(original, "incidents")
     crs = CRS.from_user_input(points.crs)
     spec = spec.checked(crs)
     selected = _select(points, xy, n_input=len(original), since=since, months=months,
-                        types=types, area=area, weights=weights, halflife=halflife,
-                        max_cells=max_cells)  # fmt: skip
+                       types=types, area=area, study_area=study_area, weights=weights,
+                       halflife=halflife, max_cells=max_cells)  # fmt: skip
     spec, defaults = spec.resolved(selected.study)
-    found = spec.run(selected.study, min_incidents=min_incidents)
+    found = spec.run(selected.study, min_incidents=min_incidents,
+                     coverage=coverage if spec.takes_coverage else None)  # fmt: skip
     params = _record(spec, selected, defaults, found, crs=crs, source_crs=original.crs,
-                     rank_by=rank_by, weights=weights, halflife=halflife)  # fmt: skip
+                     rank_by=rank, weights=weights, halflife=halflife)  # fmt: skip
     result = assemble(
         selected.points, found.raw, found.polygons, scores=found.scores, input_index=original.index,
-        keep=selected.keep, params=params, min_incidents=params["min_incidents"], rank_by=rank_by,
-        boundaries=boundaries, id_col=id_col, surface=found.surface, messages=[],
+        keep=selected.keep, params=params, min_incidents=params["min_incidents"], rank_by=rank,
+        boundaries=boundaries, id_col=id_col, surface=found.surface, messages=selected.messages,
+        study_area=selected.study.study_area,
     )  # fmt: skip
+    result = _limited(result, spec, coverage=coverage, top=top)
     log.info("%s: %d hotspots from %d incidents", spec.name, len(result), selected.study.n)
     return result
 
@@ -210,14 +239,20 @@ def _requested(
     weights: Any,
     halflife: str | None,
     min_incidents: int | None,
-    rank_by: str,
+    rank_by: str | None,
+    coverage: float | None,
+    top: int | None,
 ) -> HotspotMethod:
     """Return the method with its options, every option checked before any work."""
     spec = hotspot_method(method, **options)
     refuse_weights(spec, weights=weights, halflife=halflife)
-    check_option("rank_by", rank_by, RANK_BY)
+    if rank_by is not None:
+        check_option("rank_by", rank_by, RANK_BY)
     if min_incidents is not None and min_incidents < 1:
         raise ValidationError("min_incidents", [f"min_incidents={min_incidents!r} must be >= 1"])
+    check_coverage(coverage)
+    if top is not None and (isinstance(top, bool) or not float(top).is_integer() or top < 1):
+        raise ValidationError("top", [f"top={top!r}: give a whole number of hotspots, 1 or more"])
     return spec
 
 
@@ -230,6 +265,8 @@ class _Selected:
     applied: dict[str, Any]
     how: dict[str, str]
     study: Study
+    outside: int
+    messages: list[str]
 
 
 def _select(
@@ -241,14 +278,31 @@ def _select(
     months: Any,
     types: Any,
     area: Any,
+    study_area: Any,
     weights: Any,
     halflife: str | None,
     max_cells: int,
 ) -> _Selected:
-    """Filter the incidents, refuse a selection no hotspot can come from, weigh the rest."""
+    """Filter the incidents, keep those in the study area, weigh them (or refuse too few)."""
     keep, applied, notes = select_incidents(
         points, since=since, months=months, types=types, area=area, xy=xy_all
     )
+    crs = CRS.from_user_input(points.crs)
+    sa, region, inside = _study_area(area, study_area, crs, xy_all)
+    outside = int((keep & ~inside).sum())
+    if outside == int(keep.sum()):
+        raise EmptyInputError(
+            f"none of the {outside:,} selected incidents lies inside the study area "
+            f"({sa.describe()}); check that it covers the incidents and shares their CRS"
+        )
+    keep = keep & inside
+    messages = []
+    if outside:
+        messages.append(
+            f"{outside:,} selected incident{'s' if outside != 1 else ''} outside the study "
+            f"area ({sa.describe()}) left out"
+        )
+        log.info("%s", messages[-1])
     everything = bool(keep.all())
     sel = points if everything else points[keep]
     how = {"filters": "; ".join(notes) if notes else "none: every incident"}
@@ -269,11 +323,61 @@ def _select(
     w, wnotes = hotspot_weights(sel, selected_weights(weights, n_input, keep), halflife)
     if wnotes:
         how["weights"] = "; ".join(wnotes)
-    crs = CRS.from_user_input(points.crs)
-    study = Study(xy, weights=w, area=None if area is None else area_polygon(area, crs),
-                  max_cells=max_cells)  # fmt: skip
-    how["incidents"] = f"{n:,} of {len(points):,} incidents after the filters"
-    return _Selected(sel, keep, applied, how, study)
+    study = Study(xy, weights=w, area=region, max_cells=max_cells, study_area=sa)
+    how["incidents"] = f"{n:,} of {len(points):,} incidents after the filters" + (
+        f" and inside the study area ({outside:,} outside it left out)" if outside else ""
+    )
+    return _Selected(sel, keep, applied, how, study, outside, messages)
+
+
+def _study_area(
+    area: Any, study_area: Any, crs: CRS, xy: NDArray[np.float64]
+) -> tuple[StudyArea, shapely.Geometry | None, NDArray[np.bool_]]:
+    """Return the study area, the region the methods' grids are limited to, who lies inside.
+
+    ``area=`` is the area studied (inside ``study_area`` when both are given); a given study
+    area limits the methods' region like ``area=``; a derived one does not.
+    """
+    if area is None:
+        sa, inside = locate_study_area(study_area, crs, xy)
+        return sa, (None if sa.derived else sa.geometry), inside
+    geom = area_polygon(area, crs)
+    if study_area is None:
+        sa = StudyArea(geom, "the area= given")
+    else:
+        given = as_study_area(study_area, crs)
+        geom = shapely.intersection(geom, given.geometry)
+        if geom.is_empty or geom.area <= 0:
+            raise EmptyInputError("area= lies outside the study area given; check both")
+        sa = StudyArea(geom, f"the area= given, inside the study area {given.how}")
+    return sa, sa.geometry, sa.inside(xy)
+
+
+def _limited(
+    result: Hotspots, spec: HotspotMethod, *, coverage: float | None, top: int | None
+) -> Hotspots:
+    """Keep the hotspots within ``coverage`` (methods without their own) and the ``top``."""
+    n = len(result)
+    how = result.params["how"]
+    if coverage is not None and not spec.takes_coverage:
+        n = fitting(result.areas.geometry.values, result.study_area, coverage)
+        how["coverage"] = (
+            f"asked {coverage:g}: the hotspots in rank order while they cover at most that "
+            f"share of the study area ({n:,} of {len(result):,})"
+        )
+    if top is not None and top < n:
+        n = int(top)
+    if top is not None:
+        how["top"] = f"given: the {int(top):,} first-ranked hotspots at most"
+    limited = result.first(n)
+    covered = limited.coverage
+    how.setdefault(
+        "coverage",
+        f"asked {coverage:g}" if coverage is not None else "the method's own threshold",
+    )
+    how["coverage"] += f"; the hotspots cover {covered:.3%} of the study area"
+    extra = {} if top is None else {"top": int(top)}
+    return with_params(limited, coverage=round(covered, 8), **extra)
 
 
 def _record(
@@ -290,6 +394,10 @@ def _record(
 ) -> dict[str, Any]:
     """Every parameter used, in order, with ``params["how"]``: how each was chosen."""
     params: dict[str, Any] = {"method": spec.name, "crs": crs.to_string(), **selected.applied}
+    sa = selected.study.study_area
+    assert sa is not None  # always set by _select
+    params["study_area_km2"] = round(sa.km2, 6)
+    params["outside_study_area"] = selected.outside
     params["incidents"] = selected.study.n
     if selected.study.located:
         params["locations"] = int(len(selected.study.locations[0]))
@@ -300,6 +408,8 @@ def _record(
     if halflife is not None:
         params["halflife"] = halflife
     how = {**selected.how, **defaults, **found.how}
+    how["study_area_km2"] = sa.how
+    how["outside_study_area"] = "selected incidents outside the study area, left out (counted)"
     for key in selected.applied:
         how.setdefault(key, "given")
     source = CRS.from_user_input(source_crs)

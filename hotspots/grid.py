@@ -1,8 +1,9 @@
 """Bin incident points to a regular grid of square cells.
 
 A :class:`Grid` is a square lattice in the working CRS (metres): its origin, cell size and
-shape. :func:`default_cell` chooses a cell size from the data (the mean nearest-neighbour
-distance between distinct incident locations, rounded to a "nice" number) and says how;
+shape. :func:`default_cell` chooses a cell size from the data (the upper quartile of the
+nearest-neighbour distances between distinct incident locations, rounded to a "nice" number)
+and says how;
 :func:`study_mask` says which cells form the study region.
 """
 
@@ -351,10 +352,12 @@ def default_cell(
 ) -> tuple[float, str]:
     """Choose a grid cell size from the data and say how it was chosen.
 
-    The rule: the mean distance from each distinct incident location to its nearest
-    distinct neighbour, rounded to 1, 2, 2.5 or 5 times a power of ten, at least
-    ``minimum`` metres, then doubled (to the next nice value) until the grid over ``bounds``
-    has at most ``max_cells`` cells.
+    The rule: the upper quartile (75th percentile) of the distances from each distinct
+    incident location to its nearest distinct neighbour, rounded to 1, 2, 2.5 or 5 times a
+    power of ten, at least ``minimum`` metres, then doubled (to the next nice value) until
+    the grid over ``bounds`` has at most ``max_cells`` cells. A quantile, not the mean: a
+    few hundred stray points far away (police.uk files carry some) move the mean by tens of
+    metres, and with it the cell, but not the quartile.
 
     Parameters
     ----------
@@ -392,11 +395,11 @@ def default_cell(
     '80 m), rounded to 100 m'
     """
     unique = spaced_locations(xy, distinct, "default_cell", "a cell size", "cell=...")
-    mean_nn = float(nearest_distances(unique, 1, tree=tree).mean())
-    cell = max(nice_round(mean_nn), minimum)
+    q75 = float(np.quantile(nearest_distances(unique, 1, tree=tree), 0.75))
+    cell = max(nice_round(q75) if q75 > 0 else minimum, minimum)
     reason = (
-        f"mean nearest-neighbour distance between the {len(unique):,} distinct incident "
-        f"locations ({mean_nn:.3g} m), rounded to {cell:g} m"
+        f"upper quartile of the nearest-neighbour distances between the {len(unique):,} "
+        f"distinct incident locations ({q75:.3g} m), rounded to {cell:g} m"
     )
     if bounds is None:
         b = extent(unique)

@@ -86,15 +86,26 @@ class GridMethod(HotspotMethod):
         """The neighbourhood's radius in metres (the band or the bandwidth)."""
 
     @abstractmethod
-    def cell_scores(self, values: NDArray[np.float64], mask: NDArray[np.bool_]) -> CellScores:
-        """Score every cell of ``values`` (incidents per cell) and mark the hot ones."""
+    def cell_scores(
+        self, values: NDArray[np.float64], mask: NDArray[np.bool_], *, cover: float | None
+    ) -> CellScores:
+        """Score every cell of ``values`` (incidents per cell) and mark the hot ones.
+
+        ``cover``: for a method that ranks cells (:attr:`takes_coverage`), the share of the
+        region ``mask`` its hot cells make up, instead of its own threshold.
+        """
 
     def connected_by(self) -> int:
         """How hot cells join into one hotspot: :attr:`connectivity`."""
         return self.connectivity
 
     def hot_cells(
-        self, values: NDArray[np.float64], mask: NDArray[np.bool_], *, scale: float = 1.0
+        self,
+        values: NDArray[np.float64],
+        mask: NDArray[np.bool_],
+        *,
+        scale: float = 1.0,
+        cover: float | None = None,
     ) -> tuple[CellScores, str]:
         """Return the method's hot cells that also pass the background test, and a note.
 
@@ -106,8 +117,10 @@ class GridMethod(HotspotMethod):
             The study region's cells.
         scale : float
             :func:`beatplan.hotspots.weights.weight_scale` of the weights behind ``values``.
+        cover : float, optional
+            See :meth:`cell_scores`.
         """
-        scores = self.cell_scores(values, mask)
+        scores = self.cell_scores(values, mask, cover=cover)
         assert self.cell is not None  # resolved
         hot, note = hot_cells_above_background(
             scores.hot, values, cell=self.cell, reach=self.reach, mask=mask,
@@ -116,7 +129,9 @@ class GridMethod(HotspotMethod):
         )  # fmt: skip
         return replace(scores, hot=hot), note
 
-    def run(self, study: Study, *, min_incidents: int | None) -> Found:
+    def run(
+        self, study: Study, *, min_incidents: int | None, coverage: float | None = None
+    ) -> Found:
         """Bin, score, test against the background, and merge hot cells into hotspots."""
         assert self.cell is not None  # resolved
         reach = self.reach
@@ -128,7 +143,10 @@ class GridMethod(HotspotMethod):
             else f"within {reach:.0f} m of an incident (no area given)"
         )
         how = {"region_km2": region, "study_region": region}
-        scores, how["background"] = self.hot_cells(values, mask, scale=weight_scale(study.weights))
+        scores, how["background"] = self.hot_cells(
+            values, mask, scale=weight_scale(study.weights),
+            cover=_share_of_region(coverage, study, mask, grid.cell_area),
+        )  # fmt: skip
         how.update(scores.how)
         params = dict(scores.params)
         region_area = float(mask.sum()) * grid.cell_area
@@ -195,7 +213,9 @@ class GiStarMethod(GridMethod):
             f", raised to one cell diagonal ({band:.0f} m)" if band > scale else ""
         )
 
-    def cell_scores(self, values: NDArray[np.float64], mask: NDArray[np.bool_]) -> CellScores:
+    def cell_scores(
+        self, values: NDArray[np.float64], mask: NDArray[np.bool_], *, cover: float | None
+    ) -> CellScores:
         """Gi* z of every cell; the hot cells are the significantly high ones."""
         assert self.cell is not None  # resolved
         gi = gi_star(
@@ -232,18 +252,19 @@ class KDEMethod(GridMethod):
     kernel : {"quartic", "gaussian"}
     threshold : float
         Hot cells have at least ``threshold`` times the mean cell density of the study region.
-    top : float, optional
-        Instead, the densest cells making up this share (0-1) of the study region's area.
+
+    With ``find_hotspots(coverage=...)`` the hot cells are instead the densest cells making
+    up that share of the study area.
     """
 
     name: ClassVar[str] = "kde"
     label: ClassVar[str] = "KDE"
+    takes_coverage: ClassVar[bool] = True
     distances: ClassVar[tuple[str, ...]] = ("cell", "bandwidth")
 
     bandwidth: float | str | None = None
     kernel: str = "quartic"
     threshold: float = 3.0
-    top: float | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -273,18 +294,31 @@ class KDEMethod(GridMethod):
         source = study.locations[0] if rule == "nn" else study.xy
         return default_bandwidth(source, rule=rule, cell=cell)
 
-    def cell_scores(self, values: NDArray[np.float64], mask: NDArray[np.bool_]) -> CellScores:
+    def cell_scores(
+        self, values: NDArray[np.float64], mask: NDArray[np.bool_], *, cover: float | None
+    ) -> CellScores:
         """Kernel density of every cell; the hot cells are above the threshold."""
         assert self.cell is not None  # resolved
         density = kde_surface(values, cell=self.cell, bandwidth=self.reach, kernel=self.kernel)
-        hot, value, reason = hot_cells(density, mask, threshold=self.threshold, top=self.top)
+        hot, value, reason = hot_cells(density, mask, threshold=self.threshold, top=cover)
         params = dict(
             cell=self.cell, bandwidth=self.reach, kernel=self.kernel, threshold=self.threshold,
-            top=self.top, density_threshold=value, background=self.background, alpha=self.alpha,
+            density_threshold=value, background=self.background, alpha=self.alpha,
             fdr=self.fdr,
         )  # fmt: skip
         return CellScores(hot=hot, score=density, name="density", params=params,
                           how={"threshold": reason})  # fmt: skip
+
+
+def _share_of_region(
+    coverage: float | None, study: Study, mask: NDArray[np.bool_], cell_area: float
+) -> float | None:
+    """``coverage`` (a share of the study area) as a share of the region ``mask``."""
+    if coverage is None:
+        return None
+    region_m2 = float(mask.sum()) * cell_area
+    study_m2 = region_m2 if study.study_area is None else study.study_area.area_m2
+    return min(1.0, coverage * study_m2 / max(region_m2, 1e-9))
 
 
 def _binned(

@@ -11,7 +11,7 @@ are its options, their defaults are written once, on the class, and its three st
     fill every option left to the data from a :class:`beatplan.hotspots.study.Study` (the
     selected incidents and their area), each by a named rule that also says what it found,
     for ``params["how"]``;
-``run(study, min_incidents=...)``
+``run(study, min_incidents=..., coverage=...)``
     find the raw hotspots: each incident's group, the groups' polygons and scores.
 
 :func:`beatplan.hotspots.find_hotspots`, :func:`beatplan.hotspots.backtest` and
@@ -87,8 +87,9 @@ class HotspotMethod(ABC):
     ----------
     cell : float, optional
         Grid cell side in metres (the grid methods' lattice; the study-region grid of the
-        density clusters). Default: the mean nearest-neighbour distance between distinct
-        incident locations, rounded to a nice number (:func:`beatplan.hotspots.grid.default_cell`).
+        density clusters). Default: the upper quartile of the nearest-neighbour distances
+        between distinct incident locations, rounded to a nice number
+        (:func:`beatplan.hotspots.grid.default_cell`).
     alpha : float
         Significance level (Gi*, and the background test of every method).
     fdr : bool
@@ -104,6 +105,11 @@ class HotspotMethod(ABC):
     takes_weights: ClassVar[bool] = True
     #: The options given in metres, checked in this order.
     distances: ClassVar[tuple[str, ...]] = ("cell",)
+    #: How :func:`beatplan.hotspots.find_hotspots` ranks the method's hotspots by default.
+    rank_by: ClassVar[str] = "excess"
+    #: Whether the method meets a ``coverage`` itself (by ranking cells); otherwise
+    #: :func:`beatplan.hotspots.find_hotspots` keeps its hotspots in rank order while they fit.
+    takes_coverage: ClassVar[bool] = False
 
     cell: float | None = None
     alpha: float = 0.05
@@ -154,8 +160,14 @@ class HotspotMethod(ABC):
         """Return the options with every data-driven default filled, and how each was chosen."""
 
     @abstractmethod
-    def run(self, study: Study, *, min_incidents: int | None) -> Found:
-        """Find the raw hotspots of ``study`` with these (resolved) options."""
+    def run(
+        self, study: Study, *, min_incidents: int | None, coverage: float | None = None
+    ) -> Found:
+        """Find the raw hotspots of ``study`` with these (resolved) options.
+
+        ``coverage``: a share of the study area the hotspots are to cover, for a method
+        that :attr:`takes_coverage` (the others are given None).
+        """
 
     def connected_by(self) -> int:
         """Return how hot grid cells join into one hotspot (4 or 8), as recorded in params."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import geopandas as gpd
@@ -25,6 +25,7 @@ from scipy import ndimage
 
 from beatplan.geo.errors import ColumnNotFoundError, CRSError, ValidationError, check_option
 from beatplan.hotspots.grid import Grid
+from beatplan.hotspots.study_area import StudyArea
 
 __all__ = [
     "LEVELS",
@@ -33,7 +34,10 @@ __all__ = [
     "Surface",
     "assemble",
     "cell_polygons",
+    "covered_share",
+    "fitting",
     "locate_in",
+    "with_params",
 ]
 
 log = logging.getLogger("beatplan")
@@ -97,6 +101,12 @@ class Hotspots:
         The analysed incidents (after the filters), with a ``hotspot`` column.
     surface : Surface or None
         The grid surface of a grid method (Gi*, KDE); None for density clusters.
+    messages : list of str
+        What a user should know (incidents left out of the study area ...).
+    study_area : StudyArea or None
+        The area the hotspots were looked for in (given, or derived from the incidents):
+        :attr:`coverage` is a share of it, and :func:`beatplan.hotspots.evaluate` scores
+        against it by default.
     """
 
     areas: gpd.GeoDataFrame
@@ -105,6 +115,7 @@ class Hotspots:
     points: gpd.GeoDataFrame
     surface: Surface | None = None
     messages: list[str] = field(default_factory=list)
+    study_area: StudyArea | None = None
 
     @property
     def method(self) -> str:
@@ -119,6 +130,27 @@ class Hotspots:
     def __len__(self) -> int:
         return len(self.areas)
 
+    @property
+    def coverage(self) -> float:
+        """The share of the study area the hotspots cover (NaN without a study area)."""
+        return covered_share(self.areas.geometry.values, self.study_area)
+
+    def first(self, n: int) -> Hotspots:
+        """Return the ``n`` first-ranked hotspots; the incidents of the others join none (-1).
+
+        Parameters
+        ----------
+        n : int
+            How many to keep (all when ``n`` is at least their number).
+        """
+        if n >= len(self.areas):
+            return self
+        n = max(int(n), 0)
+        labels = self.labels.mask((self.labels > n).fillna(False), -1)
+        points = self.points.copy(deep=False)
+        points["hotspot"] = points["hotspot"].mask((points["hotspot"] > n).fillna(False), -1)
+        return replace(self, areas=self.areas.iloc[:n].copy(), labels=labels, points=points)
+
     def table(self, n: int | None = 10) -> pd.DataFrame:
         """Return the ranked hotspots without geometry, for printing.
 
@@ -130,6 +162,54 @@ class Hotspots:
         cols = [c for c in self.areas.columns if c not in ("geometry", "params", "method")]
         out = pd.DataFrame(self.areas[cols])
         return out if n is None else out.head(n)
+
+
+def covered_share(geoms: Any, study_area: StudyArea | None) -> float:
+    """Return the share of ``study_area`` that the union of ``geoms`` covers (NaN without one).
+
+    Examples
+    --------
+    >>> import shapely
+    >>> sa = StudyArea(shapely.box(0, 0, 100, 100), "given")
+    >>> covered_share([shapely.box(0, 0, 10, 10), shapely.box(95, 95, 120, 120)], sa)
+    0.0125
+    """
+    if study_area is None:
+        return float("nan")
+    geoms = np.asarray(geoms, dtype=object)
+    if len(geoms) == 0:
+        return 0.0
+    inside = shapely.intersection(shapely.union_all(geoms), study_area.geometry)
+    return float(inside.area) / study_area.area_m2
+
+
+def fitting(geoms: Any, study_area: StudyArea | None, coverage: float) -> int:
+    """How many of the ranked ``geoms``, first first, fit within ``coverage`` of the area.
+
+    Each counts with its area inside the study area (the whole area without one, which
+    keeps them all).
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    if study_area is None or len(geoms) == 0:
+        return len(geoms)
+    inside = shapely.area(shapely.intersection(geoms, study_area.geometry))
+    within = np.cumsum(inside) <= coverage * study_area.area_m2 * (1 + 1e-9)
+    return int(np.argmin(within)) if not within.all() else len(geoms)
+
+
+def with_params(hotspots: Hotspots, **values: Any) -> Hotspots:
+    """Return ``hotspots`` with ``values`` added to ``params`` (and to the ``params`` column)."""
+    params = {**hotspots.params, **values}
+    areas = hotspots.areas
+    if len(areas):
+        areas = areas.copy()
+        areas["params"] = _params_json(params)
+    return replace(hotspots, params=params, areas=areas)
+
+
+def _params_json(params: dict[str, Any]) -> str:
+    record = {k: v for k, v in params.items() if k != "how"}
+    return json.dumps(record, default=str, sort_keys=True)
 
 
 def cell_polygons(
@@ -334,6 +414,7 @@ def assemble(
     id_col: str = "id",
     surface: Surface | None = None,
     messages: list[str] | None = None,
+    study_area: StudyArea | None = None,
 ) -> Hotspots:
     """Rank raw groups of incidents into hotspots and describe each one.
 
@@ -365,6 +446,7 @@ def assemble(
         Id column of the boundaries.
     surface : Surface, optional
     messages : list of str, optional
+    study_area : StudyArea, optional
 
     Returns
     -------
@@ -385,6 +467,7 @@ def assemble(
         points=pts,
         surface=surface,
         messages=list(messages or []),
+        study_area=study_area,
     )
 
 
@@ -473,8 +556,7 @@ def _areas_table(
 ) -> gpd.GeoDataFrame:
     """One row per hotspot: counts, area, density, scores, what and when, where, geometry."""
     k, n = len(ranked.groups), len(pts)
-    record = {k_: v for k_, v in params.items() if k_ != "how"}
-    params_json = json.dumps(record, default=str, sort_keys=True)
+    params_json = _params_json(params)
     # every column gathered first and the frame built once (each insertion into a
     # GeoDataFrame costs its checks), geometry last
     columns: dict[str, Any] = {

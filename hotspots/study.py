@@ -23,6 +23,7 @@ from beatplan.hotspots.grid import (
     extent,
     neighbour_scale,
 )
+from beatplan.hotspots.study_area import StudyArea
 
 __all__ = ["NEIGHBOURS", "Study"]
 
@@ -41,16 +42,21 @@ class Study:
     weights : ndarray, shape (n,), optional
         Per-incident weights (None: each incident counts 1).
     area : shapely Polygon or MultiPolygon, optional
-        The area the incidents were selected in (the study region's cells are those inside
-        it); None: the region is where incidents happen and their surroundings.
+        The area the incidents were selected in, or the study area given (the study
+        region's cells are those inside it); None: the region of Gi*, KDE and the density
+        clusters is where incidents happen and their surroundings.
     max_cells : int
         The largest grid allowed.
+    study_area : StudyArea, optional
+        The study area (given or derived) that coverage is a share of; every incident lies
+        inside it. Its geometry is ``area`` when one was given.
     """
 
     xy: NDArray[np.float64]
     weights: NDArray[np.float64] | None = None
     area: shapely.Geometry | None = None
     max_cells: int = MAX_CELLS
+    study_area: StudyArea | None = None
 
     @property
     def n(self) -> int:
