@@ -69,7 +69,7 @@ _API: dict[str, str] = {
     # hotspots
     "find_hotspots": "beatplan.hotspots.find",
     "Hotspots": "beatplan.hotspots.result",
-    "backtest": "beatplan.hotspots.evaluate",
+    "backtest": "beatplan.hotspots.backtest",
     "evaluate": "beatplan.hotspots.evaluate",
     "summarise": "beatplan.hotspots.summarise",
     "emerging_hotspots": "beatplan.hotspots.emerging",
@@ -129,8 +129,9 @@ if TYPE_CHECKING:  # the names as type checkers and editors see them
     from beatplan.geo.locator import Locator
     from beatplan.geo.sample import SampleCounty, make_sample, write_sample
     from beatplan.geo.write import write_layers
+    from beatplan.hotspots.backtest import backtest
     from beatplan.hotspots.emerging import emerging_hotspots
-    from beatplan.hotspots.evaluate import backtest, evaluate
+    from beatplan.hotspots.evaluate import evaluate
     from beatplan.hotspots.find import find_hotspots
     from beatplan.hotspots.result import Hotspots
     from beatplan.hotspots.summarise import summarise

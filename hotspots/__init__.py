@@ -15,10 +15,12 @@ Examples
 >>> hs.areas.head()                                                  # doctest: +SKIP
 """
 
+from beatplan.hotspots.backtest import backtest, backtest_summary
+from beatplan.hotspots.baseline import rank_cells
 from beatplan.hotspots.cluster_methods import DBSCANMethod, HDBSCANMethod
 from beatplan.hotspots.dbscan import DensityClusters
 from beatplan.hotspots.emerging import emerging_hotspots, mann_kendall
-from beatplan.hotspots.evaluate import backtest, evaluate, rank_cells
+from beatplan.hotspots.evaluate import evaluate
 from beatplan.hotspots.find import find_hotspots
 from beatplan.hotspots.gistar import GiStar, above_background, fdr_bh, gi_star
 from beatplan.hotspots.grid import Grid, default_cell
@@ -27,12 +29,14 @@ from beatplan.hotspots.hulls import cluster_polygons
 from beatplan.hotspots.kde import kde_surface
 from beatplan.hotspots.method import HotspotMethod
 from beatplan.hotspots.points import prepare_incidents
-from beatplan.hotspots.registry import METHODS, hotspot_method
+from beatplan.hotspots.registry import DEFAULT_METHOD, METHODS, hotspot_method
 from beatplan.hotspots.result import Hotspots, Surface
 from beatplan.hotspots.select import select_incidents
+from beatplan.hotspots.study_area import StudyArea, derive_study_area
 from beatplan.hotspots.summarise import summarise
 
 __all__ = [
+    "DEFAULT_METHOD",
     "METHODS",
     "DBSCANMethod",
     "DensityClusters",
@@ -43,11 +47,14 @@ __all__ = [
     "HotspotMethod",
     "Hotspots",
     "KDEMethod",
+    "StudyArea",
     "Surface",
     "above_background",
     "backtest",
+    "backtest_summary",
     "cluster_polygons",
     "default_cell",
+    "derive_study_area",
     "emerging_hotspots",
     "evaluate",
     "fdr_bh",

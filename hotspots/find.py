@@ -34,7 +34,7 @@ from beatplan.geo.errors import EmptyInputError, ValidationError, check_option
 from beatplan.hotspots.grid import MAX_CELLS, extent
 from beatplan.hotspots.method import Found, HotspotMethod
 from beatplan.hotspots.points import checked_points, incident_points
-from beatplan.hotspots.registry import hotspot_method, refuse_weights
+from beatplan.hotspots.registry import DEFAULT_METHOD, hotspot_method, refuse_weights
 from beatplan.hotspots.result import RANK_BY, Hotspots, assemble, fitting, with_params
 from beatplan.hotspots.select import area_polygon, select_incidents
 from beatplan.hotspots.study import Study
@@ -54,7 +54,7 @@ log = logging.getLogger("beatplan")
 def find_hotspots(
     incidents: Any,
     *,
-    method: str | HotspotMethod = "gistar",
+    method: str | HotspotMethod = DEFAULT_METHOD,
     since: str | pd.Timestamp | None = None,
     months: Any = None,
     types: str | Sequence[str] | None = None,
@@ -90,7 +90,9 @@ def find_hotspots(
         robust to stray far-away points
         (:func:`beatplan.hotspots.study_area.derive_study_area`). With ``area=``, the study
         area is ``area`` (inside ``study_area`` when both are given). Incidents outside it
-        are counted (``params["outside_study_area"]``, ``messages``) and left out.
+        are counted (``params["outside_study_area"]``, ``messages``) and left out. It does
+        not change a method's statistics (``area=`` limits Gi*'s region, a study area
+        does not).
     coverage : float, optional
         The share of the study area the hotspots may cover (0-1, e.g. ``0.005``). Methods
         that rank cells (kde) take their hottest cells up to it; the others keep their
@@ -335,12 +337,13 @@ def _study_area(
 ) -> tuple[StudyArea, shapely.Geometry | None, NDArray[np.bool_]]:
     """Return the study area, the region the methods' grids are limited to, who lies inside.
 
-    ``area=`` is the area studied (inside ``study_area`` when both are given); a given study
-    area limits the methods' region like ``area=``; a derived one does not.
+    ``area=`` is the area studied (inside ``study_area`` when both are given) and limits the
+    methods' region; a study area alone (given or derived) leaves the methods' statistics
+    as they are: it only sets which incidents count and what coverage is a share of.
     """
     if area is None:
         sa, inside = locate_study_area(study_area, crs, xy)
-        return sa, (None if sa.derived else sa.geometry), inside
+        return sa, None, inside
     geom = area_polygon(area, crs)
     if study_area is None:
         sa = StudyArea(geom, "the area= given")

@@ -189,7 +189,9 @@ def hot_cells(
     threshold : float
         Hot cells have at least ``threshold`` times the mean density of the region's cells.
     top : float, optional
-        Instead, the densest cells making up this share (0-1) of the region's area.
+        Instead, the densest cells making up this share (0-1) of the region's area: exactly
+        ``floor(top * cells)`` of them (at least one), a tie at the cut-off broken by
+        position, so they never cover more.
 
     Returns
     -------
@@ -202,21 +204,25 @@ def hot_cells(
     if inside.size == 0:
         raise EmptyInputError("hot_cells: the study region holds no cells")
     if top is not None:
-        if not 0 < top < 1:
+        if not 0 < top <= 1:
             raise ValidationError(
-                "hot_cells", [f"top={top!r} must be a share of the area between 0 and 1"]
+                "hot_cells", [f"top={top!r} must be a share of the area above 0, at most 1"]
             )
-        k = max(1, int(round(top * inside.size)))
-        value = float(np.partition(inside, inside.size - k)[inside.size - k])
-        value = max(value, np.nextafter(0.0, 1.0))
+        k = max(1, int(math.floor(top * inside.size + 1e-9)))
+        # exactly the k densest cells (a tie at the cut-off never takes more area)
+        best = np.argsort(-inside, kind="stable")[:k]
+        hot = np.zeros(mask.shape, dtype=bool)
+        hot.ravel()[np.flatnonzero(mask.ravel())[best]] = True
+        hot &= density > 0
+        value = float(inside[best[-1]])
         reason = f"densest {top:.2%} of the study region's area ({value:.4g} per km²)"
-    else:
-        if not threshold > 0:
-            raise ValidationError(
-                "hot_cells", [f"threshold={threshold!r} must be a positive multiple of the mean"]
-            )
-        mean = float(inside.mean())
-        value = threshold * mean
-        reason = f"at least {threshold:g} x the mean cell density ({mean:.4g} per km²)"
+        return hot, value, reason
+    if not threshold > 0:
+        raise ValidationError(
+            "hot_cells", [f"threshold={threshold!r} must be a positive multiple of the mean"]
+        )
+    mean = float(inside.mean())
+    value = threshold * mean
+    reason = f"at least {threshold:g} x the mean cell density ({mean:.4g} per km²)"
     hot = mask & (density >= value) & (density > 0)
     return hot, float(value), reason

@@ -27,7 +27,7 @@ from beatplan.hotspots.cluster_methods import DBSCANMethod, HDBSCANMethod
 from beatplan.hotspots.grid_methods import GiStarMethod, KDEMethod
 from beatplan.hotspots.method import HotspotMethod
 
-__all__ = ["METHODS", "REGISTRY", "hotspot_method", "refuse_weights"]
+__all__ = ["DEFAULT_METHOD", "METHODS", "REGISTRY", "hotspot_method", "refuse_weights"]
 
 #: Every method, by name.
 REGISTRY: dict[str, type[HotspotMethod]] = {
@@ -35,9 +35,12 @@ REGISTRY: dict[str, type[HotspotMethod]] = {
 }
 #: The methods' names.
 METHODS = tuple(REGISTRY)
+#: The method :func:`beatplan.hotspots.find_hotspots`, the backtest, the command line, the
+#: briefing map and the service use when none is named.
+DEFAULT_METHOD = "gistar"
 
 
-def hotspot_method(method: str | HotspotMethod = "gistar", **options: Any) -> HotspotMethod:
+def hotspot_method(method: str | HotspotMethod = DEFAULT_METHOD, **options: Any) -> HotspotMethod:
     """Return the method named (or given), configured with ``options``.
 
     Parameters

@@ -42,9 +42,9 @@ class Study:
     weights : ndarray, shape (n,), optional
         Per-incident weights (None: each incident counts 1).
     area : shapely Polygon or MultiPolygon, optional
-        The area the incidents were selected in, or the study area given (the study
-        region's cells are those inside it); None: the region of Gi*, KDE and the density
-        clusters is where incidents happen and their surroundings.
+        The area the incidents were selected in (the study region's cells are those inside
+        it); None: the region of Gi*, KDE and the density clusters is where incidents
+        happen and their surroundings.
     max_cells : int
         The largest grid allowed.
     study_area : StudyArea, optional

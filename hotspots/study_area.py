@@ -228,7 +228,7 @@ def as_study_area(
         return derive_study_area(xy)
     layer, named = _layer_of(source, what)
     if layer is None:
-        geom = source
+        geom = _polygonal(source, what)
         lonlat = _looks_lonlat(geom.bounds)
         if crs.is_projected and lonlat:
             raise CRSError(

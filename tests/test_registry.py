@@ -137,7 +137,7 @@ def test_find_backtest_and_emerging_share_the_defaults(points):
     kde, _ = hotspot_method("kde").resolved(Study(xy))
     assert kde.bandwidth == find_hotspots(points, method="kde").params["bandwidth"]
     # the backtest's cell (fitted on the training months) is find_hotspots' on those months
-    r = backtest(points, ["gistar"], step=12)
+    r = backtest(points, ["gistar"], mode="cells", step=12)
     fold = r[r["method"] == "gistar"].iloc[0]
     train = points["month"].dt.strftime("%Y-%m").between(fold["train_start"], "9999") & (
         points["month"].dt.strftime("%Y-%m") < fold["test_start"]
