@@ -1,8 +1,9 @@
 """``beatplan hotspots``: find ranked crime hotspots, or backtest the methods.
 
 ``beatplan hotspots INCIDENTS... --out hotspots.gpkg`` finds hotspots and prints a ranked
-table; ``beatplan hotspots backtest INCIDENTS... --method all`` scores every method month by
-month at equal area coverage beside the naive baseline.
+table; ``beatplan hotspots backtest INCIDENTS... --method all`` scores the maps each method
+draws month by month beside the naive baseline at the same coverage, and says in how many
+folds each beat it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ __all__ = ["command"]
 log = logging.getLogger("beatplan")
 
 _METHODS = ("gistar", "kde", "dbscan", "hdbscan")
+#: The library's default method (beatplan.hotspots.registry.DEFAULT_METHOD; a test keeps them
+#: equal), named here so that ``--help`` does not load the analysis packages.
+DEFAULT_METHOD = "gistar"
 
 
 class _HotspotsGroup(click.Group):
@@ -37,8 +41,8 @@ class _HotspotsGroup(click.Group):
 _GROUP_HELP = (
     "Find crime hotspots (the default command, find), or backtest the methods.\n\n"
     "\b\n"
-    "beatplan hotspots INCIDENTS... --out hotspots.gpkg [--method gistar|kde|dbscan|hdbscan]\n"
-    "beatplan hotspots backtest INCIDENTS... --method all"
+    "beatplan hotspots INCIDENTS... --out hotspots.gpkg [--coverage 0.005] [--top 20]\n"
+    "beatplan hotspots backtest INCIDENTS... [--method all]"
 )
 
 
@@ -52,6 +56,48 @@ def command() -> None:
 def _layer_option(name: str, help: str) -> Any:
     """Return an option naming a polygon layer file (read with ``beatplan.geo.read_boundaries``)."""
     return click.option(name, type=click.Path(path_type=Path), default=None, help=help)
+
+
+def _read_study_area(path: Path | None) -> Any:
+    """Read ``--study-area``: a plan folder or GeoPackage (its force), else a layer file."""
+    if path is None:
+        return None
+    from beatplan.boundaries.outputs import read_plan
+    from beatplan.geo import read_boundaries
+    from beatplan.geo.errors import InputFormatError
+
+    try:
+        return read_plan(path)
+    except InputFormatError:
+        return read_boundaries(path)
+
+
+def _share(text: str, what: str = "--coverage") -> float:
+    """Parse a share of the area, ``0.005`` or ``0.5%``; refuse a bare number above 0.2."""
+    t = text.strip()
+    try:
+        value = float(t[:-1]) / 100 if t.endswith("%") else float(t)
+    except ValueError as exc:
+        raise click.BadParameter(f"{text!r}: give a share (0.005) or a percent (0.5%)",
+                                 param_hint=what) from exc  # fmt: skip
+    if not t.endswith("%") and value > 0.2:
+        raise click.BadParameter(
+            f"{text!r} would cover {value:.0%} of the area: give a share (0.005) or a percent "
+            f"with % ({t}%)",
+            param_hint=what,
+        )
+    if not 0 < value <= 1:
+        raise click.BadParameter(f"{text!r}: a share above 0 and at most 1", param_hint=what)
+    return value
+
+
+def _shares(text: str | None, what: str = "--coverage") -> list[float] | None:
+    if text is None:
+        return None
+    shares = [_share(c, what) for c in text.split(",") if c.strip()]
+    if not shares:
+        raise click.BadParameter("no coverage given", param_hint=what)
+    return shares
 
 
 def _refuse_existing(out: Path | None, overwrite: bool) -> None:
@@ -97,9 +143,21 @@ def _types(values: tuple[str, ...]) -> list[str] | None:
 @click.option(
     "--method",
     type=click.Choice(_METHODS),
-    default="gistar",
-    show_default=True,
-    help="Gi* with FDR, kernel density, or weighted DBSCAN/HDBSCAN.",
+    default=None,
+    help=f"The method (default {DEFAULT_METHOD}): Gi* with FDR, kernel density, or weighted "
+    "DBSCAN/HDBSCAN.",
+)
+@click.option(
+    "--coverage",
+    default=None,
+    metavar="SHARE",
+    help="Hotspots covering at most this share of the study area: 0.005 or 0.5%.",
+)
+@click.option("--top", type=int, default=None, help="Keep the N first-ranked hotspots.")
+@_layer_option(
+    "--study-area",
+    "The force area (a boundary file, or a plan: its force layer). Default: derived from the "
+    "incidents; incidents outside it are counted and left out.",
 )
 @click.option(
     "--since",
@@ -159,7 +217,10 @@ def _types(values: tuple[str, ...]) -> list[str] | None:
 @handle_errors
 def find_cmd(
     incidents: tuple[Path, ...],
-    method: str,
+    method: str | None,
+    coverage: str | None,
+    top: int | None,
+    study_area: Path | None,
     since: str | None,
     months: str | None,
     types: tuple[str, ...],
@@ -216,9 +277,12 @@ def find_cmd(
     options: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     if background is not None:
         options["background"] = background or None  # 0: off
+    if method is not None:
+        options["method"] = method
     hs = find_hotspots(
-        inc, method=method, since=since, months=_months(months), types=_types(types),
-        area=area, boundaries=bnd, min_incidents=min_incidents, **options,
+        inc, since=since, months=_months(months), types=_types(types), area=area,
+        study_area=_read_study_area(study_area), coverage=None if coverage is None else
+        _share(coverage), top=top, boundaries=bnd, min_incidents=min_incidents, **options,
     )  # fmt: skip
     click.echo(_summary(hs))
     if len(hs):
@@ -229,7 +293,7 @@ def find_cmd(
 
 #: The parameters whose value and rule the summary prints.
 _SHOWN = ("cell", "band", "bandwidth", "eps", "min_samples", "min_cluster_size", "min_incidents",
-          "threshold", "background", "filters", "study_region")  # fmt: skip
+          "threshold", "background", "filters", "study_region", "coverage", "top")  # fmt: skip
 
 
 def _summary(hs: Any) -> str:
@@ -242,7 +306,12 @@ def _summary(hs: Any) -> str:
         if n
         else f"{hs.method}: no incidents",
     ]
-    for key, text in p.get("how", {}).items():
+    how = p.get("how", {})
+    if "study_area_km2" in p:
+        lines.append(f"  study area: {p['study_area_km2']:,.1f} km² - {how['study_area_km2']}")
+    for message in hs.messages:
+        lines.append(f"  note: {message}")
+    for key, text in how.items():
         if key in _SHOWN:
             value = p.get(key)
             lines.append(f"  {key}: {'' if value is None else str(value) + ' - '}{text}")
@@ -263,9 +332,12 @@ def _table(hs: Any, n: int) -> str:
             "top types": a["top_types"].fillna("").str.slice(0, 60),
         }
     )
-    for col in ("ward", "beat", "sector", "npa", "area"):
-        if col in a.columns:
-            t[col] = a[col].fillna("").str.slice(0, 30)
+    for col in ("ward", "beat", "sector", "npa", "area"):  # names, else ids, in full
+        named = f"{col}_name"
+        if named in a.columns:
+            t[col] = a[named].fillna(a[col]).fillna("").to_numpy()
+        elif col in a.columns:
+            t[col] = a[col].fillna("").to_numpy()
     return t.to_string(index=False)
 
 
@@ -275,30 +347,37 @@ def _table(hs: Any, n: int) -> str:
     "--method",
     "methods",
     multiple=True,
-    default=("all",),
-    show_default=True,
     type=click.Choice((*_METHODS, "all")),
-    help="Methods to score (repeatable).",
+    help=f"Methods to score (repeatable; default {DEFAULT_METHOD}, the default method).",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(("map", "cells")),
+    default="map",
+    show_default=True,
+    help="map: score the hotspot polygons find draws, beside the busiest 100 m cells at the "
+    "same coverage; cells: rank each method's cells at fixed coverages.",
 )
 @click.option("--train-months", type=int, default=3, show_default=True)
 @click.option("--test-months", type=int, default=1, show_default=True)
 @click.option(
     "--coverage",
-    default="0.5,1,3",
-    show_default=True,
-    metavar="PERCENTS",
-    help="Shares of the study area, in percent, comma-separated.",
+    default=None,
+    metavar="SHARES",
+    help="Shares of the study area, comma-separated: 0.001,0.005 or 0.1%,0.5%. map: passed "
+    "to find (default: each method's own); cells: scored at (default 0.5%,1%,3%).",
 )
 @_layer_option(
-    "--study-area", "Polygons of the force area (default: convex hull of the incidents)."
+    "--study-area",
+    "The force area (a boundary file, or a plan: its force layer). Default: derived from the "
+    "incidents, robust to stray far-away points.",
 )
-@click.option("--cell", type=float, default=None, help="Cell of the methods' grids (metres).")
+@click.option("--cell", type=float, default=None, help="cells: the methods' grid (metres).")
 @click.option(
     "--rank",
     type=click.Choice(("score", "count", "hot-count")),
-    default="score",
-    show_default=True,
-    help="How the methods' cells are ranked.",
+    default=None,
+    help="cells: how the methods' cells are ranked (default score).",
 )
 @click.option("--halflife", default=None, help="Recency weighting, e.g. 30D.")
 @click.option("--step", type=int, default=1, show_default=True, help="Months between folds.")
@@ -315,48 +394,86 @@ def _table(hs: Any, n: int) -> str:
 def backtest_cmd(
     incidents: tuple[Path, ...],
     methods: tuple[str, ...],
+    mode: str,
     train_months: int,
     test_months: int,
-    coverage: str,
+    coverage: str | None,
     study_area: Path | None,
     cell: float | None,
-    rank: str,
+    rank: str | None,
     halflife: str | None,
     step: int,
     crs: str | None,
     out: Path | None,
     overwrite: bool,
 ) -> None:
-    """Score hotspot methods month by month (PAI at equal area coverage) beside a baseline."""
-    from beatplan.geo import read_boundaries
-    from beatplan.hotspots import backtest
+    """Score hotspot methods month by month beside the naive baseline at equal coverage."""
+    from beatplan.hotspots import backtest, backtest_summary
 
     _refuse_existing(out, overwrite)
-    try:
-        shares = [float(c) / 100 for c in coverage.split(",") if c.strip()]
-    except ValueError as exc:
-        raise click.BadParameter(f"{coverage!r}: e.g. 0.5,1,3", param_hint="--coverage") from exc
-    if not shares:
-        raise click.BadParameter("no coverage given", param_hint="--coverage")
+    shares = _shares(coverage)
     inc = _read_incidents(incidents, crs)
-    area = None if study_area is None else read_boundaries(study_area)
-    chosen: str | list[str] = "all" if "all" in methods else list(methods)
+    chosen: str | list[str] | None = (
+        None if not methods else "all" if "all" in methods else list(methods)
+    )
     table = backtest(
-        inc, chosen, train_months=train_months, test_months=test_months, coverage=shares,
-        study_area=area, cell=cell, rank=rank, halflife=halflife, step=step,
+        inc, chosen, mode=mode, train_months=train_months, test_months=test_months,
+        coverage=shares, study_area=_read_study_area(study_area), cell=cell, rank=rank,
+        halflife=halflife, step=step,
     )  # fmt: skip
     if table.empty:
         raise EmptyInputError("backtest: no fold could be scored")
+    click.echo(_backtest_header(table, train_months, test_months))
+    click.echo(_fold_table(table) if mode == "map" else _cells_table(table))
+    click.echo("")
+    for verdict in backtest_summary(table)["verdict"]:
+        click.echo(verdict)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_text(out, table.to_csv(index=False, lineterminator="\n"), overwrite=overwrite)
+        click.echo(f"wrote {len(table)} rows to {out}")
+
+
+def _backtest_header(table: pd.DataFrame, train_months: int, test_months: int) -> str:
     folds = table["test_start"].nunique()
-    click.echo(
+    a = table.attrs
+    text = (
         f"{folds} fold{'s' if folds != 1 else ''} ({table['test_start'].min()} .. "
         f"{table['test_start'].max()}), train {train_months} month(s), test {test_months}; "
-        f"study area {table.attrs.get('study_area_m2', float('nan')) / 1e6:,.1f} km² "
-        f"({table.attrs.get('study_area', '')}); cells ranked by {rank}"
+        f"study area {a['study_area']}"
     )
+    if a.get("outside_study_area"):
+        text += f"; {a['outside_study_area']:,} incidents outside it left out"
+    return text
+
+
+def _fold_table(table: pd.DataFrame) -> str:
+    """Map mode: one line per fold and method, the method against the naive baseline."""
+    t = pd.DataFrame(
+        {
+            "test": table["test_start"],
+            "method": table["method"],
+            "asked": table["asked"],
+            "hotspots": table["hotspots"],
+            "coverage": (table["coverage"] * 100).map("{:.3f}%".format),
+            "PAI": table["pai"].round(1),
+            "naive PAI": table["naive_pai"].round(1),
+            "PEI": table["pei"].round(2),
+            "naive PEI": table["naive_pei"].round(2),
+            "hits": (table["hit_rate"] * 100).map("{:.1f}%".format),
+            "naive hits": (table["naive_hit_rate"] * 100).map("{:.1f}%".format),
+            "won": table["beats_naive"].map({True: "yes", False: "no"}),
+        }
+    )
+    if (t["asked"] == "default").all():
+        t = t.drop(columns="asked")
+    return t.to_string(index=False)
+
+
+def _cells_table(table: pd.DataFrame) -> str:
+    """Cells mode: mean PAI and hit rate per method and coverage."""
     summary = table.groupby(["method", "coverage"]).agg(
-        pai=("pai", "mean"), hit_rate=("hit_rate", "mean"), rri=("rri", "mean"),
-        cell=("cell", "mean"),
+        pai=("pai", "mean"), hit_rate=("hit_rate", "mean"), cell=("cell", "mean"),
     )  # fmt: skip
     wide = summary["pai"].unstack("coverage").round(1)
     wide.columns = [f"PAI@{c * 100:g}%" for c in wide.columns]
@@ -364,8 +481,4 @@ def backtest_cmd(
     for c in hits.columns:
         wide[f"hits@{c * 100:g}%"] = (hits[c] * 100).round(1).astype(str) + "%"
     wide["cell_m"] = summary["cell"].groupby("method").mean().round(0)
-    click.echo(wide.to_string())
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        write_text(out, table.to_csv(index=False, lineterminator="\n"), overwrite=overwrite)
-        click.echo(f"wrote {len(table)} rows to {out}")
+    return wide.to_string()

@@ -140,8 +140,8 @@ def backtest(
         Cells mode: one row per fold, method (and ``"naive"``) and coverage: ``method``,
         ``train_start``, ``test_start``, ``coverage``, ``cell``, ``cells``, ``area_share``,
         ``incidents``, ``hits``, ``hit_rate``, ``pai``, ``rri``, ``covered`` and ``seconds``.
-        ``attrs``: ``mode``, ``study_area`` (where it came from), ``study_area_m2``,
-        ``outside_study_area`` and ``summary`` (:func:`backtest_summary`).
+        ``attrs``: ``mode``, ``study_area`` (where it came from), ``study_area_m2`` and
+        ``outside_study_area``. :func:`backtest_summary` says who beat the baseline.
 
     Raises
     ------
@@ -196,7 +196,6 @@ def backtest(
     out = pd.DataFrame(rows)
     out.attrs.update(mode=mode, study_area=sa.describe(), study_area_m2=sa.area_m2,
                      outside_study_area=outside)  # fmt: skip
-    out.attrs["summary"] = backtest_summary(out)
     return out
 
 

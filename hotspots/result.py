@@ -328,7 +328,10 @@ def locate_in(
     pandas.DataFrame
         Indexed like ``geoms``, one string column per level: the id of the area holding the
         geometry, or the ids of every area holding at least 1 % of it separated by ``"; "``
-        (largest share first); ``<NA>`` when none does.
+        (largest share first); ``<NA>`` when none does. When the areas have names (a
+        ``name`` column, or ``<level>_name`` beside a level column of a ward table), a
+        ``<level>_name`` column follows each level's ids with the names in the same order
+        (an area without a name by its id).
     """
     if geoms.crs is None:
         raise CRSError("locate_in: the hotspot polygons have no CRS")
@@ -372,7 +375,19 @@ def locate_in(
         lay = prepared[id(layer)]
         ids = (lay[col] if col else pd.Series(lay.index, index=lay.index)).astype("string")
         out[name] = _overlaps(geoms, lay.geometry.values, ids.to_numpy())
+        label = _name_column(lay, name, col)
+        if label is not None:
+            names = lay[label].astype("string").fillna(ids)
+            out[f"{name}_name"] = _overlaps(geoms, lay.geometry.values, names.to_numpy())
     return out
+
+
+def _name_column(layer: gpd.GeoDataFrame, level: str, col: str) -> str | None:
+    """Return the column naming the areas of ``level`` in ``layer`` (None: no names)."""
+    for candidate in ((f"{level}_name",) if col == level else ("name", f"{level}_name")):
+        if candidate in layer.columns and layer[candidate].notna().any():
+            return candidate
+    return None
 
 
 def _overlaps(geoms: gpd.GeoSeries, areas: Any, ids: NDArray[np.object_]) -> pd.Series:
@@ -574,13 +589,10 @@ def _areas_table(
     columns["method"] = pd.Series(str(params.get("method", "")), index=range(k)).array
     columns["params"] = pd.Series(params_json, index=range(k)).array
     geometry = gpd.GeoSeries(ranked.geoms, crs=pts.crs)
-    if boundaries is not None and k:
+    if boundaries is not None:  # with no hotspots: the same (empty) columns
         located = locate_in(geometry, boundaries, id_col=id_col)
         for col in located.columns:
-            columns[col] = located[col].to_numpy()
-    elif boundaries is not None:
-        for col in _level_names(boundaries):
-            columns[col] = pd.Series(dtype="string").reindex(range(k)).array
+            columns[col] = located[col].array
     columns["geometry"] = geometry.values
     return gpd.GeoDataFrame(columns, geometry="geometry", crs=pts.crs)
 
@@ -590,13 +602,6 @@ def _id_level(layer: gpd.GeoDataFrame) -> str:
     order = ("ward", *LEVELS)
     present = [i for i, lvl in enumerate(order) if i and lvl in layer.columns]
     return order[min(present) - 1] if present else "area"
-
-
-def _level_names(boundaries: gpd.GeoDataFrame | Mapping[str, gpd.GeoDataFrame]) -> list[str]:
-    if isinstance(boundaries, gpd.GeoDataFrame):
-        levels = [c for c in LEVELS if c in boundaries.columns]
-        return [_id_level(boundaries), *levels]
-    return [str(k) for k in boundaries]
 
 
 def _describe(pts: gpd.GeoDataFrame, label: NDArray[np.int64], k: int) -> pd.DataFrame:

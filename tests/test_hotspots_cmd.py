@@ -107,10 +107,10 @@ def test_missing_file_exits_2(tmp_path):
     assert "nowhere.csv" in res.output
 
 
-def test_backtest_prints_pai_per_method_and_writes_csv(sample, tmp_path):
+def test_backtest_cells_prints_pai_per_method_and_writes_csv(sample, tmp_path):
     out = tmp_path / "bt.csv"
-    res = run(["backtest", str(sample / "crime"), "--method", "gistar", "--method", "kde",
-               "--coverage", "1,3", "--step", "3", "--out", str(out)])  # fmt: skip
+    res = run(["backtest", str(sample / "crime"), "--mode", "cells", "--method", "gistar",
+               "--method", "kde", "--coverage", "1%,3%", "--step", "3", "--out", str(out)])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "PAI@1%" in res.output and "PAI@3%" in res.output
     for name in ("naive", "gistar", "kde"):
@@ -125,3 +125,41 @@ def test_backtest_prints_pai_per_method_and_writes_csv(sample, tmp_path):
     assert "Also write" in out_help and "[required]" not in out_help  # the CSV is optional
     bad = run(["backtest", str(sample / "crime"), "--coverage", "one"])
     assert bad.exit_code == 2 and "--coverage" in bad.output
+    percent = run(["backtest", str(sample / "crime"), "--coverage", "1,3"])  # the old percents
+    assert percent.exit_code == 2 and "give a share (0.005) or a percent with % (1%)" in (
+        percent.output
+    )
+    cells_only = run(["backtest", str(sample / "crime"), "--rank", "count"])
+    assert cells_only.exit_code == 2 and "mode='cells' only" in cells_only.output
+
+
+def test_backtest_map_mode_says_who_beat_the_baseline(sample, tmp_path):
+    res = run(["backtest", str(sample / "crime"), "--method", "gistar", "--step", "4"])
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert "study area" in lines[0] and "derived" in lines[0]
+    header = next(line for line in lines if line.strip().startswith("test"))
+    for col in ("hotspots", "coverage", "PAI", "naive PAI", "PEI", "won"):
+        assert col in header
+    verdict = [line for line in lines if line.startswith("gistar (its own threshold): ")]
+    assert len(verdict) == 1 and "naive baseline" in verdict[0] and " of " in verdict[0]
+
+
+def test_find_coverage_top_and_study_area(sample, tmp_path):
+    out = tmp_path / "top.gpkg"
+    res = run([str(sample / "crime"), "--coverage", "0.5%", "--top", "3", "--study-area",
+               str(sample / "wards_new.geojson"), "--out", str(out)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "study area:" in res.output and "given (a layer" in res.output
+    assert "coverage: " in res.output and "asked 0.005" in res.output
+    written = pyogrio.read_dataframe(out, layer="hotspots")
+    assert 1 <= len(written) <= 3
+    bad = run([str(sample / "crime"), "--coverage", "5", "--out", str(tmp_path / "b.gpkg")])
+    assert bad.exit_code == 2 and "5%" in bad.output
+
+
+def test_the_default_method_named_in_the_cli_is_the_library_default():
+    from beatplan.hotspots import DEFAULT_METHOD
+    from beatplan.hotspots_cmd import DEFAULT_METHOD as CLI_DEFAULT
+
+    assert CLI_DEFAULT == DEFAULT_METHOD
