@@ -110,7 +110,8 @@ def test_missing_file_exits_2(tmp_path):
 def test_backtest_cells_prints_pai_per_method_and_writes_csv(sample, tmp_path):
     out = tmp_path / "bt.csv"
     res = run(["backtest", str(sample / "crime"), "--mode", "cells", "--method", "gistar",
-               "--method", "kde", "--coverage", "1%,3%", "--step", "3", "--out", str(out)])  # fmt: skip
+               "--method", "kde", "--coverage", "1%,3%", "--step", "3",
+               "--out", str(out)])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "PAI@1%" in res.output and "PAI@3%" in res.output
     for name in ("naive", "gistar", "kde"):
