@@ -17,7 +17,14 @@ import pandas as pd
 
 from beatplan.geo.errors import EmptyInputError, OutputExistsError, ValidationError
 from beatplan.geo.write import write_text
-from beatplan.options import crs_option, handle_errors, out_option, overwrite_option
+from beatplan.options import (
+    crs_option,
+    handle_errors,
+    out_option,
+    overwrite_option,
+    parse_share,
+    parse_shares,
+)
 
 __all__ = ["command"]
 
@@ -70,34 +77,6 @@ def _read_study_area(path: Path | None) -> Any:
         return read_plan(path)
     except InputFormatError:
         return read_boundaries(path)
-
-
-def _share(text: str, what: str = "--coverage") -> float:
-    """Parse a share of the area, ``0.005`` or ``0.5%``; refuse a bare number above 0.2."""
-    t = text.strip()
-    try:
-        value = float(t[:-1]) / 100 if t.endswith("%") else float(t)
-    except ValueError as exc:
-        raise click.BadParameter(f"{text!r}: give a share (0.005) or a percent (0.5%)",
-                                 param_hint=what) from exc  # fmt: skip
-    if not t.endswith("%") and value > 0.2:
-        raise click.BadParameter(
-            f"{text!r} would cover {value:.0%} of the area: give a share (0.005) or a percent "
-            f"with % ({t}%)",
-            param_hint=what,
-        )
-    if not 0 < value <= 1:
-        raise click.BadParameter(f"{text!r}: a share above 0 and at most 1", param_hint=what)
-    return value
-
-
-def _shares(text: str | None, what: str = "--coverage") -> list[float] | None:
-    if text is None:
-        return None
-    shares = [_share(c, what) for c in text.split(",") if c.strip()]
-    if not shares:
-        raise click.BadParameter("no coverage given", param_hint=what)
-    return shares
 
 
 def _refuse_existing(out: Path | None, overwrite: bool) -> None:
@@ -282,7 +261,7 @@ def find_cmd(
     hs = find_hotspots(
         inc, since=since, months=_months(months), types=_types(types), area=area,
         study_area=_read_study_area(study_area), coverage=None if coverage is None else
-        _share(coverage), top=top, boundaries=bnd, min_incidents=min_incidents, **options,
+        parse_share(coverage), top=top, boundaries=bnd, min_incidents=min_incidents, **options,
     )  # fmt: skip
     click.echo(_summary(hs))
     if len(hs):
@@ -411,7 +390,7 @@ def backtest_cmd(
     from beatplan.hotspots import backtest, backtest_summary
 
     _refuse_existing(out, overwrite)
-    shares = _shares(coverage)
+    shares = parse_shares(coverage)
     inc = _read_incidents(incidents, crs)
     chosen: str | list[str] | None = (
         None if not methods else "all" if "all" in methods else list(methods)

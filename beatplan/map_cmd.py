@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
-from beatplan.options import handle_errors, out_option, overwrite_option
+from beatplan.options import handle_errors, out_option, overwrite_option, parse_share
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -114,9 +114,31 @@ def command() -> None:
 @click.option(
     "--method",
     type=click.Choice(["gistar", "kde", "dbscan", "hdbscan", "none"]),
-    default="gistar",
+    default=None,
+    help="How hotspots are found (default: the default method of beatplan hotspots); 'none' "
+    "for no hotspots.",
+)
+@click.option(
+    "--hotspots-from",
+    default="3M",
     show_default=True,
-    help="How hotspots are found (on the period shown); 'none' for no hotspots.",
+    metavar="PERIOD",
+    help="The period the hotspots are found from, back from the end of the data (force-wide).",
+)
+@click.option(
+    "--coverage",
+    default=None,
+    metavar="SHARE",
+    help="Hotspots covering at most this share of the force area: 0.005 or 0.5%.",
+)
+@click.option("--top", type=int, default=None, help="Show the N first hotspots of the area.")
+@click.option(
+    "--backtest/--no-backtest",
+    "run_backtest",
+    default=True,
+    show_default=True,
+    help="Backtest the hotspots on the same data, for the share of next month's crime they "
+    "held (in the title); needs a month more than --hotspots-from.",
 )
 @_map_options
 @handle_errors
@@ -125,33 +147,65 @@ def briefing(
     boundaries: Path | None,
     area: str | None,
     since: str,
-    method: str,
+    method: str | None,
+    hotspots_from: str,
+    coverage: str | None,
+    top: int | None,
+    run_backtest: bool,
     output: MapOutput,
 ) -> None:
     """Briefing map: area outline, beats, ranked hotspots, heat and incidents."""
     from beatplan.geo import read_incidents
-    from beatplan.hotspots.find import find_hotspots
     from beatplan.maps import briefing_map
-    from beatplan.maps._base import area_geometry, boundary_layers
 
     inc = read_incidents(list(incidents))
     areas = _read_areas(boundaries) if boundaries is not None else None
     window = None if since.lower() == "all" else since
-    hs = None
+    hs, table = None, None
     if method != "none":
-        kwargs: dict[str, Any] = {"method": method}
-        if window is not None:
-            key = "months" if len(window) == 7 and window[4] == "-" else "since"
-            kwargs[key] = window
-        if area is not None and areas is not None:
-            layers = boundary_layers(areas, inc.crs)
-            kwargs["area"], _ = area_geometry(area, layers, inc.crs)
-        hs = find_hotspots(inc, **kwargs)
-        click.echo(f"{len(hs)} hotspots ({method})")
+        share = None if coverage is None else parse_share(coverage)
+        hs, table = _hotspots(inc, areas, method, hotspots_from, share, run_backtest)
     m = briefing_map(
-        inc, hs, areas, area=area, since=window, title=output.title, tiles=output.tiles
-    )
+        inc, hs, areas, area=area, since=window, title=output.title, tiles=output.tiles,
+        top=top, backtest=table,
+    )  # fmt: skip
     output.save(m)
+
+
+def _hotspots(
+    inc: Any,
+    areas: Any,
+    method: str | None,
+    period: str,
+    coverage: float | None,
+    run_backtest: bool,
+) -> tuple[Any, Any]:
+    """Find the force's hotspots of ``period``, and backtest them when the data allow."""
+    from beatplan.geo.errors import EmptyInputError
+    from beatplan.hotspots import DEFAULT_METHOD, backtest, backtest_summary, find_hotspots
+    from beatplan.hotspots.select import incident_dates, select_incidents
+
+    hs = find_hotspots(inc, method=method or DEFAULT_METHOD, since=period, study_area=areas,
+                       coverage=coverage)  # fmt: skip
+    click.echo(f"{len(hs)} hotspots ({hs.method}, {hs.params.get('since', period)}), "
+               f"covering {hs.coverage:.2%} of the study area")  # fmt: skip
+    for note in hs.messages:
+        click.echo(f"note: {note}")
+    if not run_backtest:
+        return hs, None
+    points = inc.points
+    keep, _, _ = select_incidents(points, since=period)
+    when, _ = incident_dates(points[keep])
+    months = when.dt.to_period("M").nunique()
+    try:
+        table = backtest(inc, hs.method, train_months=max(1, months), study_area=areas,
+                         coverage=coverage)  # fmt: skip
+    except EmptyInputError as exc:
+        click.echo(f"no backtest: {exc}")
+        return hs, None
+    for verdict in backtest_summary(table)["verdict"]:
+        click.echo(f"backtest: {verdict}")
+    return hs, table
 
 
 @command.command("planning")

@@ -12,7 +12,15 @@ import click
 
 from beatplan.geo.errors import BeatplanError
 
-__all__ = ["ExitCode", "crs_option", "handle_errors", "out_option", "overwrite_option"]
+__all__ = [
+    "ExitCode",
+    "crs_option",
+    "handle_errors",
+    "out_option",
+    "overwrite_option",
+    "parse_share",
+    "parse_shares",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,3 +74,32 @@ def handle_errors(func: F) -> F:
             sys.exit(ExitCode.BAD_INPUT)
 
     return wrapper  # type: ignore[return-value]
+
+
+def parse_share(text: str, what: str = "--coverage") -> float:
+    """Parse a share of the area, ``0.005`` or ``0.5%``; refuse a bare number above 0.2."""
+    t = text.strip()
+    try:
+        value = float(t[:-1]) / 100 if t.endswith("%") else float(t)
+    except ValueError as exc:
+        raise click.BadParameter(f"{text!r}: give a share (0.005) or a percent (0.5%)",
+                                 param_hint=what) from exc  # fmt: skip
+    if not t.endswith("%") and value > 0.2:
+        raise click.BadParameter(
+            f"{text!r} would cover {value:.0%} of the area: give a share (0.005) or a percent "
+            f"with % ({t}%)",
+            param_hint=what,
+        )
+    if not 0 < value <= 1:
+        raise click.BadParameter(f"{text!r}: a share above 0 and at most 1", param_hint=what)
+    return value
+
+
+def parse_shares(text: str | None, what: str = "--coverage") -> list[float] | None:
+    """Parse comma-separated shares (see :func:`parse_share`); None stays None."""
+    if text is None:
+        return None
+    shares = [parse_share(c, what) for c in text.split(",") if c.strip()]
+    if not shares:
+        raise click.BadParameter("no coverage given", param_hint=what)
+    return shares

@@ -6,6 +6,7 @@ works offline and prints on A4.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,9 +17,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from branca.element import MacroElement
+from folium.template import Template
 from pyproj import CRS
 
+from beatplan.boundaries.plan import BoundaryPlan
 from beatplan.geo.errors import InputTypeError
+from beatplan.hotspots.result import Hotspots, locate_in
 from beatplan.maps._base import (
     LEVEL_TITLES,
     Boundaries,
@@ -37,6 +42,7 @@ from beatplan.maps.layers import (
     display_geometry,
     escape,
     feature_collection,
+    js_json,
 )
 from beatplan.maps.points import HeatLayer, IncidentLayer, PointSummary, summarise_points
 from beatplan.maps.style import (
@@ -67,6 +73,80 @@ LAYER_NAMES = {
 }
 
 
+class HotspotTable(MacroElement):
+    """The ranked hotspots of the area briefed as a table on the map: rank, where, incidents.
+
+    Parameters
+    ----------
+    hot : GeoDataFrame
+        The hotspots shown, with ``rank`` (and ``incidents`` when known).
+    places : DataFrame
+        The names of the beats and wards each lies in (columns by level).
+    shown : ndarray
+        Incidents of the period shown in each.
+    period : str
+        The period shown.
+    limit : int
+        At most this many rows.
+    analysis : str, optional
+        The period the hotspots were found from.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function() {
+          var box = L.control({position: 'bottomleft'});
+          box.onAdd = function() {
+            var div = L.DomUtil.create('div', 'bp-legend bp-hotspot-table');
+            div.innerHTML = {{ this.html_js }};
+            L.DomEvent.disableClickPropagation(div);
+            L.DomEvent.disableScrollPropagation(div);
+            return div;
+          };
+          box.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        hot: gpd.GeoDataFrame,
+        places: pd.DataFrame,
+        shown: np.ndarray,
+        period: str,
+        limit: int = 10,
+        analysis: str | None = None,
+    ) -> None:
+        super().__init__()
+        self._name = "HotspotTable"
+        found = "incidents" if analysis is None else f"incidents {analysis}"
+        head = ["#", *places.columns, escape(found).iloc[0], escape(period).iloc[0]]
+        rows = []
+        for i in range(min(len(hot), limit)):
+            cells = [str(int(hot["rank"].iloc[i]))]
+            cells += [escape(pd.Series([places[c].iloc[i]]).fillna("")).iloc[0]
+                      for c in places.columns]  # fmt: skip
+            inc = hot["incidents"].iloc[i] if "incidents" in hot.columns else ""
+            cells += [str(inc), str(int(shown[i]))]
+            rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        more = len(hot) - limit
+        foot = f'<div class="bp-sub">and {more} more (click a hotspot)</div>' if more > 0 else ""
+        style = (
+            "<style>.bp-hotspot-table table{border-collapse:collapse;font-size:11px}"
+            ".bp-hotspot-table td,.bp-hotspot-table th{padding:1px 5px;text-align:left;"
+            "vertical-align:top;max-width:220px}.bp-hotspot-table th{border-bottom:1px solid #999}"
+            "</style>"
+        )
+        html = (
+            style + "<h4>Hotspots, ranked</h4><table><tr>"
+            + "".join(f"<th>{h}</th>" for h in head) + "</tr>" + "".join(rows) + "</table>" + foot
+        )  # fmt: skip
+        self.n_rows = len(rows)
+        self.html_js = js_json(html)
+
+
 def _hotspot_table(hotspots: Any, crs: CRS) -> gpd.GeoDataFrame | None:
     if hotspots is None:
         return None
@@ -81,20 +161,54 @@ def _hotspot_table(hotspots: Any, crs: CRS) -> gpd.GeoDataFrame | None:
     return to_metric(table, crs, what="hotspots").reset_index(drop=True)
 
 
-def _ranked(hs: gpd.GeoDataFrame | None, area: shapely.Geometry | None) -> gpd.GeoDataFrame:
-    """Return the hotspots overlapping ``area`` with a ``rank`` column (``hotspot``, else order).
+def _ranked(
+    hs: gpd.GeoDataFrame | None,
+    area: shapely.Geometry | None,
+    *,
+    analysed: np.ndarray | None = None,
+    fewest: int = 1,
+    top: int | None = None,
+    coverage: float | None = None,
+    study_m2: float | None = None,
+) -> gpd.GeoDataFrame:
+    """Return the hotspots in ``area``, clipped to it, ranked 1, 2, 3 ... within it.
 
-    A hotspot counts when at least 0.1 % of it lies inside (not one that only touches the edge).
+    A hotspot counts when at least 0.1 % of it lies inside (not one that only touches the
+    edge) and, with ``analysed`` (the coordinates of the incidents the hotspots were found
+    from), when its part inside holds at least ``fewest`` of them; ``incidents`` is then
+    that part's count and the hotspots are ranked by it (``force_rank`` keeps the rank
+    among all the hotspots). ``coverage`` keeps them, in rank order, while they cover at
+    most that share of ``study_m2`` (the hotspots' study area, else the area briefed);
+    ``top`` keeps the first ``top``.
     """
     if hs is None or len(hs) == 0:
-        return gpd.GeoDataFrame({"rank": pd.Series([], dtype=int)}, geometry=[], crs=None)
+        return gpd.GeoDataFrame(
+            {"rank": pd.Series([], dtype=int), "force_rank": pd.Series([], dtype=int)},
+            geometry=[], crs=None,
+        )  # fmt: skip
     hg = np.asarray(hs.geometry.values, dtype=object)
     out = hs[_within(hg, area, share=0.001)].copy()
     if "hotspot" in out.columns:
-        out["rank"] = pd.to_numeric(out["hotspot"], errors="coerce").fillna(0).astype(int)
+        out["force_rank"] = pd.to_numeric(out["hotspot"], errors="coerce").fillna(0).astype(int)
     else:
-        out["rank"] = np.arange(1, len(out) + 1)
-    return out.sort_values("rank", kind="stable")
+        out["force_rank"] = np.arange(1, len(out) + 1)
+    out = out.sort_values("force_rank", kind="stable")
+    if area is not None and len(out):
+        out = out.set_geometry(shapely.intersection(out.geometry.values, area))
+        if analysed is not None:
+            inside = _counts_in(np.asarray(out.geometry.values, dtype=object), analysed)
+            out["incidents"] = inside
+            out = out[inside >= fewest].sort_values(
+                ["incidents", "force_rank"], ascending=[False, True], kind="stable"
+            )
+    if coverage is not None and len(out):
+        base = study_m2 or (area.area if area is not None else shapely.union_all(hg).area)
+        fits = np.cumsum(shapely.area(out.geometry.values)) <= coverage * base * (1 + 1e-9)
+        out = out[fits]
+    if top is not None:
+        out = out.iloc[: max(int(top), 0)]
+    out["rank"] = np.arange(1, len(out) + 1)
+    return out
 
 
 def _within(geoms: np.ndarray, area: shapely.Geometry | None, share: float = 0.01) -> np.ndarray:
@@ -128,18 +242,21 @@ def _month_text(first: pd.Series, last: pd.Series) -> pd.Series:
     return a.where(a == b, a + " \u2013 " + b).fillna("")
 
 
-def _hotspot_popups(hs: gpd.GeoDataFrame, shown: np.ndarray, period: str) -> pd.DataFrame:
+def _hotspot_popups(
+    hs: gpd.GeoDataFrame, shown: np.ndarray, period: str, places: pd.DataFrame
+) -> pd.DataFrame:
     idx = hs.index
     rank = hs["rank"]
     col = hs.get
-    rows: list[tuple[str, Any]] = [
+    rows: list[tuple[str, Any]] = [(level, places[level]) for level in places.columns]
+    rows += [
         ("Incidents (analysis)", col("incidents")),
         (
             "Share of all",
             (col("share") * 100).round(1).astype(str) + " %" if "share" in hs else None,
         ),
         (f"Incidents ({period})", pd.Series(shown, index=idx)),
-        ("Area", (col("area_m2") / 1e6).round(3).astype(str) + " km²" if "area_m2" in hs else None),
+        ("Area", (shapely.area(hs.geometry.values) / 1e4).round(2).astype(str) + " ha"),
         ("Top crime types", col("top_types")),
         (
             "Months",
@@ -148,17 +265,57 @@ def _hotspot_popups(hs: gpd.GeoDataFrame, shown: np.ndarray, period: str) -> pd.
             else None,
         ),
         ("Peak hours", col("peak_hours")),
+        ("Force-wide rank", hs["force_rank"] if (hs["force_rank"] != rank).any() else None),
         ("Method", col("method")),
     ]
-    for level in ("beat", "sector", "npa"):
-        if level in hs.columns:
-            rows.append((level.upper() if level == "npa" else level.capitalize(), hs[level]))
     rows = [(k, v) for k, v in rows if v is not None]
     head = "<b>Hotspot " + rank.astype(str) + "</b>"
     pop = head + html_rows(rows, idx)
     n = pd.Series(shown, index=idx).astype(str)
-    tip = head + " &middot; " + n + f" incidents ({escape(period).iloc[0]})"
+    where = places.iloc[:, 0].fillna("") if len(places.columns) else pd.Series("", index=idx)
+    tip = (
+        head
+        + " &middot; "
+        + escape(where)
+        + " &middot; "
+        + n
+        + f" incidents ({escape(period).iloc[0]})"
+    )
     return pd.DataFrame({"tip": tip, "pop": pop})
+
+
+def _ward_layer(boundaries: Boundaries | None) -> gpd.GeoDataFrame | None:
+    """Return the wards behind ``boundaries`` (a plan's, or a ward table itself), or None."""
+    if isinstance(boundaries, BoundaryPlan):
+        wards = boundaries.wards.rename(columns={boundaries.ward_id: "id"})
+        return wards if "name" in wards.columns else None
+    if isinstance(boundaries, gpd.GeoDataFrame) and "id" in boundaries.columns:
+        levels = ("beat", "sector", "npa", "lpa")
+        if any(c in boundaries.columns for c in levels) and "name" in boundaries.columns:
+            return boundaries
+    return None
+
+
+def _places(
+    hot: gpd.GeoDataFrame,
+    layers: Mapping[str, gpd.GeoDataFrame],
+    wards: gpd.GeoDataFrame | None,
+) -> pd.DataFrame:
+    """Name the beats (the smallest level) and wards each hotspot lies in, largest share first."""
+    out = pd.DataFrame(index=hot.index)
+    if not len(hot):
+        return out
+    named: dict[str, gpd.GeoDataFrame] = {}
+    if layers:
+        level = next(iter(layers))
+        named[LEVEL_TITLES.get(level, level.capitalize())] = layers[level]
+    if wards is not None and not any(w is wards for w in named.values()):
+        named["Ward"] = wards
+    geoms = gpd.GeoSeries(hot.geometry.values, index=hot.index, crs=hot.crs)
+    found = locate_in(geoms, {k: v[["id", "name", "geometry"]] for k, v in named.items()})
+    for title in named:
+        out[title] = found[f"{title}_name"] if f"{title}_name" in found else found[title]
+    return out
 
 
 def briefing_map(
@@ -174,6 +331,9 @@ def briefing_map(
     cluster_above: int = 500,
     show_incidents: bool | None = None,
     tolerance: float = 5.0,
+    top: int | None = None,
+    coverage: float | None = None,
+    backtest: pd.DataFrame | None = None,
 ) -> folium.Map:
     """Draw a sergeant's briefing map: area outline, beats, ranked hotspots, heat and incidents.
 
@@ -185,6 +345,9 @@ def briefing_map(
     hotspots : beatplan.hotspots.Hotspots or GeoDataFrame, optional
         Ranked hotspot polygons (``Hotspots.areas``: ``hotspot`` rank, ``incidents``, ``share``,
         ``top_types``, ``first_month``/``last_month``, ``peak_hours`` ... are shown when present).
+        Those in the area briefed are clipped to it and numbered 1, 2, 3 ... within it (the
+        force-wide rank in their popup), each named by the beats and wards it lies in, and
+        listed in a table on the map.
     boundaries : BoundaryPlan, GeoDataFrame or mapping, optional
         A :class:`beatplan.boundaries.BoundaryPlan` (what :func:`beatplan.boundaries.realign`,
         :func:`beatplan.boundaries.reorganise` or :func:`beatplan.boundaries.read_plan` return: its
@@ -213,6 +376,15 @@ def briefing_map(
         hotspots (the heat layer shows where incidents are; the layer is one tick away).
     tolerance : float
         Display simplification of boundaries, in metres.
+    top : int, optional
+        Show the ``top`` first-ranked hotspots of the area briefed.
+    coverage : float, optional
+        Show the hotspots, in rank order, while they cover at most this share of the
+        hotspots' study area (of the area briefed for plain polygons).
+    backtest : pandas.DataFrame, optional
+        A map-mode :func:`beatplan.hotspots.backtest` of the hotspots' method on the same
+        data: the title then says what share of the next month's crime such hotspots held.
+        The title always says what share of the study area the hotspots cover.
 
     Returns
     -------
@@ -248,11 +420,13 @@ def briefing_map(
     if len(shown.summary):
         grp = folium.FeatureGroup(name=LAYER_NAMES["heat"]).add_to(m)
         HeatLayer(LAYER_NAMES["heat"], shown.summary).add_to(grp)
-    hot = _ranked(hs, area_geom)
-    items += _add_hotspots(m, hot, shown)
+    hot = _ranked(hs, area_geom, top=top, coverage=coverage, **_analysed(hotspots, crs))
+    places = _places(hot, layers, _ward_layer(boundaries))
+    items += _add_hotspots(m, hot, shown, places)
     items += _add_incidents(m, shown, cluster_above, show_incidents)
     heading = title or f"Crime briefing: {area_name or 'all areas'}"
-    TitleBox(heading, _subtitle(shown, len(hot))).add_to(m)
+    cover = _coverage_line(hotspots, hot, area_geom, area_name, backtest)
+    TitleBox(heading, _subtitle(shown, len(hot)) + ("\n" + cover if cover else "")).add_to(m)
     Legend("Legend", items).add_to(m)
     add_controls(m)
     log.info(
@@ -366,14 +540,18 @@ def _add_beats(
     ).add_to(grp)
 
 
-def _add_hotspots(m: folium.Map, hot: gpd.GeoDataFrame, shown: _Shown) -> list[tuple[Any, ...]]:
+def _add_hotspots(
+    m: folium.Map, hot: gpd.GeoDataFrame, shown: _Shown, places: pd.DataFrame
+) -> list[tuple[Any, ...]]:
     """Draw the ranked hotspots, their outlines and numbers above the incident clusters."""
     n_hot = len(hot)
     if not n_hot:
         return []
     rank_class = np.clip(hot["rank"].to_numpy() - 1, 0, len(HOTSPOT) - 1)
     shown_in = _counts_in(np.asarray(hot.geometry.values, dtype=object), shown.xy)
-    props = _hotspot_popups(hot, shown_in, shown.period.label)
+    props = _hotspot_popups(hot, shown_in, shown.period.label, places)
+    analysis = hot["params"].iloc[0] if "params" in hot.columns else None
+    HotspotTable(hot, places, shown_in, shown.period.label, analysis=_months_of(analysis)).add_to(m)
     props["s"] = rank_class
     fc = feature_collection(display_geometry(hot, tolerance=1.0, coverage=False), props)
     grp = folium.FeatureGroup(name=LAYER_NAMES["hotspots"]).add_to(m)
@@ -424,6 +602,68 @@ def _add_incidents(
         ("ramp", list(HEAT_GRADIENT.values()), "Heat: incidents, few \u2192 many"),
         ("dot", POINT["fillColor"], what),
     ]
+
+
+def _months_of(params: Any) -> str | None:
+    """Return the months a hotspot table's ``params`` JSON says it was found from, or None."""
+    try:
+        record = json.loads(params) if isinstance(params, str) else {}
+    except ValueError:
+        return None
+    text = record.get("since") or record.get("months")
+    if not isinstance(text, str):
+        return None
+    return text.split("(")[-1].split(";")[0].strip(" )") if "(" in text else text
+
+
+def _analysed(hotspots: Any, crs: CRS) -> dict[str, Any]:
+    """Return what a Hotspots result tells the ranking: its incidents, minimum, study area."""
+    if not isinstance(hotspots, Hotspots):
+        return {}
+    pts = to_metric(hotspots.points, crs, what="hotspots")
+    sa = hotspots.study_area
+    return {
+        "analysed": shapely.get_coordinates(np.asarray(pts.geometry.values, dtype=object)),
+        "fewest": int(hotspots.params.get("min_incidents", 1)),
+        "study_m2": None if sa is None else float(sa.area_m2),
+    }
+
+
+def _coverage_line(
+    hotspots: Any,
+    hot: gpd.GeoDataFrame,
+    area: shapely.Geometry | None,
+    area_name: str | None,
+    backtest: pd.DataFrame | None,
+) -> str:
+    """Say what share of the study area the hotspots cover, and what a backtest found."""
+    if not isinstance(hotspots, Hotspots) or hotspots.study_area is None:
+        return ""
+    parts = [f"hotspots cover {hotspots.coverage:.2%} of the study area"]
+    if area is not None and len(hot):
+        share = float(shapely.area(shapely.union_all(hot.geometry.values))) / area.area
+        parts[0] += f" ({share:.1%} of {area_name or 'the area briefed'})"
+    held = _backtested(backtest, hotspots.method)
+    if held:
+        parts.append(held)
+    return "; ".join(parts)
+
+
+def _backtested(backtest: pd.DataFrame | None, method: str) -> str:
+    """Say what share of the next month's crime the method's hotspots held in a backtest."""
+    if backtest is None or "naive_pai" not in backtest.columns:
+        return ""
+    rows = backtest[(backtest["method"] == method) & (backtest["asked"] == "default")]
+    if rows.empty:
+        rows = backtest[backtest["method"] == method]
+    if rows.empty:
+        return ""
+    folds = rows["test_start"].nunique()
+    return (
+        f"backtest: such hotspots held {rows['hit_rate'].mean():.0%} of the next month's crime "
+        f"(mean of {folds} month{'s' if folds != 1 else ''}; the busiest 100 m cells of the "
+        f"same area {rows['naive_hit_rate'].mean():.0%})"
+    )
 
 
 def _subtitle(shown: _Shown, n_hot: int) -> str:
