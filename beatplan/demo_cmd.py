@@ -120,6 +120,8 @@ def command(out: Path, seed: int, offline: bool | None, overwrite: bool) -> None
 
 def _run(work: Path, out: Path, seed: int, *, offline: bool) -> None:
     """Write the demo into ``work``; the messages name where the parts will be, under ``out``."""
+    import pandas as pd
+
     from beatplan.boundaries.pipeline import realign_sample
     from beatplan.geo import read_boundaries, read_incidents, write_layers
     from beatplan.geo.sample import write_sample
@@ -139,14 +141,18 @@ def _run(work: Path, out: Path, seed: int, *, offline: bool) -> None:
     click.echo(_indent(result.describe()))
     click.echo(f"  plan: {out / 'plan' / 'boundaries.gpkg'}; report: {out / 'plan' / 'changes.md'}")
 
-    click.echo(f"3. hotspots of the last 28 days (Gi*) -> {out / 'hotspots.gpkg'}")
-    hot = find_hotspots(incidents, method="gistar", since="28D", boundaries=result.wards)
+    click.echo(f"3. hotspots of the last 3 months (the default method) -> {out / 'hotspots.gpkg'}")
+    hot = find_hotspots(incidents, since="3M", study_area=result, boundaries=result.wards)
     write_layers(work / "hotspots.gpkg", {"hotspots": hot.areas})
+    click.echo(f"  {len(hot)} hotspots covering {hot.coverage:.2%} of the county")
     top = hot.areas.head(10)
-    for row in top.itertuples():
+    beats = (
+        top["beat_name"] if "beat_name" in top else top.get("beat", pd.Series("", index=top.index))
+    )
+    for row, beat in zip(top.itertuples(), beats.fillna(""), strict=True):
         click.echo(
-            f"  #{row.hotspot:<3} {row.incidents:>5} incidents  {row.area_m2 / 1e4:7.1f} ha  "
-            f"beat {str(getattr(row, 'beat', '')):<12.12}  {str(row.top_types):.60}"
+            f"  #{row.hotspot:<3} {row.incidents:>5} incidents  {row.area_m2 / 1e4:7.2f} ha  "
+            f"{beat:<24.24}  {str(row.top_types):.60}"
         )
 
     how = "offline" if offline else "online: Leaflet from a CDN"

@@ -30,10 +30,10 @@ __all__ = ["command"]
 
 log = logging.getLogger("beatplan")
 
-_METHODS = ("gistar", "kde", "dbscan", "hdbscan")
+_METHODS = ("spots", "gistar", "kde", "dbscan", "hdbscan")
 #: The library's default method (beatplan.hotspots.registry.DEFAULT_METHOD; a test keeps them
 #: equal), named here so that ``--help`` does not load the analysis packages.
-DEFAULT_METHOD = "gistar"
+DEFAULT_METHOD = "spots"
 
 
 class _HotspotsGroup(click.Group):

@@ -113,7 +113,7 @@ def command() -> None:
 )  # fmt: skip
 @click.option(
     "--method",
-    type=click.Choice(["gistar", "kde", "dbscan", "hdbscan", "none"]),
+    type=click.Choice(["spots", "gistar", "kde", "dbscan", "hdbscan", "none"]),
     default=None,
     help="How hotspots are found (default: the default method of beatplan hotspots); 'none' "
     "for no hotspots.",

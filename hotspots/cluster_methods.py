@@ -29,7 +29,7 @@ from beatplan.hotspots.background import locations_above_background
 from beatplan.hotspots.dbscan import dbscan, hdbscan
 from beatplan.hotspots.grid import Grid, extent, study_mask
 from beatplan.hotspots.hulls import cluster_polygons
-from beatplan.hotspots.method import Found, HotspotMethod, min_incidents_rule, poisson_count
+from beatplan.hotspots.method import Found, TestedMethod, min_incidents_rule, poisson_count
 from beatplan.hotspots.study import Study
 from beatplan.hotspots.weights import weight_scale
 
@@ -72,7 +72,7 @@ Clustering = tuple[NDArray[np.int64], dict[str, Any], dict[str, str]]
 
 
 @dataclass(frozen=True, kw_only=True)
-class ClusterMethod(HotspotMethod):
+class ClusterMethod(TestedMethod):
     """A density-cluster method; see the module notes.
 
     Parameters

@@ -36,7 +36,7 @@ from beatplan.hotspots.method import Found, HotspotMethod
 from beatplan.hotspots.points import checked_points, incident_points
 from beatplan.hotspots.registry import DEFAULT_METHOD, hotspot_method, refuse_weights
 from beatplan.hotspots.result import RANK_BY, Hotspots, assemble, fitting, with_params
-from beatplan.hotspots.select import area_polygon, select_incidents
+from beatplan.hotspots.select import area_polygon, month_numbers, select_incidents
 from beatplan.hotspots.study import Study
 from beatplan.hotspots.study_area import (
     StudyArea,
@@ -217,7 +217,8 @@ def find_hotspots(
     spec = spec.checked(crs)
     selected = _select(points, xy, n_input=len(original), since=since, months=months,
                        types=types, area=area, study_area=study_area, weights=weights,
-                       halflife=halflife, max_cells=max_cells)  # fmt: skip
+                       halflife=halflife, max_cells=max_cells,
+                       dated=spec.needs_months)  # fmt: skip
     spec, defaults = spec.resolved(selected.study)
     found = spec.run(selected.study, min_incidents=min_incidents,
                      coverage=coverage if spec.takes_coverage else None)  # fmt: skip
@@ -284,8 +285,12 @@ def _select(
     weights: Any,
     halflife: str | None,
     max_cells: int,
+    dated: bool = False,
 ) -> _Selected:
-    """Filter the incidents, keep those in the study area, weigh them (or refuse too few)."""
+    """Filter the incidents, keep those in the study area, weigh them (or refuse too few).
+
+    ``dated``: the method reads the incidents' months.
+    """
     keep, applied, notes = select_incidents(
         points, since=since, months=months, types=types, area=area, xy=xy_all
     )
@@ -325,7 +330,9 @@ def _select(
     w, wnotes = hotspot_weights(sel, selected_weights(weights, n_input, keep), halflife)
     if wnotes:
         how["weights"] = "; ".join(wnotes)
-    study = Study(xy, weights=w, area=region, max_cells=max_cells, study_area=sa)
+    month_index, spanned = month_numbers(sel) if dated else (None, 0)
+    study = Study(xy, weights=w, area=region, max_cells=max_cells, study_area=sa,
+                  months=month_index, months_spanned=spanned)  # fmt: skip
     how["incidents"] = f"{n:,} of {len(points):,} incidents after the filters" + (
         f" and inside the study area ({outside:,} outside it left out)" if outside else ""
     )

@@ -34,7 +34,7 @@ from beatplan.hotspots.kde import (
     hot_cells,
     kde_surface,
 )
-from beatplan.hotspots.method import GRID_CONNECTIVITY, Found, HotspotMethod, min_incidents_rule
+from beatplan.hotspots.method import GRID_CONNECTIVITY, Found, TestedMethod, min_incidents_rule
 from beatplan.hotspots.result import Surface, cell_polygons
 from beatplan.hotspots.study import Study
 from beatplan.hotspots.weights import weight_scale
@@ -66,7 +66,7 @@ class CellScores:
 
 
 @dataclass(frozen=True, kw_only=True)
-class GridMethod(HotspotMethod):
+class GridMethod(TestedMethod):
     """A method that marks hot grid cells; see the module notes.
 
     Parameters

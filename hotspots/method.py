@@ -40,6 +40,7 @@ __all__ = [
     "GRID_CONNECTIVITY",
     "Found",
     "HotspotMethod",
+    "TestedMethod",
     "metres",
     "min_incidents_rule",
     "poisson_count",
@@ -81,22 +82,13 @@ class Found:
 
 @dataclass(frozen=True, kw_only=True)
 class HotspotMethod(ABC):
-    """A hotspot method's options, with the options every method takes.
+    """A hotspot method's options, with the one every method takes.
 
     Parameters
     ----------
     cell : float, optional
         Grid cell side in metres (the grid methods' lattice; the study-region grid of the
-        density clusters). Default: the upper quartile of the nearest-neighbour distances
-        between distinct incident locations, rounded to a nice number
-        (:func:`beatplan.hotspots.grid.default_cell`).
-    alpha : float
-        Significance level (Gi*, and the background test of every method).
-    fdr : bool
-        Benjamini–Hochberg false-discovery-rate control over the study region's cells.
-    background : float or None
-        A hotspot must also stand out from its own surroundings: the ring out to this many
-        times the method's radius (:mod:`beatplan.hotspots.background`); None: the method alone.
+        density clusters; the outline cells of the spots). Default: each method's rule.
     """
 
     #: The method's name in the registry.
@@ -110,21 +102,10 @@ class HotspotMethod(ABC):
     #: Whether the method meets a ``coverage`` itself (by ranking cells); otherwise
     #: :func:`beatplan.hotspots.find_hotspots` keeps its hotspots in rank order while they fit.
     takes_coverage: ClassVar[bool] = False
+    #: Whether the method reads the incidents' months (:attr:`Study.months`).
+    needs_months: ClassVar[bool] = False
 
     cell: float | None = None
-    alpha: float = 0.05
-    fdr: bool = True
-    background: float | None = 4.0
-
-    def __post_init__(self) -> None:
-        ring = self.background
-        if ring is not None and not (math.isfinite(float(ring)) and float(ring) > 1):
-            raise ValidationError(
-                "background",
-                [f"background={ring!r}: give the ring's radius in bands (bandwidths "
-                 "for kde, eps for dbscan/hdbscan), more than 1 (default 4), or None for the "
-                 "method alone"],
-            )  # fmt: skip
 
     @classmethod
     def option_names(cls) -> tuple[str, ...]:
@@ -176,6 +157,40 @@ class HotspotMethod(ABC):
     def resolved_cell(self, study: Study) -> tuple[float, str]:
         """Return the grid cell, given or the data-driven default, and how it was chosen."""
         return (self.cell, "given") if self.cell is not None else study.default_cell
+
+
+@dataclass(frozen=True, kw_only=True)
+class TestedMethod(HotspotMethod):
+    """A method whose hotspots pass a significance test: Gi*, KDE, DBSCAN and HDBSCAN.
+
+    Parameters
+    ----------
+    cell : float, optional
+        Default: the upper quartile of the nearest-neighbour distances between distinct
+        incident locations, rounded to a nice number
+        (:func:`beatplan.hotspots.grid.default_cell`).
+    alpha : float
+        Significance level (Gi*, and the background test of every tested method).
+    fdr : bool
+        Benjamini–Hochberg false-discovery-rate control over the study region's cells.
+    background : float or None
+        A hotspot must also stand out from its own surroundings: the ring out to this many
+        times the method's radius (:mod:`beatplan.hotspots.background`); None: the method alone.
+    """
+
+    alpha: float = 0.05
+    fdr: bool = True
+    background: float | None = 4.0
+
+    def __post_init__(self) -> None:
+        ring = self.background
+        if ring is not None and not (math.isfinite(float(ring)) and float(ring) > 1):
+            raise ValidationError(
+                "background",
+                [f"background={ring!r}: give the ring's radius in bands (bandwidths "
+                 "for kde, eps for dbscan/hdbscan), more than 1 (default 4), or None for the "
+                 "method alone"],
+            )  # fmt: skip
 
     def alpha_note(self) -> str:
         """Say how ``alpha`` was chosen, for ``params["how"]``."""

@@ -26,18 +26,19 @@ from beatplan.geo.errors import InputTypeError, ValidationError, check_option
 from beatplan.hotspots.cluster_methods import DBSCANMethod, HDBSCANMethod
 from beatplan.hotspots.grid_methods import GiStarMethod, KDEMethod
 from beatplan.hotspots.method import HotspotMethod
+from beatplan.hotspots.spots import SpotMethod
 
 __all__ = ["DEFAULT_METHOD", "METHODS", "REGISTRY", "hotspot_method", "refuse_weights"]
 
 #: Every method, by name.
 REGISTRY: dict[str, type[HotspotMethod]] = {
-    cls.name: cls for cls in (GiStarMethod, KDEMethod, DBSCANMethod, HDBSCANMethod)
+    cls.name: cls for cls in (SpotMethod, GiStarMethod, KDEMethod, DBSCANMethod, HDBSCANMethod)
 }
 #: The methods' names.
 METHODS = tuple(REGISTRY)
 #: The method :func:`beatplan.hotspots.find_hotspots`, the backtest, the command line, the
 #: briefing map and the service use when none is named.
-DEFAULT_METHOD = "gistar"
+DEFAULT_METHOD = "spots"
 
 
 def hotspot_method(method: str | HotspotMethod = DEFAULT_METHOD, **options: Any) -> HotspotMethod:

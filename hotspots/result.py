@@ -34,6 +34,7 @@ __all__ = [
     "Surface",
     "assemble",
     "cell_polygons",
+    "clipped",
     "covered_share",
     "fitting",
     "locate_in",
@@ -179,8 +180,34 @@ def covered_share(geoms: Any, study_area: StudyArea | None) -> float:
     geoms = np.asarray(geoms, dtype=object)
     if len(geoms) == 0:
         return 0.0
-    inside = shapely.intersection(shapely.union_all(geoms), study_area.geometry)
-    return float(inside.area) / study_area.area_m2
+    return float(shapely.area(clipped(geoms, study_area)).sum()) / study_area.area_m2
+
+
+def clipped(geoms: Any, study_area: StudyArea, *, disjoint: bool = False) -> NDArray[np.object_]:
+    """Return ``geoms`` clipped to the study area, overlaps between them removed.
+
+    Only the geometries crossing the area's edge are intersected with it (the area is
+    prepared); the others are kept or dropped whole. Overlapping geometries (cluster hulls
+    may overlap) are merged into the first, so that the areas add up to the union's;
+    ``disjoint``: they are known not to overlap.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    area = study_area.geometry
+    inside = shapely.contains_properly(area, geoms)
+    crossing = ~inside & shapely.intersects(area, geoms)
+    out = np.where(inside, geoms, None)
+    out[crossing] = shapely.intersection(geoms[crossing], area)
+    out[~inside & ~crossing] = shapely.Polygon()
+    if disjoint:
+        return np.asarray(out)
+    tree = shapely.STRtree(out)
+    a, b = tree.query(out, predicate="overlaps")
+    if (a < b).any():  # rare: cut each geometry by those before it
+        later = a > b
+        cut = np.unique(a[later])
+        for i in cut:  # a loop over the few overlapping geometries only
+            out[i] = shapely.difference(out[i], shapely.union_all(out[b[later & (a == i)]]))
+    return np.asarray(out)
 
 
 def fitting(geoms: Any, study_area: StudyArea | None, coverage: float) -> int:
@@ -192,7 +219,7 @@ def fitting(geoms: Any, study_area: StudyArea | None, coverage: float) -> int:
     geoms = np.asarray(geoms, dtype=object)
     if study_area is None or len(geoms) == 0:
         return len(geoms)
-    inside = shapely.area(shapely.intersection(geoms, study_area.geometry))
+    inside = shapely.area(clipped(geoms, study_area))
     within = np.cumsum(inside) <= coverage * study_area.area_m2 * (1 + 1e-9)
     return int(np.argmin(within)) if not within.all() else len(geoms)
 
@@ -384,7 +411,7 @@ def locate_in(
 
 def _name_column(layer: gpd.GeoDataFrame, level: str, col: str) -> str | None:
     """Return the column naming the areas of ``level`` in ``layer`` (None: no names)."""
-    for candidate in ((f"{level}_name",) if col == level else ("name", f"{level}_name")):
+    for candidate in (f"{level}_name",) if col == level else ("name", f"{level}_name"):
         if candidate in layer.columns and layer[candidate].notna().any():
             return candidate
     return None

@@ -30,7 +30,14 @@ from beatplan.geo.errors import (
 from beatplan.hotspots.grid import extent
 from beatplan.hotspots.points import coordinates
 
-__all__ = ["DAYS_PER_MONTH", "PERIOD", "area_polygon", "incident_dates", "select_incidents"]
+__all__ = [
+    "DAYS_PER_MONTH",
+    "PERIOD",
+    "area_polygon",
+    "incident_dates",
+    "month_numbers",
+    "select_incidents",
+]
 
 #: A period: a count and a unit, days, weeks, months or years (``"28D"``, ``"3M"``).
 PERIOD = re.compile(r"^\s*(\d+)\s*([dwmy])\s*$", re.IGNORECASE)
@@ -65,6 +72,37 @@ def incident_dates(points: gpd.GeoDataFrame) -> tuple[pd.Series, bool]:
     )
     when = ts.where(ts.notna(), mo)
     return when, bool(ts.isna().all())
+
+
+def month_numbers(points: gpd.GeoDataFrame) -> tuple[NDArray[np.int64], int]:
+    """Each incident's month as ``year * 12 + month - 1`` (-1: unknown), and the months spanned.
+
+    Monthly data (police.uk) span their months from the first to the last; data with times
+    span their days over :data:`DAYS_PER_MONTH`, rounded, at least one. No dates: 0.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, pandas as pd
+    >>> pts = gpd.GeoDataFrame({"month": pd.to_datetime(["2022-08-01", "2022-10-01"])},
+    ...                        geometry=gpd.points_from_xy([0, 1], [0, 1]), crs=27700)
+    >>> month_numbers(pts)
+    (array([24271, 24273]), 3)
+    """
+    if not {"month", "timestamp"} & set(points.columns):
+        return np.full(len(points), -1, dtype=np.int64), 0
+    when, monthly = incident_dates(points)
+    known = when.notna().to_numpy()
+    if not known.any():
+        return np.full(len(points), -1, dtype=np.int64), 0
+    year = when.dt.year.fillna(0).to_numpy(dtype=np.int64)
+    month = when.dt.month.fillna(1).to_numpy(dtype=np.int64)
+    index = np.where(known, year * 12 + month - 1, -1)
+    if monthly:
+        spanned = int(index[known].max() - index[known].min()) + 1
+    else:
+        days = (when.max() - when.min()) / pd.Timedelta(days=1)
+        spanned = max(1, round(days / DAYS_PER_MONTH))
+    return index, spanned
 
 
 class _Selection:

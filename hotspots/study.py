@@ -50,6 +50,11 @@ class Study:
     study_area : StudyArea, optional
         The study area (given or derived) that coverage is a share of; every incident lies
         inside it. Its geometry is ``area`` when one was given.
+    months : ndarray of int64, shape (n,), optional
+        Each incident's month (``year * 12 + month - 1``; -1 unknown), when the data have dates.
+    months_spanned : int
+        How many months the incidents span (0: no dates): monthly data count their months
+        from the first to the last, timestamps their days over 30.44.
     """
 
     xy: NDArray[np.float64]
@@ -57,6 +62,8 @@ class Study:
     area: shapely.Geometry | None = None
     max_cells: int = MAX_CELLS
     study_area: StudyArea | None = None
+    months: NDArray[np.int64] | None = None
+    months_spanned: int = 0
 
     @property
     def n(self) -> int:

@@ -63,7 +63,7 @@ LINK_CELL = 2_500.0
 #: Groups of incidents within this distance (m) of each other are one force area.
 LINK = 10_000.0
 #: Points inside the study area are tested on a raster of about this many cells per side.
-_RASTER = 512
+_RASTER = 128
 
 
 @runtime_checkable
@@ -283,7 +283,7 @@ def _polygonal(geom: shapely.Geometry, what: str) -> shapely.Geometry:
     """Return the polygons of ``geom`` as one (Multi)Polygon with an area, or raise."""
     if geom is not None and geom.geom_type == "GeometryCollection":
         parts = shapely.get_parts(geom)
-        geom = shapely.union_all(parts[shapely.get_type_id(parts) >= 3])
+        geom = shapely.union_all(parts[np.isin(shapely.get_type_id(parts), (3, 6))])
     if geom is None or geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
         raise GeometryError(
             f"{what}: expected a (Multi)Polygon, found "
