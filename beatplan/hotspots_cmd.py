@@ -271,8 +271,9 @@ def find_cmd(
 
 
 #: The parameters whose value and rule the summary prints.
-_SHOWN = ("cell", "band", "bandwidth", "eps", "min_samples", "min_cluster_size", "min_incidents",
-          "threshold", "background", "filters", "study_region", "coverage", "top")  # fmt: skip
+_SHOWN = ("spacing", "radius", "cell", "band", "bandwidth", "eps", "min_samples",
+          "min_cluster_size", "min_incidents", "threshold", "background", "filters",
+          "study_region", "coverage", "top")  # fmt: skip
 
 
 def _summary(hs: Any) -> str:

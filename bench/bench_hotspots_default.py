@@ -87,7 +87,7 @@ def best_of(repeat: int, func: Any, *args: Any, **kwargs: Any) -> tuple[float, A
 
 
 def run_case(name: str, incidents: Any, area: Any, repeat: int, methods: list[str]) -> None:
-    load = "load %.1f %.1f %.1f" % os.getloadavg()
+    load = "load {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
     points = getattr(incidents, "points", incidents)
     print(f"\n== {name}: {len(points):,} incidents ({load})")
     times: dict[str, dict[str, float]] = {}

@@ -27,11 +27,12 @@ from beatplan.hotspots.grid import Grid, default_cell
 from beatplan.hotspots.grid_methods import GiStarMethod, KDEMethod
 from beatplan.hotspots.hulls import cluster_polygons
 from beatplan.hotspots.kde import kde_surface
-from beatplan.hotspots.method import HotspotMethod
+from beatplan.hotspots.method import HotspotMethod, TestedMethod
 from beatplan.hotspots.points import prepare_incidents
 from beatplan.hotspots.registry import DEFAULT_METHOD, METHODS, hotspot_method
 from beatplan.hotspots.result import Hotspots, Surface
 from beatplan.hotspots.select import select_incidents
+from beatplan.hotspots.spots import SpotMethod
 from beatplan.hotspots.study_area import StudyArea, derive_study_area
 from beatplan.hotspots.summarise import summarise
 
@@ -47,8 +48,10 @@ __all__ = [
     "HotspotMethod",
     "Hotspots",
     "KDEMethod",
+    "SpotMethod",
     "StudyArea",
     "Surface",
+    "TestedMethod",
     "above_background",
     "backtest",
     "backtest_summary",

@@ -78,10 +78,12 @@ def find_hotspots(
     incidents : beatplan.geo.Incidents or geopandas.GeoDataFrame
         Point incidents with a CRS; ``month``, ``timestamp`` and ``category`` columns are
         used when present. Lon/lat input is reprojected to the working CRS.
-    method : {"gistar", "kde", "dbscan", "hdbscan"} or HotspotMethod
+    method : {"spots", "gistar", "kde", "dbscan", "hdbscan"} or HotspotMethod
         A method's name, or a method with its options
         (:func:`beatplan.hotspots.registry.hotspot_method`, e.g. ``KDEMethod(bandwidth=300)``).
-        See the method options below.
+        Default ``"spots"`` (:mod:`beatplan.hotspots.spots`): the busiest places at the scale
+        of the data's map points, the map that beat the naive baseline in every backtest
+        fold on the real forces (see the README). See the method options below.
     since, months, types, area
         Filters; see :func:`beatplan.hotspots.select_incidents`.
     study_area : GeoDataFrame, GeoSeries, polygon, mapping or BoundaryPlan, optional
@@ -95,8 +97,10 @@ def find_hotspots(
         does not).
     coverage : float, optional
         The share of the study area the hotspots may cover (0-1, e.g. ``0.005``). Methods
-        that rank cells (kde) take their hottest cells up to it; the others keep their
-        hotspots in rank order while they fit. Default: the method's own threshold.
+        that rank cells (spots, kde) take their hottest cells up to it; the others keep their
+        hotspots in rank order while they fit. Default: the method's own threshold (for
+        spots, the spots with an incident a month), the coverage an outcome, recorded in
+        ``params["coverage"]``.
     top : int, optional
         Keep the ``top`` first-ranked hotspots ("the 20 places that matter").
     boundaries : GeoDataFrame or mapping, optional
@@ -106,21 +110,22 @@ def find_hotspots(
     id_col : str
         Id column of ``boundaries``.
     weights : str or array, optional
-        A column (or array) of per-incident weights, e.g. harm weights; Gi*, KDE and DBSCAN
-        run on weighted counts, while ``incidents`` still counts incidents. Not HDBSCAN,
-        which counts whole incidents.
+        A column (or array) of per-incident weights, e.g. harm weights; spots, Gi*, KDE and
+        DBSCAN run on weighted counts, while ``incidents`` still counts incidents. Not
+        HDBSCAN, which counts whole incidents.
     halflife : str, optional
         Weight incidents by recency: ``0.5 ** (age / halflife)``, e.g. ``"30D"`` (not HDBSCAN).
     min_incidents : int, optional
-        A hotspot holds at least this many incidents. Default: the smallest count that fewer
-        than 0.1 % of the method's neighbourhoods (a disc of radius ``band``,
-        ``bandwidth`` or ``eps``) would reach if the incidents were spread at random over
-        the study region (Poisson), and at least 5.
+        A hotspot holds at least this many incidents. Default: spots 1; the others the
+        smallest count that fewer than 0.1 % of the method's neighbourhoods (a disc of
+        radius ``band``, ``bandwidth`` or ``eps``) would reach if the incidents were spread
+        at random over the study region (Poisson), and at least 5.
     rank_by : {"excess", "incidents", "density", "score"}, optional
-        Ranking of the hotspots. ``"excess"`` (the default of Gi*, KDE, DBSCAN and HDBSCAN):
-        incidents beyond what the hotspot's area would hold at the study region's mean
-        density — a large sparse area ranks below a small busy one; ``"incidents"``;
-        ``"score"``: the method's peak z, density or cluster density. Default: the method's.
+        Ranking of the hotspots. ``"incidents"`` (the default of spots); ``"excess"`` (the
+        default of Gi*, KDE, DBSCAN and HDBSCAN): incidents beyond what the hotspot's area
+        would hold at the study region's mean density — a large sparse area ranks below a
+        small busy one; ``"score"``: the method's peak (spots: the incidents within a
+        radius of its busiest cell; z, density or cluster density). Default: the method's.
     max_cells : int
         Refuse grids larger than this.
     **options
@@ -129,21 +134,32 @@ def find_hotspots(
 
     Other Parameters
     ----------------
+    spacing : float, optional
+        spots. The spacing of the map points (metres): a spot's radius is a quarter of it,
+        and hot patches closer than it are one hotspot. Default: the median
+        nearest-neighbour distance between the distinct locations of the months on the
+        current set of map points, corrected by Chao1 for the points not used yet.
+    threshold : float
+        spots: without ``coverage``, the spots holding at least this many incidents are hot
+        (default: the number of months in the data, an incident a month). kde: hot cells
+        have a density at least ``threshold`` (3) x the mean cell of the study region.
     cell : float, optional
-        Every method. Grid cell side in metres (for the density clusters, of the grid of
-        their study region). Default: the upper quartile of the nearest-neighbour distances
+        Every method. Grid cell side in metres (spots: the outline cells, default a quarter
+        of the radius; for the density clusters, of the grid of their study region). Default
+        (Gi*, KDE, DBSCAN, HDBSCAN): the upper quartile of the nearest-neighbour distances
         between distinct incident locations, rounded to a nice number.
     alpha, fdr : float, bool
-        Every method. Significance level (0.05) and Benjamini–Hochberg control (True) of Gi*
-        and of the background test.
+        gistar, kde, dbscan, hdbscan. Significance level (0.05) and Benjamini–Hochberg
+        control (True) of Gi* and of the background test.
     background : float or None
-        Every method. A hot cell must also stand out from its own surroundings. Its
-        neighbourhood (the cells within ``band``, or ``bandwidth`` for KDE) must hold
-        significantly more incidents than a Poisson count at the mean of the ring out to
-        ``background`` times that radius: one-sided at ``alpha``, with Benjamini–Hochberg
-        over the region when ``fdr`` (see :mod:`beatplan.hotspots.background`). Gi* and the
-        KDE threshold compare every cell with the whole region's mean, so a town is one hot
-        run of cells; this keeps the town's peaks and cuts the ordinary streets between them.
+        gistar, kde, dbscan, hdbscan. A hot cell must also stand out from its own
+        surroundings. Its neighbourhood (the cells within ``band``, or ``bandwidth`` for
+        KDE) must hold significantly more incidents than a Poisson count at the mean of the
+        ring out to ``background`` times that radius: one-sided at ``alpha``, with
+        Benjamini–Hochberg over the region when ``fdr`` (see
+        :mod:`beatplan.hotspots.background`). Gi* and the KDE threshold compare every cell
+        with the whole region's mean, so a town is one hot run of cells; this keeps the
+        town's peaks and cuts the ordinary streets between them.
         Default 4; ``None`` for the method alone.
 
         DBSCAN and HDBSCAN: the same test picks the locations clustered: those whose
@@ -164,9 +180,6 @@ def find_hotspots(
         :mod:`beatplan.hotspots.kde`).
     kernel : {"quartic", "gaussian"}
         kde.
-    threshold, top : float
-        kde. Hot cells: density at least ``threshold`` (3) x the mean cell of the study
-        region, or the densest ``top`` share (0-1) of its area.
     connectivity : {4, 8}
         gistar, kde. Hot cells touching by an edge (4) or also a corner (8) are one hotspot.
     eps, min_samples : float

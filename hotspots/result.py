@@ -195,7 +195,7 @@ def clipped(geoms: Any, study_area: StudyArea, *, disjoint: bool = False) -> NDA
     area = study_area.geometry
     inside = shapely.contains_properly(area, geoms)
     crossing = ~inside & shapely.intersects(area, geoms)
-    out = np.where(inside, geoms, None)
+    out = np.asarray(geoms.copy(), dtype=object)
     out[crossing] = shapely.intersection(geoms[crossing], area)
     out[~inside & ~crossing] = shapely.Polygon()
     if disjoint:

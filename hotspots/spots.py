@@ -133,7 +133,7 @@ def _location_keys(xy: NDArray[np.float64]) -> NDArray[np.int64]:
 
 
 def map_point_spacing(
-    unique: NDArray[np.float64], counts: NDArray[np.float64]
+    unique: NDArray[np.float64], counts: NDArray[np.int64] | NDArray[np.float64]
 ) -> tuple[float, float, float]:
     """Return the spacing of the map points ``s``, the spacing seen, and the share seen.
 
@@ -281,7 +281,8 @@ def _occupied(
     col = np.floor((unique[:, 0] - x0) / cell).astype(np.int64)
     row = np.floor((unique[:, 1] - y0) / cell).astype(np.int64)
     ids, inverse = np.unique(row * nx + col, return_inverse=True)
-    return ids, np.bincount(inverse.ravel(), weights=weight, minlength=len(ids))
+    sums = np.bincount(inverse.ravel(), weights=weight, minlength=len(ids))
+    return np.asarray(ids, dtype=np.int64), np.asarray(sums, dtype=float)
 
 
 def _offsets(radius_cells: float, nx: int) -> NDArray[np.int64]:
@@ -310,10 +311,10 @@ def _disc_sums(
         parts_ids.append(cells)
         parts_sum.append(np.bincount(inverse.ravel(), weights=values, minlength=len(cells)))
     if len(parts_ids) == 1:
-        return parts_ids[0], parts_sum[0]
+        return np.asarray(parts_ids[0], dtype=np.int64), np.asarray(parts_sum[0], dtype=float)
     cells, inverse = np.unique(np.concatenate(parts_ids), return_inverse=True)
     total = np.bincount(inverse.ravel(), weights=np.concatenate(parts_sum), minlength=len(cells))
-    return cells, total
+    return np.asarray(cells, dtype=np.int64), np.asarray(total, dtype=float)
 
 
 def _lookup(
@@ -512,9 +513,9 @@ class SpotMethod(HotspotMethod):
         assert self.cell is not None and self.threshold is not None  # resolved
         area = _area_of(study)
         unique, inverse, counts = study.locations
-        weight = (
+        weight: NDArray[np.float64] = (
             counts.astype(float) if study.weights is None
-            else np.bincount(inverse, weights=study.weights, minlength=len(unique))
+            else np.bincount(inverse, weights=study.weights, minlength=len(unique)).astype(float)
         )  # fmt: skip
         surface = spot_surface(unique, weight, area, radius=self.radius, cell=self.cell)
         cell_area = self.cell * self.cell

@@ -266,8 +266,11 @@ def test_permutations_are_seeded(points):
     assert a.areas["incidents"].tolist() == b.areas["incidents"].tolist()
     assert a.params["permutations"] == 9999 and a.params["seed"] == 1
     # the seed reaches the draws: with few draws and no FDR the marginal cells depend on it
-    few = {s: find_hotspots(sel, permutations=99, fdr=False, seed=s).surface for s in (1, 2)}
-    again = find_hotspots(sel, permutations=99, fdr=False, seed=1).surface
+    few = {
+        s: find_hotspots(sel, method="gistar", permutations=99, fdr=False, seed=s).surface
+        for s in (1, 2)
+    }
+    again = find_hotspots(sel, method="gistar", permutations=99, fdr=False, seed=1).surface
     assert few[1] is not None and few[2] is not None and again is not None
     assert np.array_equal(few[1].hot, again.hot)
     assert not np.array_equal(few[1].hot, few[2].hot)
@@ -358,7 +361,7 @@ def test_other_bad_inputs(points):
     no_crs = points.iloc[:10].set_crs(None, allow_override=True)
     with pytest.raises(CRSError, match="no CRS"):
         find_hotspots(no_crs)
-    with pytest.raises(OptionError, match="'gistar', 'kde', 'dbscan', 'hdbscan'"):
+    with pytest.raises(OptionError, match="'spots', 'gistar', 'kde', 'dbscan', 'hdbscan'"):
         find_hotspots(points, method="kmeans")
     with pytest.raises(ValidationError, match="GeoDataFrame"):
         find_hotspots(pd.DataFrame({"x": [1.0]}))
@@ -373,7 +376,9 @@ def test_other_bad_inputs(points):
     with pytest.raises(ValidationError, match="hdbscan"):
         find_hotspots(points, method="hdbscan", halflife="30D")
     with pytest.raises(ValidationError, match=r"background=1: give the ring's radius in bands"):
-        find_hotspots(points, background=1)
+        find_hotspots(points, method="gistar", background=1)
+    with pytest.raises(ValidationError, match="background= applies to gistar, kde, dbscan and"):
+        find_hotspots(points, background=4)  # the default method has no significance test
     # every failure is a BeatplanError (one line on the command line, exit 2)
     with pytest.raises(BeatplanError):
         find_hotspots(points, since="yesterday-ish")

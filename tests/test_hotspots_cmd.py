@@ -35,7 +35,7 @@ def test_find_prints_a_ranked_table_and_writes_the_layer(sample, tmp_path):
                "--out", str(out)])  # fmt: skip
     assert res.exit_code == 0, res.output
     lines = res.output.splitlines()
-    assert lines[0].startswith("gistar: ")
+    assert lines[0].startswith("spots: ")  # the default method
     header = next(line for line in lines if line.strip().startswith("rank"))
     assert "incidents" in header and "beat" in header and "top types" in header
     written = pyogrio.read_dataframe(out, layer="hotspots")
@@ -43,7 +43,8 @@ def test_find_prints_a_ranked_table_and_writes_the_layer(sample, tmp_path):
     assert written["hotspot"].tolist() == list(range(1, len(written) + 1))
     assert {"incidents", "share", "area_m2", "top_types", "beat", "params"} <= set(written.columns)
     # the defaults and how they were chosen are printed
-    assert "cell:" in res.output and "nearest-neighbour" in res.output
+    assert "spacing:" in res.output and "nearest-neighbour" in res.output
+    assert "cell:" in res.output and "threshold:" in res.output and "coverage:" in res.output
     # no overwrite without --overwrite
     again = run([str(sample / "crime"), "--out", str(out)])
     assert again.exit_code == 2 and "--overwrite" in again.output
@@ -72,10 +73,11 @@ def test_find_with_filters_and_one_area(sample, tmp_path):
 
 
 def test_find_background_zero_is_gistar_alone(sample, tmp_path):
-    res = run([str(sample / "crime"), "--background", "0", "--out", str(tmp_path / "a.gpkg")])
+    res = run([str(sample / "crime"), "--method", "gistar", "--background", "0",
+               "--out", str(tmp_path / "a.gpkg")])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "background: off: Gi* alone" in res.output
-    res4 = run([str(sample / "crime"), "--out", str(tmp_path / "b.gpkg")])
+    res4 = run([str(sample / "crime"), "--method", "gistar", "--out", str(tmp_path / "b.gpkg")])
     assert "background: 4.0 - hot cells whose" in res4.output
 
 

@@ -11,11 +11,14 @@ import pytest
 from beatplan.geo.errors import BeatplanError, InputTypeError, OptionError, ValidationError
 from beatplan.geo.sample import make_sample
 from beatplan.hotspots import (
+    DEFAULT_METHOD,
     DBSCANMethod,
     GiStarMethod,
     HDBSCANMethod,
     HotspotMethod,
     KDEMethod,
+    SpotMethod,
+    TestedMethod,
     backtest,
     emerging_hotspots,
     find_hotspots,
@@ -41,12 +44,18 @@ def points():
 
 
 def test_one_class_per_method():
-    assert METHODS == ("gistar", "kde", "dbscan", "hdbscan")
-    assert REGISTRY == {"gistar": GiStarMethod, "kde": KDEMethod, "dbscan": DBSCANMethod,
-                        "hdbscan": HDBSCANMethod}  # fmt: skip
+    assert METHODS == ("spots", "gistar", "kde", "dbscan", "hdbscan")
+    assert REGISTRY == {"spots": SpotMethod, "gistar": GiStarMethod, "kde": KDEMethod,
+                        "dbscan": DBSCANMethod, "hdbscan": HDBSCANMethod}  # fmt: skip
+    assert DEFAULT_METHOD == "spots"
     for name, cls in REGISTRY.items():
         assert cls.name == name and issubclass(cls, HotspotMethod)
-        assert {"cell", "alpha", "fdr", "background"} <= set(cls.option_names())
+        assert "cell" in cls.option_names()
+        # the methods with a significance test; the default has none (it never drops the
+        # busiest places), so it refuses their options
+        tested = issubclass(cls, TestedMethod)
+        assert ({"alpha", "fdr", "background"} <= set(cls.option_names())) == tested
+        assert tested == (name != "spots")
     assert HDBSCANMethod.takes_weights is False
     assert hotspot_method("kde").threshold == KDEMethod.default("threshold") == 3.0
 
@@ -86,8 +95,8 @@ def test_an_unknown_option_is_a_type_error():
 
 def test_weights_for_hdbscan_are_refused_before_any_work():
     for option in ("weights", "halflife"):
-        with pytest.raises(ValidationError, match=rf"{option}= applies to gistar, kde and "
-                                                  r"dbscan only, not hdbscan"):  # fmt: skip
+        with pytest.raises(ValidationError, match=rf"{option}= applies to spots, gistar, kde "
+                                                  r"and dbscan only, not hdbscan"):  # fmt: skip
             find_hotspots("not a table", method="hdbscan", **{option: "30D"})
 
 
@@ -142,7 +151,7 @@ def test_find_backtest_and_emerging_share_the_defaults(points):
     train = points["month"].dt.strftime("%Y-%m").between(fold["train_start"], "9999") & (
         points["month"].dt.strftime("%Y-%m") < fold["test_start"]
     )
-    assert fold["cell"] == find_hotspots(points[train.to_numpy()]).params["cell"]
+    assert fold["cell"] == find_hotspots(points[train.to_numpy()], method="gistar").params["cell"]
 
 
 def test_backtest_refuses_an_option_of_another_method(points):
