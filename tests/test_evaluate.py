@@ -73,7 +73,7 @@ def test_chicago_hotspots_by_year_predict_the_next_year(chicago):
     assert years == list(range(2010, 2020))
     pts = inc.points
     for year in years[:-1]:
-        hs = find_hotspots(inc, months=(f"{year}-01", f"{year}-12"))
+        hs = find_hotspots(inc, method="gistar", months=(f"{year}-01", f"{year}-12"))
         assert len(hs) >= 10
         assert hs.params["incidents"] == int((pts["month"].dt.year == year).sum())
         ev = evaluate(hs, pts[pts["month"].dt.year == year + 1], city)
