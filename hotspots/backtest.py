@@ -40,11 +40,12 @@ from beatplan.geo.errors import EmptyInputError, ValidationError, check_option
 from beatplan.geo.progress import progress as progress_bar
 from beatplan.hotspots.baseline import BASELINE_CELL, CellAreas, pai, rank_cells, ranked_hits
 from beatplan.hotspots.find import find_hotspots
-from beatplan.hotspots.grid import Grid
+from beatplan.hotspots.grid import Grid, distinct_locations
 from beatplan.hotspots.grid_methods import GridMethod
 from beatplan.hotspots.method import HotspotMethod
 from beatplan.hotspots.points import coordinates, prepare_incidents
 from beatplan.hotspots.registry import DEFAULT_METHOD, METHODS, hotspot_method
+from beatplan.hotspots.result import clipped
 from beatplan.hotspots.study import Study
 from beatplan.hotspots.study_area import StudyArea, check_coverage, locate_study_area
 from beatplan.hotspots.weights import hotspot_weights, weight_scale
@@ -287,7 +288,7 @@ def _map_rows(
                                    "asked": "default" if asked is None else f"{asked:g}",
                    "train_start": fold.train_start, "test_start": fold.test_start}  # fmt: skip
             row.update(_sizes(hs.areas["area_m2"].to_numpy()))
-            row.update(scorer.score(polys, data.area.geometry, test_xy, train_xy))
+            row.update(scorer.score(polys, data.area, test_xy, train_xy))
             row["seconds"] = seconds
             rows.append(row)
     return rows
@@ -314,20 +315,15 @@ class _Scorer:
     def score(
         self,
         polys: NDArray[np.object_],
-        area: shapely.Geometry,
+        area: StudyArea,
         test_xy: NDArray[np.float64],
         train_xy: NDArray[np.float64],
     ) -> dict[str, Any]:
         """Score hotspot polygons, the naive cells and the best cells at the polygons' coverage."""
-        hot = shapely.intersection(shapely.union_all(polys), area) if len(polys) else None
-        covered = 0.0 if hot is None or hot.is_empty else float(hot.area)
+        geoms = clipped(polys, area)  # inside the study area, overlaps removed
+        covered = float(shapely.area(geoms).sum()) if len(geoms) else 0.0
         share = covered / self.cells.total
-        hits = h_train = 0
-        if covered > 0:
-            assert hot is not None
-            shapely.prepare(hot)
-            hits = int(shapely.intersects_xy(hot, test_xy[:, 0], test_xy[:, 1]).sum())
-            h_train = int(shapely.intersects_xy(hot, train_xy[:, 0], train_xy[:, 1]).sum())
+        hits, h_train = _held(geoms, test_xy), _held(geoms, train_xy)
         naive = ranked_hits(self.train, self.test, self.cells.area, covered)
         best = ranked_hits(self.test, self.test, self.cells.area, covered)
         n, n_train = self.n_test, len(train_xy)
@@ -342,6 +338,15 @@ class _Scorer:
         out["best_pai"] = best_pai
         out["beats_naive"] = bool(out["pai"] > out["naive_pai"])
         return out
+
+
+def _held(geoms: NDArray[np.object_], xy: NDArray[np.float64]) -> int:
+    """Count the points lying in any of ``geoms`` (each point once), by distinct location."""
+    if len(geoms) == 0 or len(xy) == 0:
+        return 0
+    unique, _, counts = distinct_locations(xy)
+    found, _ = shapely.STRtree(geoms).query(shapely.points(unique), predicate="intersects")
+    return int(counts[np.unique(found)].sum())
 
 
 # --------------------------------------------------------------------------- summary

@@ -14,7 +14,8 @@ points allow. All in metres of a projected CRS, vectorised (no loop per incident
    Chao1 estimate of how many are in use (:func:`map_point_spacing`). A median of distances
    inside the study area: stray far-away points cannot move it.
 2. **Three radii.** A spot is a disc of ``radius = s / 4`` (the core of a map point's
-   catchment); its rings reach ``2 radius`` and ``4 radius = s``.
+   catchment), at least 20 m (:data:`MIN_RADIUS`: a place a patrol can find, even where
+   the data are recorded more finely); its rings reach ``2 radius`` and ``4 radius``.
 3. **A fine grid** of ``cell = radius / 4`` (about 5 m on police.uk data): only the cells within
    ``2 radius`` of an incident are made (a sparse surface, :func:`spot_surface`), and those
    whose centre lies in the study area are candidates. Each gets ``c1``, ``c2``, ``c3``: the
@@ -24,12 +25,13 @@ points allow. All in metres of a projected CRS, vectorised (no loop per incident
    the neighbourhood. After every spot that holds an incident come the rings around the
    busiest ones.
 5. **Hot cells**: the first cells of that ranking, as many as cover ``coverage`` of the study
-   area; by default those with ``c1`` at least ``threshold`` (the number of months in the
-   data: a spot with an incident a month), so the coverage is an outcome, stated.
-6. **Hotspots**: hot cells touching (8-connectivity) are one patch; patches closer than ``s``
-   are one hotspot (a street corner and the shop opposite); its outline is the union of its
-   cells, simplified by half a cell and clipped to the study area. Each incident belongs to the
-   hotspot whose outline holds it.
+   area; by default those with ``c1`` at least ``threshold``: a *repeat* spot, two incidents
+   per three months of data, ``max(2, ceil(2 T / 3))`` for ``T`` months (2 for three
+   months), so the coverage is an outcome, stated.
+6. **Hotspots**: hot cells touching (8-connectivity) are one patch; patches closer than four
+   radii (``s``) are one hotspot (a street corner and the shop opposite); its outline is the
+   union of its cells, simplified by half a cell and clipped to the study area. Each incident
+   belongs to the hotspot whose outline holds it.
 
 There is no significance test: the busiest location of the data is always inside the first
 hotspot (its own count is a lower bound of ``c1`` at its own cell).
@@ -57,6 +59,7 @@ from beatplan.hotspots.study_area import StudyArea, derive_study_area
 
 __all__ = [
     "CELLS_PER_RADIUS",
+    "MIN_RADIUS",
     "RADII_PER_SPACING",
     "SpotMethod",
     "SpotSurface",
@@ -69,6 +72,8 @@ __all__ = [
 RADII_PER_SPACING = 4.0
 #: The outline cells are the radius over this.
 CELLS_PER_RADIUS = 4.0
+#: The smallest default radius of a spot (metres): 40 m across, a place a patrol can find.
+MIN_RADIUS = 20.0
 #: The sparse disc sums expand at most this many (cell, offset) pairs at once.
 _CHUNK = 16_000_000
 
@@ -307,14 +312,16 @@ def _disc_sums(
     for start in range(0, len(ids), step):  # a few chunks, each vectorised
         spread = (ids[start : start + step, None] + offsets[None, :]).ravel()
         values = np.repeat(weight[start : start + step], len(offsets))
-        cells, inverse = np.unique(spread, return_inverse=True)
-        parts_ids.append(cells)
-        parts_sum.append(np.bincount(inverse.ravel(), weights=values, minlength=len(cells)))
-    if len(parts_ids) == 1:
-        return np.asarray(parts_ids[0], dtype=np.int64), np.asarray(parts_sum[0], dtype=float)
-    cells, inverse = np.unique(np.concatenate(parts_ids), return_inverse=True)
-    total = np.bincount(inverse.ravel(), weights=np.concatenate(parts_sum), minlength=len(cells))
-    return np.asarray(cells, dtype=np.int64), np.asarray(total, dtype=float)
+        codes, cells = pd.factorize(spread, sort=False)  # hashing: faster than sorting all
+        parts_ids.append(np.asarray(cells, dtype=np.int64))
+        parts_sum.append(np.bincount(codes, weights=values, minlength=len(cells)))
+    cells = np.concatenate(parts_ids)
+    total = np.concatenate(parts_sum)
+    if len(parts_ids) > 1:
+        codes, cells = pd.factorize(cells, sort=False)
+        total = np.bincount(codes, weights=total, minlength=len(cells))
+    order = np.argsort(cells, kind="stable")
+    return np.asarray(cells, dtype=np.int64)[order], np.asarray(total, dtype=float)[order]
 
 
 def _lookup(
@@ -421,25 +428,29 @@ class SpotMethod(HotspotMethod):
     Parameters
     ----------
     spacing : float, optional
-        The spacing of the map points ``s`` (metres); a spot's radius is ``s / 4`` and
-        patches closer than ``s`` are one hotspot. Default (:func:`map_point_spacing`): the
-        median nearest-neighbour distance between the distinct locations of the months on
-        the current set of map points, corrected by Chao1 for the points not used yet.
+        The spacing of the map points ``s`` (metres). Default (:func:`map_point_spacing`):
+        the median nearest-neighbour distance between the distinct locations of the months
+        on the current set of map points, corrected by Chao1 for the points not used yet.
+    radius : float, optional
+        A spot's radius (metres); hot patches closer than four radii are one hotspot.
+        Default: a quarter of the spacing, and at least :data:`MIN_RADIUS` (20 m: a spot a
+        patrol can find, 40 m across, even where the data are recorded more finely).
     cell : float, optional
-        The outline cells (metres). Default: a quarter of the spot's radius.
+        The outline cells (metres). Default: a quarter of the radius.
     threshold : float, optional
         Without ``coverage``: the spots holding at least this many incidents (or this
-        weight) are hot. Default: the number of months in the data (one incident a month),
-        at least 1.
+        weight) within one radius are hot. Default: a repeat spot, two incidents per three
+        months, ``max(2, ceil(2 * months / 3))``.
     """
 
     name: ClassVar[str] = "spots"
-    distances: ClassVar[tuple[str, ...]] = ("cell", "spacing")
+    distances: ClassVar[tuple[str, ...]] = ("cell", "spacing", "radius")
     rank_by: ClassVar[str] = "incidents"
     takes_coverage: ClassVar[bool] = True
     needs_months: ClassVar[bool] = True
 
     spacing: float | None = None
+    radius: float | None = None
     threshold: float | None = None
 
     def __post_init__(self) -> None:
@@ -450,10 +461,10 @@ class SpotMethod(HotspotMethod):
             )
 
     @property
-    def radius(self) -> float:
-        """A spot's radius: the spacing over :data:`RADII_PER_SPACING`."""
-        assert self.spacing is not None  # resolved
-        return float(self.spacing) / RADII_PER_SPACING
+    def reach(self) -> float:
+        """A spot's radius (resolved)."""
+        assert self.radius is not None  # resolved
+        return float(self.radius)
 
     def resolved(self, study: Study) -> tuple[Self, dict[str, str]]:
         """Fill the spacing, the cell and the threshold from the data."""
@@ -463,10 +474,16 @@ class SpotMethod(HotspotMethod):
             spacing, how["spacing"] = self._spacing_rule(study)
         else:
             how["spacing"] = "given"
-        radius = spacing / RADII_PER_SPACING
-        how["radius"] = (
-            f"the spacing over {RADII_PER_SPACING:g}: the core of a map point's catchment"
-        )
+        radius = self.radius
+        if radius is None:
+            radius = max(spacing / RADII_PER_SPACING, MIN_RADIUS)
+            how["radius"] = (
+                f"the spacing over {RADII_PER_SPACING:g} (the core of a map point's catchment)"
+                + (f", raised to {MIN_RADIUS:g} m: a spot a patrol can find"
+                   if radius > spacing / RADII_PER_SPACING else "")
+            )  # fmt: skip
+        else:
+            how["radius"] = "given"
         cell = self.cell
         if cell is None:
             cell = radius / CELLS_PER_RADIUS
@@ -476,15 +493,14 @@ class SpotMethod(HotspotMethod):
         threshold = self.threshold
         if threshold is None:
             months = study.months_spanned
-            threshold = float(max(1, months))
+            threshold = float(max(2, math.ceil(2 * months / 3)))
             how["threshold"] = (
-                f"the number of months in the data ({months}): a spot with an incident a month"
-                if months
-                else "1: no months in the data, a spot holding an incident"
+                f"a repeat spot: two incidents within a radius per three months of data "
+                f"({months} month{'s' if months != 1 else ''}: {threshold:g}), at least 2"
             )
         else:
             how["threshold"] = "given"
-        return replace(self, spacing=float(spacing), cell=float(cell),
+        return replace(self, spacing=float(spacing), radius=float(radius), cell=float(cell),
                        threshold=float(threshold)), how  # fmt: skip
 
     @staticmethod
@@ -517,13 +533,13 @@ class SpotMethod(HotspotMethod):
             counts.astype(float) if study.weights is None
             else np.bincount(inverse, weights=study.weights, minlength=len(unique)).astype(float)
         )  # fmt: skip
-        surface = spot_surface(unique, weight, area, radius=self.radius, cell=self.cell)
+        surface = spot_surface(unique, weight, area, radius=self.reach, cell=self.cell)
         cell_area = self.cell * self.cell
         how: dict[str, str] = {}
         if coverage is not None:
             k = int(math.floor(coverage * area.area_m2 / cell_area + 1e-9))
             if k > len(surface.ids):  # the spots and their rings are not enough: reach further
-                surface = spot_surface(unique, weight, area, radius=self.radius,
+                surface = spot_surface(unique, weight, area, radius=self.reach,
                                        cell=self.cell, reach=RADII_PER_SPACING)  # fmt: skip
             how["coverage"] = (
                 f"asked {coverage:g}: the first {min(k, len(surface.ids)):,} cells of the "
@@ -541,15 +557,16 @@ class SpotMethod(HotspotMethod):
             "given" if min_incidents is not None else "1: a hotspot holds an incident"
         )
         params: dict[str, Any] = {
-            "spacing": round(float(self.spacing or 0), 2), "radius": round(self.radius, 2),
+            "spacing": round(float(self.spacing or 0), 2), "radius": round(self.reach, 2),
             "cell": round(self.cell, 3), "threshold": self.threshold,
             "region_km2": round(area.km2, 6), "min_incidents": fewest,
         }  # fmt: skip
         how["region_km2"] = "the study area"
         if len(hot_cells) == 0:
             return Found(np.full(study.n, -1, dtype=np.int64), {}, {}, params, how)
-        outlines, cells, spot = _outlines(surface, hot_cells, float(self.spacing or 0), area)
-        raw = _members(outlines, study.xy)
+        gap = RADII_PER_SPACING * self.reach
+        outlines, cells, spot = _outlines(surface, hot_cells, gap, area)
+        raw = _members(outlines, unique, surface, cells, spot, area)[inverse]
         peak = np.zeros(len(outlines))
         c1 = _lookup(np.sort(hot_cells), surface.c1[np.argsort(hot_cells)], cells)
         mine = spot >= 0
@@ -567,13 +584,46 @@ def _area_of(study: Study) -> StudyArea:
     return derive_study_area(study.xy)
 
 
-def _members(outlines: NDArray[np.object_], xy: NDArray[np.float64]) -> NDArray[np.int64]:
-    """Return each incident's hotspot: the outline holding it (-1: none; one on two, the first)."""
+def _members(
+    outlines: NDArray[np.object_],
+    xy: NDArray[np.float64],
+    surface: SpotSurface,
+    cells: NDArray[np.int64],
+    spot: NDArray[np.int64],
+    area: StudyArea,
+) -> NDArray[np.int64]:
+    """Return each location's hotspot: the outline holding it (-1: none; one on two, the first).
+
+    A location in a hot cell whose 8 neighbours are hot too lies at least a cell inside the
+    hot cells' outline, so inside the outline simplified by half a cell: it takes that
+    cell's hotspot at once (unless the cell crosses the study area's edge). Only the
+    locations in or beside the edge of the hot cells are tested against the outlines.
+    """
     raw = np.full(len(xy), -1, dtype=np.int64)
     if len(outlines) == 0:
         return raw
-    tree = shapely.STRtree(outlines)
-    pts, hs = tree.query(shapely.points(xy), predicate="intersects")
-    pts, first = np.unique(pts, return_index=True)
-    raw[pts] = hs[first]
+    col = np.floor((xy[:, 0] - surface.x0) / surface.cell).astype(np.int64)
+    row = np.floor((xy[:, 1] - surface.y0) / surface.cell).astype(np.int64)
+    own = row * surface.nx + col
+    nx = surface.nx
+    around = np.array([-nx - 1, -nx, -nx + 1, -1, 1, nx - 1, nx, nx + 1])
+    hot = _is_in(cells, own)
+    neighbours = _is_in(cells, own[:, None] + around[None, :])
+    interior = hot & neighbours.all(axis=1)
+    # near the study area's edge the outline may be clipped: test those locations too
+    direct = interior & area.deep_inside(xy)
+    pos = np.searchsorted(cells, own[direct])
+    raw[direct] = spot[pos]
+    test = np.flatnonzero(~direct & (hot | neighbours.any(axis=1)))
+    if len(test):
+        tree = shapely.STRtree(outlines)
+        pts, hs = tree.query(shapely.points(xy[test]), predicate="intersects")
+        pts, first = np.unique(pts, return_index=True)
+        raw[test[pts]] = hs[first]
     return raw
+
+
+def _is_in(sorted_ids: NDArray[np.int64], query: NDArray[np.int64]) -> NDArray[np.bool_]:
+    """Return whether each of ``query`` is among ``sorted_ids``."""
+    pos = np.clip(np.searchsorted(sorted_ids, query), 0, len(sorted_ids) - 1)
+    return np.asarray(sorted_ids[pos] == query)

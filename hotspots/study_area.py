@@ -115,20 +115,31 @@ class StudyArea:
         only those in cells crossing the edge are tested exactly.
         """
         xy = np.asarray(xy, dtype=float)
+        state = self._states(xy)
+        out = state == 1
+        edge = np.flatnonzero(state == 2)
+        if len(edge):
+            out[edge] = shapely.intersects_xy(self.geometry, xy[edge, 0], xy[edge, 1])
+        return out
+
+    def deep_inside(self, xy: NDArray[np.float64]) -> NDArray[np.bool_]:
+        """Which points lie in a part of the area far from its edge (a raster cell inside it).
+
+        False says nothing; True is certain. Used to skip exact tests near the points.
+        """
+        return self._states(np.asarray(xy, dtype=float)) == 1
+
+    def _states(self, xy: NDArray[np.float64]) -> NDArray[np.int8]:
+        """Each point's raster cell: 0 outside (or off the raster), 1 inside, 2 on the edge."""
+        out = np.zeros(len(xy), dtype=np.int8)
         if len(xy) == 0:
-            return np.zeros(0, dtype=bool)
+            return out
         raster = _raster(self.geometry)
-        out = np.zeros(len(xy), dtype=bool)
         col = np.floor((xy[:, 0] - raster.x0) / raster.cell)
         row = np.floor((xy[:, 1] - raster.y0) / raster.cell)
         on = (col >= 0) & (col < raster.nx) & (row >= 0) & (row < raster.ny)
         flat = row[on].astype(np.int64) * raster.nx + col[on].astype(np.int64)
-        state = raster.state[flat]  # 0 outside, 1 inside, 2 crossing the edge
-        which = np.flatnonzero(on)
-        out[which[state == 1]] = True
-        edge = which[state == 2]
-        if len(edge):
-            out[edge] = shapely.intersects_xy(self.geometry, xy[edge, 0], xy[edge, 1])
+        out[on] = raster.state[flat]
         return out
 
 

@@ -201,3 +201,34 @@ def test_chicago_backtest_beats_the_baseline(chicago):
     )
     assert (mean.loc["gistar"] > same_cell).all(), (mean.loc["gistar"].tolist(), same_cell)
     assert (mean.loc["kde"] > same_cell).all(), (mean.loc["kde"].tolist(), same_cell)
+
+
+@pytest.mark.realdata
+def test_200_far_points_change_neither_the_default_scale_nor_the_backtest_pai(leicestershire):
+    """police.uk files carry stray points far outside the force; with no study area given,
+    200 of them (100-300 km away) move neither the default method's scale nor the backtest's
+    PAI by 1 % (three folds, every fourth month, for time; the closing note gives all)."""
+    from _forces import with_far_points
+
+    inc, _ = leicestershire
+    clean = inc.points
+    far = with_far_points(clean, 200)
+    a = find_hotspots(clean, since="3M")
+    b = find_hotspots(far, since="3M")
+    assert b.params["outside_study_area"] >= 40  # the far points of those months
+    assert b.params["spacing"] == pytest.approx(a.params["spacing"], rel=0.01)
+    assert b.params["study_area_km2"] == pytest.approx(a.params["study_area_km2"], rel=0.01)
+    ra = backtest(clean, step=4, progress=False)
+    rb = backtest(far, step=4, progress=False)
+    assert rb.attrs["outside_study_area"] - ra.attrs["outside_study_area"] == 200
+    assert list(ra["test_start"]) == list(rb["test_start"]) == ["2022-02", "2022-06", "2022-10"]
+    np.testing.assert_allclose(rb["pai"], ra["pai"], rtol=0.01)
+    np.testing.assert_allclose(rb["naive_pai"], ra["naive_pai"], rtol=0.01)
+    # the old default cell rule (the mean nearest-neighbour distance) is moved by them
+    from beatplan.hotspots.grid import nearest_distances
+
+    def mean_nn(points):
+        xy = np.unique(shapely.get_coordinates(points.geometry.values), axis=0)
+        return float(nearest_distances(xy, 1).mean())
+
+    assert mean_nn(far) > 1.1 * mean_nn(clean)
