@@ -60,6 +60,8 @@ BASELINE = "naive"
 MODES = ("map", "cells")
 #: How a method's grid cells are ranked in the cells mode.
 RANKINGS = ("score", "count", "hot-count")
+#: How many of the busiest training locations the map mode checks are inside a hotspot.
+BUSIEST = 10
 #: The shares of the study area the cells mode scores at, by default.
 CELL_COVERAGES = (0.005, 0.01, 0.03)
 
@@ -137,7 +139,8 @@ def backtest(
         the study area), ``median_ha``, ``p90_ha`` (hotspot sizes), ``incidents`` (test
         incidents in the study area), ``hits``, ``hit_rate``, ``pai``, ``pei``, ``rri``,
         ``naive_hit_rate``, ``naive_pai``, ``naive_pei`` (the busiest 100 m training cells
-        at the same coverage), ``best_pai``, ``beats_naive`` and ``seconds``.
+        at the same coverage), ``best_pai``, ``beats_naive``, ``busiest_in`` (how many of the
+        10 busiest training locations lie in a hotspot) and ``seconds``.
         Cells mode: one row per fold, method (and ``"naive"``) and coverage: ``method``,
         ``train_start``, ``test_start``, ``coverage``, ``cell``, ``cells``, ``area_share``,
         ``incidents``, ``hits``, ``hit_rate``, ``pai``, ``rri``, ``covered`` and ``seconds``.
@@ -324,6 +327,7 @@ class _Scorer:
         covered = float(shapely.area(geoms).sum()) if len(geoms) else 0.0
         share = covered / self.cells.total
         hits, h_train = _held(geoms, test_xy), _held(geoms, train_xy)
+        busiest = _busiest(train_xy, BUSIEST)
         naive = ranked_hits(self.train, self.test, self.cells.area, covered)
         best = ranked_hits(self.test, self.test, self.cells.area, covered)
         n, n_train = self.n_test, len(train_xy)
@@ -337,7 +341,14 @@ class _Scorer:
         out["naive_pei"] = out["naive_pai"] / best_pai if best_pai > 0 else math.nan
         out["best_pai"] = best_pai
         out["beats_naive"] = bool(out["pai"] > out["naive_pai"])
+        out["busiest_in"] = _held(geoms, busiest) if len(geoms) else 0
         return out
+
+
+def _busiest(xy: NDArray[np.float64], k: int) -> NDArray[np.float64]:
+    """Return the ``k`` training locations holding the most incidents (ties: first seen)."""
+    unique, _, counts = distinct_locations(xy)
+    return unique[np.argsort(-counts, kind="stable")[:k]]
 
 
 def _held(geoms: NDArray[np.object_], xy: NDArray[np.float64]) -> int:
@@ -366,8 +377,9 @@ def backtest_summary(table: pd.DataFrame) -> pd.DataFrame:
         One row per method and coverage: ``folds``, ``wins`` (folds where the method's PAI
         beat the naive baseline's at the same coverage), mean ``coverage``, ``pai``,
         ``naive_pai``, ``hit_rate``, ``naive_hit_rate`` and, in map mode, ``pei``,
-        ``naive_pei``, ``hotspots``, ``median_ha``, ``p90_ha``; and ``verdict``: one
-        sentence saying it in words.
+        ``naive_pei``, ``hotspots``, ``median_ha``, ``p90_ha`` and ``busiest_in`` (the
+        fewest of the 10 busiest training locations in a hotspot, over the folds); and
+        ``verdict``: one sentence saying it in words.
     """
     if "naive_pai" in table.columns:
         return _map_summary(table)
@@ -381,7 +393,7 @@ def _map_summary(table: pd.DataFrame) -> pd.DataFrame:
         hotspots=("hotspots", "mean"), median_ha=("median_ha", "mean"), p90_ha=("p90_ha", "mean"),
         pai=("pai", "mean"), naive_pai=("naive_pai", "mean"), pei=("pei", "mean"),
         naive_pei=("naive_pei", "mean"), hit_rate=("hit_rate", "mean"),
-        naive_hit_rate=("naive_hit_rate", "mean"),
+        naive_hit_rate=("naive_hit_rate", "mean"), busiest_in=("busiest_in", "min"),
     ).reset_index()  # fmt: skip
     out["wins"] = out["wins"].astype(int)
     out["verdict"] = [_verdict(r, map_mode=True) for r in out.itertuples()]

@@ -60,6 +60,7 @@ def test_map_mode_scores_the_polygons_find_hotspots_draws():
     assert fold["pei"] == pytest.approx(fold["pai"] / (best / 300 / fold["coverage"]))
     assert (r["pei"] <= 1 + 1e-9).all() or (r["median_ha"] < 1).any()
     assert r["beats_naive"].equals(r["pai"] > r["naive_pai"])
+    assert r["busiest_in"].between(0, 10).all()
     # the summary says it in words, per method
     s = backtest_summary(r)
     assert list(s["folds"]) == [5, 5]
