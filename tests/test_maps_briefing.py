@@ -256,3 +256,50 @@ def test_a_hotspot_only_touching_the_area_is_left_out() -> None:
     inside = hs.set_geometry(hs.translate(0, -100))  # now a quarter of it lies in N1
     html = briefing_map(_incidents(), inside, layers, area="N1", tiles=None).get_root().render()
     assert len(_data_of(html, LAYER_NAMES["hotspots"])["features"]) == 1
+
+
+def test_hotspots_are_clipped_ranked_within_the_area_and_named() -> None:
+    layers = _layers()
+    south = layers["npa"].geometry[0]
+    hs = _hotspots()
+    # hotspot 1 straddles N1's edge: half of it lies in the north
+    hs.geometry = [shapely.Point(X0 + 1000, Y0 + 2000).buffer(300), *hs.geometry[1:]]
+    html = briefing_map(_incidents(), hs, layers, area="N1", tiles=None).get_root().render()
+    hot = _data_of(html, LAYER_NAMES["hotspots"])
+    assert len(hot["features"]) == 2
+    # the drawn outline is the part inside the area
+    first = shapely.geometry.shape(hot["features"][0]["geometry"])
+    edge = gpd.GeoSeries([shapely.Point(X0 + 1000, Y0 + 2000)], crs=27700).to_crs(4326)
+    assert first.bounds[3] <= edge.y.iloc[0] + 5e-5  # not north of the edge (5 m: display)
+    whole = gpd.GeoSeries([hs.geometry.iloc[0]], crs=27700).to_crs(4326).iloc[0]
+    assert whole.bounds[3] > edge.y.iloc[0] + 1e-3  # while the hotspot reaches past it
+    pops = [f["properties"]["pop"] for f in hot["features"]]
+    assert pops[0].startswith("<b>Hotspot 1") and pops[1].startswith("<b>Hotspot 2")
+    # hotspot 3 is ranked 2 in N1, its force-wide rank said; each named by its beat
+    assert "<th>Force-wide rank</th><td>3</td>" in pops[1]
+    assert "Beat" in pops[0] and "North &lt;West&gt;" in pops[0]
+    tips = [f["properties"]["tip"] for f in hot["features"]]
+    assert "B2" in tips[1]  # B2 has no name: its id
+    # the ranked table on the map names the beats too
+    assert "Hotspots, ranked" in html and "North &lt;West&gt;" in html
+    assert south.contains(shapely.Point(X0 + 1000, Y0 + 1900))
+
+
+def test_top_and_the_title_say_coverage_and_what_the_backtest_found() -> None:
+    from beatplan.hotspots import backtest, find_hotspots
+
+    pts = _incidents(3000)
+    force = shapely.box(X0, Y0, X0 + 4000, Y0 + 4000)
+    hs = find_hotspots(pts, study_area=force)
+    assert len(hs) > 3
+    html = briefing_map(pts, hs, _layers(), tiles=None, top=3).get_root().render()
+    assert len(_data_of(html, LAYER_NAMES["hotspots"])["features"]) == 3
+    assert f"hotspots cover {hs.coverage:.2%} of the study area" in html
+    assert "backtest" not in html
+    months = pts.assign(month=pts["month"] - pd.DateOffset(months=1))
+    year = pd.concat([months, pts], ignore_index=True)  # 4 months: one fold
+    table = backtest(year, study_area=force, progress=False)
+    held = table["hit_rate"].mean()
+    html = briefing_map(pts, hs, _layers(), tiles=None, backtest=table).get_root().render()
+    assert f"such hotspots held {held:.0%} of the next month" in html
+    assert "mean of 1 month" in html

@@ -139,3 +139,23 @@ def test_map_command_through_the_real_entry_point(files: dict[str, Path]) -> Non
     )  # fmt: skip
     assert again.returncode == 2 and "--overwrite" in again.stderr
     assert "Traceback" not in again.stderr
+
+
+def test_briefing_default_hotspots_coverage_top_and_backtest(files: dict[str, Path]) -> None:
+    """The default method force-wide over --hotspots-from; the title says the coverage and,
+    when the data allow a backtest (not here: 2 months), what it found."""
+    out = files["dir"] / "default.html"
+    code, text = _run(
+        "briefing", str(files["incidents"]), "-b", str(files["beats"]), "--tiles", "none",
+        "--online", "--coverage", "0.5%", "--top", "5", "--out", str(out),
+    )  # fmt: skip
+    assert code == 0, text
+    assert "hotspots (spots, the latest 3 months" in text and "covering 0.50%" in text
+    assert "no backtest:" in text and "need more" in text  # 2 months of data: no fold
+    html = out.read_text()
+    assert "of the study area" in html
+    code, text = _run(
+        "briefing", str(files["incidents"]), "--tiles", "none", "--online", "--no-backtest",
+        "--coverage", "5", "--out", str(files["dir"] / "bad.html"),
+    )  # fmt: skip
+    assert code == 2 and "5%" in text
