@@ -43,10 +43,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "sample_cmd",
         "Write the seeded synthetic sample county (wards, police areas, a year of crime) to OUT.",
     ),
+    "serve": (
+        "serve_cmd",
+        "Serve locate, areas, hotspots, demand and briefing maps over HTTP (loopback by default).",
+    ),
     "show-versions": (
         "versions_cmd",
         "Print the versions of beatplan and its dependencies (for bug reports).",
     ),
+    "token": ("token_cmd", "Add, list or revoke the access tokens of `beatplan serve`."),
 }
 
 

@@ -16,7 +16,14 @@ import pandas as pd
 
 from beatplan.geo.errors import EmptyInputError, OutputExistsError, ValidationError
 from beatplan.geo.write import write_text
-from beatplan.options import crs_option, handle_errors, out_option, overwrite_option
+from beatplan.options import (
+    crs_option,
+    handle_errors,
+    out_option,
+    overwrite_option,
+    parse_months,
+    parse_types,
+)
 
 __all__ = ["command"]
 
@@ -75,21 +82,6 @@ def _read_incidents(paths: tuple[Path, ...], crs: str | None) -> Any:
             "; ".join(f"{k} {v:,}" for k, v in inc.reason_counts.items()),
         )
     return inc
-
-
-def _months(text: str | None) -> Any:
-    if text is None:
-        return None
-    for sep in ("..", ":"):
-        if sep in text:
-            lo, hi = text.split(sep, 1)
-            return (lo.strip(), hi.strip())
-    return text.strip()
-
-
-def _types(values: tuple[str, ...]) -> list[str] | None:
-    out = [t.strip() for v in values for t in v.split(";") if t.strip()]
-    return out or None
 
 
 @command.command("find")
@@ -217,7 +209,7 @@ def find_cmd(
     if background is not None:
         options["background"] = background or None  # 0: off
     hs = find_hotspots(
-        inc, method=method, since=since, months=_months(months), types=_types(types),
+        inc, method=method, since=since, months=parse_months(months), types=parse_types(types),
         area=area, boundaries=bnd, min_incidents=min_incidents, **options,
     )  # fmt: skip
     click.echo(_summary(hs))

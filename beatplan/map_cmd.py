@@ -129,28 +129,16 @@ def briefing(
     output: MapOutput,
 ) -> None:
     """Briefing map: area outline, beats, ranked hotspots, heat and incidents."""
+    from beatplan._briefing import briefing as make_briefing
     from beatplan.geo import read_incidents
-    from beatplan.hotspots.find import find_hotspots
-    from beatplan.maps import briefing_map
-    from beatplan.maps._base import area_geometry, boundary_layers
 
     inc = read_incidents(list(incidents))
     areas = _read_areas(boundaries) if boundaries is not None else None
-    window = None if since.lower() == "all" else since
-    hs = None
-    if method != "none":
-        kwargs: dict[str, Any] = {"method": method}
-        if window is not None:
-            key = "months" if len(window) == 7 and window[4] == "-" else "since"
-            kwargs[key] = window
-        if area is not None and areas is not None:
-            layers = boundary_layers(areas, inc.crs)
-            kwargs["area"], _ = area_geometry(area, layers, inc.crs)
-        hs = find_hotspots(inc, **kwargs)
-        click.echo(f"{len(hs)} hotspots ({method})")
-    m = briefing_map(
-        inc, hs, areas, area=area, since=window, title=output.title, tiles=output.tiles
+    m, hs = make_briefing(
+        inc, areas, area=area, since=since, method=method, title=output.title, tiles=output.tiles
     )
+    if hs is not None:
+        click.echo(f"{len(hs)} hotspots ({method})")
     output.save(m)
 
 

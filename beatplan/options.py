@@ -12,7 +12,15 @@ import click
 
 from beatplan.geo.errors import BeatplanError
 
-__all__ = ["ExitCode", "crs_option", "handle_errors", "out_option", "overwrite_option"]
+__all__ = [
+    "ExitCode",
+    "crs_option",
+    "handle_errors",
+    "out_option",
+    "overwrite_option",
+    "parse_months",
+    "parse_types",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,6 +56,38 @@ def out_option(
         required=default is None if required is None else required,
         help=help,
     )
+
+
+def parse_months(text: str | None) -> str | tuple[str, str] | None:
+    """Read a months option: one month, or an inclusive range ``A..B`` (or ``A:B``).
+
+    Shared by the command line (``--months``) and the service (``months=``).
+
+    Examples
+    --------
+    >>> parse_months("2022-01..2022-03"), parse_months(" 2022-05 "), parse_months(None)
+    (('2022-01', '2022-03'), '2022-05', None)
+    """
+    if text is None:
+        return None
+    for sep in ("..", ":"):
+        if sep in text:
+            lo, hi = text.split(sep, 1)
+            return (lo.strip(), hi.strip())
+    return text.strip()
+
+
+def parse_types(values: str | tuple[str, ...]) -> list[str] | None:
+    """Read crime types: repeated values and/or values separated by ``;`` (None for none).
+
+    Examples
+    --------
+    >>> parse_types(("Burglary; Robbery", "Drugs")), parse_types("")
+    (['Burglary', 'Robbery', 'Drugs'], None)
+    """
+    items = (values,) if isinstance(values, str) else values
+    out = [t.strip() for v in items for t in v.split(";") if t.strip()]
+    return out or None
 
 
 def handle_errors(func: F) -> F:
