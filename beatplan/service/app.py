@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
 
 from beatplan import __version__
 from beatplan.geo.errors import BeatplanError
@@ -23,8 +25,10 @@ from beatplan.service.guard import BodyTooLarge, Guard
 from beatplan.service.problems import (
     Problem,
     on_beatplan_error,
+    on_http_error,
     on_problem,
     on_unexpected,
+    on_validation_error,
     problem_response,
 )
 from beatplan.service.routes import ROUTERS
@@ -120,6 +124,8 @@ def create_app(settings: Settings, store: DataStore | None = None) -> Any:
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(BeatplanError, on_beatplan_error)
     app.add_exception_handler(BodyTooLarge, _too_large)
+    app.add_exception_handler(HTTPException, on_http_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(Exception, on_unexpected)
     return Guard(app, settings, tokens)
 

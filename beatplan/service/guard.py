@@ -57,8 +57,8 @@ _DEFAULTS = {
     b"x-frame-options": b"DENY",
     b"content-security-policy": b"default-src 'none'; frame-ancestors 'none'",
 }
-_AUTH_FAILS_PER_S = 5.0
-_AUTH_FAILS_BURST = 20
+_AUTH_FAILS_PER_S = 2.0
+_AUTH_FAILS_BURST = 10
 
 
 class TokenBucket:
@@ -68,6 +68,14 @@ class TokenBucket:
 
     def __init__(self) -> None:
         self._state: dict[str, list[float]] = {}
+
+    def peek(self, key: str, rate: float, burst: float, now: float) -> float:
+        """Return the seconds before ``key`` may make a request (0: now), taking nothing."""
+        st = self._state.get(key)
+        if st is None:
+            return 0.0
+        tokens = min(burst, st[0] + (now - st[1]) * rate)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / rate
 
     def take(self, key: str, rate: float, burst: float, now: float) -> float:
         """Take one request; return 0 when allowed, else the seconds to wait."""
@@ -205,12 +213,18 @@ class Guard:
         challenge = {"www-authenticate": 'Bearer realm="beatplan"'}
         if token is None:
             return None, (401, "this needs a token: send Authorization: Bearer <token>", challenge)
+        client = str((scope.get("client") or ("-",))[0])
+        # a wrong secret for a live key id costs a scrypt: such failures are limited per address
+        costly = len(token) <= 128 and self.tokens.costly(token)
+        if costly and self.fails.peek(client, _AUTH_FAILS_PER_S, _AUTH_FAILS_BURST, now) > 0:
+            return None, _too_many(
+                self.fails.peek(client, _AUTH_FAILS_PER_S, _AUTH_FAILS_BURST, now),
+                "too many failed sign-ins from this address",
+            )
         principal = self.tokens.verify(token) if len(token) <= 128 else None
         if principal is None:
-            client = (scope.get("client") or ("-",))[0]
-            wait = self.fails.take(str(client), _AUTH_FAILS_PER_S, _AUTH_FAILS_BURST, now)
-            if wait > 0:
-                return None, _too_many(wait, "too many failed sign-ins from this address")
+            if costly:
+                self.fails.take(client, _AUTH_FAILS_PER_S, _AUTH_FAILS_BURST, now)
             challenge = {"www-authenticate": 'Bearer realm="beatplan", error="invalid_token"'}
             return None, (401, "the token is not valid (unknown, revoked or mistyped)", challenge)
         wait = self.buckets.take(

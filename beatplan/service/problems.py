@@ -124,6 +124,21 @@ async def on_problem(request: Request, exc: Exception) -> Response:
     return problem_response(exc)
 
 
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    """The framework's own errors (no such route, method not allowed) as problem details."""
+    status = int(getattr(exc, "status_code", 500))
+    detail = {404: "no such resource", 405: "method not allowed here"}.get(
+        status, _TITLES.get(status, "error")
+    )
+    headers = dict(getattr(exc, "headers", None) or {})
+    return problem_response(Problem(status, detail, headers=headers))
+
+
+async def on_validation_error(request: Request, exc: Exception) -> Response:
+    """A path parameter FastAPI could not take (the routes read their queries themselves)."""
+    return problem_response(Problem(400, "a part of the path is not valid", kind="bad-parameter"))
+
+
 async def on_beatplan_error(request: Request, exc: Exception) -> Response:
     """Bad input caught by the packages: 400 with the command line's message."""
     return problem_response(Problem(400, error_line(exc), kind="bad-input"))

@@ -428,6 +428,14 @@ class TokenFile:
         entry = self._entries.get(key_id)
         return None if entry is None else entry.principal
 
+    def costly(self, token: str) -> bool:
+        """Whether checking ``token`` runs scrypt: a live key id, a secret not yet seen."""
+        m = _TOKEN.match(token)
+        if m is None or m.group(1) not in self._entries:
+            return False
+        mark = hmac.new(self._key, token.encode("utf-8", "replace"), hashlib.sha256).digest()
+        return mark not in self._known
+
     def verify(self, token: str) -> Principal | None:
         """Return who ``token`` belongs to, or None when it is no live token.
 
