@@ -68,7 +68,7 @@ def test_lonlat_batch_as_csv_equals_locator(server, tokens, expected):
     ward = bp.Locator(plan.wards, level="ward").locate_many(lng, lat, crs=4326)["ward"]
     lines = [
         "id,lat,lng",
-        *(f"p{i},{float(a)!r},{float(b)!r}" for i, (a, b) in enumerate(zip(lat, lng))),
+        *(f"p{i},{float(a)!r},{float(b)!r}" for i, (a, b) in enumerate(zip(lat, lng, strict=True))),
     ]
     with httpx.Client(base_url=server.base, timeout=120) as c:
         r = c.post("/api/locate", content="\n".join(lines).encode(),
