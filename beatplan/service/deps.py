@@ -32,6 +32,7 @@ __all__ = [
     "resolve_area",
     "scope_view",
     "snapshot",
+    "take_snapshot",
 ]
 
 
@@ -59,8 +60,15 @@ def app_state(request: Request) -> AppState:
 
 
 def snapshot(request: Request) -> Snapshot:
-    """Return the data this request is answered from (taken once)."""
-    return app_state(request).store.current
+    """Return the data this request is answered from (taken once; its errors say which)."""
+    return take_snapshot(request.scope, app_state(request))
+
+
+def take_snapshot(scope: Any, st: AppState) -> Snapshot:
+    """Take the current snapshot for a request and note its version for every answer."""
+    snap = st.store.current
+    scope.setdefault("state", {})["data_version"] = snap.version
+    return snap
 
 
 def principal(request: Request) -> Principal:

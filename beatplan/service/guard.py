@@ -131,6 +131,9 @@ class Guard:
                 present = {k.lower() for k, _ in headers}
                 headers.extend(_SECURITY)
                 headers.extend((k, v) for k, v in _DEFAULTS.items() if k not in present)
+                version = scope.get("state", {}).get("data_version")
+                if version is not None and b"x-data-version" not in present:
+                    headers.append((b"x-data-version", version.encode()))
                 message["headers"] = headers
             await send(message)
 

@@ -110,6 +110,8 @@ class ServedPlan:
 
     def start(self, timeout: float = 120.0) -> ServedPlan:
         """Start it and wait until ``/health`` answers (every worker of a group may lag)."""
+        if self.proc is not None and self.proc.poll() is None:
+            raise RuntimeError("this server is running; stop it first")
         if not self.port:
             self.port = free_port()
         t0 = time.perf_counter()
@@ -159,7 +161,7 @@ class ServedPlan:
             self.proc.wait(timeout=15)
 
     def __enter__(self) -> ServedPlan:
-        return self.start()
+        return self if self.proc is not None and self.proc.poll() is None else self.start()
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()

@@ -21,7 +21,7 @@ import numpy as np
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from beatplan.service.deps import app_state, principal
+from beatplan.service.deps import app_state, principal, take_snapshot
 from beatplan.service.params import crs_code, number, query
 from beatplan.service.problems import Problem, bad_param
 from beatplan.service.scope import scope_of
@@ -63,7 +63,7 @@ def _tolerance(params: dict[str, str]) -> float | None:
 async def locate_one(request: Request) -> Response:
     """Answer the ward, beat, sector, NPA and force holding one point (404 when in no ward)."""
     st = app_state(request)
-    snap = st.store.current
+    snap = take_snapshot(request.scope, st)
     who = principal(request)
     params = query(request.scope["query_string"], _GET_PARAMS, limit=st.settings.limits.param_chars)
     x, y, crs = _point(params)
@@ -187,7 +187,7 @@ def _batch_csv(body: bytes, crs_param: int | None) -> tuple[np.ndarray, np.ndarr
 async def locate_batch(request: Request) -> Response:
     """One answer per point, in order: JSON ``{"points": [...]}`` or CSV with a header."""
     st = app_state(request)
-    snap = st.store.current
+    snap = take_snapshot(request.scope, st)
     who = principal(request)
     limits = st.settings.limits
     params = query(request.scope["query_string"], _POST_PARAMS, limit=limits.param_chars)
