@@ -125,7 +125,7 @@ async def on_problem(request: Request, exc: Exception) -> Response:
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
-    """The framework's own errors (no such route, method not allowed) as problem details."""
+    """Answer the framework's own errors (no such route, wrong method) as problem details."""
     status = int(getattr(exc, "status_code", 500))
     detail = {404: "no such resource", 405: "method not allowed here"}.get(
         status, _TITLES.get(status, "error")
@@ -135,7 +135,7 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
 
 
 async def on_validation_error(request: Request, exc: Exception) -> Response:
-    """A path parameter FastAPI could not take (the routes read their queries themselves)."""
+    """Answer a path parameter FastAPI could not take (routes read their own queries)."""
     return problem_response(Problem(400, "a part of the path is not valid", kind="bad-parameter"))
 
 
