@@ -73,13 +73,14 @@ def map_csp(html: str, tiles: str | None) -> str:
 def _render(snap: Snapshot, area: Area | None, since: str, method: str,
             tiles: str | None) -> tuple[bytes, str]:  # fmt: skip
     from beatplan._briefing import briefing
+    from beatplan.maps._base import LEVEL_TITLES
     from beatplan.maps.offline import to_html
 
     polygon: Any = None
     if area is not None:
-        polygon = gpd.GeoDataFrame(
-            {"name": [area.label]}, geometry=[snap.area_geometry(area)], crs=snap.crs
-        )
+        name = area.name or f"{LEVEL_TITLES.get(area.level, area.level.capitalize())} {area.id}"
+        polygon = gpd.GeoDataFrame({"name": [name]}, geometry=[snap.area_geometry(area)],
+                                   crs=snap.crs)  # fmt: skip
     m, _ = briefing(snap.points, snap.boundaries(), area=polygon, since=since, method=method,
                     tiles=tiles)  # fmt: skip
     html = to_html(m, offline=True)
