@@ -176,6 +176,17 @@ def command(
     _check_tokens_file(settings.tokens)
     if not _loopback(host):
         log.warning("listening on %s, beyond loopback: put TLS in front of it", host)
+    if workers > 1:  # the workers load the version the cache points to
+        from beatplan.service.store import prepare
+        from beatplan.service.versions import VersionCache
+
+        versions = VersionCache(settings.cache_dir)
+        prepare(settings, versions, load=False)
+        click.echo(f"data version {versions.current()} ready in {time.perf_counter() - t0:.1f} s "
+                   f"(cache {settings.cache_dir})", err=True)  # fmt: skip
+        click.echo(f"serving on http://{host}:{port}/ ({workers} workers)", err=True)
+        _serve_workers(settings)
+        return
     store = DataStore.start(settings)
     snap = store.current
     click.echo(
@@ -184,9 +195,6 @@ def command(
         f"(cache {settings.cache_dir})",
         err=True,
     )
-    click.echo(f"serving on http://{host}:{port}/ ({workers} worker(s))", err=True)
-    if workers > 1:
-        _serve_workers(settings)
-        return
+    click.echo(f"serving on http://{host}:{port}/ (1 worker)", err=True)
     server = uvicorn.Server(_uvicorn_config(create_app(settings, store), settings))
     server.run()

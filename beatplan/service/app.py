@@ -32,6 +32,7 @@ from beatplan.service.problems import (
     problem_response,
 )
 from beatplan.service.routes import ROUTERS
+from beatplan.service.routes.locate import locate_fast
 from beatplan.service.settings import Settings
 from beatplan.service.store import DataStore, error_line
 from beatplan.service.tokens import TokenFile
@@ -127,7 +128,21 @@ def create_app(settings: Settings, store: DataStore | None = None) -> Any:
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(Exception, on_unexpected)
-    return Guard(app, settings, tokens)
+    return Guard(_FastLocate(app, st), settings, tokens)
+
+
+class _FastLocate:
+    """Send ``GET /api/locate`` straight to its plain-ASGI handler; the rest to FastAPI."""
+
+    def __init__(self, app: Any, st: AppState) -> None:
+        self.app = app
+        self.st = st
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/api/locate" and scope["method"] == "GET":
+            await locate_fast(self.st, scope, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 def app_from_env() -> Any:

@@ -24,7 +24,7 @@ from beatplan.service.snapshot import Snapshot
 from beatplan.service.sources import read_sources, source_files
 from beatplan.service.versions import VersionCache
 
-__all__ = ["DataStore", "Reloaded", "build", "error_line", "refresh"]
+__all__ = ["DataStore", "Reloaded", "build", "error_line", "prepare", "refresh"]
 
 log = logging.getLogger("beatplan")
 
@@ -96,6 +96,41 @@ def refresh(settings: Settings, cache: VersionCache, current: str | None) -> Sna
     return snap
 
 
+def prepare(settings: Settings, cache: VersionCache, *, load: bool) -> Snapshot | None:
+    """Make the cache's current version the newest whole data, at start.
+
+    When the sources cannot be read, the last whole cached version stays current (and the
+    error is recorded). Returns the snapshot when ``load`` (else None: workers load it).
+
+    Raises
+    ------
+    beatplan.geo.errors.BeatplanError
+        The sources are bad and no whole version is cached.
+    """
+    try:
+        with cache.lock():
+            files = source_files(settings)
+            version = files.version()
+            snap: Snapshot | None = None
+            if cache.current() != version:
+                snap = read_sources(settings, files)
+                cache.write(snap)
+                log.info("data: version %s read from the sources and cached", version)
+            elif load:
+                snap = cache.load(version)
+        cache.set_status(ok=True, version=version)
+        return snap
+    except (BeatplanError, OSError) as exc:
+        last = cache.current()
+        if last is None:
+            raise
+        line = error_line(exc)
+        log.error("data: cannot read the sources (%s); serving the last whole version %s",
+                  line, last)  # fmt: skip
+        cache.set_status(ok=False, version=last, error=line)
+        return cache.load(last) if load else None
+
+
 class DataStore:
     """The snapshot a worker serves, and how it is replaced.
 
@@ -113,6 +148,7 @@ class DataStore:
         self._lock = threading.Lock()
         self._stamp = self.cache.pointer_stamp()
         self.current: Snapshot = snapshot if snapshot is not None else self._first()
+        self._status: tuple[float, dict[str, Any] | None] = (-1.0, None)
 
     def _first(self) -> Snapshot:
         version = self.cache.current()
@@ -135,19 +171,8 @@ class DataStore:
             The sources are bad and no whole version is cached.
         """
         cache = VersionCache(settings.cache_dir)
-        try:
-            snap = build(settings, cache)
-            assert snap is not None
-            cache.set_status(ok=True, version=snap.version)
-        except (BeatplanError, OSError) as exc:
-            last = cache.current()
-            if last is None:
-                raise
-            line = error_line(exc)
-            log.error("data: cannot read the sources (%s); serving the last whole version %s",
-                      line, last)  # fmt: skip
-            cache.set_status(ok=False, version=last, error=line)
-            snap = cache.load(last)
+        snap = prepare(settings, cache, load=True)
+        assert snap is not None
         return cls(settings, snap)
 
     def reload(self) -> Reloaded:
@@ -170,6 +195,13 @@ class DataStore:
             log.info("reload: version %s (%s)", done.version,
                      "new data" if done.changed else "unchanged")  # fmt: skip
             return done
+
+    def status(self) -> dict[str, Any] | None:
+        """Return the last reload's outcome (read from the cache at most once a second)."""
+        now = time.monotonic()
+        if now - self._status[0] >= 1.0:
+            self._status = (now, self.cache.status())
+        return self._status[1]
 
     def follow(self) -> bool:
         """Swap to the version another process made current, if any; True when swapped."""

@@ -27,7 +27,7 @@ router = APIRouter(tags=["service"])
 async def health(request: Request) -> Response:
     """``{"status": "ok"}`` while serving (``"degraded"`` after a failed reload)."""
     query(request.scope["query_string"], ())
-    status = app_state(request).store.cache.status() or {}
+    status = app_state(request).store.status() or {}
     body = {"status": "ok" if status.get("ok", True) else "degraded"}
     return Response(json.dumps(body).encode(), media_type="application/json")
 
@@ -39,7 +39,7 @@ async def version(request: Request, who: PrincipalDep) -> Response:
     st = app_state(request)
     snap = st.store.current
     body = {"beatplan": __version__, "data": snap.describe(), "workers": st.settings.workers}
-    status = st.store.cache.status()
+    status = st.store.status()
     if status is not None:
         body["last_reload"] = {
             "ok": status.get("ok"),
