@@ -38,6 +38,10 @@ from harness.server import (  # noqa: E402
 )
 
 POLICE_UK_RPS = 15.0
+HEADER = (
+    "| endpoint                   | cli | reqs   | err | req/s    | p50 ms   | p99 ms   | "
+    "vs police.uk |\n|---|---:|---:|---:|---:|---:|---:|---:|"
+)
 CLIENTS = (1, 8, 32)
 
 
@@ -174,11 +178,28 @@ def _areas(port: int, token: str) -> list[str]:
     return [f"{lv}:{a['id']}" for lv in ("beat", "sector", "npa") for a in index["areas"][lv]]
 
 
+def _months(port: int, token: str) -> list[str]:
+    import urllib.request
+
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/version",
+                                 headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return list(json.load(r)["data"]["months"])
+
+
 def _uptime() -> str:
     try:
         return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     except OSError:
         return "uptime unavailable"
+
+
+class _Rows(list):
+    """The results, each printed as soon as it is measured."""
+
+    def append(self, item: tuple[str, dict]) -> None:
+        super().append(item)
+        print(_row(*item), flush=True)
 
 
 def _row(name: str, r: dict) -> str:
@@ -229,9 +250,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             {"points": [{"lat": float(a), "lng": float(b)} for a, b in zip(lat, lng, strict=True)]}
         ).encode()
         areas = _areas(port, token)
-        periods = ["28D", "3M", "6M", "12M"]
+        periods = ["28D", "3M", "6M", "12M", *_months(port, token)]
         combos = [(a, p) for p in periods for a in areas]
-        rows = []
+        print(HEADER, flush=True)
+        rows = _Rows()
 
         def get(path: str) -> Callable[[int], tuple[str, str, bytes, str]]:
             return lambda i: ("GET", path, b"", "")
@@ -245,10 +267,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         def n(k: int) -> int:
             return max(4, int(k * scale))
 
-        fresh = iter(combos)  # each cold request asks for an area and period not asked before
+        fresh = {r: iter(combos) for r in ("/api/hotspots", "/maps/briefing")}
 
         def cold(route: str, k: int) -> list[str]:
-            return [f"{route}?area={a}&since={p}" for a, p in (next(fresh) for _ in range(k))]
+            """``k`` requests, each for an area and period not asked of ``route`` before."""
+            return [
+                f"{route}?area={a}&since={p}" for a, p in (next(fresh[route]) for _ in range(k))
+            ]
 
         hot_path = f"/api/hotspots?area={areas[-1]}&since=3M"
         map_path = f"/maps/briefing?area={areas[-1]}&since=28D"
@@ -268,7 +293,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             rows.append(("briefing map (cached)", run(port, token, c, n(2000), 15,
                                                       get(map_path))))  # fmt: skip
         for c in CLIENTS:
-            paths = cold("/maps/briefing", n(min(8 if c == 1 else 2 * c, 64)))
+            paths = cold("/maps/briefing", n(min(8 if c == 1 else 2 * c, 32)))
             rows.append(("briefing map (cold)", run(port, token, c, len(paths), 120,
                                                     cycle(paths))))  # fmt: skip
     finally:
