@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 
@@ -275,8 +276,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 f"{route}?area={a}&since={p}" for a, p in (next(fresh[route]) for _ in range(k))
             ]
 
-        hot_path = f"/api/hotspots?area={areas[-1]}&since=3M"
-        map_path = f"/maps/briefing?area={areas[-1]}&since=28D"
+        hot_path = f"/api/hotspots?area={quote(areas[-1])}&since=3M"
+        map_path = f"/maps/briefing?area={quote(areas[-1])}&since=28D"
         for c in CLIENTS:
             rows.append(("single locate", run(port, token, c, n(20_000), 15, cycle(singles))))
         for c in CLIENTS:

@@ -90,7 +90,7 @@ def _render(snap: Snapshot, area: Area | None, since: str, method: str,
 async def _map_response(request: Request, st: AppState, snap: Snapshot, area: Area | None,
                         since: str, method: str) -> Response:  # fmt: skip
     tiles = st.settings.tiles
-    key = ("map", None if area is None else area.key, since.lower(), method)
+    key = ("map", None if area is None else area.key, since, method)
     (body, csp), _ = await snap.cache.compute(
         key, lambda: _render(snap, area, since, method, tiles), limiter=st.limiter()
     )
