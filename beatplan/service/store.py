@@ -186,7 +186,10 @@ class DataStore:
         with self._lock:
             t0 = time.perf_counter()
             old = self.current
-            snap = refresh(self.settings, self.cache, old.version)
+            try:
+                snap = refresh(self.settings, self.cache, old.version)
+            finally:
+                self._status = (-1.0, None)  # this process wrote it: read it again
             if snap is not None:
                 self.current = snap  # the swap: one reference, replaced at once
             self._stamp = self.cache.pointer_stamp()

@@ -49,6 +49,6 @@ def test_leicestershire_year_served(leics, tokens, tmp_path):
             assert hot.status_code == 200 and hot.json()["features"]
             m = c.get("/maps/briefing?area=City&since=28D", headers=h)
             assert m.status_code == 200 and m.headers["content-type"].startswith("text/html")
-            assert "Crime briefing: City" in m.text
+            assert "Crime briefing: NPA City" in m.text
     finally:
         srv.stop()
