@@ -105,6 +105,7 @@ async def _drive(port: int, token: str, clients: int, count: int, seconds: float
     """``clients`` closed-loop clients; stop after ``count`` requests or ``seconds``."""
     lat: list[float] = []
     errors = 0
+    kinds: dict[str, int] = {}
     issued = 0
     deadline = time.perf_counter() + seconds
 
@@ -117,12 +118,14 @@ async def _drive(port: int, token: str, clients: int, count: int, seconds: float
             t = time.perf_counter()
             try:
                 status, _ = await conn.request(method, path, body, ctype)
-            except (ConnectionError, asyncio.IncompleteReadError, ValueError):
+            except (ConnectionError, asyncio.IncompleteReadError, ValueError) as exc:
                 errors += 1
+                kinds[type(exc).__name__] = kinds.get(type(exc).__name__, 0) + 1
                 continue
             lat.append(time.perf_counter() - t)
             if status != 200:
                 errors += 1
+                kinds[str(status)] = kinds.get(str(status), 0) + 1
 
     conns = [Conn(port, token) for _ in range(clients)]
     t0 = time.perf_counter()
@@ -138,6 +141,7 @@ async def _drive(port: int, token: str, clients: int, count: int, seconds: float
         "rps": len(lat) / wall if wall else float("nan"),
         "p50": float(np.percentile(a, 50)) if len(a) else float("nan"),
         "p99": float(np.percentile(a, 99)) if len(a) else float("nan"),
+        "kinds": kinds,
     }
 
 
@@ -206,7 +210,8 @@ class _Rows(list):
 def _row(name: str, r: dict) -> str:
     return (f"| {name:<26} | {r['clients']:>3} | {r['requests']:>6} | {r['errors']:>3} | "
             f"{r['rps']:>8.1f} | {r['p50']:>8.1f} | {r['p99']:>8.1f} | "
-            f"{r['rps'] / POLICE_UK_RPS:>7.1f}x |")  # fmt: skip
+            f"{r['rps'] / POLICE_UK_RPS:>7.1f}x |"
+            + (f" errors: {r['kinds']}" if r["kinds"] else ""))  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> None:
