@@ -277,9 +277,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         def cold(route: str, k: int) -> list[str]:
             """``k`` requests, each for an area and period not asked of ``route`` before."""
-            return [
-                f"{route}?area={a}&since={p}" for a, p in (next(fresh[route]) for _ in range(k))
-            ]
+            picked = [next(fresh[route]) for _ in range(k)]
+            return [f"{route}?area={quote(a)}&since={p}" for a, p in picked]
 
         hot_path = f"/api/hotspots?area={quote(areas[-1])}&since=3M"
         map_path = f"/maps/briefing?area={quote(areas[-1])}&since=28D"
