@@ -53,6 +53,7 @@ def realign_files(
     by: str = "area",
     weights: Weights = None,
     review_below: float = 0.8,
+    min_coverage: float = 0.5,
     crs: Any = None,
     exceptions: Any = (),
 ) -> tuple[Realignment, Incidents | None]:
@@ -76,6 +77,8 @@ def realign_files(
         What a point counts for (:func:`beatplan.boundaries.demand.incident_weights`).
     review_below : float, default 0.8
         Flag wards whose best share is below this.
+    min_coverage : float, default 0.5
+        Refuse old areas covering less than this share of the wards' area.
     crs : optional
         CRS of files that lack one (and the working CRS when projected).
     exceptions : optional
@@ -127,6 +130,7 @@ def realign_files(
         demand=points,
         weights=weights,
         review_below=review_below,
+        min_coverage=min_coverage,
         crs=work_crs,
         exceptions=exceptions,
     )

@@ -47,7 +47,13 @@ from beatplan.boundaries.plan import BoundaryPlan, checks_line
 from beatplan.boundaries.report import CheckReport
 from beatplan.boundaries.spec import Spec, load_spec
 from beatplan.geo.crs import to_working, working_crs
-from beatplan.geo.errors import ColumnNotFoundError, CRSError, InputFormatError, ValidationError
+from beatplan.geo.errors import (
+    ColumnNotFoundError,
+    CRSError,
+    IncompleteOutputError,
+    InputFormatError,
+    ValidationError,
+)
 from beatplan.geo.layers import read_boundaries
 
 __all__ = ["DEMAND_COLUMNS", "Reorganisation", "reorganise"]
@@ -325,6 +331,8 @@ def _read_current(
         )
     try:
         plan = read_plan(current)
+    except IncompleteOutputError:
+        raise  # a plan that is not whole is never read as a loose ward table
     except InputFormatError:
         if not Path(current).is_file():
             raise
