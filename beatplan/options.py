@@ -49,6 +49,7 @@ __all__ = [
     "out_option",
     "overwrite_option",
     "parse_boundary",
+    "pick_area",
     "read_areas",
     "read_layer",
 ]
@@ -275,12 +276,30 @@ def read_layer(src: BoundarySource, *, role: str, crs: str | None = None) -> gpd
     return plan.layers[level]
 
 
+def pick_area(areas: BoundaryPlan | gpd.GeoDataFrame, key: str, crs: Any) -> Any:
+    """Return the polygon of the area whose id or name is ``key`` (any level), in ``crs``.
+
+    Raises
+    ------
+    ValidationError
+        No area has that id or name (the nearest ones are suggested).
+    """
+    from beatplan.maps._base import area_geometry, boundary_layers
+
+    geom, _ = area_geometry(key, boundary_layers(areas, crs), crs)
+    return geom
+
+
 def _read(src: BoundarySource, crs: str | None) -> gpd.GeoDataFrame:
+    """Read one layer; a layer of a plan (``plan:beats``) with the plan's own id and name."""
+    from beatplan.boundaries.outputs import GPKG_NAME
     from beatplan.geo import read_boundaries
 
-    return read_boundaries(
-        src.path, layer=src.layer, id_col=src.id_col, name_col=src.name_col, crs=crs
-    )
+    path, id_col, name_col = src.path, src.id_col, src.name_col
+    if src.layer is not None and is_plan(BoundarySource(path)):
+        path = path / GPKG_NAME if path.is_dir() else path
+        id_col, name_col = id_col or "id", name_col or "name"
+    return read_boundaries(path, layer=src.layer, id_col=id_col, name_col=name_col, crs=crs)
 
 
 # ------------------------------------------------------------------------- errors and notes

@@ -14,7 +14,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from beatplan.boundaries.hierarchy import DEFAULT_LEVELS, FORCE
+from beatplan.boundaries.hierarchy import FORCE
 from beatplan.boundaries.plan import BoundaryPlan
 from beatplan.geo.errors import ValidationError
 from beatplan.maps._base import (
@@ -24,6 +24,7 @@ from beatplan.maps._base import (
     boundary_layers,
     html_rows,
     new_map,
+    rows_level,
     to_metric,
 )
 from beatplan.maps.layers import (
@@ -130,9 +131,8 @@ def _ward_table(obj: Boundaries) -> gpd.GeoDataFrame | None:
     """Return the ward table of a plan or a GeoDataFrame with level columns, else None."""
     if isinstance(obj, BoundaryPlan):
         return obj.wards
-    if isinstance(obj, gpd.GeoDataFrame) and "id" in obj.columns:
-        if any(c in obj.columns for c in DEFAULT_LEVELS):
-            return obj
+    if isinstance(obj, gpd.GeoDataFrame) and rows_level(obj) == "ward":
+        return obj
     return None
 
 
