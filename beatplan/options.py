@@ -220,7 +220,11 @@ def boundary_argument(name: str, **kwargs: Any) -> Callable[[F], F]:
 
 
 def is_plan(src: BoundarySource) -> bool:
-    """Whether ``src`` names a plan (its folder, or a GeoPackage with a ``wards`` layer) whole."""
+    """Say whether ``src`` names a whole plan: its folder, or its GeoPackage.
+
+    A GeoPackage is a plan's when ``plan.json`` sits beside it or it holds ``wards`` and
+    ``force`` layers (what :func:`beatplan.boundaries.write_plan` writes).
+    """
     from beatplan.boundaries.outputs import GPKG_NAME
 
     if not src.plain:
@@ -229,12 +233,15 @@ def is_plan(src: BoundarySource) -> bool:
     if p.is_dir():
         return (p / GPKG_NAME).is_file() or (p / "plan.json").is_file()
     if p.suffix.lower() == ".gpkg" and p.is_file():
+        if (p.parent / "plan.json").is_file():
+            return True
         import pyogrio
 
         try:
-            return "wards" in {str(n) for n in pyogrio.list_layers(p)[:, 0]}
+            names = {str(n) for n in pyogrio.list_layers(p)[:, 0]}
         except Exception:  # noqa: BLE001 - the reader reports an unreadable file properly
             return False
+        return {"wards", "force"} <= names  # what write_plan writes
     return False
 
 

@@ -826,6 +826,7 @@ _TEXT_COLUMNS = frozenset(
         "basis",
         "reason",
         "changed",
+        "renamed",
         "area",
     }
 )

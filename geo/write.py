@@ -208,6 +208,13 @@ def _write_staged(
             )
         except pyogrio.errors.DataSourceError as exc:
             raise _gdal_write_error(target, name, tmpdir, exc) from exc
+        except UnicodeEncodeError as exc:
+            bad = exc.object[max(exc.start - 20, 0) : exc.end + 20]
+            raise InputFormatError(
+                f"{target}: layer {name!r} holds text that cannot be written as UTF-8 "
+                f"({ascii(bad)}: U+{ord(exc.object[exc.start]):04X} is half of a UTF-16 pair, a "
+                "lone surrogate); remove it from the data"
+            ) from exc
         written.add(tmp)
     if drv == "GPKG":
         for tmp in written:
