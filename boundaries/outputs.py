@@ -174,11 +174,18 @@ def _rounded(frame: pd.DataFrame) -> Any:
 
 
 # ------------------------------------------------------------------------------ markdown
+#: Characters Markdown (CommonMark, GitHub) acts on anywhere in a line: each gets a backslash,
+#: so a name shows as written and never makes a link, an image, emphasis, code or HTML.
+_MD_ACTIVE = re.compile(r"([\\`*_{}\[\]<>()#+!|~&$])")
+#: Line breaks of any kind (a name holding one would end a table row or list item).
+_MD_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
+
+
 def _md_escape(value: Any) -> str:
+    """Return ``value`` as Markdown text that shows exactly as written, on one line."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return ""
-    text = str(value)
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    return _MD_ACTIVE.sub(r"\\\1", _MD_BREAKS.sub(" ", str(value)))
 
 
 def _md_table(frame: pd.DataFrame, columns: Mapping[str, str]) -> list[str]:
@@ -257,10 +264,12 @@ def _id_labels(sub: pd.DataFrame) -> list[str]:
 
 
 def _markdown(plan: BoundaryPlan, files: Sequence[str]) -> str:
-    lines = [f"# {plan.title}", ""]
+    lines = [f"# {_md_escape(plan.title)}", ""]
     lines += ["## Summary", ""]
     lines += [f"    {ln}" for ln in plan.describe().splitlines()] + [""]
-    lines.append(f"Levels (small to large): ward ⊂ {' ⊂ '.join(plan.levels)} ⊂ force.")
+    lines.append(
+        f"Levels (small to large): ward ⊂ {' ⊂ '.join(map(_md_escape, plan.levels))} ⊂ force."
+    )
     lines.append("")
     lines += _md_steps(plan.steps)
     for lv in plan.levels:
@@ -273,7 +282,7 @@ def _markdown(plan: BoundaryPlan, files: Sequence[str]) -> str:
     lines += ["## Files", ""]
     lines += [f"- `{f}`" for f in files] + [""]
     if plan.summary.get("spec_source"):
-        lines += [f"Spec: `{plan.summary['spec_source']}`", ""]
+        lines += [f"Spec: {_md_escape(plan.summary['spec_source'])}", ""]
     return "\n".join(lines)
 
 
@@ -360,13 +369,15 @@ def _md_checks(checks: CheckReport, exceptions: Mapping[str, Sequence[str]]) -> 
     )
     lines.append("")
     for p in checks.problems:
-        lines.append(f"- **{p.severity}** {p.check} ({p.level}): {_md_escape(p.message)}")
+        lines.append(
+            f"- **{p.severity}** {p.check} ({_md_escape(p.level)}): {_md_escape(p.message)}"
+        )
     if checks.problems:
         lines.append("")
     if exceptions:
         lines += ["Declared exceptions (allowed to be non-contiguous):", ""]
         for lv, ids in exceptions.items():
-            lines.append(f"- {lv}: {', '.join(ids)}")
+            lines.append(f"- {_md_escape(lv)}: {_md_escape(', '.join(ids))}")
         lines.append("")
     return lines
 
@@ -394,8 +405,37 @@ def _jsonable(v: Any) -> Any:
     return str(v)
 
 
+#: What a spreadsheet reads as a formula at the start of a cell (OWASP "CSV injection"); a
+#: leading quote is added to such text, and to text that starts with a quote, so that reading
+#: back takes exactly one quote off.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
 def _csv_text(frame: pd.DataFrame) -> str:
-    return _rounded(frame).to_csv(index=False, lineterminator="\n")
+    """Return ``frame`` as CSV text: numbers rounded, text that a spreadsheet runs defused."""
+    out = _rounded(frame)
+    for c in out.columns:
+        if out[c].dtype == object or isinstance(out[c].dtype, pd.StringDtype):
+            out[c] = _defused(out[c])
+    return str(out.to_csv(index=False, lineterminator="\n"))
+
+
+def _defused(col: pd.Series) -> pd.Series:
+    """Put ``'`` before text starting with ``= + - @``, a tab, a CR or ``'`` (not numbers)."""
+    text = col.astype("string")
+    risky = text.str.startswith(_FORMULA_START).fillna(False).to_numpy(dtype=bool)
+    if not risky.any():
+        return col
+    out = col.astype(object).copy()
+    out[risky] = "'" + text[risky].astype(str)
+    return out
+
+
+def _undefused(col: pd.Series) -> pd.Series:
+    """Undo :func:`_defused` on text read back: take one leading ``'`` off."""
+    text = col.astype("string")
+    quoted = text.str.startswith("'").fillna(False)
+    return text.where(~quoted, text.str.slice(1)) if quoted.any() else col
 
 
 def write_plan(
@@ -839,7 +879,7 @@ def _read_csv(folder: Path | None, name: str, text: set[str]) -> pd.DataFrame:
         return pd.DataFrame()
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     for c in frame.columns:
-        col = frame[c]
+        col = _undefused(frame[c])
         if c in text or c in _TEXT_COLUMNS:
             frame[c] = col.astype("string")
         elif len(col.dropna()) and col.dropna().isin(["True", "False"]).all():
@@ -862,6 +902,7 @@ def _read_checks(folder: Path | None, run: Sequence[str]) -> CheckReport:
     if path is None or not path.is_file():
         return report
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame = frame.apply(_undefused)
     for r in frame.itertuples(index=False):
         ids = [i for i in str(r.ids).split(";") if i]
         report.add(str(r.check), str(r.level), ids, str(r.message), severity=str(r.severity))

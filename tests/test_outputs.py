@@ -101,7 +101,7 @@ def test_crosswalks_and_change_report(result, tmp_path):
     live = ch[ch["id"].notna()]
     assert (live.groupby("level")["incidents_new"].sum() == 400).all()
     md = files["changes_md"].read_text(encoding="utf-8")
-    assert md.startswith("# Grid | test\n")  # a heading: a pipe needs no escape there
+    assert md.startswith("# Grid \\| test\n")  # every name escaped alike; shows as "Grid | test"
     for heading in ("## Summary", "## Changes applied", "## Beats", "## Sectors", "## NPAs",
                     "## Marginal wards for review", "## Checks", "## Files"):  # fmt: skip
         assert heading in md
