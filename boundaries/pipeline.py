@@ -153,7 +153,7 @@ def _sample_inputs(
         if not gpkg.is_file():
             raise InputFormatError(
                 f"{folder}: no {GPKG_NAME}; give the folder written by beatplan.write_sample "
-                "(beatplan sample --out DIR)"
+                "(beatplan sample DIR)"
             )
         wards = read_boundaries(gpkg, layer="wards_new")
         levels = {
