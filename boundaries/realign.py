@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +70,7 @@ from beatplan.geo.errors import (
     WardsTooCoarseError,
     check_option,
 )
+from beatplan.geo.progress import stages
 
 __all__ = ["REALIGN_BY", "Realignment", "realign"]
 
@@ -79,15 +80,25 @@ log = logging.getLogger("beatplan")
 REALIGN_BY = ("area", "demand")
 
 
+#: The stages :func:`realign` times (and shows on its progress bar), in order.
+_STAGES = ("validate", "crs", "locate points", "overlaps", "assign", "nest", "contiguity",
+           "layers", "checks", "report")  # fmt: skip
+#: Fewest wards for which realign shows a progress bar by itself (smaller runs take a second).
+PROGRESS_WARDS = 1000
+
+
 class _Clock:
-    """Seconds spent in each stage (reported in ``summary["seconds"]``)."""
+    """Seconds spent in each stage (reported in ``summary["seconds"]``); moves the progress bar."""
 
     def __init__(self) -> None:
         self.t = time.perf_counter()
         self.laps: dict[str, float] = {}
+        self.step: Callable[[], None] = lambda: None
 
     def lap(self, name: str) -> None:
         now = time.perf_counter()
+        if name not in self.laps:
+            self.step()
         self.laps[name] = self.laps.get(name, 0.0) + now - self.t
         self.t = now
 
@@ -315,6 +326,7 @@ def realign(
     allow_coarse: bool = False,
     min_coverage: float = 0.5,
     fix: bool = True,
+    progress: bool | None = None,
 ) -> Realignment:
     """Give every new ward to exactly one police area, by best fit to the old areas.
 
@@ -361,6 +373,10 @@ def realign(
     fix : bool, default True
         Make every area contiguous (:func:`beatplan.boundaries.fix_contiguity`); ``False`` only
         reports.
+    progress : bool or None, default None
+        Show a progress bar of the stages on standard error: ``None`` does for
+        :data:`PROGRESS_WARDS` wards or more when standard error is a terminal (and the
+        ``"beatplan"`` logger is not quieter than WARNING, as under ``-q``); ``False`` never.
 
     Returns
     -------
@@ -406,6 +422,22 @@ def realign(
     given = _normalise_areas(areas, levels, area_id)
     run = _Run(by, ward_id, given.levels, review_below, min_share, exceptions, fix, allow_coarse)
     run.min_coverage = min_coverage
+    big = hasattr(wards, "__len__") and len(wards) >= PROGRESS_WARDS
+    shown = progress if progress is not None else (None if big else False)
+    with stages(_STAGES, desc="realign", enabled=shown) as run.clock.step:
+        return _realign(run, wards, given, points, crs, weights, overlap_tolerance)
+
+
+def _realign(
+    run: _Run,
+    wards: gpd.GeoDataFrame,
+    given: _Areas,
+    points: gpd.GeoDataFrame | gpd.GeoSeries | None,
+    crs: Any,
+    weights: Weights,
+    overlap_tolerance: float,
+) -> Realignment:
+    """Run the stages of :func:`realign`, in order."""
     work, wards_w, layers = _one_crs(run, wards, given.layers, points, crs)
     w, checked = _validate_inputs(run, wards_w, layers, given.id_cols, overlap_tolerance)
     pts = _locate_demand(run, w, points, work, weights)
