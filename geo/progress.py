@@ -135,8 +135,12 @@ def stages(
     ...     done()
     """
     steps = iter(progress(list(names), desc=desc, unit="stage", enabled=enabled))
+
+    def done() -> None:
+        next(steps, None)
+
     try:
-        yield lambda: None if next(steps, None) is None else None
+        yield done
     finally:
         for _ in steps:  # finish (and so close) the bar
             pass
