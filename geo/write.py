@@ -206,7 +206,7 @@ def _write_staged(
                 driver=_GDAL_DRIVER.get(drv, drv),
                 append=tmp in written,
             )
-        except pyogrio.errors.DataSourceError as exc:
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
             raise _gdal_write_error(target, name, tmpdir, exc) from exc
         except UnicodeEncodeError as exc:
             bad = exc.object[max(exc.start - 20, 0) : exc.end + 20]
@@ -224,10 +224,13 @@ def _write_staged(
 def _gdal_write_error(target: Path, layer: str, where: Path, exc: Exception) -> OutputWriteError:
     """GDAL says little ("Failed to commit transaction"): add that the disk is full when it is."""
     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    full = "disk is full" in reason or "No space" in reason
+    if full:
+        reason = reason.rsplit(":", 1)[-1].strip() or reason  # drop the SQL GDAL quotes
     try:
-        full = shutil.disk_usage(where).free < 1 << 20
+        full = full or shutil.disk_usage(where).free < 1 << 20
     except OSError:
-        full = False
+        pass
     if full:
         reason = f"no space left on the device: {reason}"
     return OutputWriteError(
