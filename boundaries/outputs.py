@@ -33,6 +33,7 @@ the same files.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import logging
@@ -417,7 +418,9 @@ def _csv_text(frame: pd.DataFrame) -> str:
     for c in out.columns:
         if out[c].dtype == object or isinstance(out[c].dtype, pd.StringDtype):
             out[c] = _defused(out[c])
-    return str(out.to_csv(index=False, lineterminator="\n"))
+    # every text cell in quotes (OWASP's advice too): a name holding a CR or a line break
+    # stays one cell, where a bare CR would end the row for most readers
+    return str(out.to_csv(index=False, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC))
 
 
 def _defused(col: pd.Series) -> pd.Series:
