@@ -614,10 +614,8 @@ def _tables(
     return _Tables(changes, area_xw, crosswalk, old_cols, moved_by, renamed_by, area)
 
 
-def _levels_flagged(
-    levels: Sequence[str], flags: Mapping[str, np.ndarray]
-) -> pd.arrays.StringArray:
-    """Per ward, the levels flagged (``"sector;npa"``), or an empty text."""
+def _levels_flagged(levels: Sequence[str], flags: Mapping[str, np.ndarray]) -> Any:
+    """Return per ward the levels flagged (``"sector;npa"``), or an empty text (a string array)."""
     return pd.array(
         [
             ";".join(x for x, c in zip(levels, row, strict=True) if c)

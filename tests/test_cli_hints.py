@@ -47,7 +47,8 @@ def _modules() -> dict[str, Path]:
 MODULES = _modules()
 
 
-def _imports(path: Path, name: str) -> set[str]:
+@cache
+def _imports(path: Path, name: str) -> frozenset[str]:
     """The beatplan modules ``path`` imports, anywhere in it (relative imports resolved)."""
     found: set[str] = set()
     pkg = name if path.stem == "__init__" else name.rsplit(".", 1)[0]
@@ -64,7 +65,7 @@ def _imports(path: Path, name: str) -> set[str]:
         for t in targets:
             if t in MODULES:
                 found.add(t)
-    return found
+    return frozenset(found)
 
 
 @cache
