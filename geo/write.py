@@ -205,6 +205,7 @@ def _write_staged(
                 layer=name if drv in _MULTI_LAYER else target.stem,
                 driver=_GDAL_DRIVER.get(drv, drv),
                 append=tmp in written,
+                layer_options=_STABLE.get(drv),
             )
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
             raise _gdal_write_error(target, name, tmpdir, exc) from exc
@@ -236,6 +237,10 @@ def _gdal_write_error(target: Path, layer: str, where: Path, exc: Exception) -> 
     return OutputWriteError(
         f"{target}: cannot write layer {layer!r} ({reason}); what was there is left as it was"
     )
+
+
+#: Layer options that keep a format's bytes the same from run to run (dBase headers hold a date).
+_STABLE = {"ESRI Shapefile": {"DBF_DATE_LAST_UPDATE": "2000-01-01"}}
 
 
 #: What a GeoPackage written by beatplan records as each table's last change (GDAL writes the
