@@ -24,6 +24,9 @@ Rules that hold for both ways of asking, so that they always agree:
   ``tolerance`` (metres) is given, the nearest polygon within that distance; equal
   distances go to the smallest id.
 * **Bad coordinates**: NaN or infinite coordinates (and null or empty points) get ``None``.
+* **Threads**: one locator may be shared by any number of threads calling :meth:`Locator.locate`
+  and :meth:`Locator.locate_many` at once (the rtree queries take turns under a lock; nothing
+  else is shared mutably). Do not :meth:`Locator.close` it while others still ask.
 * **Metres inside**: every level is held in one projected CRS (the one named, else the
   first layer's when projected, else :func:`beatplan.geo.crs.working_crs`); points given in another
   CRS are transformed into it (``always_xy``: longitude first for lon/lat).
@@ -546,7 +549,7 @@ class Locator:
     def close(self) -> None:
         """Close the rtree indexes (and their files, for a loaded locator)."""
         for lv in self._levels:
-            lv.rtree.close()
+            lv.close()
 
     def __enter__(self) -> Locator:
         return self
