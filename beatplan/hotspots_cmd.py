@@ -23,6 +23,7 @@ from beatplan.options import (
     out_option,
     overwrite_option,
     pick_area,
+    plan_layers,
     read_areas,
     read_layer,
 )
@@ -200,7 +201,7 @@ def find_cmd(
         bnd = read_areas(boundaries, crs=crs)
         if area_id is not None:
             area = pick_area(bnd, area_id, inc.crs)
-        bnd = getattr(bnd, "layers", bnd)  # a plan: every level's layer
+        bnd = plan_layers(bnd)  # a plan: every level's layer
     elif area_id is not None:
         raise click.UsageError("--area-id needs --boundaries")
     bw: Any = bandwidth

@@ -50,6 +50,7 @@ __all__ = [
     "overwrite_option",
     "parse_boundary",
     "pick_area",
+    "plan_layers",
     "read_areas",
     "read_layer",
 ]
@@ -281,6 +282,15 @@ def read_layer(src: BoundarySource, *, role: str, crs: str | None = None) -> gpd
             f"{', '.join(plan.levels)}); name a layer as {src.path}:LAYER"
         )
     return plan.layers[level]
+
+
+def plan_layers(areas: Any) -> Any:
+    """Return a plan's layers by level, small to large (``{"beat": ...}``); else ``areas``."""
+    from beatplan.boundaries.plan import BoundaryPlan
+
+    if not isinstance(areas, BoundaryPlan):
+        return areas
+    return {lv: areas.layers[lv] for lv in areas.levels if lv in areas.layers}
 
 
 def pick_area(areas: BoundaryPlan | gpd.GeoDataFrame, key: str, crs: Any) -> Any:
