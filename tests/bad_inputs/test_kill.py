@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -72,18 +73,30 @@ def _out(cmd: list[str], dest: Path) -> list[str]:
     return [*cmd[: i + 1], str(dest), *cmd[i + 2 :]]
 
 
+def _ino(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except FileNotFoundError:
+        return None
+
+
 def _write_seconds(cmd: list[str], dest: Path) -> float:
-    """Time a whole run of ``cmd`` from its staging entry's appearance to its end."""
-    before = set(_leftovers(dest))
+    """Time a whole write of ``cmd`` to ``dest`` (which exists): from its staging entry's
+    appearance to the moment the new output takes ``dest``'s place."""
+    before, old = set(_leftovers(dest)), _ino(dest)
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    started = None
-    while proc.poll() is None:
+    started = swapped = None
+    while proc.poll() is None and swapped is None:
+        now = time.perf_counter()
         if started is None and any("~bp-new-" in e and e not in before for e in _leftovers(dest)):
-            started = time.perf_counter()
-        time.sleep(0.0005)
+            started = now
+        if started is not None and _ino(dest) not in (old, None):
+            swapped = now
+        time.sleep(0.0002)
     _, err = proc.communicate()
     assert proc.returncode == 0, err.decode()
-    return time.perf_counter() - (started or time.perf_counter())
+    assert started is not None
+    return (swapped or time.perf_counter()) - started
 
 
 def _kill_while_writing(
@@ -143,25 +156,43 @@ def _fresh_plan(inputs: dict[str, Path], name: str) -> Path:
     return dest
 
 
+def _reset(dest: Path, old: Path) -> None:
+    """Put the old output at ``dest`` (the hidden leftovers beside it stay, for the writer)."""
+    if dest.is_dir():
+        shutil.rmtree(dest)
+    elif dest.exists():
+        dest.unlink()
+    if old.is_dir():
+        shutil.copytree(old, dest)
+    else:
+        shutil.copy2(old, dest)
+
+
+def _killed(cmd: list[str], dest: Path, old: Path, rng: random.Random, key: str) -> float:
+    """Kill ``cmd`` at a random point of its write of ``dest`` (reset to ``old`` first):
+    anywhere from its first byte to a little after its swap. Return the delay."""
+    if key not in WINDOW:  # one whole write, elsewhere: how long it takes
+        trial = dest.with_name(f"trial_{key}{dest.suffix}")
+        _reset(trial, old)
+        WINDOW[key] = _write_seconds(_out(cmd, trial), trial)
+        if trial.is_dir():  # the new plan, as every writer here writes it (byte-stable)
+            PLAN_ID["new"] = _plan_id(trial)
+    for _ in range(6):  # a writer that finished before its kill is run again
+        _reset(dest, old)
+        killed, delay = _kill_while_writing(cmd, dest, rng, window=1.2 * WINDOW[key])
+        if killed:
+            return delay
+    raise AssertionError("the writer always finished before the kill")
+
+
 @pytest.mark.parametrize("k", range(PLAN_KILLS))
 def test_kill_realign_leaves_the_old_plan_or_the_new(inputs: dict[str, Path], k: int) -> None:
     exchange = k % 2 == 0
-    dest = _fresh_plan(inputs, f"plan_{'x' if exchange else 'j'}{os.getpid()}")
-    rng = random.Random(1000 + k)
+    dest = inputs["root"] / f"plan_{'x' if exchange else 'j'}{os.getpid()}"
     cmd = _beatplan("realign", "--wards", inputs["wards"], "--beats", inputs["beats"],
                     "--out", dest, "--overwrite", "--format", "geojson", "--format", "shp",
                     exchange=exchange)  # fmt: skip
-    if f"plan{exchange}" not in WINDOW:  # one whole run, elsewhere: its time and its plan
-        trial = inputs["root"] / f"trial_{exchange}"
-        WINDOW[f"plan{exchange}"] = _write_seconds(_out(cmd, trial), trial)
-        PLAN_ID["new"] = _plan_id(trial)
-    window = WINDOW[f"plan{exchange}"]
-    killed = False
-    for attempt in range(4):  # a write that finished before the kill is tried again, sooner
-        killed, _ = _kill_while_writing(cmd, dest, rng, window=window / (attempt + 1))
-        if killed:
-            break
-    assert killed, "the writer always finished before the kill"
+    delay = _killed(cmd, dest, inputs["old"], random.Random(1000 + k), f"plan{exchange}")
     left = _leftovers(dest)
     # only this writer's own leftovers: the earlier ones were settled by it
     assert sum("~bp-new-" in e for e in left) <= 1, left
@@ -177,8 +208,10 @@ def test_kill_realign_leaves_the_old_plan_or_the_new(inputs: dict[str, Path], k:
         raise AssertionError(f"kill {k}: the plan folder is not whole: {exc}") from exc
     assert plan_id in (PLAN_ID["old"], PLAN_ID["new"]), "neither the old plan nor the new"
     which = "new" if plan_id == PLAN_ID["new"] else "old"
-    print(f"plan kill {k} ({'exchange' if exchange else 'journal'}): {which}"
-          + (" (after recovery)" if absent else ""))  # fmt: skip
+    print(
+        f"plan kill {k} ({'exchange' if exchange else 'journal'}) at {delay:.3f} s of "
+        f"{WINDOW[f'plan{exchange}']:.3f}: {which}" + (" (after recovery)" if absent else "")
+    )
 
 
 def test_a_run_after_kills_succeeds_and_leaves_nothing(inputs: dict[str, Path]) -> None:
@@ -209,25 +242,16 @@ def test_kill_map_save_leaves_the_old_map_or_the_new(
     inputs: dict[str, Path], old_map: bytes, k: int
 ) -> None:
     dest = inputs["root"] / f"map{os.getpid()}.html"
-    if not dest.exists():
-        dest.write_bytes(old_map)
-    rng = random.Random(2000 + k)
+    old = inputs["root"] / "old.html"
+    old.write_bytes(old_map)
     cmd = _beatplan("map", "planning", inputs["old"], "--out", dest, "--overwrite",
                     "--tiles", "none", "--title", f"new {k}")  # fmt: skip
-    if "map" not in WINDOW:
-        trial = inputs["root"] / "trial.html"
-        WINDOW["map"] = _write_seconds(_out(cmd, trial), trial)
-    window = WINDOW["map"]
-    killed = False
-    for attempt in range(4):
-        killed, _ = _kill_while_writing(cmd, dest, rng, window=window / (attempt + 1))
-        if killed:
-            break
-    assert killed, "the writer always finished before the kill"
+    delay = _killed(cmd, dest, old, random.Random(2000 + k), "map")
     data = dest.read_bytes()
     whole_new = data.rstrip().endswith(b"</html>") and b"new " in data
     assert data == old_map or whole_new, (
         f"kill {k}: the map is neither the old file nor a whole new one ({len(data)} bytes)"
     )
     assert sum("~bp-new-" in e for e in _leftovers(dest)) <= 1
-    print(f"map kill {k}: {'old' if data == old_map else 'new'}")
+    print(f"map kill {k} at {delay:.3f} s of {WINDOW['map']:.3f}: "
+          f"{'old' if data == old_map else 'new'}")  # fmt: skip
