@@ -54,7 +54,8 @@ def command(
 
     check_plan_free(out, overwrite=overwrite)
     inc = read_incidents(list(incidents), crs=crs) if incidents else None
-    table = current.path if is_plan(current) else read_layer(current, role="wards", crs=crs)
+    plain = is_plan(current) or (current.plain and crs is None)  # reorganise reads it itself
+    table = current.path if plain else read_layer(current, role="wards", crs=crs)
     with notes_once() as printed:
         result = reorganise(table, spec, incidents=inc)
         files = write_plan_files(out, result, formats, overwrite)
