@@ -23,12 +23,16 @@
     Every problem the checks found (empty with a header when none).
 ``plan.json``
     What the folder holds (levels, CRS, exceptions, counts, the summary), so that
-    :func:`beatplan.boundaries.reorganise` can start from the folder (``--current DIR``).
+    :func:`beatplan.boundaries.reorganise` can start from the folder (``--current DIR``), and
+    each file's size and SHA-256 with a ``plan_id`` made of them.
 
-Nothing is written unless every output is free (or ``overwrite=True``); each file is
-written to a temporary name and renamed into place. The content is deterministic: rows are
-sorted by level and id, numbers rounded to fixed places, no timestamps — the same inputs give
-the same files.
+The folder appears whole or not at all: it is written beside ``out_dir`` and swapped into
+place (:func:`beatplan.geo.write.atomic_output`), locked while written; :func:`read_plan`
+refuses a folder that is not whole (a file missing or different from what ``plan.json``
+records). The content is deterministic: rows are sorted by level and id, numbers rounded to
+fixed places, no timestamps (the GeoPackage's are pinned) — the same inputs give the same
+bytes. CSV text cells are quoted, those a spreadsheet would run as a formula defused with a
+leading ``'``; names in ``changes.md`` are escaped.
 """
 
 from __future__ import annotations

@@ -43,6 +43,7 @@ from beatplan.geo.errors import (
 
 __all__ = [
     "DRIVERS",
+    "GPKG_DATE",
     "atomic_output",
     "check_output_free",
     "output_paths",
@@ -223,7 +224,7 @@ def _write_staged(
 
 
 def _gdal_write_error(target: Path, layer: str, where: Path, exc: Exception) -> OutputWriteError:
-    """GDAL says little ("Failed to commit transaction"): add that the disk is full when it is."""
+    """Return the error of a failed GDAL write, saying when the disk is full (GDAL seldom does)."""
     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     full = "disk is full" in reason or "No space" in reason
     if full:
