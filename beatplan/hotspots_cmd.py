@@ -127,7 +127,8 @@ def _types(values: tuple[str, ...]) -> list[str] | None:
 @boundary_option(
     "--boundaries",
     default=None,
-    help="Wards/beats/NPAs, or a plan: each hotspot is named by the areas it lies in.",
+    help="Wards/beats/NPAs (FILE[:LAYER][:id=COL][:name=COL]), or a plan: each hotspot is "
+    "named by the areas it lies in.",
 )
 @click.option(
     "--area-id",
@@ -295,8 +296,8 @@ def _table(hs: Any, n: int) -> str:
 @boundary_option(
     "--study-area",
     default=None,
-    help="Polygons of the force area, or a plan (its force) (default: convex hull of the "
-    "incidents).",
+    help="Polygons of the force area (FILE[:LAYER][:id=COL][:name=COL]), or a plan (its "
+    "force) (default: convex hull of the incidents).",
 )
 @click.option("--cell", type=float, default=None, help="Cell of the methods' grids (metres).")
 @click.option(

@@ -166,7 +166,10 @@ def planning(
     crs: str | None,
     output: MapOutput,
 ) -> None:
-    """Planning map: NPAs, sectors, beats and wards; demand per beat; wards to review."""
+    """Planning map: NPAs, sectors, beats and wards; demand per beat; wards to review.
+
+    PLAN is a plan (folder or GeoPackage) or a ward table (FILE[:LAYER][:id=COL][:name=COL]).
+    """
     from beatplan.geo import read_incidents
     from beatplan.maps import planning_map
 

@@ -210,7 +210,7 @@ BOUNDARY = _BoundaryType()
 
 def boundary_option(*decls: str, help: str, **kwargs: Any) -> Callable[[F], F]:  # noqa: A002
     """Return a boundary input option (``FILE[:LAYER][:id=COL][:name=COL]``)."""
-    kwargs.setdefault("metavar", BOUNDARY_SYNTAX)
+    kwargs.setdefault("metavar", "FILE[:LAYER]")  # (the command's help gives the whole syntax)
     return click.option(*decls, type=BOUNDARY, help=help, **kwargs)
 
 
