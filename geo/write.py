@@ -665,7 +665,7 @@ def _prepare(gdf: gpd.GeoDataFrame, drv: str, name: str, target: Path) -> gpd.Ge
         if mapping:
             log.warning(
                 "%s: Shapefile field names are limited to 10 bytes; renamed %s",
-                target,
+                target.name,  # (the folder may be a hidden staging folder)
                 ", ".join(f"{a!r} -> {b!r}" for a, b in mapping.items()),
             )
             out = out.rename(columns=mapping)
