@@ -365,7 +365,7 @@ def _check_layer(path: Path, layer: str | int | None) -> None:
         if len(names) > 1:
             raise OptionError(
                 f"{path}: holds {len(names)} layers ({', '.join(map(repr, names))}); pass "
-                "layer= naming the one to read (--layer on the command line)"
+                f"layer= naming the one to read (on the command line {path}:LAYER)"
             )
     elif isinstance(layer, int) and not isinstance(layer, bool):
         if not 0 <= layer < len(names):
@@ -565,7 +565,7 @@ def _detect_id(table: pd.DataFrame, source: str) -> str:
         raise ColumnNotFoundError(
             f"{source}: cannot tell which column holds the feature ids; the columns are: "
             f"{_list_columns(table)}. Pass id_col= naming the column with one unique id per "
-            "feature (--id-col on the command line)"
+            "feature (on the command line FILE:id=COLUMN, e.g. --beats beats.shp:id=BEAT_NO)"
         )
     return detected
 

@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyogrio
-
 from beatplan.geo.errors import InputFormatError
 from beatplan.service.settings import Settings
 from beatplan.service.snapshot import Snapshot, frames_from_plan
@@ -83,20 +81,11 @@ def source_files(settings: Settings) -> SourceFiles:
     return SourceFiles(tuple(plan), tuple(incidents), tuple(stamp))
 
 
-def _is_plan_package(path: Path) -> bool:
-    if path.is_dir():
-        return True
-    if path.suffix.lower() != ".gpkg":
-        return False
-    try:
-        return "wards" in {str(n) for n in pyogrio.list_layers(path)[:, 0]}
-    except Exception:  # noqa: BLE001 - not a readable GeoPackage: read_boundaries says why
-        return False
-
-
 def _read_plan(path: Path) -> tuple[Any, Any, tuple[str, ...], str]:
     """Return wards, layers, levels and title of a plan folder or a ward boundary file."""
-    if _is_plan_package(path):
+    from beatplan.options import is_plan, parse_boundary
+
+    if path.is_dir() or is_plan(parse_boundary(path)):
         from beatplan.boundaries.outputs import read_plan
 
         plan = read_plan(path)
