@@ -135,3 +135,19 @@ def test_cache_computes_each_key_once():
     cache.put("a", b"1")
     cache.put("b", b"2")
     assert cache.get("k") is None and cache.get("b") == b"2"  # bounded: the oldest went
+
+
+def test_a_ward_file_with_level_columns_serves_like_its_plan(tmp_path, plan_a):
+    import beatplan as bp
+
+    plan = bp.read_plan(plan_a[0])
+    wards = plan.wards[["id", "name", "beat", "sector", "npa", "geometry"]]
+    wards.to_file(tmp_path / "wards.geojson", driver="GeoJSON")
+    from_file = read_sources(Settings(plan=tmp_path / "wards.geojson", cache=tmp_path / "c1"))
+    from_plan = read_sources(Settings(plan=plan_a[0], cache=tmp_path / "c2"))
+    assert from_file.levels == from_plan.levels == ("ward", "beat", "sector", "npa", "force")
+    assert {lv: sorted(a) for lv, a in from_file.areas.items() if lv != "force"} == {
+        lv: sorted(a) for lv, a in from_plan.areas.items() if lv != "force"
+    }
+    assert from_file.answer_json.keys() == from_plan.answer_json.keys()
+    assert len(from_file.points) == 0  # no incidents given: locate and areas only
