@@ -116,7 +116,10 @@ def open_text(path: Path) -> TextFile:
     delim = max((",", "\t", ";", "|"), key=text.count)
     if text.count(delim) == 0:
         delim = ","
-    raw_header = next(csv.reader([text], delimiter=delim), [])
+    try:
+        raw_header = next(csv.reader([text], delimiter=delim), [])
+    except csv.Error as exc:  # e.g. a lone carriage return inside the first line
+        raise InputFormatError(f"{path}: the first line is not a table header: {exc}") from exc
     header, repeated = unique_names(raw_header)
     fixes = _encoding_fixes(path, original, replaced, messages) if replaced else []
     if repeated:

@@ -773,8 +773,9 @@ def _as_id_strings(values: pd.Series) -> pd.Series:
     """Ids as strings: integral floats lose their ``.0``, blanks become <NA>."""
     s = values
     if s.dtype.kind == "f":
-        finite = s.dropna()
-        if len(finite) and np.all(np.mod(finite.to_numpy(), 1) == 0):
+        finite = s.dropna().to_numpy()
+        # whole numbers that floats hold exactly (beyond 2**53 they are not ids we can trust)
+        if len(finite) and np.all(np.mod(finite, 1) == 0) and np.all(np.abs(finite) < 2**53):
             s = s.astype("Int64")
     out = s.astype("string").str.strip()
     return out.mask(out == "")
@@ -850,6 +851,7 @@ def _check_geometry(
     """
     geoms = shapely.force_2d(geoms)
     present = _flag_missing(geoms, labels, problems)
+    present &= ~_flag_not_finite(geoms, labels, present, problems)
     geoms = _collections_to_polygons(geoms, present)
     polygonal = present & ~_flag_non_polygons(geoms, labels, present, problems)
     geoms, repaired = _repair_invalid(geoms, labels, polygonal, problems)
@@ -877,6 +879,22 @@ def _flag_missing(geoms: np.ndarray, labels: np.ndarray, problems: list[str]) ->
             f"geometry: {_listing(labels[empty])}; drop them or give them a polygon"
         )
     return ~null & ~empty
+
+
+def _flag_not_finite(
+    geoms: np.ndarray, labels: np.ndarray, present: np.ndarray, problems: list[str]
+) -> np.ndarray:
+    """Record geometries with a coordinate that is NaN or infinite; return their mask."""
+    coords, idx = shapely.get_coordinates(geoms, return_index=True)
+    bad = np.zeros(len(geoms), dtype=bool)
+    bad[idx[~np.isfinite(coords).all(axis=1)]] = True
+    bad &= present
+    if bad.any():
+        problems.append(
+            f"{int(bad.sum())} feature{_s(bad.sum())} {_have(bad.sum())} coordinates that are "
+            f"not finite numbers (NaN or infinite): {_listing(labels[bad])}; fix or drop them"
+        )
+    return bad
 
 
 def _collections_to_polygons(geoms: np.ndarray, present: np.ndarray) -> np.ndarray:
@@ -916,10 +934,7 @@ def _repair_invalid(
     if not invalid.any():
         return geoms, []
     geoms = geoms.copy()
-    fixed = _polygonal_part(
-        shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False),
-        only_if_all=False,
-    )
+    fixed = _polygonal_part(_make_valid(geoms[invalid]), only_if_all=False)
     lost = shapely.is_missing(fixed) | shapely.is_empty(fixed)
     if lost.any():
         problems.append(
@@ -929,6 +944,23 @@ def _repair_invalid(
         )
     geoms[np.flatnonzero(invalid)] = fixed
     return geoms, [str(x) for x in labels[invalid][~lost]]
+
+
+def _make_valid(geoms: np.ndarray) -> np.ndarray:
+    """``make_valid`` (structure method); a geometry GEOS cannot repair at all gives None."""
+    try:
+        return np.asarray(
+            shapely.make_valid(geoms, method="structure", keep_collapsed=False), dtype=object
+        )
+    except shapely.errors.GEOSException:
+        pass
+    out = np.full(len(geoms), None, dtype=object)
+    for i, g in enumerate(geoms):  # only when the batch failed: find the ones GEOS refuses
+        try:
+            out[i] = shapely.make_valid(g, method="structure", keep_collapsed=False)
+        except shapely.errors.GEOSException:
+            out[i] = None
+    return out
 
 
 def dissolve_parts(
