@@ -66,7 +66,8 @@ class TextFile:
     header: list[str]  # column names, repeated names made unique (``name.1`` ...)
     repeated: dict[str, list[int]]  # a name given more than once -> its 1-based field numbers
     delim: str
-    body: bytes  # everything after the header line, valid UTF-8
+    data: bytes  # the whole file as valid UTF-8
+    start: int  # where the body (everything after the header line) starts in ``data``
     fixes: list[tuple[int, str]] = field(default_factory=list)  # (row, what was replaced)
     messages: list[str] = field(default_factory=list)
 
@@ -101,7 +102,7 @@ def open_text(path: Path) -> TextFile:
     original = data
     data, replaced = _valid_utf8(data)
     end = data.find(b"\n")
-    head, body = (data, b"") if end < 0 else (data[:end], data[end + 1 :])
+    head, start = (data, len(data)) if end < 0 else (data[:end], end + 1)
     text = head.decode("utf-8").rstrip("\r")
     if not text.strip():
         raise InputFormatError(
@@ -132,7 +133,7 @@ def open_text(path: Path) -> TextFile:
                 for name, where in repeated.items()
             )
         )
-    return TextFile(path, header, repeated, delim, body, fixes, messages)
+    return TextFile(path, header, repeated, delim, data, start, fixes, messages)
 
 
 def _file_bytes(path: Path) -> bytes:
@@ -245,14 +246,13 @@ def read_rows(tf: TextFile, include: list[str]) -> Rows:
     InputFormatError
         pyarrow cannot read the table at all.
     """
-    body = tf.body
-    if not body.strip(b"\r\n"):
+    if tf.start >= len(tf.data):
         empty = pa.table({c: pa.array([], pa.string()) for c in include})
         return Rows(empty, np.empty(0, np.int64), np.empty(0, np.int64), [], 0)
     table, bad = _arrow_rows(tf, include)
     n_rec = table.num_rows + len(bad)
     numbers = [b[0] for b in bad]
-    if all(isinstance(n, int) and 0 < n <= n_rec for n in numbers) and n_rec == _row_lines(body):
+    if all(isinstance(n, int) and 0 < n <= n_rec for n in numbers) and _one_row_per_line(tf, n_rec):
         ordinal = np.asarray(numbers, dtype=np.int64)
         rows = np.delete(np.arange(1, n_rec + 1, dtype=np.int64), ordinal - 1)
         detail = [f"expected {e} fields, found {a}: {_clip(text)}" for _, e, a, text in bad]
@@ -260,12 +260,22 @@ def read_rows(tf: TextFile, include: list[str]) -> Rows:
     return _python_rows(tf, include)  # some row spans lines: read line by line
 
 
-def _row_lines(body: bytes) -> int:
+def _one_row_per_line(tf: TextFile, n_rec: int) -> bool:
+    """Say whether each of the ``n_rec`` rows pyarrow read is one line (blank lines aside).
+
+    Only a quote can make a row span lines: a body without one needs no counting.
+    """
+    if tf.data.find(b'"', tf.start) < 0:
+        return True
+    body = np.frombuffer(tf.data, np.uint8, offset=tf.start)  # no copy
+    n_lines = int(np.count_nonzero(body == _NEWLINE)) + (0 if tf.data.endswith(b"\n") else 1)
+    return n_rec == n_lines or n_rec == _row_lines(body, n_lines)
+
+
+def _row_lines(body: np.ndarray, n_lines: int) -> int:
     """Count the lines of ``body`` that are not blank (nor a lone carriage return)."""
-    arr = np.frombuffer(body, np.uint8)
-    breaks = np.flatnonzero(arr == _NEWLINE)
-    n_lines = len(breaks) + (0 if body.endswith(b"\n") else 1)
-    return int(_not_blank(arr, breaks, n_lines).sum())
+    breaks = np.flatnonzero(body == _NEWLINE)
+    return int(_not_blank(body, breaks, n_lines).sum())
 
 
 def _not_blank(arr: np.ndarray, breaks: np.ndarray, n_lines: int) -> np.ndarray:
@@ -286,7 +296,7 @@ def _arrow_rows(tf: TextFile, include: list[str]) -> tuple[pa.Table, list[tuple[
 
     try:
         table = pacsv.read_csv(
-            pa.BufferReader(tf.body),
+            pa.BufferReader(pa.py_buffer(memoryview(tf.data)[tf.start :])),
             # single-threaded: faster here, and the only way pyarrow reports bad rows' numbers
             read_options=pacsv.ReadOptions(use_threads=False, column_names=tf.header),
             parse_options=pacsv.ParseOptions(
@@ -318,7 +328,7 @@ def _python_rows(tf: TextFile, include: list[str]) -> Rows:
     rows of its own). Otherwise its first line alone is a malformed row and reading goes on
     at the next line. Rows are numbered as pyarrow does: blank lines are not rows.
     """
-    lines = list(io.StringIO(tf.body.decode("utf-8"), newline=""))
+    lines = list(io.StringIO(tf.data[tf.start :].decode("utf-8"), newline=""))
     n_fields = len(tf.header)
     want = [tf.header.index(c) for c in include]
     good: list[int] = []
