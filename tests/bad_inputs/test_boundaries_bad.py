@@ -315,3 +315,24 @@ def test_info_on_a_two_point_ring_says_which_feature(tmp_path: Path) -> None:
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "problems found" in result.output and "'B'" in result.output
     assert "Traceback" not in result.output and "GEOSException" not in result.output
+
+
+def test_realign_with_a_two_point_ring_is_a_one_line_error(tmp_path: Path) -> None:
+    """``beatplan realign`` refuses the layer with the feature's id: exit 2, no traceback."""
+    from click.testing import CliRunner
+
+    from beatplan.cli import main
+
+    good = tmp_path / "wards.geojson"
+    good.write_bytes(squares("id", ["W1", "W2"]))
+    bad = tmp_path / "beats.geojson"
+    bad.write_bytes(
+        geojson(feature({"id": "A"}, poly(square(0))), feature({"id": "B"}, TWO_POINT_RING))
+    )
+    out = tmp_path / "plan"
+    result = CliRunner().invoke(
+        main, ["realign", "--wards", str(good), "--beats", str(bad), "--out", str(out)]
+    )
+    assert result.exit_code == 2, result.output
+    assert "'B'" in result.output and "Traceback" not in result.output
+    assert not out.exists()
