@@ -311,6 +311,20 @@ CASES = [
         check=_stray_kept_bng,
     ),
     Case(
+        "a fifth of the rows 450 km away never choose the CRS",
+        {
+            "a.csv": utf8(
+                police(
+                    [
+                        row(n, lon="2.35", lat="48.85") if n % 5 == 0 else r
+                        for n, r in enumerate(R200, start=1)
+                    ]
+                )
+            )
+        },
+        check=_stray_kept_bng,
+    ),
+    Case(
         "the whole file swapped",
         {"a.csv": utf8(police([swapped(r) for r in R200]))},
         message="were swapped in a.csv",
