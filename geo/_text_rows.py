@@ -1,6 +1,6 @@
 """Delimited text read safely, row by row (private to :mod:`beatplan.geo._incident_tables`).
 
-Four faults of real files are handled here, so that no row is lost and none swallows others:
+Three faults of real files are handled here, so that no row is lost and none swallows others:
 
 * **Encodings.** A file is read as UTF-8 (a UTF-8 byte-order mark is dropped; a file with a
   UTF-16 mark is decoded as UTF-16). Bytes that are not UTF-8 are read as Windows-1252 (the
@@ -11,12 +11,12 @@ Four faults of real files are handled here, so that no row is lost and none swal
   do not look like rows themselves. Otherwise the quote is taken as a typing error: its line
   alone is rejected as malformed, and the lines after it are read as rows of their own. So the
   rows read always match the file's lines, and a bad quote loses at most its own row.
-* **Row numbers are line numbers**: row ``n`` is line ``n + 1`` of the file (the header is
-  line 1). Blank lines are skipped but keep their numbers.
 * **Repeated column names** are kept apart: the second ``Context`` is read as ``Context.1``.
 
-pyarrow parses every file; only a file whose rows do not match its lines (a quote left open,
-or values spanning lines) is read again, line by line, with Python's :mod:`csv`.
+Rows are numbered from 1 after the header, as pyarrow counts them: blank lines are not rows,
+and a value spanning lines keeps its row one row. pyarrow parses every file; only a file whose
+rows do not match its lines (a quote left open, or values spanning lines) is read again, line
+by line, with Python's :mod:`csv`.
 """
 
 from __future__ import annotations
