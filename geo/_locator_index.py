@@ -1,15 +1,17 @@
 """A locator level's indexes (private to :mod:`beatplan.geo.locator`).
 
 :class:`Level` holds one level's polygons in id order (position = tie-break rank) with an rtree
-for single points, a lazily built STRtree for small batches and nearest-within-tolerance, and a
+(saved with the locator; nearest-within-tolerance for one point), a lazily built STRtree for
+single points, small batches and nearest-within-tolerance, and a
 :class:`Grid` for large batches: cells wholly inside one polygon answer without a geometry test,
 the others list their candidate polygons.
 
 Threads: a :class:`Level` may be shared by threads. libspatialindex (under ``rtree``) is not
 thread-safe even for queries (its node pools are shared, and ``rtree`` calls it through ctypes,
-which lets go of the GIL), so every rtree query holds the level's ``_rtree_lock``; the lazily
-built STRtree and grid are built once under ``_build_lock``. Prepared shapely geometries and
-STRtree queries are safe to share once built.
+which lets go of the GIL): one point is therefore located with the STRtree (GEOS builds it
+once; queries only read it), and the one remaining rtree query (the nearest polygon within a
+tolerance) holds the level's ``_rtree_lock``. The lazily built STRtree and grid are built once,
+under ``_build_lock``. Prepared shapely geometries are safe to share.
 """
 
 from __future__ import annotations
@@ -237,13 +239,14 @@ class Level:
 
     # -- one point -------------------------------------------------------------------------
     def locate_one(self, x: float, y: float, tolerance: float) -> str | None:
+        # The STRtree's box query (thread-safe: GEOS builds the tree once, queries only read
+        # it), then the exact covers test on the prepared candidates; the smallest rank wins.
+        cands = self.strtree.query(shapely.Point(x, y))
         best = -1
-        geoms = self.geoms
-        with self._rtree_lock:  # the query runs here; the ids it returns are this call's own
-            cands = self.rtree.intersection((x, y, x, y))
-        for i in cands:
-            if (best < 0 or i < best) and shapely.intersects_xy(geoms[i], x, y):
-                best = i
+        if len(cands):
+            hit = cands[shapely.intersects_xy(self.geoms[cands], x, y)]
+            if len(hit):
+                best = int(hit.min())
         if best < 0 and tolerance > 0:
             best = self._nearest_one(x, y, tolerance)
         return None if best < 0 else self.ids[best]
