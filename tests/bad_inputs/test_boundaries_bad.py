@@ -19,7 +19,7 @@ import geopandas as gpd
 import pytest
 from shapely import box
 
-from bad_inputs._catalogue import print_totals, write_case
+from bad_inputs.catalogue import print_totals, write_case
 from beatplan.geo.errors import (
     BeatplanError,
     ColumnNotFoundError,

@@ -28,7 +28,7 @@ import pytest
 import shapely
 from _police_uk import HEADER, police_row
 
-from bad_inputs._catalogue import FileData, print_totals, write_case
+from bad_inputs.catalogue import FileData, print_totals, write_case
 from beatplan.geo.errors import (
     BeatplanError,
     ColumnNotFoundError,

@@ -22,9 +22,9 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 import pytest
-from catalogue import CliError, cli, cli_error, registry
 from shapely import box
 
+from bad_inputs.catalogue import CliError, cli, cli_error, registry
 from beatplan.boundaries import outputs as plan_outputs
 from beatplan.boundaries.outputs import read_plan, write_plan
 from beatplan.boundaries.realign import realign
@@ -235,8 +235,11 @@ def full_disk_gdal(e: Any, monkeypatch: pytest.MonkeyPatch) -> None:
         intact(e)
 
 
-@case("full disk while writing a CSV (ENOSPC)", CliError,
-      r"plan: cannot write \(No space left on device\); what was there is left as it was")
+@case(
+    "full disk while writing a CSV (ENOSPC)",
+    CliError,
+    r"plan: cannot write \(No space left on device\); what was there is left as it was",
+)
 def full_disk_csv(e: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     def full(path: Path, text: str) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))

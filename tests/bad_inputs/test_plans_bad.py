@@ -16,8 +16,8 @@ from typing import Any
 
 import geopandas as gpd
 import pytest
-from catalogue import CliError, cli, cli_error, registry
 
+from bad_inputs.catalogue import CliError, cli, cli_error, registry
 from beatplan.boundaries.outputs import read_plan, write_plan
 from beatplan.boundaries.realign import realign
 from beatplan.boundaries.reorganise import reorganise
@@ -263,8 +263,20 @@ def area_nowhere(e: Any) -> None:
 
 @case("--area with a typo", CliError, r"did you mean B04 Oakfield \(beat\)")
 def area_typo(e: Any) -> None:
-    cli_error("map", "briefing", e.sample / "crime", "-b", e.sample / "beats_old.geojson",
-              "--area", "Oakfeld", "--method", "none", "--out", e.tmp / "b.html", "--online")
+    cli_error(
+        "map",
+        "briefing",
+        e.sample / "crime",
+        "-b",
+        e.sample / "beats_old.geojson",
+        "--area",
+        "Oakfeld",
+        "--method",
+        "none",
+        "--out",
+        e.tmp / "b.html",
+        "--online",
+    )
 
 
 @case("map changes: a beats file against a plan", lost="says the level and how to choose")
@@ -284,8 +296,10 @@ def info_problems(e: Any) -> None:
     doc["crs"] = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::27700"}}
     for i, f in enumerate(doc["features"]):
         x, y = -1.2 + 0.01 * i, 52.6
-        f["geometry"] = {"type": "Polygon", "coordinates": [[[x, y], [x + 0.01, y],
-                                                             [x, y + 0.01], [x, y]]]}
+        f["geometry"] = {
+            "type": "Polygon",
+            "coordinates": [[[x, y], [x + 0.01, y], [x, y + 0.01], [x, y]]],
+        }
     bad.write_text(json.dumps(doc))
     res = cli("info", e.plan, bad)
     assert res.exit_code == 2 and "problems found:" in res.stdout
@@ -359,7 +373,7 @@ def test_bad_plan_input(c: Any, e: SimpleNamespace) -> None:
 
 
 def test_catalogue_totals(capsys: pytest.CaptureFixture[str]) -> None:
-    from catalogue import totals
+    from bad_inputs.catalogue import totals
 
     t = totals()
     with capsys.disabled():
