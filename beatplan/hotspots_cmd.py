@@ -15,25 +15,32 @@ from typing import Any
 import click
 import pandas as pd
 
-from beatplan.geo.errors import EmptyInputError, OutputExistsError, ValidationError
+from beatplan.geo.errors import EmptyInputError, OutputExistsError
 from beatplan.geo.write import write_text
 from beatplan.options import (
+    DEFAULT_HOTSPOT_METHOD,
+    HOTSPOT_METHODS,
+    boundary_option,
     crs_option,
     handle_errors,
     out_option,
     overwrite_option,
+    parse_months,
     parse_share,
     parse_shares,
+    parse_types,
+    pick_area,
+    plan_layers,
+    read_areas,
+    read_layer,
 )
 
 __all__ = ["command"]
 
 log = logging.getLogger("beatplan")
 
-_METHODS = ("spots", "gistar", "kde", "dbscan", "hdbscan")
-#: The library's default method (beatplan.hotspots.registry.DEFAULT_METHOD; a test keeps them
-#: equal), named here so that ``--help`` does not load the analysis packages.
-DEFAULT_METHOD = "spots"
+_METHODS = HOTSPOT_METHODS
+DEFAULT_METHOD = DEFAULT_HOTSPOT_METHOD
 
 
 class _HotspotsGroup(click.Group):
@@ -60,23 +67,9 @@ def command() -> None:
     """Find crime hotspots, or backtest the methods."""
 
 
-def _layer_option(name: str, help: str) -> Any:
-    """Return an option naming a polygon layer file (read with ``beatplan.geo.read_boundaries``)."""
-    return click.option(name, type=click.Path(path_type=Path), default=None, help=help)
-
-
-def _read_study_area(path: Path | None) -> Any:
-    """Read ``--study-area``: a plan folder or GeoPackage (its force), else a layer file."""
-    if path is None:
-        return None
-    from beatplan.boundaries.outputs import read_plan
-    from beatplan.geo import read_boundaries
-    from beatplan.geo.errors import InputFormatError
-
-    try:
-        return read_plan(path)
-    except InputFormatError:
-        return read_boundaries(path)
+def _study_area(src: Any, crs: str | None) -> Any:
+    """Read ``--study-area``: a plan (folder or GeoPackage) gives its force layer, else a layer."""
+    return None if src is None else read_layer(src, role="force", crs=crs)
 
 
 def _refuse_existing(out: Path | None, overwrite: bool) -> None:
@@ -102,21 +95,6 @@ def _read_incidents(paths: tuple[Path, ...], crs: str | None) -> Any:
     return inc
 
 
-def _months(text: str | None) -> Any:
-    if text is None:
-        return None
-    for sep in ("..", ":"):
-        if sep in text:
-            lo, hi = text.split(sep, 1)
-            return (lo.strip(), hi.strip())
-    return text.strip()
-
-
-def _types(values: tuple[str, ...]) -> list[str] | None:
-    out = [t.strip() for v in values for t in v.split(";") if t.strip()]
-    return out or None
-
-
 @command.command("find")
 @click.argument("incidents", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
@@ -133,10 +111,11 @@ def _types(values: tuple[str, ...]) -> list[str] | None:
     help="Hotspots covering at most this share of the study area: 0.005 or 0.5%.",
 )
 @click.option("--top", type=int, default=None, help="Keep the N first-ranked hotspots.")
-@_layer_option(
+@boundary_option(
     "--study-area",
-    "The force area (a boundary file, or a plan: its force layer). Default: derived from the "
-    "incidents; incidents outside it are counted and left out.",
+    default=None,
+    help="The force area (FILE[:LAYER][:id=COL][:name=COL], or a plan: its force layer). "
+    "Default: derived from the incidents; incidents outside it are counted and left out.",
 )
 @click.option(
     "--since",
@@ -156,12 +135,17 @@ def _types(values: tuple[str, ...]) -> list[str] | None:
     metavar="TYPE",
     help="Crime types to keep (repeat, or separate with ';').",
 )
-@_layer_option("--boundaries", "Wards/beats/NPAs: each hotspot is named by the areas it lies in.")
+@boundary_option(
+    "--boundaries",
+    default=None,
+    help="Wards/beats/NPAs (FILE[:LAYER][:id=COL][:name=COL]), or a plan: each hotspot is "
+    "named by the areas it lies in.",
+)
 @click.option(
     "--area-id",
     default=None,
     metavar="ID",
-    help="Only the boundary feature with this id (e.g. one beat).",
+    help="Only the area with this id or name, at any level (e.g. one beat).",
 )
 @click.option("--cell", type=float, default=None, help="Grid cell in metres (gistar, kde).")
 @click.option("--band", type=float, default=None, help="Gi* distance band in metres.")
@@ -199,11 +183,11 @@ def find_cmd(
     method: str | None,
     coverage: str | None,
     top: int | None,
-    study_area: Path | None,
+    study_area: Any,
     since: str | None,
     months: str | None,
     types: tuple[str, ...],
-    boundaries: Path | None,
+    boundaries: Any,
     area_id: str | None,
     cell: float | None,
     band: float | None,
@@ -221,7 +205,7 @@ def find_cmd(
     overwrite: bool,
 ) -> None:
     """Find hotspots in INCIDENTS (files, folders or globs), print them ranked, write --out."""
-    from beatplan.geo import read_boundaries, write_layers
+    from beatplan.geo import write_layers
     from beatplan.hotspots import find_hotspots
 
     _refuse_existing(out, overwrite)
@@ -229,16 +213,10 @@ def find_cmd(
     bnd = None
     area = None
     if boundaries is not None:
-        bnd = read_boundaries(boundaries)
+        bnd = read_areas(boundaries, crs=crs)
         if area_id is not None:
-            chosen = bnd[bnd["id"].astype(str) == area_id]
-            if chosen.empty:
-                ids = ", ".join(map(str, bnd["id"].head(20)))
-                raise ValidationError(
-                    str(boundaries),
-                    [f"--area-id {area_id!r} is not an id in the file; ids include: {ids}"],
-                )
-            area = chosen
+            area = pick_area(bnd, area_id, inc.crs)
+        bnd = plan_layers(bnd)  # a plan: every level's layer
     elif area_id is not None:
         raise click.UsageError("--area-id needs --boundaries")
     bw: Any = bandwidth
@@ -259,8 +237,8 @@ def find_cmd(
     if method is not None:
         options["method"] = method
     hs = find_hotspots(
-        inc, since=since, months=_months(months), types=_types(types), area=area,
-        study_area=_read_study_area(study_area), coverage=None if coverage is None else
+        inc, since=since, months=parse_months(months), types=parse_types(types), area=area,
+        study_area=_study_area(study_area, crs), coverage=None if coverage is None else
         parse_share(coverage), top=top, boundaries=bnd, min_incidents=min_incidents, **options,
     )  # fmt: skip
     click.echo(_summary(hs))
@@ -347,10 +325,11 @@ def _table(hs: Any, n: int) -> str:
     help="Shares of the study area, comma-separated: 0.001,0.005 or 0.1%,0.5%. map: passed "
     "to find (default: each method's own); cells: scored at (default 0.5%,1%,3%).",
 )
-@_layer_option(
+@boundary_option(
     "--study-area",
-    "The force area (a boundary file, or a plan: its force layer). Default: derived from the "
-    "incidents, robust to stray far-away points.",
+    default=None,
+    help="The force area (FILE[:LAYER][:id=COL][:name=COL], or a plan: its force layer). "
+    "Default: derived from the incidents, robust to stray far-away points.",
 )
 @click.option("--cell", type=float, default=None, help="cells: the methods' grid (metres).")
 @click.option(
@@ -378,7 +357,7 @@ def backtest_cmd(
     train_months: int,
     test_months: int,
     coverage: str | None,
-    study_area: Path | None,
+    study_area: Any,
     cell: float | None,
     rank: str | None,
     halflife: str | None,
@@ -398,7 +377,7 @@ def backtest_cmd(
     )
     table = backtest(
         inc, chosen, mode=mode, train_months=train_months, test_months=test_months,
-        coverage=shares, study_area=_read_study_area(study_area), cell=cell, rank=rank,
+        coverage=shares, study_area=_study_area(study_area, crs), cell=cell, rank=rank,
         halflife=halflife, step=step,
     )  # fmt: skip
     if table.empty:

@@ -163,6 +163,9 @@ def test_find_coverage_top_and_study_area(sample, tmp_path):
 
 def test_the_default_method_named_in_the_cli_is_the_library_default():
     from beatplan.hotspots import DEFAULT_METHOD
+    from beatplan.hotspots.registry import METHODS
     from beatplan.hotspots_cmd import DEFAULT_METHOD as CLI_DEFAULT
+    from beatplan.options import HOTSPOT_METHODS
 
     assert CLI_DEFAULT == DEFAULT_METHOD
+    assert set(HOTSPOT_METHODS) == set(METHODS)

@@ -303,3 +303,11 @@ def test_top_and_the_title_say_coverage_and_what_the_backtest_found() -> None:
     html = briefing_map(pts, hs, _layers(), tiles=None, backtest=table).get_root().render()
     assert f"such hotspots held {held:.0%} of the next month" in html
     assert "mean of 1 month" in html
+
+
+def test_progress_bar_only_when_asked(capfd) -> None:
+    briefing_map(_incidents(), _hotspots(), _layers(), since=None, tiles=None, progress=True)
+    err = capfd.readouterr().err
+    assert "briefing map:" in err and "/5 " in err
+    briefing_map(_incidents(), _hotspots(), _layers(), since=None, tiles=None)
+    assert capfd.readouterr().err == ""  # not a terminal, and too few incidents
