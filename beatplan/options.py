@@ -325,8 +325,16 @@ def _read(src: BoundarySource, crs: str | None) -> gpd.GeoDataFrame:
 
     path, id_col, name_col = src.path, src.id_col, src.name_col
     if src.layer is not None and is_plan(BoundarySource(path)):
+        import pyogrio
+
         path = path / GPKG_NAME if path.is_dir() else path
-        id_col, name_col = id_col or "id", name_col or "name"
+        try:
+            fields = set(pyogrio.read_info(path, layer=src.layer)["fields"])
+        except Exception:  # noqa: BLE001 - read_boundaries reports a missing layer properly
+            fields = set()
+        # the plan's own id and name (its force layer has an id but no name)
+        id_col = id_col or ("id" if "id" in fields or not fields else None)
+        name_col = name_col or ("name" if "name" in fields or not fields else None)
     return read_boundaries(path, layer=src.layer, id_col=id_col, name_col=name_col, crs=crs)
 
 

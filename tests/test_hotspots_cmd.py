@@ -161,6 +161,23 @@ def test_find_coverage_top_and_study_area(sample, tmp_path):
     assert bad.exit_code == 2 and "5%" in bad.output
 
 
+def test_study_area_a_plan_folder_or_its_force_layer(tmp_path):
+    """--study-area takes a plan folder (its force layer), as --boundaries does."""
+    from harness.server import sample_plan
+
+    plan, crime = sample_plan(tmp_path)
+    res = run([str(crime), "--study-area", str(plan), "--out", str(tmp_path / "p.gpkg")])
+    assert res.exit_code == 0, res.output
+    force = pyogrio.read_dataframe(plan / "boundaries.gpkg", layer="force")
+    assert f"study area: {force.area.sum() / 1e6:,.1f} km²" in res.output
+    assert "given (a layer: 1 feature)" in res.output
+    layer = run([str(crime), "--study-area", f"{plan}:force", "--out", str(tmp_path / "f.gpkg")])
+    assert layer.exit_code == 0, layer.output
+    assert f"study area: {force.area.sum() / 1e6:,.1f} km²" in layer.output
+    bad = run([str(crime), "--study-area", f"{plan}:nolayer", "--out", str(tmp_path / "n.gpkg")])
+    assert bad.exit_code == 2 and "Traceback" not in bad.output
+
+
 def test_the_default_method_named_in_the_cli_is_the_library_default():
     from beatplan.hotspots import DEFAULT_METHOD
     from beatplan.hotspots.registry import METHODS
