@@ -37,7 +37,7 @@ COLUMNS = ["test_start", "hotspots", "median_ha", "p90_ha", "coverage", "hit_rat
 def nottingham(root: Path) -> tuple[object, gpd.GeoDataFrame]:
     """Nottingham's 2022 burglary and robbery (police.uk, 2,350 rows) and its 20 wards."""
     folder = root / "nottingham"
-    inc = read_incidents([folder / "nottingham_burglary.csv.gz", folder / "nottingham_robbery.csv.gz"])
+    inc = read_incidents([folder / f"nottingham_{kind}.csv.gz" for kind in ("burglary", "robbery")])
     wards = gpd.read_file(folder / "nottingham_wards.gpkg")
     return inc, wards.to_crs(inc.crs)
 
