@@ -199,8 +199,13 @@ def test_leicestershire_default_beats_the_naive_baseline_from_the_written_polygo
         pai = hits / n / share
         naive = ranked_hits(cells.counts(xy[train & inside]), cells.counts(xy[test]),
                             cells.area, share * sa.area_m2) / n / share  # fmt: skip
-        rows.append((months[k], len(back), share, pai, naive))
-    table = pd.DataFrame(rows, columns=["test", "hotspots", "coverage", "pai", "naive"])
+        # the 50 busiest training locations all lie in the written polygons
+        unique, counts = np.unique(xy[train & inside], axis=0, return_counts=True)
+        top = unique[np.argsort(-counts, kind="stable")[:50]]
+        busiest = int(shapely.intersects_xy(union, top[:, 0], top[:, 1]).sum())
+        rows.append((months[k], len(back), share, pai, naive, busiest))
+    table = pd.DataFrame(rows, columns=["test", "hotspots", "coverage", "pai", "naive", "busiest"])
     assert len(table) == 9
     assert (table["pai"] > table["naive"]).all(), table.to_string()
+    assert (table["busiest"] == 50).all(), table.to_string()
     assert (table["coverage"] < 0.005).all()  # compact: well under half a per cent of the force
