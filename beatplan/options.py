@@ -59,6 +59,7 @@ __all__ = [
     "plan_layers",
     "read_areas",
     "read_layer",
+    "share_of",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -439,23 +440,44 @@ def notes_once() -> Iterator[set[str]]:
                 logging.getLogger(record.name).handle(record)
 
 
-def parse_share(text: str, what: str = "--coverage") -> float:
-    """Parse a share of the area, ``0.005`` or ``0.5%``; refuse a bare number above 0.2."""
+def share_of(text: str) -> float:
+    """Read a share of the area, ``0.005`` or ``0.5%``; refuse a bare number above 0.2.
+
+    Shared by the command line (``--coverage``) and the service (``coverage=``).
+
+    Raises
+    ------
+    OptionError
+        Not a number, a bare number above 0.2 (a likely percent), or not in (0, 1].
+
+    Examples
+    --------
+    >>> share_of("0.005"), share_of(" 0.5% ")
+    (0.005, 0.005)
+    """
+    from beatplan.geo.errors import OptionError
+
     t = text.strip()
     try:
         value = float(t[:-1]) / 100 if t.endswith("%") else float(t)
     except ValueError as exc:
-        raise click.BadParameter(f"{text!r}: give a share (0.005) or a percent (0.5%)",
-                                 param_hint=what) from exc  # fmt: skip
+        raise OptionError(f"{text!r}: give a share (0.005) or a percent (0.5%)") from exc
     if not t.endswith("%") and value > 0.2:
-        raise click.BadParameter(
+        raise OptionError(
             f"{text!r} would cover {value:.0%} of the area: give a share (0.005) or a percent "
-            f"with % ({t}%)",
-            param_hint=what,
+            f"with % ({t}%)"
         )
-    if not 0 < value <= 1:
-        raise click.BadParameter(f"{text!r}: a share above 0 and at most 1", param_hint=what)
+    if not (0 < value <= 1):  # NaN too
+        raise OptionError(f"{text!r}: a share above 0 and at most 1")
     return value
+
+
+def parse_share(text: str, what: str = "--coverage") -> float:
+    """Parse a share of the area for an option (see :func:`share_of`)."""
+    try:
+        return share_of(text)
+    except BeatplanError as exc:
+        raise click.BadParameter(str(exc), param_hint=what) from exc
 
 
 def parse_shares(text: str | None, what: str = "--coverage") -> list[float] | None:

@@ -41,7 +41,9 @@ BAD_PARAMS = [
     ("/api/demand?level=county", "level", "level='county' is not a valid choice"),
     ("/api/demand?level=beat&weights=heavy", "weights", "is not a valid choice"),
     ("/maps/briefing?method=magic", "method", "is not a valid choice"),
-    ("/api/hotspots?coverage=lots", "coverage", "expected a number"),
+    ("/api/hotspots?coverage=lots", "coverage", "give a share (0.005) or a percent (0.5%)"),
+    ("/api/hotspots?coverage=5", "coverage", "give a share (0.005) or a percent with % (5%)"),
+    ("/api/hotspots?coverage=nan", "coverage", "a share above 0 and at most 1"),
     ("/api/hotspots?since=" + "9" * 101, "since", "longer than 100 characters"),
     ("/api/hotspots?since=%00", "since", "control characters"),
 ]
@@ -80,6 +82,17 @@ def test_package_errors_carry_the_command_lines_message(server, tokens, plan_a, 
     assert since == cli_since
     assert area == cli_area
     assert month == cli_month
+
+
+def test_coverage_is_a_share_or_a_percent(server, tokens):
+    """coverage= reads as the command line's --coverage: 0.001 and 0.1% are the same map."""
+    h = bearer(tokens.full)
+    with httpx.Client(base_url=server.base, timeout=60) as c:
+        share = c.get("/api/hotspots?since=3M&coverage=0.001", headers=h)
+        percent = c.get("/api/hotspots?since=3M&coverage=0.1%25", headers=h)
+    assert share.status_code == percent.status_code == 200, (share.text, percent.text)
+    assert share.json()["features"] == percent.json()["features"]
+    assert len(share.json()["features"]) >= 1
 
 
 def test_oversized_and_malformed_bodies(server, tokens):

@@ -1,6 +1,7 @@
 """``/api/hotspots`` and ``/api/demand``: the packages' results for an area and a period.
 
-``GET /api/hotspots?area=&since=&coverage=`` runs :func:`beatplan.hotspots.find_hotspots` on
+``GET /api/hotspots?area=&since=&coverage=`` (a share, ``0.005``, or a percent, ``0.5%``, as the
+command line's ``--coverage``) runs :func:`beatplan.hotspots.find_hotspots` on
 the incidents of the area (every option not given keeps that function's default) and answers
 the ranked hotspot polygons as GeoJSON with their attributes. ``GET /api/demand?level=&since=``
 answers incidents (and harm-weighted demand with ``weights=harm``) per area of a level, from
@@ -18,7 +19,8 @@ import pandas as pd
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from beatplan.options import parse_months, parse_types
+from beatplan.geo.errors import BeatplanError
+from beatplan.options import parse_months, parse_types, share_of
 from beatplan.service.deps import SnapshotDep, ViewDep, app_state, json_response, resolve_area
 from beatplan.service.params import choice, query
 from beatplan.service.problems import Problem, bad_param
@@ -38,9 +40,9 @@ def _coverage(params: dict[str, str]) -> float | None:
     if text is None:
         return None
     try:
-        return float(text)
-    except ValueError as exc:
-        raise bad_param("coverage", f"coverage: expected a number, found {text!r}") from exc
+        return share_of(text)
+    except BeatplanError as exc:
+        raise bad_param("coverage", f"coverage: {exc}") from exc
 
 
 def _area_series(snap: Snapshot, area: Area | None) -> gpd.GeoSeries | None:
