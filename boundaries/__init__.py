@@ -32,6 +32,7 @@ from beatplan.boundaries.demand import (
     level_demand,
     locate_xy,
 )
+from beatplan.boundaries.design import Design, PriorityArea, design, priority_area
 from beatplan.boundaries.hierarchy import DEFAULT_LEVELS, Nesting, build_layers, nest, ward_table
 from beatplan.boundaries.outputs import read_plan, write_plan
 from beatplan.boundaries.plan import BoundaryPlan
@@ -48,7 +49,9 @@ __all__ = [
     "BoundaryPlan",
     "CheckReport",
     "ContiguityFix",
+    "Design",
     "Nesting",
+    "PriorityArea",
     "Problem",
     "Realignment",
     "Reorganisation",
@@ -64,6 +67,7 @@ __all__ = [
     "check_nesting",
     "check_unions",
     "count_points",
+    "design",
     "dissolve_duplicates",
     "fix_contiguity",
     "incident_weights",
@@ -72,6 +76,7 @@ __all__ = [
     "locate_xy",
     "nest",
     "parse_spec",
+    "priority_area",
     "read_plan",
     "realign",
     "reorganise",

@@ -57,6 +57,7 @@ __all__ = [
     "PLAN_FORMATS",
     "GPKG_NAME",
     "layer_name",
+    "md_table",
     "read_plan",
     "write_plan",
 ]
@@ -181,6 +182,10 @@ def _md_table(frame: pd.DataFrame, columns: Mapping[str, str]) -> list[str]:
     for row in frame[cols].itertuples(index=False):
         lines.append("| " + " | ".join(_md_escape(v) for v in row) + " |")
     return lines + [""]
+
+
+#: A Markdown table of some columns of a frame (shared with the design report).
+md_table = _md_table
 
 
 def _fmt_num(v: Any, places: int = 0) -> str:
@@ -449,7 +454,9 @@ def write_plan(
         raise OutputExistsError(f"{out}: exists and is not a folder; give a folder for the plan")
     layers = _layers_to_write(plan)
     vector = {f: out / f"{_STEM}{PLAN_FORMATS[f]}" for f in fmts}
+    extra = plan.extra_files()
     targets = _targets(out, vector, list(layers))
+    targets.update({name.replace(".", "_"): out / name for name in extra})
     _refuse_existing(out, targets, "shp" in fmts, overwrite)
     out.mkdir(parents=True, exist_ok=True)
     for path in vector.values():
@@ -465,6 +472,8 @@ def write_plan(
     for k, frame in tables.items():
         _write_text(targets[k], _csv_text(frame))
     _write_text(targets["changes_md"], _markdown(plan, files))
+    for name, text in extra.items():
+        _write_text(targets[name.replace(".", "_")], text)
     manifest = json.dumps(_jsonable(_manifest(plan, layers, files)), indent=2, ensure_ascii=False)
     _write_text(targets["plan"], manifest + "\n")
     log.info("wrote the plan (%d files) to %s", len(targets), out)
