@@ -56,10 +56,8 @@ def design_tables(
     wid = new[ward_id].astype(str).to_numpy(dtype=object)
     area = np.asarray(shapely.area(np.asarray(new.geometry.values, dtype=object)), dtype=float)
     common = [x for x in levels if cur is not None and x in cur.columns]
-    moved_by = {
-        x: cur[x].astype(str).to_numpy(dtype=object) != new[x].astype(str).to_numpy(dtype=object)
-        for x in common
-    }
+    old = {x: cur[x].astype("string").to_numpy() for x in common} if cur is not None else {}
+    moved_by = {x: old[x].astype(str) != new[x].astype(str).to_numpy(dtype=object) for x in common}
     moved = np.logical_or.reduce(list(moved_by.values())) if moved_by else None
     report = _report(new, levels, layers, results, ids, dem, moved_by, tolerance)
     out_layers = _layers(layers, levels, report, counts, dem)
@@ -85,7 +83,7 @@ def design_tables(
         crosswalk["name"] = new["name"].astype("string").to_numpy()
     for x in levels:
         if x in common:
-            crosswalk[f"{x}_old"] = cur[x].astype("string").to_numpy()
+            crosswalk[f"{x}_old"] = old[x]
         crosswalk[x] = new[x].astype("string").to_numpy()
     if moved_by:
         crosswalk["changed"] = pd.array(
@@ -312,7 +310,7 @@ def _review(
     """Wards a human should look at: heavy wards standing alone, wards linked across a gap."""
     rows = []
     warnings = []
-    pos = pd.Series(np.arange(len(wid)), index=wid)
+    pos = {str(w): t for t, w in enumerate(wid)}
     name = new["name"].astype("string") if "name" in new.columns else None
     for r in report[report["stands_alone"]].itertuples(index=False):
         members = new.index[new[r.level].astype(str) == str(r.id)]
@@ -330,7 +328,7 @@ def _review(
             f"to the nearest ward {lk.to} ({lk.distance_m:,.0f} m away) so it joins an area"
         )
     frame = pd.DataFrame(rows, columns=["ward", "level", "area", "reason"])
-    frame.insert(1, "name", pd.array(
+    frame.insert(1, "name", pd.Series(
         [name.iloc[int(pos[w])] if name is not None else None for w in frame["ward"]],
         dtype="string"))  # fmt: skip
     for c in ("ward", "level", "area", "reason"):

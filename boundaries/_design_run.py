@@ -22,6 +22,9 @@ from beatplan.geo.errors import ValidationError
 
 __all__ = ["Level", "LevelResult", "Search", "run_levels"]
 
+#: Fresh starts at most for a unit whose best split leaves an area beyond the tolerance.
+RESTARTS = 3
+
 Count = int | Mapping[str, int]
 
 
@@ -186,10 +189,7 @@ def _solve_unit(
     d = np.bincount(codes, weights=demand[wards], minlength=n_atoms)
     cur = current.get(lv.name)
     cur_atoms = _atom_codes(cur[wards], codes, demand[wards]) if cur is not None else None
-    p = Partitioner(
-        k, tolerance=search.tolerance, keep=search.keep, compact=search.compact,
-        seed=np.random.default_rng(seed),
-    ).fit(sub, d, cur_atoms)  # fmt: skip
+    p = _best_of(sub, d, k, cur_atoms, search, seed)
     base = int(labels.max()) + 1
     ward_part = p.labels_[codes]
     labels[wards] = base + ward_part
@@ -211,6 +211,29 @@ def _solve_unit(
             }
         )
     res.bounds += _bounds(sub, d, p, k, lv.name, group, region, wards, codes, atoms is None)
+
+
+def _best_of(
+    sub: Net,
+    d: np.ndarray,
+    k: int,
+    cur: np.ndarray | None,
+    search: Search,
+    seed: np.random.SeedSequence,
+) -> Partitioner:
+    """Split a unit; while some area is beyond the tolerance, try afresh (a bounded number)."""
+    best: Partitioner | None = None
+    for child in seed.spawn(RESTARTS):
+        p = Partitioner(
+            k, tolerance=search.tolerance, keep=search.keep, compact=search.compact,
+            seed=np.random.default_rng(child),
+        ).fit(sub, d, cur)  # fmt: skip
+        if best is None or p.cost_ < best.cost_:
+            best = p
+        if best.beyond_ == 0:
+            break
+    assert best is not None
+    return best
 
 
 def _atom_codes(cur: np.ndarray, codes: np.ndarray, demand: np.ndarray) -> np.ndarray:

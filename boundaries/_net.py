@@ -103,8 +103,8 @@ class Net:
         ng = int(groups.max()) + 1 if len(groups) else 0
         gi, gj = groups[self.i], groups[self.j]
         inside = gi == gj
-        perim = np.bincount(groups, weights=self.perimeter, minlength=ng)
-        perim -= 2.0 * np.bincount(gi[inside], weights=self.length[inside], minlength=ng)
+        perim = np.bincount(groups, weights=self.perimeter, minlength=ng).astype(float)
+        perim = perim - 2.0 * np.bincount(gi[inside], weights=self.length[inside], minlength=ng)
         a, b = np.minimum(gi[~inside], gj[~inside]), np.maximum(gi[~inside], gj[~inside])
         key = a * ng + b
         uk, inv = np.unique(key, return_inverse=True)

@@ -92,7 +92,7 @@ class Partitioner:
     trees : int, default 12
         Spanning trees drawn per cut.
     rounds : int, optional
-        Merge-split rounds at most; default ``4 * k`` (at least 20).
+        Merge-split rounds at most; default ``4 * k`` (at least 40).
 
     Attributes
     ----------
@@ -139,9 +139,9 @@ class Partitioner:
         self.cur_ = np.asarray(current, dtype=np.int64) if current is not None else np.full(n, -1)
         self.with_current_ = current is not None
         if k >= n:
-            self.labels_ = np.arange(n, dtype=np.int64)
-            self.ident_ = np.full(n, -1, dtype=np.int64)
-            self._start(self.labels_, self._idents(self.labels_))
+            labels = np.arange(n, dtype=np.int64)
+            self._start(labels, self._idents(labels))
+            self._finish()
             return self
         if self.with_current_:
             labels, ident = self._from_current()
@@ -151,9 +151,17 @@ class Partitioner:
         self._start(labels, ident)
         self._stand_alone()
         self._improve()
+        self._finish()
+        return self
+
+    def _finish(self) -> None:
+        """Set the results: labels, idents, cost and how far beyond the tolerance."""
         self.labels_ = self.lab_.copy()
         self.ident_ = np.asarray(self.parts_.ident, dtype=np.int64)
-        return self
+        self.cost_ = self.cost()
+        dev = np.abs(self._devs())
+        frozen = np.asarray(self.frozen_)
+        self.beyond_ = float(np.maximum(0.0, dev[~frozen] - self.tolerance).sum())
 
     # ------------------------------------------------------------------ cost
     def _term(self, demand: float, area: float, perim: float) -> float:
@@ -207,8 +215,10 @@ class Partitioner:
         net = self.net_
         k = int(labels.max()) + 1
         inside = labels[net.i] == labels[net.j]
-        perim = np.bincount(labels, weights=net.perimeter, minlength=k)
-        perim -= 2.0 * np.bincount(labels[net.i[inside]], weights=net.length[inside], minlength=k)
+        perim = np.bincount(labels, weights=net.perimeter, minlength=k).astype(float)
+        perim = perim - 2.0 * np.bincount(
+            labels[net.i[inside]], weights=net.length[inside], minlength=k
+        )
         self.lab_ = labels.astype(np.int64).copy()
         members: list[set[int]] = [set() for _ in range(k)]
         for v, a in enumerate(self.lab_.tolist()):
@@ -270,7 +280,10 @@ class Partitioner:
         return order, pred
 
     def _cut(self, nodes: np.ndarray, k1: int, k2: int) -> np.ndarray:
-        """Cut ``nodes`` in two connected sides for ``k1`` and ``k2`` parts; side 1's mask."""
+        """Cut ``nodes`` in two connected sides for ``k1`` and ``k2`` parts; side 1's mask.
+
+        Small sets (a few dozen atoms) get four times the trees: their cuts are few and cheap.
+        """
         sub = self.net_.sub(nodes)
         w = self.eff_[nodes]
         total = float(w.sum())
@@ -278,7 +291,7 @@ class Partitioner:
         mean = total / k
         scale = math.sqrt(max(float(sub.area.sum()), _EPS))
         best: tuple[float, np.ndarray] | None = None
-        for _ in range(self.trees):
+        for _ in range(self.trees * (4 if sub.n <= 40 else 1)):
             order, pred = self._tree(sub)
             if len(order) < sub.n:  # not connected: cannot happen for a linked net
                 continue
@@ -398,7 +411,7 @@ class Partitioner:
 
     # ------------------------------------------------------------------ improve
     def _improve(self) -> None:
-        rounds = self.rounds if self.rounds is not None else max(20, 4 * self.k)
+        rounds = self.rounds if self.rounds is not None else max(40, 4 * self.k)
         self._sweep()
         stale: set[tuple[int, int]] = set()
         for _ in range(rounds):

@@ -418,7 +418,9 @@ def _regions_of(
     if polys.crs is None:
         raise GeometryError("within: the polygons have no CRS; set one with .set_crs(...)")
     p = polys.to_crs(table.crs)
-    text = [c for c in p.columns if c != p.geometry.name and p[c].dtype == object]
+    text = [
+        c for c in p.columns if c != p.geometry.name and pd.api.types.is_string_dtype(p[c].dtype)
+    ]
     id_col = "id" if "id" in p.columns else (text[0] if text else None)
     ids = as_ids(p[id_col]).to_numpy(dtype=object) if id_col else np.array(
         [str(i) for i in range(len(p))], dtype=object)  # fmt: skip
@@ -774,12 +776,12 @@ def _infeasible(plan: Design) -> list[str]:
     bad = rep[~rep["within_tolerance"] & ~rep["stands_alone"]]
     lines = []
     for (level, group), sub in bad.groupby(["level", "group"], sort=False):
-        worst = sub.loc[sub["deviation_pct"].abs().idxmax()]
+        worst = sub.iloc[int(np.argmax(sub["deviation_pct"].abs().to_numpy()))]
         b = plan.bound[(plan.bound["level"] == level) & (plan.bound["group"] == group)]
         b = b[b["kind"] != "stands alone"]
         where = str(group)
         if len(b) and float(b["bound_pct"].max()) > 100 * plan.tolerance:
-            t = b.loc[b["bound_pct"].idxmax()]
+            t = b.iloc[int(np.argmax(b["bound_pct"].to_numpy()))]
             lines.append(
                 f"{level}s in {where}: the tolerance ±{100 * plan.tolerance:g}% is below what the "
                 f"ward lines allow: ward {t['ward']} ({t['kind']}, demand {t['demand']:,.1f} "
