@@ -320,7 +320,7 @@ def _review(
                      "its group's mean (the lower bound the ward lines impose)"))  # fmt: skip
     for lk in links.itertuples(index=False):
         x = levels[0]
-        rows.append((str(lk.ward), x, str(new[x].iloc[int(pos[lk.ward])]),
+        rows.append((str(lk.ward), x, str(new[x].iloc[int(pos[str(lk.ward)])]),
                      f"island: shares no boundary with the rest; linked to ward {lk.to} "
                      f"({lk.distance_m:,.0f} m away)"))  # fmt: skip
         warnings.append(

@@ -273,6 +273,8 @@ def _add_demand(
     colours = class_colours(k)
     mean = float(np.nanmean(v)) if np.isfinite(v).any() else np.nan
     dev = (v - mean) / mean * 100 if mean else v * np.nan
+    if "deviation_pct" in lay.columns and lay["deviation_pct"].notna().any():
+        dev = lay["deviation_pct"].astype(float)  # a design's: from its group's mean
     tip = _area_tips(lay, level, names) + html_rows(
         [
             ("Demand", v.round(1).astype(str)),
