@@ -80,8 +80,9 @@ def run_all(name: str, wards: gpd.GeoDataFrame, demand: np.ndarray, k: int, **kw
         prop = lambda p: recom(p, "_d", ideal, 0.05, node_repeats=2)  # noqa: E731
         chain = MarkovChain(prop, [within_percent_of_ideal_population(part, 0.05)],
                             always_accept, part, total_steps=200)  # fmt: skip
-        for last in chain:
-            pass
+        last = part
+        for step in chain:
+            last = step
         labels = np.array([last.assignment[i] for i in range(len(w))])
         rows["GerryChain ReCom (200 steps from design)"] = {
             **figures(wards, labels, demand), "s": time.perf_counter() - t}  # fmt: skip
