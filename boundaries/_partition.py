@@ -30,9 +30,10 @@ from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, csc_matrix, csr_matrix
 from scipy.sparse.csgraph import depth_first_order, minimum_spanning_tree
 
+from beatplan.boundaries._exact import Sets, best_cover, connected_sets
 from beatplan.boundaries._net import Net
 
 __all__ = ["Partitioner", "heavy_atoms"]
@@ -40,6 +41,24 @@ __all__ = ["Partitioner", "heavy_atoms"]
 #: Weight of demand beyond the tolerance against every other term of the cost.
 _BEYOND = 1000.0
 _EPS = 1e-9
+#: Exact polish: parts of at most this many atoms on average are re-split exactly.
+_EXACT_PER_PART = 10
+#: The most candidate areas enumerated for a whole unit, and for one neighbourhood.
+_WHOLE_SETS = 150_000
+_LNS_SETS = 4_000
+#: Steps of the descent on the largest deviation per exact solve.
+_DESCENT_ROUNDS = 12
+#: Neighbourhoods: their sizes in parts, tried in turn, their most atoms, and how many
+#: chains to parts out of step the other way.
+_LNS_SIZES = (2, 3, 5, 8)
+_LNS_ATOMS = 32
+_LNS_SINKS = 4
+#: Neighbourhood solves per part at most, and rounds of the closing proof.
+_LNS_STEPS_PER_PART = {"excess": 20, "balance": 4, "cost": 3}
+#: Bounds on one neighbourhood's solve: branch-and-bound nodes, and seconds (a safety net).
+_LNS_NODES = 500
+_LNS_SECONDS = 3.0
+_PROOF_ROUNDS = 1
 
 
 def heavy_atoms(demand: np.ndarray, k: int, tolerance: float) -> tuple[np.ndarray, float]:
@@ -138,6 +157,9 @@ class Partitioner:
         self.scale_ = max(self.mean_, _EPS)
         self.cur_ = np.asarray(current, dtype=np.int64) if current is not None else np.full(n, -1)
         self.with_current_ = current is not None
+        self.bound_, self.bound_kind_, self.bound_atom_ = 0.0, "", -1
+        self.optimal_ = False
+        self.goal_ = self.tolerance  # demand beyond this costs; raised to a proven floor
         if k >= n:
             labels = np.arange(n, dtype=np.int64)
             self._start(labels, self._idents(labels))
@@ -151,6 +173,7 @@ class Partitioner:
         self._start(labels, ident)
         self._stand_alone()
         self._improve()
+        self._polish()
         self._finish()
         return self
 
@@ -168,7 +191,7 @@ class Partitioner:
         """Return the cost of one part: demand beyond the tolerance, deviation, compactness."""
         dev = demand / self.scale_ - 1.0
         tol = self.tolerance
-        beyond = max(0.0, abs(dev) - tol) / tol
+        beyond = max(0.0, abs(dev) - self.goal_) / tol
         shape = perim / (2.0 * math.sqrt(math.pi * area)) - 1.0 if area > 0 else 0.0
         return _BEYOND * beyond + (dev / tol) ** 2 + self.compact * shape
 
@@ -232,6 +255,7 @@ class Partitioner:
         )
         self.graph_ = net.graph()
         self.frozen_ = [False] * k
+        self.version_ = [0] * k
         self.cut_: dict[int, set[int]] = {}
 
     def _articulation(self, a: int) -> set[int]:
@@ -267,6 +291,8 @@ class Partitioner:
         self.lab_[v] = b
         self.cut_.pop(a, None)
         self.cut_.pop(b, None)
+        self.version_[a] += 1
+        self.version_[b] += 1
 
     # ------------------------------------------------------------------ start
     def _tree(self, sub: Net) -> tuple[np.ndarray, np.ndarray]:
@@ -411,7 +437,9 @@ class Partitioner:
 
     # ------------------------------------------------------------------ improve
     def _improve(self) -> None:
-        rounds = self.rounds if self.rounds is not None else max(40, 4 * self.k)
+        small = self.net_.n / max(self.k, 1) <= _EXACT_PER_PART  # the exact polish follows
+        rounds = self.rounds if self.rounds is not None else (
+            self.k if small else max(40, 4 * self.k))  # fmt: skip
         self._sweep()
         stale: set[tuple[int, int]] = set()
         for _ in range(rounds):
@@ -548,6 +576,365 @@ class Partitioner:
             p.perim[x] = float(sub.perimeter[m].sum() - 2.0 * sub.length[inside].sum())
             p.members[x] = set(nodes[m].tolist())
             self.cut_.pop(x, None)
+            self.version_[x] += 1
+
+    # ------------------------------------------------------------------ exact polish
+    def _polish(self) -> None:
+        """Improve the plan by exact set partitioning: the whole unit, else neighbourhoods.
+
+        Parts of a few atoms each are re-split exactly (:mod:`._exact`). First the floor: the
+        closest to the mean each atom's best connected area comes, a bound no plan beats; the
+        search then aims at it (demand beyond ``max(tolerance, floor)`` is what costs). The
+        whole unit is solved at once when its candidate areas are few enough, which proves the
+        best balance the ward lines allow; else, repeatedly, neighbourhoods of parts are
+        re-split exactly (a large-neighbourhood search), then the whole unit is asked for a
+        plan better than the one reached (a proof when there is none). Parts of many atoms
+        are left to the spanning trees.
+        """
+        light = [a for a in range(len(self.parts_.demand)) if not self.frozen_[a]]
+        if len(light) < 2:
+            return
+        n_light = sum(len(self.parts_.members[a]) for a in light)
+        if n_light / len(light) > _EXACT_PER_PART:
+            return
+        self._ward_floor(light)
+        self.goal_ = max(self.tolerance, self.bound_)
+        whole = self._solve_group(light, limit=_WHOLE_SETS, whole=True)
+        if whole == "too big" or not self.optimal_:
+            self._lns()
+            if self._worst() > self.goal_ * (1.0 + 1e-9):
+                self._prove(light)
+        self.optimal_ |= self._worst() <= self.bound_ * (1.0 + 1e-9) + 1e-12
+        self.goal_ = self.tolerance
+
+    def _worst(self, parts: list[int] | None = None) -> float:
+        """Return the largest |deviation| among ``parts`` (default: every part not frozen)."""
+        dev = np.abs(self._devs())
+        frozen = np.asarray(self.frozen_)
+        return float(dev[~frozen].max() if parts is None else dev[parts].max())
+
+    def _raise_bound(self, value: float, kind: str, atom: int = -1) -> None:
+        if value > self.bound_ + _EPS:
+            self.bound_, self.bound_kind_, self.bound_atom_ = float(value), kind, int(atom)
+
+    def _ward_floor(self, light: list[int]) -> None:
+        """The bound from each atom's best area: the closest to the mean that any connected set
+        holding it comes (every connected set enumerated, in widening bands)."""
+        nodes = np.array(sorted(set().union(*(self.parts_.members[a] for a in light))))
+        band = self.tolerance
+        while True:
+            sets = self._sets(nodes, band, _WHOLE_SETS)
+            if sets is None:
+                return
+            dev = np.abs(sets.demand / self.scale_ - 1.0)
+            best = np.full(self.net_.n, np.inf)
+            owner = np.repeat(np.arange(len(sets)), np.diff(sets.ptr))
+            np.minimum.at(best, sets.idx, dev[owner])
+            best = best[nodes]
+            t = int(np.argmax(best))
+            if np.isfinite(best[t]):
+                self._raise_bound(float(best[t]), "ward's best area", int(nodes[t]))
+                return
+            self._raise_bound(band, "ward's best area", int(nodes[t]))  # beyond the band
+            if band >= 1.0:
+                return
+            band = min(1.0, 2.0 * band)
+
+    def _sets(self, nodes: np.ndarray, band: float, limit: int) -> Sets | None:
+        band = band * (1.0 + 1e-9) + 1e-12
+        lo, hi = self.scale_ * (1.0 - band), self.scale_ * (1.0 + band)
+        adj = [nbrs for nbrs, _ in self.nb_]
+        return connected_sets(adj, self.eff_, lo, hi, nodes=nodes, limit=limit)
+
+    def _columns(
+        self, sets: Sets, nodes: np.ndarray, parts: list[int], *, full: bool = True
+    ) -> tuple[csc_matrix, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Columns for the solver: (incidence, set of each, current area it continues, |dev|, cost).
+
+        With a current plan each set appears once per current area it could continue (those of
+        ``parts`` and those no part continues; with ``full=False`` only the one it overlaps
+        most) and once as a new area; its cost adds the demand it moves.
+        """
+        net = self.net_
+        n_sets = len(sets)
+        pos = np.full(net.n, -1, dtype=np.int64)
+        pos[nodes] = np.arange(len(nodes))
+        owner = np.repeat(np.arange(n_sets), np.diff(sets.ptr))
+        inc = csr_matrix(
+            (np.ones(len(sets.idx)), (owner, pos[sets.idx])), shape=(n_sets, len(nodes))
+        )
+        area = inc @ net.area[nodes]
+        inner = (pos[net.i] >= 0) & (pos[net.j] >= 0)
+        ei, ej = pos[net.i[inner]], pos[net.j[inner]]
+        shared = inc[:, ei].multiply(inc[:, ej]) @ net.length[inner]
+        perim = inc @ net.perimeter[nodes] - 2.0 * np.asarray(shared).ravel()
+        dev = sets.demand / self.scale_ - 1.0
+        shape = np.where(
+            area > 0, perim / (2.0 * np.sqrt(np.pi * np.maximum(area, _EPS))) - 1.0, 0.0
+        )
+        beyond = np.maximum(0.0, np.abs(dev) - self.goal_) / self.tolerance
+        term = _BEYOND * beyond + (dev / self.tolerance) ** 2 + self.compact * shape
+        which = np.arange(n_sets)
+        ident = np.full(n_sets, -1, dtype=np.int64)
+        if self.with_current_:
+            keep = max(self.keep, 1e-6)  # a whisper of keep: ids follow the current areas
+            moved = keep * sets.demand / self.scale_  # the atoms are light: eff is demand
+            cur = self.cur_[nodes]
+            used = {int(self.parts_.ident[a]) for a in range(len(self.parts_.ident))}
+            free = {int(self.parts_.ident[a]) for a in parts} | (
+                set(np.unique(self.cur_[self.cur_ >= 0]).tolist()) - used
+            )
+            ok = np.array([c in free for c in cur.tolist()], dtype=bool) & (cur >= 0)
+            if ok.any():
+                codes, inv = np.unique(cur[ok], return_inverse=True)
+                onehot = csr_matrix(
+                    (self.d_[nodes][ok] + _EPS, (np.nonzero(ok)[0], inv)),
+                    shape=(len(nodes), len(codes)),
+                )
+                over = (inc @ onehot).tocoo()
+                if not full:  # the current area each set overlaps most, and new
+                    top = np.lexsort((over.col, -over.data, over.row))
+                    first = np.r_[True, np.diff(over.row[top]) != 0]
+                    pick = top[first]
+                    over = coo_matrix((over.data[pick], (over.row[pick], over.col[pick])),
+                                      shape=over.shape)  # fmt: skip
+                which = np.r_[which, over.row]
+                ident = np.r_[ident, codes[over.col]]
+                cost = np.r_[term + moved, term[over.row] + moved[over.row]
+                             - keep * over.data / self.scale_]  # fmt: skip
+            else:
+                cost = term + moved
+        else:
+            cost = term
+        cols = inc.T.tocsc()[:, which]
+        return cols, which, ident, np.abs(dev[which]), cost
+
+    def _group_cost(self, parts: list[int], nodes: np.ndarray) -> float:
+        p = self.parts_
+        total = sum(self._term(p.demand[a], p.area[a], p.perim[a]) for a in parts)
+        if self.with_current_:
+            total += sum(self._moved(int(v), int(self.lab_[v])) for v in nodes.tolist())
+        return total
+
+    def _solve_group(
+        self, parts: list[int], *, limit: int, whole: bool = False, cap: float | None = None
+    ) -> str:
+        """Re-split ``parts`` exactly; return "better", "same" or "too big".
+
+        Balance first (``cap`` None): while some part is beyond the tolerance, ask for the
+        least-cost plan whose every part is closer to the mean than the worst one now (a descent
+        that ends on a proof that none exists: for the whole unit, that makes the worst
+        deviation reached the bound); within the tolerance, the least cost. With ``cap``, the
+        least cost with every part within ``max(tolerance, cap)``.
+        """
+        p = self.parts_
+        nodes = np.array(sorted(set().union(*(p.members[a] for a in parts))), dtype=np.int64)
+        worst = self._worst(parts)
+        tol = self.tolerance * (1.0 + 1e-9)
+        limit_band = tol if cap is None else max(tol, cap * (1.0 + 1e-9) + 1e-12)
+        balance = worst > limit_band
+        # the parts' mean deviation is a floor on their worst: no re-split goes below it
+        floor = abs(sum(p.demand[a] for a in parts) / (len(parts) * self.scale_) - 1.0)
+        if balance and floor >= worst * (1.0 - 1e-6):
+            return "same"
+        sets = self._sets(nodes, max(limit_band, worst), limit)
+        if sets is None:
+            return "too big"
+        cols, which, ident, dev, cost = self._columns(sets, nodes, parts, full=whole)
+        r = len(parts)
+        chosen: np.ndarray | None = None
+        band = limit_band if floor <= limit_band else worst * (1.0 - 1e-6)
+        old_cost = self._group_cost(parts, nodes)
+        limits = {} if whole else {"node_limit": _LNS_NODES, "time_limit": _LNS_SECONDS}
+        for _ in range(_DESCENT_ROUNDS if whole else 3):
+            inside = np.nonzero(dev <= band)[0]
+            got = best_cover(cols[:, inside], cost[inside], r,
+                             ident=ident[inside] if self.with_current_ else None,
+                             upper=None if balance else old_cost, **limits)  # fmt: skip
+            if got.found:
+                chosen = inside[got.chosen]
+                if band <= limit_band or got.status != "optimal":
+                    self.optimal_ |= whole and band <= tol and got.status == "optimal"
+                    break
+                band = float(dev[chosen].max()) * (1.0 - 1e-6)
+                continue
+            if got.status == "no better":
+                self.optimal_ |= whole
+                break
+            if got.status != "infeasible":
+                break
+            reached = worst if chosen is None else float(dev[chosen].max())
+            if band <= limit_band and balance:  # none within the band: descend from the worst
+                if whole:
+                    self._raise_bound(self.tolerance, "no plan within the tolerance")
+                band = reached * (1.0 - 1e-6)
+                continue
+            if whole:  # none closer to the mean than the best reached: it is the optimum
+                self._raise_bound(reached, "set partitioning")
+                self.optimal_ = True
+            break
+        if chosen is None:
+            return "same"
+        new_worst = float(dev[chosen].max()) if len(chosen) else np.inf
+        new_cost = float(cost[chosen].sum())
+        cheaper = new_cost < old_cost - 1e-9 * max(1.0, abs(old_cost))
+        if not (new_worst < worst - 1e-9 if balance else cheaper):
+            return "same"
+        self._adopt(parts, sets, which[chosen], ident[chosen])
+        return "better"
+
+    def _adopt(
+        self, parts: list[int], sets: Sets, chosen: np.ndarray, ident: np.ndarray
+    ) -> None:
+        """Give the chosen sets to ``parts`` (a set continuing a part's current area keeps its number)."""
+        p = self.parts_
+        order = sorted(range(len(chosen)), key=lambda t: (-int(ident[t] >= 0), int(ident[t]), t))
+        free = list(parts)
+        target: dict[int, int] = {}
+        for t in order:
+            same = [a for a in free if ident[t] >= 0 and p.ident[a] == int(ident[t])]
+            a = same[0] if same else -1
+            if a >= 0:
+                target[t] = a
+                free.remove(a)
+        for t in order:
+            if t not in target:
+                target[t] = free.pop(0)
+        net = self.net_
+        for t, a in target.items():
+            members = sets.members(int(chosen[t]))
+            self.lab_[members] = a
+        for t, a in target.items():
+            members = sets.members(int(chosen[t]))
+            sub = net.sub(members)
+            p.demand[a] = float(self.eff_[members].sum())
+            p.area[a] = float(net.area[members].sum())
+            p.perim[a] = float(net.perimeter[members].sum() - 2.0 * sub.length.sum())
+            p.members[a] = set(members.tolist())
+            p.ident[a] = int(ident[t])
+            self.cut_.pop(a, None)
+            self.version_[a] += 1
+
+    def _part_neighbours(self) -> list[set[int]]:
+        net, lab = self.net_, self.lab_
+        li, lj = lab[net.i], lab[net.j]
+        diff = li != lj
+        out: list[set[int]] = [set() for _ in range(len(self.parts_.demand))]
+        for a, b in zip(li[diff].tolist(), lj[diff].tolist(), strict=True):
+            out[a].add(b)
+            out[b].add(a)
+        return out
+
+    def _clusters(self, a: int, touch: list[set[int]], paths: bool) -> list[list[int]]:
+        """Neighbourhoods of part ``a``, small first: rings around it (2, 3, 5, 8 parts; in
+        each ring those most out of step with ``a`` first), then, with ``paths``, the chain of
+        parts to each of the nearest parts out of step the other way (demand passed along)."""
+        dev = self._devs()
+        p = self.parts_
+        sign = 1.0 if dev[a] >= 0 else -1.0
+
+        def around(x: int) -> list[int]:
+            return sorted((b for b in touch[x] if not self.frozen_[b]),
+                          key=lambda b: (sign * dev[b], b))  # fmt: skip
+
+        out: list[list[int]] = []
+        for size in _LNS_SIZES:
+            got, atoms, seen, ring = [a], len(p.members[a]), {a}, [a]
+            while ring and len(got) < size:
+                nxt = [b for x in ring for b in around(x) if b not in seen]
+                nxt = sorted(set(nxt), key=lambda b: (sign * dev[b], b))
+                seen.update(nxt)
+                ring = []
+                for b in nxt:
+                    if len(got) < size and atoms + len(p.members[b]) <= _LNS_ATOMS:
+                        got.append(b)
+                        ring.append(b)
+                        atoms += len(p.members[b])
+            if len(got) > 1 and sorted(got) not in out:
+                out.append(sorted(got))
+        if paths:
+            parent = {a: -1}
+            queue = [a]
+            for x in queue:
+                for b in around(x):
+                    if b not in parent:
+                        parent[b] = x
+                        queue.append(b)
+            sinks = [b for b in queue if sign * dev[b] < -self.tolerance / 2][:_LNS_SINKS]
+            for b in sinks:
+                chain = [b]
+                while parent[chain[-1]] >= 0:
+                    chain.append(parent[chain[-1]])
+                if sum(len(p.members[x]) for x in chain) <= _LNS_ATOMS:
+                    if sorted(chain) not in out:
+                        out.append(sorted(chain))
+        return out
+
+    def _lns(self) -> None:
+        """Exact re-splits of neighbourhoods: balance first (the worst parts), then cost.
+
+        Balance: while some part is beyond the tolerance, take the worst first and try its
+        neighbourhoods, small first, until one lowers its worst deviation; then again. Cost:
+        every part, costliest first, re-split with its ring at the least cost, keeping every
+        part within the tolerance (or the worst deviation reached). Bounded by a number of
+        solves.
+        """
+        tried: set[tuple[object, ...]] = set()
+        tol = self.tolerance * (1.0 + 1e-9)
+        for phase in ("excess", "balance", "cost"):
+            if phase == "balance" and self._worst() <= max(tol, self.goal_ * (1.0 + 1e-9)):
+                continue
+            budget = _LNS_STEPS_PER_PART[phase] * len(self.parts_.demand)
+            steps = 0
+            while steps < budget:
+                cap = None if phase == "balance" else max(tol, self._worst())
+                dev = np.abs(self._devs())
+                p = self.parts_
+                if phase != "cost":
+                    goal = max(tol, self.goal_ * (1.0 + 1e-9))
+                    seeds = [a for a in np.argsort(-dev, kind="stable").tolist()
+                             if dev[a] > goal and not self.frozen_[a]]  # fmt: skip
+                else:
+                    terms = [self._term(p.demand[a], p.area[a], p.perim[a])
+                             for a in range(len(dev))]  # fmt: skip
+                    seeds = sorted((a for a in range(len(dev)) if not self.frozen_[a]),
+                                   key=lambda a: (-terms[a], a))  # fmt: skip
+                touch = self._part_neighbours()
+                improved = False
+                for a in seeds:
+                    for cluster in self._clusters(a, touch, paths=phase != "cost"):
+                        key = (phase, *((b, self.version_[b]) for b in cluster))
+                        if key in tried:
+                            continue
+                        tried.add(key)
+                        steps += 1
+                        got = self._solve_group(cluster, limit=_LNS_SETS, cap=cap)
+                        improved = got == "better"
+                        if improved or steps >= budget:
+                            break
+                    if improved or steps >= budget:
+                        break
+                if not improved:
+                    break
+
+    def _prove(self, light: list[int]) -> None:
+        """Ask whether any plan beats the worst deviation reached: a proof makes it the bound."""
+        nodes = np.array(sorted(set().union(*(self.parts_.members[a] for a in light))))
+        for _ in range(_PROOF_ROUNDS):
+            worst = self._worst()
+            target = worst * (1.0 - 1e-6)
+            sets = self._sets(nodes, target, _WHOLE_SETS)
+            if sets is None:
+                return
+            cols, which, ident, dev, cost = self._columns(sets, nodes, light, full=False)
+            got = best_cover(cols, cost, len(light), ident=ident if self.with_current_ else None)
+            if got.status == "infeasible":
+                self._raise_bound(worst, "set partitioning")
+                self.optimal_ = True
+                return
+            if not got.found:
+                return
+            self._adopt(light, sets, which[got.chosen], ident[got.chosen])
 
 
 def _subtree_sums(
