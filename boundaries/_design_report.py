@@ -207,12 +207,14 @@ def _bound(
     results: Mapping[str, Any], levels: Sequence[str], wid: np.ndarray, labels: Mapping[str, str]
 ) -> pd.DataFrame:
     rows = [b for x in levels for b in results[x].bounds]
-    cols = ["level", "group", "ward", "kind", "demand", "mean", "bound_pct"]
+    cols = ["level", "group", "ward", "kind", "demand", "mean", "bound_pct", "reached"]
     if not rows:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
     f = pd.DataFrame(rows)
-    f["ward"] = [str(wid[a]) if w else f"region of {wid[a]}" for a, w in
-                 zip(f["atom"], f["ward_atom"], strict=True)]  # fmt: skip
+    f["ward"] = [
+        "" if nw else str(wid[a]) if w else f"region of {wid[a]}"
+        for a, w, nw in zip(f["atom"], f["ward_atom"], f["no_ward"], strict=True)
+    ]
     f["group"] = f["group"].map(labels)
     return f[cols].sort_values(["level", "bound_pct"], ascending=[True, False], kind="stable")
 
@@ -371,18 +373,21 @@ def design_markdown(plan: Any) -> str:
         lines += [f"## {x.capitalize()}s", "", *md_table(sub, shown)]
     lines += ["## The lower bound the ward lines impose", ""]
     lines += [
-        "Per group, the ward (or fixed region) that keeps some area furthest from the mean "
-        "whatever the plan: a heavy ward standing alone, a light ward whose lightest neighbour "
-        "is too heavy to join, or every ward an area of its own.",
+        "Per group, what keeps some area from the mean whatever the plan: a heavy ward "
+        "standing alone, a light ward whose lightest neighbour is too heavy to join, every "
+        "ward an area of its own, a ward whose best connected area is that far off (every "
+        "connected area enumerated), or set partitioning's proof that no plan does better. "
+        "'reached': the design's worst area in the group is at the bound (optimal).",
         "",
     ]
     b = plan.bound.copy()
     if len(b):
-        b["bound_pct"] = b["bound_pct"].round(1)
+        b["bound_pct"] = b["bound_pct"].round(2)
         b["demand"] = b["demand"].round(1)
         b["mean"] = b["mean"].round(1)
     shown = {"level": "level", "group": "group", "ward": "ward", "kind": "kind"}
-    shown |= {"demand": "demand", "mean": "group mean", "bound_pct": "bound %"}
+    shown |= {"demand": "demand", "mean": "group mean", "bound_pct": "bound %",
+              "reached": "reached"}  # fmt: skip
     lines += md_table(b, shown)
     lines += ["## Apportionment", ""]
     lines += [

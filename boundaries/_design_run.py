@@ -230,7 +230,7 @@ def _best_of(
         ).fit(sub, d, cur)  # fmt: skip
         if best is None or p.cost_ < best.cost_:
             best = p
-        if best.beyond_ == 0:
+        if best.beyond_ == 0 or best.optimal_:
             break
     assert best is not None
     return best
@@ -270,11 +270,17 @@ def _bounds(
     def row(kind: str, a: int, bound: float) -> dict[str, object]:
         return {
             "level": level, "group": group, "region": region, "atom": int(first_ward[a]),
-            "ward_atom": ward_atoms, "kind": kind, "demand": float(d[a]), "mean": m,
-            "bound_pct": 100.0 * bound,
+            "ward_atom": ward_atoms, "no_ward": False, "kind": kind, "demand": float(d[a]),
+            "mean": m, "bound_pct": 100.0 * bound, "reached": bool(p.optimal_),
         }  # fmt: skip
 
     out += [row("stands alone", a, d[a] / m - 1.0) for a in np.nonzero(p.heavy_)[0].tolist()]
+    if p.bound_ > 0:  # proven by enumeration or set partitioning (see _partition._polish)
+        exact = row(p.bound_kind_, max(p.bound_atom_, 0), p.bound_)
+        exact["ward_atom"] = ward_atoms and p.bound_atom_ >= 0
+        exact["no_ward"] = p.bound_atom_ < 0
+        exact["demand"] = float(d[p.bound_atom_]) if p.bound_atom_ >= 0 else np.nan
+        out.append(exact)
     if m <= 0 or k <= 1:
         return out
     light = ~p.heavy_

@@ -29,7 +29,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse import csc_matrix, csr_matrix, diags, hstack, vstack
 
-__all__ = ["Choice", "Sets", "best_cover", "connected_sets", "least_worst"]
+__all__ = ["Choice", "Sets", "best_cover", "connected_sets", "least_worst", "relax"]
 
 #: Nodes of branch and bound per solve (deterministic), and a wall-clock safety net (s).
 NODE_LIMIT = 4000
@@ -192,6 +192,7 @@ def best_cover(
     *,
     ident: np.ndarray | None = None,
     upper: float | None = None,
+    gap: float = 1e-4,
     node_limit: int = NODE_LIMIT,
     time_limit: float = TIME_LIMIT,
 ) -> Choice:
@@ -214,6 +215,8 @@ def best_cover(
         Per column, the current area it continues (-1: none); each is continued at most once.
     upper : float, optional
         The cost of a known choice: only better ones are sought.
+    gap : float, default 1e-4
+        Stop at a choice within this share of the best possible cost.
     node_limit, time_limit : int, float
         Bounds on the solve.
 
@@ -246,8 +249,9 @@ def best_cover(
         constraints=cons,
         integrality=np.ones(len(keep)),
         bounds=Bounds(0, 1),
-        options={"presolve": False, "node_limit": node_limit, "time_limit": time_limit},
-    )
+        options={"presolve": False, "node_limit": node_limit, "time_limit": time_limit,
+                 "mip_rel_gap": gap},
+    )  # fmt: skip
     status = _status(res)
     if status == "infeasible" and len(keep) < n_cols:
         status = "no better"  # only columns that could beat ``upper`` were kept
@@ -255,6 +259,16 @@ def best_cover(
     value = float(res.fun) if res.x is not None else np.inf
     bound = float(getattr(res, "mip_dual_bound", np.nan) or np.nan)
     return Choice(status, chosen, value, value if status == "optimal" else bound)
+
+
+def relax(
+    cols: csc_matrix, cost: np.ndarray, k: int, *, ident: np.ndarray | None = None
+) -> tuple[np.ndarray, float, np.ndarray] | None:
+    """Solve the linear relaxation of :func:`best_cover`: (x, value, reduced costs).
+
+    None when even the relaxation is infeasible: a proof that no choice exists.
+    """
+    return _relax(_base(cols, k, ident), np.asarray(cost, dtype=float))
 
 
 def _relax(

@@ -33,7 +33,7 @@ import numpy as np
 from scipy.sparse import coo_matrix, csc_matrix, csr_matrix
 from scipy.sparse.csgraph import depth_first_order, minimum_spanning_tree
 
-from beatplan.boundaries._exact import Sets, best_cover, connected_sets
+from beatplan.boundaries._exact import Sets, best_cover, connected_sets, relax
 from beatplan.boundaries._net import Net
 
 __all__ = ["Partitioner", "heavy_atoms"]
@@ -59,6 +59,9 @@ _LNS_STEPS_PER_PART = {"excess": 20, "balance": 4, "cost": 3}
 _LNS_NODES = 500
 _LNS_SECONDS = 3.0
 _PROOF_ROUNDS = 1
+#: Price and branch on the whole unit: rounds (widening bands) and the columns kept.
+_RESTRICTED_ROUNDS = 3
+_RESTRICTED_SETS = 1500
 
 
 def heavy_atoms(demand: np.ndarray, k: int, tolerance: float) -> tuple[np.ndarray, float]:
@@ -601,6 +604,8 @@ class Partitioner:
         self.goal_ = max(self.tolerance, self.bound_)
         whole = self._solve_group(light, limit=_WHOLE_SETS, whole=True)
         if whole == "too big" or not self.optimal_:
+            if self._worst() > self.goal_ * (1.0 + 1e-9):
+                self._restricted(light)
             self._lns()
             if self._worst() > self.goal_ * (1.0 + 1e-9):
                 self._prove(light)
@@ -916,6 +921,38 @@ class Partitioner:
                         break
                 if not improved:
                     break
+
+    def _restricted(self, light: list[int]) -> None:
+        """Aim the whole unit at the floor: the linear relaxation over every candidate area
+        within the band, then set partitioning over the areas of least reduced cost (price and
+        branch). A relaxation with no solution proves the band out of reach: it widens."""
+        nodes = np.array(sorted(set().union(*(self.parts_.members[a] for a in light))))
+        band = self.goal_
+        for _ in range(_RESTRICTED_ROUNDS):
+            if band >= self._worst():
+                return
+            sets = self._sets(nodes, band, _WHOLE_SETS)
+            if sets is None:
+                return
+            cols, which, ident, dev, cost = self._columns(sets, nodes, light, full=False)
+            n_sets = len(sets)  # the first n_sets columns are the sets themselves, as new areas
+            least = cost[:n_sets].copy()
+            np.minimum.at(least, which, cost)
+            relaxed = relax(cols[:, :n_sets], least, len(light))
+            if relaxed is None:  # not even fractionally: no plan within the band
+                self._raise_bound(band, "set partitioning")
+                band *= 1.25
+                continue
+            best_sets = np.zeros(n_sets, dtype=bool)
+            best_sets[np.argsort(relaxed[2], kind="stable")[:_RESTRICTED_SETS]] = True
+            keep = np.nonzero(best_sets[which])[0]
+            got = best_cover(cols[:, keep], cost[keep], len(light),
+                             ident=ident[keep] if self.with_current_ else None,
+                             gap=0.1, node_limit=_LNS_NODES, time_limit=4 * _LNS_SECONDS)  # fmt: skip
+            if got.found:
+                chosen = keep[got.chosen]
+                self._adopt(light, sets, which[chosen], ident[chosen])
+            return
 
     def _prove(self, light: list[int]) -> None:
         """Ask whether any plan beats the worst deviation reached: a proof makes it the bound."""

@@ -16,13 +16,21 @@ LPAs) cut the work into *units*: where a parent holds at least as many areas as 
 region gets its own share (and is the group its areas are balanced in); where it holds fewer,
 its areas are made of whole regions. Each unit is split by recursive balanced spanning-tree
 cuts, then improved by boundary moves and merge-split steps
-(:mod:`beatplan.boundaries._partition`); contiguity holds by construction throughout.
+(:mod:`beatplan.boundaries._partition`); where its areas are a few wards each, it is then
+solved *exactly*: every connected candidate area within the band is enumerated and exactly
+the right number chosen, covering each ward once, by set partitioning (HiGHS through
+:func:`scipy.optimize.milp`) — for the whole unit at once when it is small enough, else for
+neighbourhoods of areas in turn, then the whole unit is asked for anything better
+(:mod:`beatplan.boundaries._exact`). Contiguity holds by construction throughout.
 
 Balance is measured against the mean of the area's *group*: the areas designed together (the
 same parent and, with fixed lines, the same region). A single ward heavier than
 ``(1 + tolerance)`` times that mean stands alone; it counts as one area's demand, so the
 others balance among themselves, and the report names it as the lower bound the ward lines
-impose. Where the tolerance cannot be met, :func:`design` raises
+impose. The bound table also gives what is *proven*: each ward's best area (the closest to the
+mean any connected area holding it comes) and, from set partitioning, that no plan brings
+every area within the tolerance, or within the best deviation reached (then that plan is
+optimal: ``reached``). Where the tolerance cannot be met, :func:`design` raises
 :class:`beatplan.geo.errors.InfeasibleDesignError` naming the group, what stops it and the
 bound, with the best plan found in its ``best`` attribute (or returns that plan, flagged,
 when ``strict=False``).
@@ -96,8 +104,10 @@ class Design(BoundaryPlan):
         ``polsby_popper``, ``wards_moved`` and ``demand_moved`` (from the current plan).
     bound : pandas.DataFrame
         What the ward lines impose, per group: ``level``, ``group``, ``ward``, ``kind``
-        (``stands alone``, ``light ward`` or ``one per area``), ``demand``, ``mean`` and
-        ``bound_pct`` (no plan can bring that group's worst area closer to its mean).
+        (``stands alone``, ``light ward``, ``one per area``, ``whole wards``, ``ward's best
+        area``, ``no plan within the tolerance`` or ``set partitioning``), ``demand``,
+        ``mean``, ``bound_pct`` (no plan can bring that group's worst area closer to its mean)
+        and ``reached`` (the design's worst area in that group is at the bound: optimal).
     apportionment : pandas.DataFrame
         How each level's count was shared among the fixed lines' regions: ``level``,
         ``parent``, ``within``, ``region``, ``demand``, ``quota``, ``count``,
@@ -780,14 +790,31 @@ def _infeasible(plan: Design) -> list[str]:
         b = plan.bound[(plan.bound["level"] == level) & (plan.bound["group"] == group)]
         b = b[b["kind"] != "stands alone"]
         where = str(group)
-        if len(b) and float(b["bound_pct"].max()) > 100 * plan.tolerance:
+        if len(b) and float(b["bound_pct"].max()) >= 100 * plan.tolerance - 1e-9:
             t = b.iloc[int(np.argmax(b["bound_pct"].to_numpy()))]
+            best = (
+                f"best found: {level} {worst['id']} at {worst['deviation_pct']:+.1f}%"
+                + (" (proven the best possible)" if bool(b["reached"].any()) else "")
+            )
+            if t["kind"] == "set partitioning":
+                why = (
+                    "set partitioning over every connected candidate area proves that no plan "
+                    f"brings every {level} within {t['bound_pct']:.2f}% of the mean"
+                )
+            elif t["kind"] == "no plan within the tolerance":
+                why = (
+                    "set partitioning over every connected candidate area proves that no plan "
+                    f"brings every {level} within ±{100 * plan.tolerance:g}%"
+                )
+            else:
+                why = (
+                    f"ward {t['ward']} ({t['kind']}, demand {t['demand']:,.1f} against a mean "
+                    f"of {t['mean']:,.1f}) keeps its area at least {t['bound_pct']:.2f}% from "
+                    "the mean"
+                )
             lines.append(
-                f"{level}s in {where}: the tolerance ±{100 * plan.tolerance:g}% is below what the "
-                f"ward lines allow: ward {t['ward']} ({t['kind']}, demand {t['demand']:,.1f} "
-                f"against a mean of {t['mean']:,.1f}) keeps its area at least "
-                f"{t['bound_pct']:.1f}% from the mean; best found: {level} {worst['id']} at "
-                f"{worst['deviation_pct']:+.1f}%"
+                f"{level}s in {where}: the tolerance ±{100 * plan.tolerance:g}% is below what "
+                f"the ward lines allow: {why}; {best}"
             )
         else:
             lines.append(
