@@ -271,7 +271,7 @@ def _bounds(
         return {
             "level": level, "group": group, "region": region, "atom": int(first_ward[a]),
             "ward_atom": ward_atoms, "no_ward": False, "kind": kind, "demand": float(d[a]),
-            "mean": m, "bound_pct": 100.0 * bound, "reached": bool(p.optimal_),
+            "mean": m, "bound_pct": 100.0 * bound, "reached": False,
         }  # fmt: skip
 
     out += [row("stands alone", a, d[a] / m - 1.0) for a in np.nonzero(p.heavy_)[0].tolist()]
@@ -280,6 +280,7 @@ def _bounds(
         exact["ward_atom"] = ward_atoms and p.bound_atom_ >= 0
         exact["no_ward"] = p.bound_atom_ < 0
         exact["demand"] = float(d[p.bound_atom_]) if p.bound_atom_ >= 0 else np.nan
+        exact["reached"] = bool(p.optimal_) and p.worst_ <= p.bound_ * (1 + 1e-9) + 1e-12
         out.append(exact)
     if m <= 0 or k <= 1:
         return out

@@ -184,6 +184,7 @@ class Partitioner:
         """Set the results: labels, idents, cost and how far beyond the tolerance."""
         self.labels_ = self.lab_.copy()
         self.ident_ = np.asarray(self.parts_.ident, dtype=np.int64)
+        self.worst_ = self._worst() if not all(self.frozen_) else 0.0
         self.cost_ = self.cost()
         dev = np.abs(self._devs())
         frozen = np.asarray(self.frozen_)
