@@ -6,8 +6,10 @@ Each command lives in its own module of this package and exposes a click command
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
+import os
 
 import click
 
@@ -47,10 +49,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "sample_cmd",
         "Write the seeded synthetic sample county (wards, police areas, a year of crime) to OUT.",
     ),
+    "serve": (
+        "serve_cmd",
+        "Serve locate, areas, hotspots, demand and briefing maps over HTTP (loopback by default).",
+    ),
     "show-versions": (
         "versions_cmd",
         "Print the versions of beatplan and its dependencies (for bug reports).",
     ),
+    "token": ("token_cmd", "Add, list or revoke the access tokens of `beatplan serve`."),
 }
 
 
@@ -78,11 +85,17 @@ class _LazyGroup(click.Group):
 @click.option(
     "-v", "--verbose", count=True, help="More log output, and tracebacks on errors (-vv: debug)."
 )
-@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
-def main(verbose: int, quiet: bool) -> None:
+@click.option(
+    "-q", "--quiet", is_flag=True, help="Only errors: no summaries, tables, warnings or progress."
+)
+@click.pass_context
+def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
     """Police planning: realign beats to wards, find hotspots, render briefing maps."""
     level = (
         logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     )
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s", force=True)
     logging.getLogger("beatplan").setLevel(level)
+    if quiet:  # every command's printed output goes; errors (stderr) stay
+        devnull = ctx.with_resource(open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115
+        ctx.with_resource(contextlib.redirect_stdout(devnull))

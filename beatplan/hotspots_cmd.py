@@ -14,9 +14,21 @@ from typing import Any
 import click
 import pandas as pd
 
-from beatplan.geo.errors import EmptyInputError, OutputExistsError, ValidationError
+from beatplan.geo.errors import EmptyInputError, OutputExistsError
 from beatplan.geo.write import write_text
-from beatplan.options import crs_option, handle_errors, out_option, overwrite_option
+from beatplan.options import (
+    boundary_option,
+    crs_option,
+    handle_errors,
+    out_option,
+    overwrite_option,
+    parse_months,
+    parse_types,
+    pick_area,
+    plan_layers,
+    read_areas,
+    read_layer,
+)
 
 __all__ = ["command"]
 
@@ -49,11 +61,6 @@ def command() -> None:
     """Find crime hotspots, or backtest the methods."""
 
 
-def _layer_option(name: str, help: str) -> Any:
-    """Return an option naming a polygon layer file (read with ``beatplan.geo.read_boundaries``)."""
-    return click.option(name, type=click.Path(path_type=Path), default=None, help=help)
-
-
 def _refuse_existing(out: Path | None, overwrite: bool) -> None:
     """Refuse before any work when ``out`` exists and ``--overwrite`` was not given."""
     if out is not None and out.exists() and not overwrite:
@@ -75,21 +82,6 @@ def _read_incidents(paths: tuple[Path, ...], crs: str | None) -> Any:
             "; ".join(f"{k} {v:,}" for k, v in inc.reason_counts.items()),
         )
     return inc
-
-
-def _months(text: str | None) -> Any:
-    if text is None:
-        return None
-    for sep in ("..", ":"):
-        if sep in text:
-            lo, hi = text.split(sep, 1)
-            return (lo.strip(), hi.strip())
-    return text.strip()
-
-
-def _types(values: tuple[str, ...]) -> list[str] | None:
-    out = [t.strip() for v in values for t in v.split(";") if t.strip()]
-    return out or None
 
 
 @command.command("find")
@@ -119,12 +111,17 @@ def _types(values: tuple[str, ...]) -> list[str] | None:
     metavar="TYPE",
     help="Crime types to keep (repeat, or separate with ';').",
 )
-@_layer_option("--boundaries", "Wards/beats/NPAs: each hotspot is named by the areas it lies in.")
+@boundary_option(
+    "--boundaries",
+    default=None,
+    help="Wards/beats/NPAs (FILE[:LAYER][:id=COL][:name=COL]), or a plan: each hotspot is "
+    "named by the areas it lies in.",
+)
 @click.option(
     "--area-id",
     default=None,
     metavar="ID",
-    help="Only the boundary feature with this id (e.g. one beat).",
+    help="Only the area with this id or name, at any level (e.g. one beat).",
 )
 @click.option("--cell", type=float, default=None, help="Grid cell in metres (gistar, kde).")
 @click.option("--band", type=float, default=None, help="Gi* distance band in metres.")
@@ -163,7 +160,7 @@ def find_cmd(
     since: str | None,
     months: str | None,
     types: tuple[str, ...],
-    boundaries: Path | None,
+    boundaries: Any,
     area_id: str | None,
     cell: float | None,
     band: float | None,
@@ -181,7 +178,7 @@ def find_cmd(
     overwrite: bool,
 ) -> None:
     """Find hotspots in INCIDENTS (files, folders or globs), print them ranked, write --out."""
-    from beatplan.geo import read_boundaries, write_layers
+    from beatplan.geo import write_layers
     from beatplan.hotspots import find_hotspots
 
     _refuse_existing(out, overwrite)
@@ -189,16 +186,10 @@ def find_cmd(
     bnd = None
     area = None
     if boundaries is not None:
-        bnd = read_boundaries(boundaries)
+        bnd = read_areas(boundaries, crs=crs)
         if area_id is not None:
-            chosen = bnd[bnd["id"].astype(str) == area_id]
-            if chosen.empty:
-                ids = ", ".join(map(str, bnd["id"].head(20)))
-                raise ValidationError(
-                    str(boundaries),
-                    [f"--area-id {area_id!r} is not an id in the file; ids include: {ids}"],
-                )
-            area = chosen
+            area = pick_area(bnd, area_id, inc.crs)
+        bnd = plan_layers(bnd)  # a plan: every level's layer
     elif area_id is not None:
         raise click.UsageError("--area-id needs --boundaries")
     bw: Any = bandwidth
@@ -217,7 +208,7 @@ def find_cmd(
     if background is not None:
         options["background"] = background or None  # 0: off
     hs = find_hotspots(
-        inc, method=method, since=since, months=_months(months), types=_types(types),
+        inc, method=method, since=since, months=parse_months(months), types=parse_types(types),
         area=area, boundaries=bnd, min_incidents=min_incidents, **options,
     )  # fmt: skip
     click.echo(_summary(hs))
@@ -289,8 +280,11 @@ def _table(hs: Any, n: int) -> str:
     metavar="PERCENTS",
     help="Shares of the study area, in percent, comma-separated.",
 )
-@_layer_option(
-    "--study-area", "Polygons of the force area (default: convex hull of the incidents)."
+@boundary_option(
+    "--study-area",
+    default=None,
+    help="Polygons of the force area (FILE[:LAYER][:id=COL][:name=COL]), or a plan (its "
+    "force) (default: convex hull of the incidents).",
 )
 @click.option("--cell", type=float, default=None, help="Cell of the methods' grids (metres).")
 @click.option(
@@ -318,7 +312,7 @@ def backtest_cmd(
     train_months: int,
     test_months: int,
     coverage: str,
-    study_area: Path | None,
+    study_area: Any,
     cell: float | None,
     rank: str,
     halflife: str | None,
@@ -328,7 +322,6 @@ def backtest_cmd(
     overwrite: bool,
 ) -> None:
     """Score hotspot methods month by month (PAI at equal area coverage) beside a baseline."""
-    from beatplan.geo import read_boundaries
     from beatplan.hotspots import backtest
 
     _refuse_existing(out, overwrite)
@@ -339,7 +332,7 @@ def backtest_cmd(
     if not shares:
         raise click.BadParameter("no coverage given", param_hint="--coverage")
     inc = _read_incidents(incidents, crs)
-    area = None if study_area is None else read_boundaries(study_area)
+    area = None if study_area is None else read_layer(study_area, role="force", crs=crs)
     chosen: str | list[str] = "all" if "all" in methods else list(methods)
     table = backtest(
         inc, chosen, train_months=train_months, test_months=test_months, coverage=shares,

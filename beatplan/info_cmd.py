@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import logging
+import sys
+import warnings
 from pathlib import Path
 
 import click
 import pyogrio
 
 from beatplan.geo.errors import BeatplanError
-from beatplan.options import crs_option, handle_errors
+from beatplan.options import (
+    BOUNDARY,
+    BoundarySource,
+    ExitCode,
+    crs_option,
+    handle_errors,
+    is_plan,
+    read_layer,
+)
 
 __all__ = ["command", "file_kind"]
 
@@ -47,15 +57,15 @@ def file_format(path: Path) -> str:
     if name.endswith(_TABLE_SUFFIXES):
         return "Parquet table" if name.endswith(".parquet") else "delimited text table"
     try:
-        return str(pyogrio.read_info(path)["driver"])
+        with warnings.catch_warnings():  # "more than one layer": the layer does not matter here
+            warnings.simplefilter("ignore")
+            return str(pyogrio.read_info(path)["driver"])
     except Exception:  # noqa: BLE001 - the reader reports unreadable files properly
         return "unknown"
 
 
-def _describe_boundaries(path: Path, crs: str | None) -> list[str]:
-    from beatplan.geo import read_boundaries
-
-    gdf = read_boundaries(path, crs=crs)
+def _describe_boundaries(src: BoundarySource, crs: str | None) -> list[str]:
+    gdf = read_layer(src, role="wards", crs=crs)
     rep = gdf.attrs.get("beatplan", {})
     lines = [
         "kind: boundaries (polygons)",
@@ -72,31 +82,73 @@ def _describe_boundaries(path: Path, crs: str | None) -> list[str]:
     return lines
 
 
-def _describe_incidents(path: Path, crs: str | None) -> list[str]:
+def _describe_plan(src: BoundarySource, crs: str | None) -> list[str]:
+    from beatplan.boundaries.outputs import read_plan
+
+    plan = read_plan(src.path)  # refuses a folder that is not whole
+    lines = [
+        f"kind: plan ({plan.kind}): {plan.title}",
+        f"levels: {', '.join(plan.levels)}; wards: {len(plan.wards)}",
+        *(f"{lv}: {len(plan.layers[lv])} areas" for lv in plan.levels if lv in plan.layers),
+        f"CRS: {plan.wards.crs}",
+        f"plan id: {plan.summary.get('plan_id') or _plan_id(src.path) or '-'} (every file checked)",
+        f"checks: {'passed' if plan.checks.ok else f'{len(plan.checks.errors)} error(s)'}",
+    ]
+    return lines
+
+
+def _plan_id(path: Path) -> str | None:
+    import json
+
+    folder = path if path.is_dir() else path.parent
+    try:
+        return str(json.loads((folder / "plan.json").read_text(encoding="utf-8"))["plan_id"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _describe_incidents(src: BoundarySource, crs: str | None) -> list[str]:
     from beatplan.geo import read_incidents
 
-    inc = read_incidents(path, crs=crs)
+    inc = read_incidents(src.path, crs=crs)
     return ["kind: incidents (points)", *inc.summary().splitlines()]
 
 
 @click.command("info")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=BOUNDARY, metavar="FILE...")
 @crs_option
 @handle_errors
-def command(files: tuple[Path, ...], crs: str | None) -> None:
-    """Describe boundary or incident FILES: format, CRS, counts, columns and problems found."""
-    for path in files:
+def command(files: tuple[BoundarySource, ...], crs: str | None) -> None:
+    """Describe boundary or incident FILES: format, CRS, counts, columns and problems found.
+
+    A boundary file may be given as FILE[:LAYER][:id=COL][:name=COL], or a plan folder.
+    Exits with code 2 when any file has problems (after describing every one).
+    """
+    bad = 0
+    for src in files:
+        path = src.path
         if not path.exists() and not any(ch in str(path) for ch in "*?["):
             raise FileNotFoundError(f"{path}: no such file or folder")
-        click.echo(f"== {path}")
-        kind = file_kind(path)
+        click.echo(f"== {src}")
+        plan = is_plan(src)
+        kind = "plan" if plan else file_kind(path) if src.plain else "boundaries"
         click.echo(f"  format: {file_format(path)}")
         try:
-            describe = _describe_boundaries if kind == "boundaries" else _describe_incidents
-            lines = describe(path, crs)
+            describe = {
+                "plan": _describe_plan,
+                "boundaries": _describe_boundaries,
+                "incidents": _describe_incidents,
+            }[kind]
+            lines = describe(src, crs)
         except BeatplanError as exc:
             logging.getLogger("beatplan").debug("info failed", exc_info=True)
+            bad += 1
             problems = ["  " + ln for ln in str(exc).splitlines()]
             lines = [f"kind: {kind}", "problems found:", *problems]
         for line in lines:
             click.echo(f"  {line}")
+    if bad:
+        click.echo(
+            f"error: problems found in {bad} of {len(files)} input(s) (described above)", err=True
+        )
+        sys.exit(ExitCode.BAD_INPUT)

@@ -6,16 +6,20 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import click
 
-from beatplan.options import handle_errors, out_option, overwrite_option
-
-if TYPE_CHECKING:
-    import geopandas as gpd
-
-    from beatplan.boundaries.plan import BoundaryPlan
+from beatplan.options import (
+    BoundarySource,
+    boundary_argument,
+    boundary_option,
+    crs_option,
+    handle_errors,
+    out_option,
+    overwrite_option,
+    read_areas,
+)
 
 __all__ = ["command"]
 
@@ -83,18 +87,6 @@ def _map_options(func: F) -> F:
     return cast(F, cmd)
 
 
-def _read_areas(path: Path) -> BoundaryPlan | gpd.GeoDataFrame:
-    """Read a plan folder or GeoPackage (read_plan), else a boundary layer file."""
-    from beatplan.boundaries.outputs import read_plan
-    from beatplan.geo import read_boundaries
-    from beatplan.geo.errors import InputFormatError
-
-    try:
-        return read_plan(path)
-    except InputFormatError:
-        return read_boundaries(path)
-
-
 @click.group("map")
 def command() -> None:
     """Write a map as one HTML file: briefing, planning or changes."""
@@ -102,9 +94,10 @@ def command() -> None:
 
 @command.command("briefing")
 @click.argument("incidents", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--boundaries", "-b", type=click.Path(path_type=Path), default=None,
-    help="Beats (a boundary file) or a plan written by `beatplan realign/reorganise`.",
+@boundary_option(
+    "--boundaries", "-b", default=None,
+    help="Beats (FILE[:LAYER][:id=COL][:name=COL]) or a plan written by `beatplan "
+    "realign/reorganise`.",
 )  # fmt: skip
 @click.option("--area", default=None, help="Id or name of the area briefed (any level).")
 @click.option(
@@ -119,62 +112,57 @@ def command() -> None:
     help="How hotspots are found (on the period shown); 'none' for no hotspots.",
 )
 @_map_options
+@crs_option
 @handle_errors
 def briefing(
     incidents: tuple[Path, ...],
-    boundaries: Path | None,
+    boundaries: BoundarySource | None,
     area: str | None,
     since: str,
     method: str,
+    crs: str | None,
     output: MapOutput,
 ) -> None:
     """Briefing map: area outline, beats, ranked hotspots, heat and incidents."""
+    from beatplan._briefing import briefing as make_briefing
     from beatplan.geo import read_incidents
-    from beatplan.hotspots.find import find_hotspots
-    from beatplan.maps import briefing_map
-    from beatplan.maps._base import area_geometry, boundary_layers
 
-    inc = read_incidents(list(incidents))
-    areas = _read_areas(boundaries) if boundaries is not None else None
-    window = None if since.lower() == "all" else since
-    hs = None
-    if method != "none":
-        kwargs: dict[str, Any] = {"method": method}
-        if window is not None:
-            key = "months" if len(window) == 7 and window[4] == "-" else "since"
-            kwargs[key] = window
-        if area is not None and areas is not None:
-            layers = boundary_layers(areas, inc.crs)
-            kwargs["area"], _ = area_geometry(area, layers, inc.crs)
-        hs = find_hotspots(inc, **kwargs)
-        click.echo(f"{len(hs)} hotspots ({method})")
-    m = briefing_map(
-        inc, hs, areas, area=area, since=window, title=output.title, tiles=output.tiles
+    inc = read_incidents(list(incidents), crs=crs)
+    areas = read_areas(boundaries, crs=crs) if boundaries is not None else None
+    m, hs = make_briefing(
+        inc, areas, area=area, since=since, method=method, title=output.title, tiles=output.tiles
     )
+    if hs is not None:
+        click.echo(f"{len(hs)} hotspots ({method})")
     output.save(m)
 
 
 @command.command("planning")
-@click.argument("plan", type=click.Path(path_type=Path))
+@boundary_argument("plan")
 @click.option(
     "--incidents", "-i", multiple=True, type=click.Path(path_type=Path),
     help="Incident files counted per area for the demand choropleth (repeatable).",
 )  # fmt: skip
 @click.option("--level", default=None, help="Level coloured by demand (default: beats).")
 @_map_options
+@crs_option
 @handle_errors
 def planning(
-    plan: Path,
+    plan: BoundarySource,
     incidents: tuple[Path, ...],
     level: str | None,
+    crs: str | None,
     output: MapOutput,
 ) -> None:
-    """Planning map: NPAs, sectors, beats and wards; demand per beat; wards to review."""
+    """Planning map: NPAs, sectors, beats and wards; demand per beat; wards to review.
+
+    PLAN is a plan (folder or GeoPackage) or a ward table (FILE[:LAYER][:id=COL][:name=COL]).
+    """
     from beatplan.geo import read_incidents
     from beatplan.maps import planning_map
 
-    result = _read_areas(plan)
-    demand = read_incidents(list(incidents)) if incidents else None
+    result = read_areas(plan, crs=crs)
+    demand = read_incidents(list(incidents), crs=crs) if incidents else None
     m = planning_map(
         result, demand=demand, choropleth=level, title=output.title, tiles=output.tiles
     )
@@ -182,22 +170,45 @@ def planning(
 
 
 @command.command("changes")
-@click.argument("before", type=click.Path(path_type=Path))
-@click.argument("after", type=click.Path(path_type=Path))
+@boundary_argument("before")
+@boundary_argument("after")
 @click.option("--level", default=None, help="Level compared (default: the smallest shared).")
 @_map_options
+@crs_option
 @handle_errors
 def changes(
-    before: Path,
-    after: Path,
+    before: BoundarySource,
+    after: BoundarySource,
     level: str | None,
+    crs: str | None,
     output: MapOutput,
 ) -> None:
-    """Change map: old and new areas, moved wards with from -> to."""
+    """Change map: old and new areas, moved wards with from -> to.
+
+    BEFORE and AFTER are plans or boundary files (FILE[:LAYER][:id=COL][:name=COL]).
+    """
     from beatplan.maps import change_map
 
-    old, new = _read_areas(before), _read_areas(after)
+    old, new = read_areas(before, crs=crs), read_areas(after, crs=crs)
+    level = _compared(old, new, level)
     output.save(change_map(old, new, level=level, title=output.title, tiles=output.tiles))
+
+
+def _compared(old: Any, new: Any, level: str | None) -> str | None:
+    """Say which level the change map compares and how to choose another."""
+    from beatplan.maps._base import levels_of
+
+    before, after = levels_of(old), levels_of(new)
+    common = [lv for lv in after if lv in before]
+    if level is not None or not common:
+        return level  # change_map checks it (and says what each side holds)
+    others = "|".join(common[1:])
+    click.echo(
+        f"comparing {common[0]}s: the smallest level both sides have (before: "
+        f"{', '.join(before)}; after: {', '.join(after)})"
+        + (f"; --level {others} compares another" if others else "")
+    )
+    return common[0]
 
 
 @command.command("fetch-assets")

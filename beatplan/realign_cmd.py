@@ -7,7 +7,16 @@ from typing import Any
 
 import click
 
-from beatplan.options import crs_option, handle_errors, out_option, overwrite_option
+from beatplan.options import (
+    BoundarySource,
+    boundary_option,
+    crs_option,
+    handle_errors,
+    notes_once,
+    out_option,
+    overwrite_option,
+    read_layer,
+)
 
 __all__ = [
     "FORMAT_CHOICES",
@@ -52,10 +61,12 @@ def say_written(out: Path, files: dict[str, Path]) -> None:
 
 
 @click.command("realign")
-@click.option("--wards", required=True, type=_PATH, help="The new wards (any vector file).")
-@click.option("--beats", required=True, type=_PATH, help="The old beats.")
-@click.option("--sectors", type=_PATH, default=None, help="The old sectors.")
-@click.option("--npas", type=_PATH, default=None, help="The old NPAs.")
+@boundary_option(
+    "--wards", required=True, help="The new wards (any vector file, or a plan's wards)."
+)
+@boundary_option("--beats", required=True, help="The old beats (or a plan: its smallest level).")
+@boundary_option("--sectors", default=None, help="The old sectors.")
+@boundary_option("--npas", default=None, help="The old NPAs.")
 @incidents_option("Incident files or folders (police.uk CSVs ...), repeatable: demand per area.")
 @click.option(
     "--by",
@@ -71,39 +82,59 @@ def say_written(out: Path, files: dict[str, Path]) -> None:
     show_default=True,
     help="Flag wards whose best share is below this.",
 )
+@click.option(
+    "--min-coverage",
+    type=click.FloatRange(0, 1),
+    default=0.5,
+    show_default=True,
+    help="Refuse old areas covering less than this share of the wards' area.",
+)
 @format_option
 @out_option(help="Folder for the plan (boundaries.gpkg, crosswalks, change report).")
 @crs_option
 @overwrite_option
 @handle_errors
 def command(
-    wards: Path,
-    beats: Path,
-    sectors: Path | None,
-    npas: Path | None,
+    wards: BoundarySource,
+    beats: BoundarySource,
+    sectors: BoundarySource | None,
+    npas: BoundarySource | None,
     incidents: tuple[Path, ...],
     by: str,
     review_below: float,
+    min_coverage: float,
     formats: tuple[str, ...],
     out: Path,
     crs: str | None,
     overwrite: bool,
 ) -> None:
-    """Realign beats (and sectors, NPAs) to new wards; write nested boundaries and a report."""
+    """Realign beats (and sectors, NPAs) to new wards; write nested boundaries and a report.
+
+    Each boundary input is FILE[:LAYER][:id=COL][:name=COL], or a plan folder.
+    """
     from beatplan.boundaries.pipeline import check_plan_free, realign_files
 
     check_plan_free(out, overwrite=overwrite)
-    result, inc = realign_files(
-        wards,
-        beats,
-        sectors=sectors,
-        npas=npas,
-        incidents=list(incidents) or None,
-        by=by,
-        review_below=review_below,
-        crs=crs,
-    )
-    files = write_plan_files(out, result, formats, overwrite)
+    with notes_once() as printed:
+        result, inc = realign_files(
+            read_layer(wards, role="wards", crs=crs),
+            read_layer(beats, role="finest", crs=crs),
+            sectors=None if sectors is None else read_layer(sectors, role="sector", crs=crs),
+            npas=None if npas is None else read_layer(npas, role="npa", crs=crs),
+            incidents=list(incidents) or None,
+            by=by,
+            review_below=review_below,
+            min_coverage=min_coverage,
+            crs=crs,
+        )
+        files = write_plan_files(out, result, formats, overwrite)
+        _say(result, inc, files)
+        printed.update(result.warnings)
+    say_written(out, files)
+
+
+def _say(result: Any, inc: Any, files: dict[str, Path]) -> None:
+    """Print the realignment's summary, then each of its notes once."""
     s = result.summary
     if inc is not None:
         click.echo(
@@ -140,4 +171,3 @@ def command(
     )
     for w in result.warnings:
         click.echo(f"warning: {w}")
-    say_written(out, files)

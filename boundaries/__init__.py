@@ -15,6 +15,7 @@ Examples
 (True, True)
 """
 
+from beatplan.boundaries._changes import moved_wards
 from beatplan.boundaries.checks import (
     check_assignment,
     check_layer_nesting,
@@ -74,6 +75,7 @@ __all__ = [
     "level_demand",
     "load_spec",
     "locate_xy",
+    "moved_wards",
     "nest",
     "parse_spec",
     "priority_area",

@@ -10,7 +10,7 @@ import pandas as pd
 
 from beatplan.boundaries.demand import deviation_pct
 
-__all__ = ["area_crosswalk", "change_table"]
+__all__ = ["area_crosswalk", "change_table", "moved_wards"]
 
 
 def area_crosswalk(
@@ -71,6 +71,50 @@ def _successors(
     best = dict(zip(g.drop_duplicates("o")["o"], g.drop_duplicates("o")["n"], strict=True))
     best.update(survivors)
     return best
+
+
+def moved_wards(
+    old: np.ndarray | pd.Series,
+    new: np.ndarray | pd.Series,
+    area: np.ndarray,
+    survivors: Mapping[str, str] | None = None,
+) -> np.ndarray:
+    """Say which wards changed area at one level: their new area is not their old one's successor.
+
+    An old area lives on in the new area that carries its identity (``survivors``: old id ->
+    new id, from the changes applied), else in the new area that took most of its wards (then
+    most of its area, then the smaller id). A ward whose area was only renamed, or merged into
+    the area its own lives on in, did not move.
+
+    Parameters
+    ----------
+    old, new : array-like
+        Each ward's area id before and after.
+    area : numpy.ndarray
+        Each ward's area (m²), to break ties.
+    survivors : mapping, optional
+        Old area id -> the new id it continues as. Default: each old id still in use continues
+        as itself.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> old, new = np.array(["N1", "N1", "N2"]), np.array(["NORTH", "NORTH", "NORTH"])
+    >>> moved_wards(old, new, np.ones(3), {"N1": "NORTH"}).tolist()  # N2 merged into N1
+    [False, False, False]
+    >>> moved_wards(np.array(["B1", "B1", "B2"]), np.array(["B1", "B2", "B2"]), np.ones(3)).tolist()
+    [False, True, False]
+    """
+    o = np.asarray(old, dtype=object)
+    n = np.asarray(new, dtype=object)
+    if survivors is None:
+        survivors = {str(a): str(a) for a in set(o) & set(n)}
+    succ = _successors(o, n, np.asarray(area, dtype=float), survivors)
+    return np.array([succ[a] != b for a, b in zip(o, n, strict=True)], dtype=bool)
 
 
 def _join_by(df: pd.DataFrame, mask: np.ndarray, key: str) -> pd.Series:
@@ -135,8 +179,7 @@ def _ward_frame(
     n = np.asarray(new, dtype=object)
     live = set(n)
     survivors = {str(v): str(k) for k, v in origin.items() if v is not None and k in live}
-    succ = _successors(o, n, area, survivors)
-    moved = np.array([succ[a] != b for a, b in zip(o, n, strict=True)], dtype=bool)
+    moved = moved_wards(o, n, area, survivors)
     ident = _identity(n, origin)
     kept = np.array([a == b for a, b in zip(ident, o, strict=True)], dtype=bool)
     df = pd.DataFrame({"old": o, "new": n, "w": wid, "a": area, "kept": kept})

@@ -23,20 +23,27 @@
     Every problem the checks found (empty with a header when none).
 ``plan.json``
     What the folder holds (levels, CRS, exceptions, counts, the summary), so that
-    :func:`beatplan.boundaries.reorganise` can start from the folder (``--current DIR``).
+    :func:`beatplan.boundaries.reorganise` can start from the folder (``--current DIR``), and
+    each file's size and SHA-256 with a ``plan_id`` made of them.
 
-Nothing is written unless every output is free (or ``overwrite=True``); each file is
-written to a temporary name and renamed into place. The content is deterministic: rows are
-sorted by level and id, numbers rounded to fixed places, no timestamps — the same inputs give
-the same files.
+The folder appears whole or not at all: it is written beside ``out_dir`` and swapped into
+place (:func:`beatplan.geo.write.atomic_output`), locked while written; :func:`read_plan`
+refuses a folder that is not whole (a file missing or different from what ``plan.json``
+records). The content is deterministic: rows are sorted by level and id, numbers rounded to
+fixed places, no timestamps (the GeoPackage's are pinned) — the same inputs give the same
+bytes. CSV text cells are quoted, those a spreadsheet would run as a formula defused with a
+leading ``'``; names in ``changes.md`` are escaped.
 """
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import json
 import logging
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -49,13 +56,20 @@ from pyproj import CRS
 
 from beatplan.boundaries.plan import BoundaryPlan, area_names
 from beatplan.boundaries.report import CheckReport
-from beatplan.geo.errors import InputFormatError, OutputExistsError, check_option
+from beatplan.geo.errors import (
+    IncompleteOutputError,
+    InputFormatError,
+    OutputExistsError,
+    check_option,
+)
 from beatplan.geo.layers import read_boundaries
-from beatplan.geo.write import output_paths, write_layers, write_text
+from beatplan.geo.write import atomic_output, check_output_free, output_paths, write_layers
 
 __all__ = [
     "PLAN_FORMATS",
     "GPKG_NAME",
+    "check_plan_free",
+    "is_plan_file",
     "layer_name",
     "md_table",
     "read_plan",
@@ -87,6 +101,8 @@ _TEXT_KEYS = {
 }
 #: Summary keys that change from run to run (timings) and are left out of plan.json.
 _VOLATILE = frozenset({"seconds", "timings", "elapsed"})
+#: plan.json's version: 2 adds ``plan_id`` and ``manifest`` (each file's size and SHA-256).
+_PLAN_VERSION = 2
 _ROUND = {"m2": 1, "share": 6, "retained": 6, "demand": 3, "pct": 2}
 
 
@@ -164,11 +180,18 @@ def _rounded(frame: pd.DataFrame) -> Any:
 
 
 # ------------------------------------------------------------------------------ markdown
+#: Characters Markdown (CommonMark, GitHub) acts on anywhere in a line: each gets a backslash,
+#: so a name shows as written and never makes a link, an image, emphasis, code or HTML.
+_MD_ACTIVE = re.compile(r"([\\`*_{}\[\]<>()#+!|~&$])")
+#: Line breaks of any kind (a name holding one would end a table row or list item).
+_MD_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
+
+
 def _md_escape(value: Any) -> str:
+    """Return ``value`` as Markdown text that shows exactly as written, on one line."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return ""
-    text = str(value)
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    return _MD_ACTIVE.sub(r"\\\1", _MD_BREAKS.sub(" ", str(value)))
 
 
 def _md_table(frame: pd.DataFrame, columns: Mapping[str, str]) -> list[str]:
@@ -251,10 +274,12 @@ def _id_labels(sub: pd.DataFrame) -> list[str]:
 
 
 def _markdown(plan: BoundaryPlan, files: Sequence[str]) -> str:
-    lines = [f"# {plan.title}", ""]
+    lines = [f"# {_md_escape(plan.title)}", ""]
     lines += ["## Summary", ""]
     lines += [f"    {ln}" for ln in plan.describe().splitlines()] + [""]
-    lines.append(f"Levels (small to large): ward ⊂ {' ⊂ '.join(plan.levels)} ⊂ force.")
+    lines.append(
+        f"Levels (small to large): ward ⊂ {' ⊂ '.join(map(_md_escape, plan.levels))} ⊂ force."
+    )
     lines.append("")
     lines += _md_steps(plan.steps)
     for lv in plan.levels:
@@ -267,7 +292,7 @@ def _markdown(plan: BoundaryPlan, files: Sequence[str]) -> str:
     lines += ["## Files", ""]
     lines += [f"- `{f}`" for f in files] + [""]
     if plan.summary.get("spec_source"):
-        lines += [f"Spec: `{plan.summary['spec_source']}`", ""]
+        lines += [f"Spec: {_md_escape(plan.summary['spec_source'])}", ""]
     return "\n".join(lines)
 
 
@@ -354,13 +379,15 @@ def _md_checks(checks: CheckReport, exceptions: Mapping[str, Sequence[str]]) -> 
     )
     lines.append("")
     for p in checks.problems:
-        lines.append(f"- **{p.severity}** {p.check} ({p.level}): {_md_escape(p.message)}")
+        lines.append(
+            f"- **{p.severity}** {p.check} ({_md_escape(p.level)}): {_md_escape(p.message)}"
+        )
     if checks.problems:
         lines.append("")
     if exceptions:
         lines += ["Declared exceptions (allowed to be non-contiguous):", ""]
         for lv, ids in exceptions.items():
-            lines.append(f"- {lv}: {', '.join(ids)}")
+            lines.append(f"- {_md_escape(lv)}: {_md_escape(', '.join(ids))}")
         lines.append("")
     return lines
 
@@ -388,12 +415,39 @@ def _jsonable(v: Any) -> Any:
     return str(v)
 
 
+#: What a spreadsheet reads as a formula at the start of a cell (OWASP "CSV injection"); a
+#: leading quote is added to such text, and to text that starts with a quote, so that reading
+#: back takes exactly one quote off.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
 def _csv_text(frame: pd.DataFrame) -> str:
-    return _rounded(frame).to_csv(index=False, lineterminator="\n")
+    """Return ``frame`` as CSV text: numbers rounded, text that a spreadsheet runs defused."""
+    out = _rounded(frame)
+    for c in out.columns:
+        if out[c].dtype == object or isinstance(out[c].dtype, pd.StringDtype):
+            out[c] = _defused(out[c])
+    # every text cell in quotes (OWASP's advice too): a name holding a CR or a line break
+    # stays one cell, where a bare CR would end the row for most readers
+    return str(out.to_csv(index=False, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC))
 
 
-def _write_text(path: Path, text: str) -> None:
-    write_text(path, text, overwrite=True)
+def _defused(col: pd.Series) -> pd.Series:
+    """Put ``'`` before text starting with ``= + - @``, a tab, a CR or ``'`` (not numbers)."""
+    text = col.astype("string")
+    risky = text.str.startswith(_FORMULA_START).fillna(False).to_numpy(dtype=bool)
+    if not risky.any():
+        return col
+    out = col.astype(object).copy()
+    out[risky] = "'" + text[risky].astype(str)
+    return out
+
+
+def _undefused(col: pd.Series) -> pd.Series:
+    """Undo :func:`_defused` on text read back: take one leading ``'`` off."""
+    text = col.astype("string")
+    quoted = text.str.startswith("'").fillna(False)
+    return text.where(~quoted, text.str.slice(1)) if quoted.any() else col
 
 
 def write_plan(
@@ -403,12 +457,13 @@ def write_plan(
     formats: Sequence[str] = ("gpkg",),
     overwrite: bool = False,
 ) -> dict[str, Path]:
-    """Write a boundary plan as boundary files, crosswalks and a report.
+    """Write a boundary plan as boundary files, crosswalks and a report: whole, or not at all.
 
     Parameters
     ----------
     out_dir : str or path-like
-        The folder to write into (created if missing).
+        The folder to write (created if missing). An existing folder may be empty or hold a
+        plan; it is replaced whole.
     plan : BoundaryPlan
         What :func:`beatplan.boundaries.realign` or :func:`beatplan.boundaries.reorganise`
         returned, or :func:`read_plan` read.
@@ -417,7 +472,7 @@ def write_plan(
         back), ``"geojson"``, ``"shp"`` (``"shapefile"``) and ``"kml"``; one file per layer for
         GeoJSON and Shapefile (``boundaries_npas.geojson`` ...).
     overwrite : bool, default False
-        Replace existing outputs; without it any existing output is an error and nothing is
+        Replace an existing plan; without it an existing plan is an error and nothing is
         written.
 
     Returns
@@ -434,7 +489,19 @@ def write_plan(
     OptionError
         An unknown format (the valid ones are listed).
     OutputExistsError
-        An output exists and ``overwrite`` is False (each one is named).
+        A plan is there and ``overwrite`` is False; ``out_dir`` is a file, or a folder holding
+        files that are not part of a plan.
+    OutputLockedError
+        Another process is writing ``out_dir`` now.
+    OutputWriteError
+        The folder could not be written (no space, no permission ...).
+
+    Notes
+    -----
+    The folder is written beside ``out_dir`` under a hidden name and swapped into place
+    (:func:`beatplan.geo.write.atomic_output`), so a reader sees the old plan or the new one,
+    never a mix, even when the writer is killed. ``plan.json`` records every file's size and
+    SHA-256 and a ``plan_id`` made of them; :func:`read_plan` checks them.
 
     Examples
     --------
@@ -450,34 +517,112 @@ def write_plan(
         )
     fmts = _formats(formats)
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise OutputExistsError(f"{out}: exists and is not a folder; give a folder for the plan")
+    check_plan_free(out, overwrite=overwrite)  # before any work
     layers = _layers_to_write(plan)
-    vector = {f: out / f"{_STEM}{PLAN_FORMATS[f]}" for f in fmts}
-    extra = plan.extra_files()
-    targets = _targets(out, vector, list(layers))
-    targets.update({name.replace(".", "_"): out / name for name in extra})
-    _refuse_existing(out, targets, "shp" in fmts, overwrite)
-    out.mkdir(parents=True, exist_ok=True)
-    for path in vector.values():
-        write_layers(path, layers, overwrite=overwrite)
-    files = sorted(str(p.relative_to(out)) for p in targets.values())
-    tables = {
-        "crosswalk": plan.crosswalk,
-        "crosswalk_areas": plan.area_crosswalk,
-        "changes_csv": plan.changes,
-        "review": plan.review,
-        "checks": plan.checks.to_frame(),
-    }
-    for k, frame in tables.items():
-        _write_text(targets[k], _csv_text(frame))
-    _write_text(targets["changes_md"], _markdown(plan, files))
-    for name, text in extra.items():
-        _write_text(targets[name.replace(".", "_")], text)
-    manifest = json.dumps(_jsonable(_manifest(plan, layers, files)), indent=2, ensure_ascii=False)
-    _write_text(targets["plan"], manifest + "\n")
-    log.info("wrote the plan (%d files) to %s", len(targets), out)
-    return targets
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(out, overwrite=overwrite, folder=True, owned=is_plan_file) as stage:
+        vector = {f: stage / f"{_STEM}{PLAN_FORMATS[f]}" for f in fmts}
+        staged = _targets(stage, vector, list(layers))
+        extra = plan.extra_files()  # a design's design.csv and design.md
+        staged.update({name.replace(".", "_"): stage / name for name in extra})
+        for path in vector.values():
+            write_layers(path, layers)
+        files = sorted(str(p.relative_to(stage)) for p in staged.values())
+        tables = {
+            "crosswalk": plan.crosswalk,
+            "crosswalk_areas": plan.area_crosswalk,
+            "changes_csv": plan.changes,
+            "review": plan.review,
+            "checks": plan.checks.to_frame(),
+        }
+        for k, frame in tables.items():
+            _put(staged[k], _csv_text(frame))
+        _put(staged["changes_md"], _markdown(plan, files))
+        for name, text in extra.items():
+            _put(staged[name.replace(".", "_")], text)
+        about = _manifest(plan, layers, files, _checksums(stage))
+        _put(staged["plan"], json.dumps(_jsonable(about), indent=2, ensure_ascii=False) + "\n")
+    log.info("wrote the plan (%d files) to %s", len(staged), out)
+    return {k: out / p.relative_to(stage) for k, p in staged.items()}
+
+
+def check_plan_free(out_dir: str | os.PathLike[str], *, overwrite: bool = False) -> None:
+    """Fail early when a plan folder cannot be written: it holds a plan, or is not a plan's.
+
+    Parameters
+    ----------
+    out_dir : str or path-like
+        The folder :func:`write_plan` will write.
+    overwrite : bool, default False
+        Replacing a plan is allowed.
+
+    Raises
+    ------
+    OutputExistsError
+        The folder holds a plan and ``overwrite`` is False; it is a file; or it holds files
+        that are not part of a plan (the folder is replaced whole, so they would be lost).
+    """
+    out = Path(out_dir)
+    found = [n for n in (GPKG_NAME, "plan.json", "changes.md") if (out / n).exists()]
+    if found and not overwrite and out.is_dir():
+        raise OutputExistsError(
+            f"{out}: already holds a plan ({', '.join(found)}); pass --overwrite (overwrite=True) "
+            "to replace it, or choose another folder"
+        )
+    check_output_free(out, overwrite=overwrite, folder=True, owned=is_plan_file)
+
+
+def _put(path: Path, text: str) -> None:
+    """Write ``text`` as UTF-8 with its own line ends (inside the staging folder)."""
+    with path.open("w", encoding="utf-8", newline="") as f:
+        f.write(text)
+
+
+#: The names a plan folder may hold: what write_plan writes (every format), and what GDAL and
+#: GIS tools leave beside those files (SQLite journals, Shapefile indexes).
+_PLAN_FILE = re.compile(
+    r"^(?:boundaries(?:_[\w.\-]+)?\.(?:gpkg(?:-wal|-shm|-journal)?|geojson|kml|shp|shx|dbf|"
+    r"prj|cpg|qix|sbn|sbx|shp\.xml)|crosswalk\.csv|crosswalk_areas\.csv|changes\.csv|"
+    r"changes\.md|review\.csv|checks\.csv|plan\.json|design\.csv|design\.md|\.DS_Store|"
+    r"Thumbs\.db|desktop\.ini)$"
+)
+
+
+def is_plan_file(name: str) -> bool:
+    """Say whether a file name belongs in a plan folder (what :func:`write_plan` replaces).
+
+    Examples
+    --------
+    >>> is_plan_file("boundaries_npas.geojson"), is_plan_file("notes.docx")
+    (True, False)
+    """
+    return bool(_PLAN_FILE.match(name))
+
+
+def _checksums(folder: Path) -> dict[str, dict[str, Any]]:
+    """Size and SHA-256 of every file in ``folder`` (names relative to it, sorted)."""
+    out: dict[str, dict[str, Any]] = {}
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            out[p.relative_to(folder).as_posix()] = {
+                "bytes": p.stat().st_size,
+                "sha256": _sha256(p),
+            }
+    return out
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _plan_id(checksums: Mapping[str, Mapping[str, Any]]) -> str:
+    """Return an id made of the files' checksums: the same files, the same id."""
+    text = "".join(f"{k} {v['sha256']}\n" for k, v in sorted(checksums.items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _formats(formats: Sequence[str]) -> list[str]:
@@ -506,32 +651,17 @@ def _targets(out: Path, vector: Mapping[str, Path], layers: list[str]) -> dict[s
     return targets
 
 
-def _refuse_existing(out: Path, targets: Mapping[str, Path], shp: bool, overwrite: bool) -> None:
-    """Raise naming the outputs that exist already, unless ``overwrite``."""
-    existing = sorted({str(p) for p in targets.values() if p.exists()})
-    if shp:
-        existing += sorted(
-            str(p.with_suffix(s))
-            for k, p in targets.items()
-            if k.startswith("shp")
-            for s in (".dbf", ".shx", ".prj")
-            if p.with_suffix(s).exists() and not p.exists()
-        )
-    if existing and not overwrite:
-        raise OutputExistsError(
-            f"{out}: {len(existing)} output(s) already exist ({', '.join(existing[:5])}"
-            f"{' ...' if len(existing) > 5 else ''}); pass overwrite=True (--overwrite on the "
-            "command line) to replace them, or choose another folder"
-        )
-
-
 def _manifest(
-    plan: BoundaryPlan, layers: Mapping[str, gpd.GeoDataFrame], files: list[str]
+    plan: BoundaryPlan,
+    layers: Mapping[str, gpd.GeoDataFrame],
+    files: list[str],
+    checksums: Mapping[str, Mapping[str, Any]],
 ) -> dict[str, Any]:
     """Return what ``plan.json`` says: kind, levels, CRS, layers, checks, summary, files."""
     return {
         "format": "beatplan-plan",
-        "version": 1,
+        "version": _PLAN_VERSION,
+        "plan_id": _plan_id(checksums),
         "kind": plan.kind,
         "title": plan.title,
         "levels": list(plan.levels),
@@ -547,6 +677,7 @@ def _manifest(
         },
         "summary": {k: v for k, v in plan.summary.items() if k not in _VOLATILE},
         "files": files,
+        "manifest": dict(checksums),
     }
 
 
@@ -580,10 +711,20 @@ def read_plan(path: str | os.PathLike[str]) -> BoundaryPlan:
     ------
     InputFormatError
         No such folder or file, no ``wards`` layer, or no level can be found.
+    IncompleteOutputError
+        The folder is not a whole plan: no ``plan.json`` (an interrupted write), a file it
+        lists is missing, or a file differs from what it records (a mix of two writes, or a
+        file changed since). The message names the file and what differs.
+
+    Notes
+    -----
+    A GeoPackage given alone, with no ``plan.json`` beside it, is read on its own (its CSV
+    neighbours, which nothing vouches for, are not read).
     """
     gpkg, folder = _plan_paths(path)
-    names = _gpkg_layers(gpkg)
     manifest = _read_manifest(folder / "plan.json")
+    _check_whole(Path(path), folder, manifest)
+    names = _gpkg_layers(gpkg)
     wards = read_boundaries(gpkg, layer="wards", id_col="id", name_col="name", to_crs=None)
     levels = _plan_levels(gpkg, names, manifest, wards)
     layers = {
@@ -594,15 +735,16 @@ def read_plan(path: str | os.PathLike[str]) -> BoundaryPlan:
     declared = manifest.get("exceptions") or {}
     checks = manifest.get("checks") or {}
     text = {"ward", "name", "level", "id", *levels, *(f"{lv}_old" for lv in levels)}
+    tables = folder if manifest else None  # CSVs are read only when plan.json vouches for them
     return BoundaryPlan(
         wards=wards,
         levels=levels,
         layers=layers,
-        crosswalk=_read_csv(folder / "crosswalk.csv", text),
-        area_crosswalk=_read_csv(folder / "crosswalk_areas.csv", text),
-        changes=_read_csv(folder / "changes.csv", text),
-        review=_read_csv(folder / "review.csv", text),
-        checks=_read_checks(folder / "checks.csv", checks.get("run") or []),
+        crosswalk=_read_csv(tables, "crosswalk.csv", text),
+        area_crosswalk=_read_csv(tables, "crosswalk_areas.csv", text),
+        changes=_read_csv(tables, "changes.csv", text),
+        review=_read_csv(tables, "review.csv", text),
+        checks=_read_checks(tables, checks.get("run") or []),
         summary=dict(manifest.get("summary") or {}),
         kind=str(manifest.get("kind") or "plan"),
         title=str(manifest.get("title") or f"Boundary plan read from {gpkg}"),
@@ -613,10 +755,53 @@ def read_plan(path: str | os.PathLike[str]) -> BoundaryPlan:
     )
 
 
+def _check_whole(given: Path, folder: Path, manifest: Mapping[str, Any]) -> None:
+    """Refuse a plan folder that is not whole: no plan.json, or files it does not vouch for."""
+    again = "write the plan again (beatplan realign/reorganise --out ... --overwrite)"
+    if not manifest:
+        if given.is_dir():
+            raise IncompleteOutputError(
+                f"{folder}: holds {GPKG_NAME} but no plan.json, so it is not a whole plan "
+                f"(an interrupted write, or files copied in by hand); {again}, or give the "
+                f"GeoPackage itself ({folder / GPKG_NAME}) to read its layers alone"
+            )
+        return
+    recorded = manifest.get("manifest")
+    if recorded is None:  # written before plan.json recorded its files: nothing to check
+        log.info("%s: plan.json lists no checksums (an older plan); not checked", folder)
+        return
+    if not isinstance(recorded, Mapping):
+        raise IncompleteOutputError(f"{folder / 'plan.json'}: its manifest is not a mapping")
+    for name, want in sorted(recorded.items()):
+        f = folder / name
+        if not f.is_file():
+            raise IncompleteOutputError(
+                f"{folder}: {name} is missing, though plan.json lists it (plan "
+                f"{manifest.get('plan_id')}): the folder is not a whole plan; {again}"
+            )
+        size = f.stat().st_size
+        if size != want.get("bytes") or _sha256(f) != want.get("sha256"):
+            what = (
+                f"{size:,} bytes where plan.json records {want.get('bytes'):,}"
+                if size != want.get("bytes") and isinstance(want.get("bytes"), int)
+                else "its content differs from the SHA-256 plan.json records"
+            )
+            raise IncompleteOutputError(
+                f"{folder}: {name} does not belong to this plan ({what}; plan "
+                f"{manifest.get('plan_id')}): the folder mixes two writes or the file was "
+                f"changed since; {again}"
+            )
+
+
 def _plan_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
     """Return the GeoPackage and the folder of a plan given as either."""
     p = Path(path)
     gpkg, folder = (p / GPKG_NAME, p) if p.is_dir() else (p, p.parent)
+    if not gpkg.is_file() and (folder / "plan.json").is_file():
+        raise IncompleteOutputError(
+            f"{folder}: has plan.json but no {GPKG_NAME}: the folder is not a whole plan; "
+            "write the plan again (beatplan realign/reorganise --out ... --overwrite)"
+        )
     if not gpkg.is_file():
         raise InputFormatError(
             f"{path}: no {GPKG_NAME} found; give a folder written by write_plan "
@@ -698,18 +883,20 @@ _TEXT_COLUMNS = frozenset(
         "basis",
         "reason",
         "changed",
+        "renamed",
         "area",
     }
 )
 
 
-def _read_csv(path: Path, text: set[str]) -> pd.DataFrame:
+def _read_csv(folder: Path | None, name: str, text: set[str]) -> pd.DataFrame:
     """Read a table :func:`write_plan` wrote: ids and names as text, flags as bool."""
-    if not path.is_file():
+    path = None if folder is None else folder / name
+    if path is None or not path.is_file():
         return pd.DataFrame()
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     for c in frame.columns:
-        col = frame[c]
+        col = _undefused(frame[c])
         if c in text or c in _TEXT_COLUMNS:
             frame[c] = col.astype("string")
         elif len(col.dropna()) and col.dropna().isin(["True", "False"]).all():
@@ -725,12 +912,14 @@ def _read_csv(path: Path, text: set[str]) -> pd.DataFrame:
     return frame
 
 
-def _read_checks(path: Path, run: Sequence[str]) -> CheckReport:
+def _read_checks(folder: Path | None, run: Sequence[str]) -> CheckReport:
     """Read the checks a plan ran (``plan.json``) and what they found (``checks.csv``)."""
     report = CheckReport(checks=[str(c) for c in run])
-    if not path.is_file():
+    path = None if folder is None else folder / "checks.csv"
+    if path is None or not path.is_file():
         return report
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame = frame.apply(_undefused)
     for r in frame.itertuples(index=False):
         ids = [i for i in str(r.ids).split(";") if i]
         report.add(str(r.check), str(r.level), ids, str(r.message), severity=str(r.severity))

@@ -17,10 +17,10 @@ from typing import Any
 import geopandas as gpd
 
 from beatplan.boundaries.demand import Weights
-from beatplan.boundaries.outputs import GPKG_NAME, write_plan
+from beatplan.boundaries.outputs import GPKG_NAME, check_plan_free, write_plan
 from beatplan.boundaries.realign import REALIGN_BY, Realignment, realign
 from beatplan.geo._sources import Sources
-from beatplan.geo.errors import InputFormatError, OptionError, OutputExistsError, check_option
+from beatplan.geo.errors import InputFormatError, OptionError, check_option
 from beatplan.geo.incidents import Incidents, read_incidents
 from beatplan.geo.layers import read_boundaries
 
@@ -30,34 +30,6 @@ log = logging.getLogger("beatplan")
 
 #: Parent-level columns looked for on a beats layer given alone (small to large).
 PARENT_LEVELS: tuple[str, ...] = ("sector", "npa")
-
-
-def check_plan_free(out_dir: str | os.PathLike[str], *, overwrite: bool = False) -> None:
-    """Fail early when a plan folder already holds a plan and ``overwrite`` is not given.
-
-    Parameters
-    ----------
-    out_dir : str or path-like
-        The folder :func:`beatplan.boundaries.write_plan` will write into.
-    overwrite : bool, default False
-        Replacing is allowed.
-
-    Raises
-    ------
-    OutputExistsError
-        The folder holds a ``boundaries.gpkg`` or ``plan.json`` and ``overwrite`` is False.
-    """
-    out = Path(out_dir)
-    if overwrite or not out.exists():
-        return
-    if not out.is_dir():
-        raise OutputExistsError(f"{out}: exists and is not a folder; give a folder for the plan")
-    found = [n for n in (GPKG_NAME, "plan.json", "changes.md") if (out / n).exists()]
-    if found:
-        raise OutputExistsError(
-            f"{out}: already holds a plan ({', '.join(found)}); pass --overwrite (overwrite=True) "
-            "to replace it, or choose another folder"
-        )
 
 
 def _points(incidents: Any) -> tuple[gpd.GeoDataFrame | None, Incidents | None]:
@@ -81,6 +53,7 @@ def realign_files(
     by: str = "area",
     weights: Weights = None,
     review_below: float = 0.8,
+    min_coverage: float = 0.5,
     crs: Any = None,
     exceptions: Any = (),
 ) -> tuple[Realignment, Incidents | None]:
@@ -104,6 +77,8 @@ def realign_files(
         What a point counts for (:func:`beatplan.boundaries.demand.incident_weights`).
     review_below : float, default 0.8
         Flag wards whose best share is below this.
+    min_coverage : float, default 0.5
+        Refuse old areas covering less than this share of the wards' area.
     crs : optional
         CRS of files that lack one (and the working CRS when projected).
     exceptions : optional
@@ -155,6 +130,7 @@ def realign_files(
         demand=points,
         weights=weights,
         review_below=review_below,
+        min_coverage=min_coverage,
         crs=work_crs,
         exceptions=exceptions,
     )
@@ -177,7 +153,7 @@ def _sample_inputs(
         if not gpkg.is_file():
             raise InputFormatError(
                 f"{folder}: no {GPKG_NAME}; give the folder written by beatplan.write_sample "
-                "(beatplan sample --out DIR)"
+                "(beatplan sample DIR)"
             )
         wards = read_boundaries(gpkg, layer="wards_new")
         levels = {

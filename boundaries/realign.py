@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +70,7 @@ from beatplan.geo.errors import (
     WardsTooCoarseError,
     check_option,
 )
+from beatplan.geo.progress import stages
 
 __all__ = ["REALIGN_BY", "Realignment", "realign"]
 
@@ -79,15 +80,25 @@ log = logging.getLogger("beatplan")
 REALIGN_BY = ("area", "demand")
 
 
+#: The stages :func:`realign` times (and shows on its progress bar), in order.
+_STAGES = ("validate", "crs", "locate points", "overlaps", "assign", "nest", "contiguity",
+           "layers", "checks", "report")  # fmt: skip
+#: Fewest wards for which realign shows a progress bar by itself (smaller runs take a second).
+PROGRESS_WARDS = 1000
+
+
 class _Clock:
-    """Seconds spent in each stage (reported in ``summary["seconds"]``)."""
+    """Seconds spent in each stage (reported in ``summary["seconds"]``); moves the progress bar."""
 
     def __init__(self) -> None:
         self.t = time.perf_counter()
         self.laps: dict[str, float] = {}
+        self.step: Callable[[], None] = lambda: None
 
     def lap(self, name: str) -> None:
         now = time.perf_counter()
+        if name not in self.laps:
+            self.step()
         self.laps[name] = self.laps.get(name, 0.0) + now - self.t
         self.t = now
 
@@ -204,6 +215,7 @@ class _Run:
     exceptions: Exceptions | None
     fix: bool
     allow_coarse: bool
+    min_coverage: float = 0.5
     warnings: list[str] = field(default_factory=list)
     clock: _Clock = field(default_factory=_Clock)
 
@@ -312,7 +324,9 @@ def realign(
     overlap_tolerance: float = 0.01,
     crs: Any = None,
     allow_coarse: bool = False,
+    min_coverage: float = 0.5,
     fix: bool = True,
+    progress: bool | None = None,
 ) -> Realignment:
     """Give every new ward to exactly one police area, by best fit to the old areas.
 
@@ -352,9 +366,17 @@ def realign(
         The working CRS (projected); default :func:`beatplan.geo.crs.working_crs`.
     allow_coarse : bool, default False
         Return a result even when the wards are larger than the areas (with a warning).
+    min_coverage : float, default 0.5
+        The least share of the wards' area the old areas (smallest level) must cover: below it
+        most wards would be given by adjacency alone, so the inputs are refused (other places,
+        or a wrong CRS, most likely). 0 accepts any.
     fix : bool, default True
         Make every area contiguous (:func:`beatplan.boundaries.fix_contiguity`); ``False`` only
         reports.
+    progress : bool or None, default None
+        Show a progress bar of the stages on standard error: ``None`` does for
+        :data:`PROGRESS_WARDS` wards or more when standard error is a terminal (and the
+        ``"beatplan"`` logger is not quieter than WARNING, as under ``-q``); ``False`` never.
 
     Returns
     -------
@@ -370,6 +392,8 @@ def realign(
         From checking the inputs (see :func:`beatplan.boundaries.validate_wards`).
     WardsTooCoarseError
         The wards are larger than the areas and most areas would get no ward.
+    ValidationError
+        The old areas cover less than ``min_coverage`` of the wards' area.
 
     Examples
     --------
@@ -394,15 +418,33 @@ def realign(
     >>> r.assignment["share"].round(3).tolist(), r.checks.ok
     ([1.0, 0.8, 1.0], True)
     """
-    points = _check_options(by, demand, review_below, min_share)
+    points = _check_options(by, demand, review_below, min_share, min_coverage)
     given = _normalise_areas(areas, levels, area_id)
     run = _Run(by, ward_id, given.levels, review_below, min_share, exceptions, fix, allow_coarse)
+    run.min_coverage = min_coverage
+    big = hasattr(wards, "__len__") and len(wards) >= PROGRESS_WARDS
+    shown = progress if progress is not None else (None if big else False)
+    with stages(_STAGES, desc="realign", enabled=shown) as run.clock.step:
+        return _realign(run, wards, given, points, crs, weights, overlap_tolerance)
+
+
+def _realign(
+    run: _Run,
+    wards: gpd.GeoDataFrame,
+    given: _Areas,
+    points: gpd.GeoDataFrame | gpd.GeoSeries | None,
+    crs: Any,
+    weights: Weights,
+    overlap_tolerance: float,
+) -> Realignment:
+    """Run the stages of :func:`realign`, in order."""
     work, wards_w, layers = _one_crs(run, wards, given.layers, points, crs)
     w, checked = _validate_inputs(run, wards_w, layers, given.id_cols, overlap_tolerance)
     pts = _locate_demand(run, w, points, work, weights)
     fl = _overlaps(run, w, pts, checked[run.finest], given.id_cols[run.finest], run.finest)
+    covered = _coverage(run, w, fl)
     coarse = _too_coarse(run, w, fl)
-    fit = _assign(run, w, fl)
+    fit = _assign(run, w, fl, covered)
     table, fitted = _higher_levels(run, w, pts, fl, fit, given, checked)
     settled = _nest_and_fix(run, w, pts, table)
     new_layers, report = _layers_and_checks(run, w, settled, fitted)
@@ -411,7 +453,7 @@ def realign(
 
 # ------------------------------------------------------------------------ validate inputs
 def _check_options(
-    by: str, demand: Any, review_below: float, min_share: float
+    by: str, demand: Any, review_below: float, min_share: float, min_coverage: float
 ) -> gpd.GeoDataFrame | gpd.GeoSeries | None:
     """Check the options; return the demand points (an ``Incidents``' located points)."""
     check_option("by", by, REALIGN_BY)
@@ -431,6 +473,8 @@ def _check_options(
         raise OptionError(f"review_below={review_below!r} must lie between 0 and 1")
     if not 0.0 <= min_share < 1.0:
         raise OptionError(f"min_share={min_share!r} must lie in [0, 1)")
+    if not 0.0 <= min_coverage <= 1.0:
+        raise OptionError(f"min_coverage={min_coverage!r} must lie between 0 and 1")
     return demand
 
 
@@ -633,7 +677,41 @@ def _too_coarse(run: _Run, w: _Wards, fl: Level) -> _Coarse:
     return _Coarse(med_w, med_a, coarse)
 
 
-def _assign(run: _Run, w: _Wards, fl: Level) -> _Fit:
+def _coverage(run: _Run, w: _Wards, fl: Level) -> float:
+    """Return the share of the wards' area the old areas cover; refuse too little.
+
+    Each ward's part in no old area is one piece (a ward overlapping none: all of it), so the
+    share is one minus their area over the wards' area.
+    """
+    assert fl.pieces is not None
+    outside = fl.pieces.loc[fl.pieces["a"] < 0, "area_m2"].to_numpy()
+    total = float(w.area.sum())
+    covered = 1.0 - float(outside.sum()) / total if total > 0 else 0.0
+    covered = min(max(covered, 0.0), 1.0)
+    if covered < run.min_coverage:
+        assert fl.geoms is not None
+        none = int((fl.best < 0).sum()) if fl.best is not None else w.n
+        raise ValidationError(
+            "realign",
+            [
+                f"the old {_areas(run.finest)} cover only {100 * covered:.1f}% of the wards' area "
+                f"({none} of {w.n} wards overlap none of them); realigning needs at least "
+                f"{100 * run.min_coverage:g}%, or most wards would be placed by adjacency alone. "
+                f"Are they the same place and CRS? Wards span {_bounds(w.union)}, the old "
+                f"{_areas(run.finest)} {_bounds(shapely.union_all(fl.geoms))} (working CRS). "
+                "Clip the wards to the force area, or pass min_coverage= (--min-coverage) to "
+                "realign anyway"
+            ],
+        )
+    return covered
+
+
+def _bounds(geom: shapely.Geometry) -> str:
+    x0, y0, x1, y1 = shapely.bounds(geom)
+    return f"x {x0:,.0f}..{x1:,.0f}, y {y0:,.0f}..{y1:,.0f}"
+
+
+def _assign(run: _Run, w: _Wards, fl: Level, covered: float) -> _Fit:
     """Give each ward its best area; a ward overlapping none, its neighbour's (or the nearest)."""
     assert fl.best is not None and fl.basis is not None and fl.pieces is not None
     no_overlap = fl.best < 0
@@ -654,9 +732,6 @@ def _assign(run: _Run, w: _Wards, fl: Level) -> _Fit:
     outside[op["w"].to_numpy()] = op["share"].to_numpy()
     partly = (outside >= run.min_share) & ~no_overlap
     if partly.any() or no_overlap.any():
-        covered = 1 - float((outside * w.area).sum() + w.area[no_overlap].sum()) / float(
-            w.area.sum()
-        )
         parts = []
         if partly.any():
             parts.append(
@@ -665,7 +740,7 @@ def _assign(run: _Run, w: _Wards, fl: Level) -> _Fit:
         if no_overlap.any():
             parts.append(f"{int(no_overlap.sum())} wholly ({listing(w.ids[no_overlap])})")
         run.note(
-            f"the old {_areas(run.finest)} cover only {100 * covered:.1f}% of the wards: "
+            f"the old {_areas(run.finest)} cover only {100 * covered:.1f}% of the wards' area: "
             + "; ".join(parts),
             logged=True,
         )

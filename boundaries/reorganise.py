@@ -47,7 +47,13 @@ from beatplan.boundaries.plan import BoundaryPlan, checks_line
 from beatplan.boundaries.report import CheckReport
 from beatplan.boundaries.spec import Spec, load_spec
 from beatplan.geo.crs import to_working, working_crs
-from beatplan.geo.errors import ColumnNotFoundError, CRSError, InputFormatError, ValidationError
+from beatplan.geo.errors import (
+    ColumnNotFoundError,
+    CRSError,
+    IncompleteOutputError,
+    InputFormatError,
+    ValidationError,
+)
 from beatplan.geo.layers import read_boundaries
 
 __all__ = ["DEMAND_COLUMNS", "Reorganisation", "reorganise"]
@@ -87,8 +93,12 @@ class Reorganisation(BoundaryPlan):
         ``deviation_pct`` (against the level's mean, old and new).
     crosswalk : pandas.DataFrame
         One row per ward: ``ward``, ``name`` (if any), ``<level>_old`` and ``<level>`` for
-        each level, ``changed`` (levels whose area changed, renames aside) and, with demand,
-        ``incidents`` and ``demand``.
+        each level, ``changed`` (the levels at which the ward changed area: its new area is
+        not the one its old area lives on in), ``renamed`` (the levels at which it kept its
+        area under a new id: a rename, or a merge into the area its own lives on in) and, with
+        demand, ``incidents`` and ``demand``. A ward with neither moved at no level; the change
+        map shows the wards ``changed`` at its level, so its count and ``summary["by_level"]``
+        agree.
     area_crosswalk : pandas.DataFrame
         One row per (level, old area, new area) sharing wards: ``level``, ``old_id``,
         ``old_name``, ``new_id``, ``new_name``, ``n_wards``, ``area_m2``, ``share_of_old``,
@@ -129,13 +139,18 @@ class Reorganisation(BoundaryPlan):
         """Return the summary as a few lines of plain text."""
         s = self.summary
         title = f"{s['spec_name']}: " if s.get("spec_name") else ""
+        renamed = s.get("wards_renamed") or 0
         lines = [
             f"{title}{s['wards']} wards; {s['steps']} change(s) applied; "
             f"{s['wards_moved']} ward(s) changed area at some level"
+            + (f" ({renamed} more keep their area under a new id)" if renamed else "")
         ]
         for lv in self.levels:
             c = s["by_level"][lv]
-            parts = [f"{c['areas_old']} -> {c['areas_new']} areas"]
+            parts = [
+                f"{c['areas_old']} -> {c['areas_new']} areas",
+                f"{c['wards_moved']} ward(s) moved",
+            ]
             for k in ("new", "removed", "changed", "renamed"):
                 if c[k]:
                     parts.append(f"{k}: {listing(c[k], 6)}")
@@ -325,6 +340,8 @@ def _read_current(
         )
     try:
         plan = read_plan(current)
+    except IncompleteOutputError:
+        raise  # a plan that is not whole is never read as a loose ward table
     except InputFormatError:
         if not Path(current).is_file():
             raise
@@ -557,6 +574,7 @@ class _Tables:
     crosswalk: pd.DataFrame
     old_cols: dict[str, np.ndarray]
     moved_by: dict[str, np.ndarray]
+    renamed_by: dict[str, np.ndarray]
     area: np.ndarray
 
     @property
@@ -585,17 +603,26 @@ def _tables(
     for x in lv:
         crosswalk[f"{x}_old"] = pd.array(old_cols[x], dtype="string")
         crosswalk[x] = pd.array(ed.col[x], dtype="string")
-    crosswalk["changed"] = pd.array(
-        [
-            ";".join(x for x, c in zip(lv, flags, strict=True) if c)
-            for flags in zip(*(moved_by[x] for x in lv), strict=True)
-        ],
-        dtype="string",
-    )
+    renamed_by = {
+        x: (old_cols[x] != np.asarray(ed.col[x], dtype=object)) & ~moved_by[x] for x in lv
+    }
+    crosswalk["changed"] = _levels_flagged(lv, moved_by)
+    crosswalk["renamed"] = _levels_flagged(lv, renamed_by)
     if counts is not None:
         crosswalk["incidents"] = counts[0]
         crosswalk["demand"] = counts[1]
-    return _Tables(changes, area_xw, crosswalk, old_cols, moved_by, area)
+    return _Tables(changes, area_xw, crosswalk, old_cols, moved_by, renamed_by, area)
+
+
+def _levels_flagged(levels: Sequence[str], flags: Mapping[str, np.ndarray]) -> Any:
+    """Return per ward the levels flagged (``"sector;npa"``), or an empty text (a string array)."""
+    return pd.array(
+        [
+            ";".join(x for x, c in zip(levels, row, strict=True) if c)
+            for row in zip(*(flags[x] for x in levels), strict=True)
+        ],
+        dtype="string",
+    )
 
 
 def _summary(
@@ -616,6 +643,9 @@ def _summary(
         "steps": len(parsed.steps) if parsed is not None else 0,
         "levels": cur.levels,
         "wards_moved": int(moved.sum()),
+        "wards_renamed": int(
+            (np.logical_or.reduce(list(tables.renamed_by.values())) & ~moved).sum()
+        ),
         "by_level": {x: _level_summary(x, ed, tables) for x in cur.levels},
         "area_m2": float(area.sum()),
         "area_shifted_m2": float(area[moved].sum()),
@@ -637,6 +667,7 @@ def _level_summary(x: str, ed: Editor, tables: _Tables) -> dict[str, Any]:
         "areas_old": int(pd.Series(tables.old_cols[x]).nunique()),
         "areas_new": int(pd.Series(ed.col[x]).nunique()),
         "wards_moved": int(tables.moved_by[x].sum()),
+        "wards_renamed": int(tables.renamed_by[x].sum()),
         **{
             s: sorted(ch.loc[ch["status"] == s, "id" if s != "removed" else "old_id"].astype(str))
             for s in ("new", "removed", "changed", "renamed")

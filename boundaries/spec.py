@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -283,6 +284,19 @@ def _finish(spec: Spec, strict: bool) -> Spec:
 
 
 def _parse_text(text: str, fmt: str, label: str) -> Any:
+    try:
+        return _parse(text, fmt, label)
+    except RecursionError as exc:  # "[[[[..." 100,000 deep: the parsers recurse per level
+        raise ValidationError(
+            label,
+            [
+                f"not a spec: its lists or tables are nested deeper than can be read (over "
+                f"{sys.getrecursionlimit():,} levels); a spec is a few levels deep"
+            ],
+        ) from exc
+
+
+def _parse(text: str, fmt: str, label: str) -> Any:
     if fmt == "toml":
         try:
             return tomllib.loads(text)
@@ -323,17 +337,32 @@ class _Checker:
             if not v:
                 self.add(path, f"expected {what}, found an empty text")
                 return None
-            return Ref(v, path)
+            return Ref(v, path) if self.writable(v, path) else None
         self.add(path, f"expected {what} (text), found {_kind(value)}")
         return None
 
     def text(self, value: Any, path: str, what: str = "a text") -> str | None:
         if isinstance(value, str) and value.strip():
-            return value.strip()
+            return value.strip() if self.writable(value, path) else None
         if isinstance(value, int | float) and not isinstance(value, bool):
             return str(value)
         self.add(path, f"expected {what}, found {_kind(value)}")
         return None
+
+    def writable(self, value: str, path: str) -> bool:
+        """Refuse text that cannot be written as UTF-8 (a lone surrogate such as U+D800)."""
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            bad = value[exc.start]
+            self.add(
+                path,
+                f"{ascii(value)} holds U+{ord(bad):04X}, half of a UTF-16 pair with no other half "
+                "(a lone surrogate): it cannot be written to any file; remove it or write the "
+                "character itself",
+            )
+            return False
+        return True
 
     def flag(self, value: Any, path: str) -> bool:
         if isinstance(value, bool):

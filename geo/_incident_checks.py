@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -71,6 +71,17 @@ class Part:
     rejected: list[pd.DataFrame]
     messages: list[str]
     notes: list[tuple[str, str]]
+    xname: str = "x"  # the columns x and y were read from (after any swap of the whole file)
+    yname: str = "y"
+    fixes: list[tuple[int, str, str]] = field(default_factory=list)  # (row, fix, detail)
+
+    def drop(self, gone: np.ndarray) -> None:
+        """Remove the candidate points ``gone`` (a mask over them), e.g. once rejected."""
+        keep = ~gone
+        mask = pa.array(keep)
+        self.strings = {k: (None if v is None else v.filter(mask)) for k, v in self.strings.items()}
+        self.month, self.stamp = self.month[keep], self.stamp[keep]
+        self.rows, self.x, self.y = self.rows[keep], self.x[keep], self.y[keep]
 
 
 # --------------------------------------------------------------------------- conversions
@@ -238,6 +249,9 @@ def validate(raw: Raw, index: int) -> Part:
         rejected=[raw.malformed, *_rejections(raw, coords, fmt)],
         messages=messages,
         notes=raw.notes,
+        xname=coords.xname,
+        yname=coords.yname,
+        fixes=list(raw.fixes),
     )
 
 

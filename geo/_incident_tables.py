@@ -8,11 +8,9 @@ the malformed ones; and the rejected-rows table every reason is recorded in.
 
 from __future__ import annotations
 
-import csv
-import gzip
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,12 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pyogrio
 import shapely
 from pyproj import CRS
 
+from beatplan.geo._text_rows import open_text, read_rows, unique_names
 from beatplan.geo.crs import WGS84
 from beatplan.geo.errors import (
     ColumnNotFoundError,
@@ -39,6 +37,10 @@ __all__ = [
     "REJECT_REASONS",
     "BAD_DATE",
     "DUP",
+    "DUP_FILE",
+    "ENCODING_FIX",
+    "FAR",
+    "SWAP_FIX",
     "FOLDER_SUFFIXES",
     "MALFORMED",
     "NOT_NUM",
@@ -62,16 +64,21 @@ log = logging.getLogger("beatplan")
 
 #: Every reason a row can be rejected for, in the order the checks run.
 REJECT_REASONS = (
+    "duplicate file",
     "malformed row",
     "no location",
     "not a number",
     "out of range",
     "zero coordinates",
     "bad date",
+    "far away",
     "duplicate id",
     "outside area",
 )
-MALFORMED, NO_LOC, NOT_NUM, RANGE, ZERO, BAD_DATE, DUP, OUTSIDE = range(1, 9)
+DUP_FILE, MALFORMED, NO_LOC, NOT_NUM, RANGE, ZERO, BAD_DATE, FAR, DUP, OUTSIDE = range(1, 11)
+#: What a row can be fixed for (``Incidents.fixed``): bytes that are not UTF-8 read as
+#: Windows-1252; longitude and latitude swapped in this row alone.
+ENCODING_FIX, SWAP_FIX = "bytes not UTF-8", "swapped coordinates"
 
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 _VECTOR_SUFFIXES = (".gpkg", ".geojson", ".geojsonl", ".geojsons", ".json", ".shp", ".fgb")
@@ -156,6 +163,7 @@ class Raw:
     malformed: pd.DataFrame
     notes: list[tuple[str, str]] = field(default_factory=list)  # (template, file name)
     messages: list[str] = field(default_factory=list)
+    fixes: list[tuple[int, str, str]] = field(default_factory=list)  # (row, fix, detail)
 
 
 def norm(name: str) -> str:
@@ -321,71 +329,54 @@ def _optional_columns(
     return names, notes
 
 
-def _read_header(path: Path) -> tuple[list[str], str]:
-    """Return the header fields and the delimiter of a delimited text file."""
-    opener: Callable[..., Any] = gzip.open if path.name.lower().endswith(".gz") else open
-    try:
-        with opener(path, "rb") as fh:
-            line = fh.readline(1 << 20)
-    except OSError as exc:
-        raise InputFormatError(f"{path}: cannot be opened as a text table: {exc}") from exc
-    text = line.decode("utf-8-sig", errors="replace").rstrip("\r\n")
-    if not text.strip():
-        raise InputFormatError(
-            f"{path}: the file is empty or its first line is blank; expected a header line "
-            "naming the columns (e.g. the police.uk header 'Crime ID,Month,...')"
-        )
-    if "\x00" in text:
-        raise InputFormatError(
-            f"{path}: is not a text table (its first line holds NUL bytes); expected a CSV or "
-            "tab-separated file, Parquet (.parquet) or a vector layer (.gpkg, .geojson)"
-        )
-    delim = max((",", "\t", ";", "|"), key=text.count)
-    if text.count(delim) == 0:
-        delim = ","
-    try:
-        header = next(csv.reader([text], delimiter=delim))
-    except csv.Error as exc:
-        raise InputFormatError(f"{path}: the first line is not a table header: {exc}") from exc
-    return header, delim
-
-
 def read_text(path: Path, spec: Spec) -> Raw:
-    header, delim = _read_header(path)
-    plan = _resolve(header, path, spec, "text")
+    tf = open_text(path)
+    plan = _resolve(tf.header, path, spec, "text")
     include = _plan_columns(plan)
-    messages: list[str] = []
-    try:
-        table, bad = _read_csv(path, delim, include, "utf8")
-    except pa.ArrowInvalid as exc:
-        if "utf8" not in str(exc).lower().replace("-", ""):
-            raise InputFormatError(
-                f"{path}: cannot be read as a {_delim_name(delim)}-separated table: {exc}"
-            ) from exc
-        try:
-            table, bad = _read_csv(path, delim, include, "latin-1")
-        except pa.ArrowInvalid as exc2:
-            raise InputFormatError(
-                f"{path}: cannot be read as a {_delim_name(delim)}-separated table: {exc2}"
-            ) from exc2
-        messages.append(f"{path.name} is not valid UTF-8; read it as Latin-1")
-    n_bad = len(bad)
-    n_rows = table.num_rows + n_bad
-    if n_bad and all(b[0] is not None and b[0] > 0 for b in bad):
-        bad_rows = np.array([b[0] for b in bad], dtype=np.int64) - 1  # header is record 1
-        rows = np.delete(np.arange(1, n_rows + 1, dtype=np.int64), bad_rows - 1)
-    else:  # row numbers unknown (never seen single-threaded): number the bad rows last
-        rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
-        bad_rows = np.arange(table.num_rows + 1, n_rows + 1, dtype=np.int64)
-    malformed = rejections(
-        path.name,
-        bad_rows,
-        MALFORMED,
-        [f"expected {exp} fields, found {act}: {_clip(text)}" for _, exp, act, text in bad],
-    )
+    _check_repeated(path, tf.repeated, plan, spec, named_ok=True)
+    rows = read_rows(tf, include)
+    messages = list(tf.messages)
+    n_bad = len(rows.bad_rows)
+    malformed = rejections(path.name, rows.bad_rows, MALFORMED, rows.bad_detail)
     if n_bad:
         messages.append(f"{path.name}: {n_bad} malformed row{'s' if n_bad != 1 else ''} rejected")
-    return _raw_from_table(path, plan, table, n_rows, rows, malformed, messages)
+    raw = _raw_from_table(path, plan, rows.table, rows.n_rows, rows.rows, malformed, messages)
+    raw.fixes = [(row, ENCODING_FIX, detail) for row, detail in tf.fixes]
+    return raw
+
+
+def _check_repeated(
+    path: Path,
+    repeated: Mapping[str, list[int]],
+    plan: dict[str, Any],
+    spec: Spec,
+    *,
+    named_ok: bool,
+) -> None:
+    """Refuse a column that beatplan found by its name when that name is given twice or more.
+
+    In a text table a column the caller named (x=, y=, date= ...) is read from its first
+    copy (``named_ok``); the others are read as ``name.1``, ``name.2`` ... and may be named so.
+    """
+    roles = {plan["x"]: "x", plan["y"]: "y"}
+    roles.update({c: k for k, c in plan["names"].items() if c is not None and c not in roles})
+    named = {spec.x, spec.y, *spec.columns.values()} if named_ok else set()
+    ambiguous = [c for c in roles if c in repeated and c not in named]
+    if not ambiguous:
+        return
+    c = ambiguous[0]
+    where = repeated[c]
+    copies = [c] + [f"{c}.{k}" for k in range(1, len(where))]
+    fix = (
+        "rename the copies, or name the one to read: "
+        + " or ".join(f"{roles[c]}={copy!r}" for copy in copies)
+        if named_ok
+        else "rename the copies"
+    )
+    raise InputFormatError(
+        f"{path}: column {c!r} appears {len(where)} times (fields "
+        f"{', '.join(map(str, where))}), so beatplan cannot tell which to read; {fix}"
+    )
 
 
 def _plan_columns(plan: dict[str, Any]) -> list[str]:
@@ -422,43 +413,13 @@ def _raw_from_table(
     )
 
 
-def _read_csv(
-    path: Path, delim: str, include: list[str], encoding: str
-) -> tuple[pa.Table, list[tuple[int | None, int, int, str]]]:
-    """Read ``include`` columns as text; return the table and the rows skipped as malformed."""
-    bad: list[tuple[int | None, int, int, str]] = []
-
-    def on_bad_row(row: Any) -> str:
-        bad.append((row.number, row.expected_columns, row.actual_columns, row.text))
-        return "skip"
-
-    try:
-        table = pacsv.read_csv(
-            path,
-            # single-threaded: faster here, and the only way pyarrow reports bad rows' numbers
-            read_options=pacsv.ReadOptions(use_threads=False, encoding=encoding),
-            parse_options=pacsv.ParseOptions(
-                delimiter=delim, newlines_in_values=True, invalid_row_handler=on_bad_row
-            ),
-            convert_options=pacsv.ConvertOptions(
-                include_columns=include,
-                column_types={c: pa.string() for c in include},
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-                null_values=[""],
-            ),
-        )
-    except OSError as exc:  # e.g. a corrupt .gz
-        raise InputFormatError(f"{path}: cannot be read: {exc}") from exc
-    return table, bad
-
-
 def read_parquet(path: Path, spec: Spec) -> Raw:
     try:
         header = list(pq.read_schema(path).names)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputFormatError(f"{path}: cannot be read as Parquet: {exc}") from exc
     plan = _resolve(header, path, spec, "parquet")
+    _check_repeated(path, unique_names(header)[1], plan, spec, named_ok=False)
     table = pq.read_table(path, columns=_plan_columns(plan))
     n = table.num_rows
     rows = np.arange(1, n + 1, dtype=np.int64)
@@ -563,14 +524,6 @@ def _point_coordinates(path: Path, layer: str, geom: np.ndarray) -> tuple[np.nda
     x = shapely.get_x(geom).astype(np.float64)  # NaN for null and empty points
     y = shapely.get_y(geom).astype(np.float64)
     return x, y
-
-
-def _delim_name(delim: str) -> str:
-    return {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}.get(delim, repr(delim))
-
-
-def _clip(text: str, n: int = 80) -> str:
-    return text if len(text) <= n else text[: n - 3] + "..."
 
 
 def rejections(name: str, rows: np.ndarray, code: int, detail: Any) -> pd.DataFrame:

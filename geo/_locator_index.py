@@ -1,14 +1,23 @@
 """A locator level's indexes (private to :mod:`beatplan.geo.locator`).
 
 :class:`Level` holds one level's polygons in id order (position = tie-break rank) with an rtree
-for single points, a lazily built STRtree for small batches and nearest-within-tolerance, and a
+(saved with the locator; nearest-within-tolerance for one point), a lazily built STRtree for
+single points, small batches and nearest-within-tolerance, and a
 :class:`Grid` for large batches: cells wholly inside one polygon answer without a geometry test,
 the others list their candidate polygons.
+
+Threads: a :class:`Level` may be shared by threads. libspatialindex (under ``rtree``) is not
+thread-safe even for queries (its node pools are shared, and ``rtree`` calls it through ctypes,
+which lets go of the GIL): one point is therefore located with the STRtree (GEOS builds it
+once; queries only read it), and the one remaining rtree query (the nearest polygon within a
+tolerance) holds the level's ``_rtree_lock``. The lazily built STRtree and grid are built once,
+under ``_build_lock``. Prepared shapely geometries are safe to share.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -162,7 +171,18 @@ class Grid:
 class Level:
     """One level's polygons, ids and indexes; position in the arrays is the tie-break rank."""
 
-    __slots__ = ("name", "id_col", "ids", "geoms", "rtree", "_strtree", "_grid", "_pa_ids")
+    __slots__ = (
+        "name",
+        "id_col",
+        "ids",
+        "geoms",
+        "rtree",
+        "_strtree",
+        "_grid",
+        "_pa_ids",
+        "_rtree_lock",
+        "_build_lock",
+    )
 
     def __init__(
         self,
@@ -181,43 +201,60 @@ class Level:
         self._strtree: shapely.STRtree | None = None
         self._grid = grid
         self._pa_ids: pa.Array | None = None
+        self._rtree_lock = threading.Lock()  # libspatialindex: one query at a time
+        self._build_lock = threading.RLock()  # lazy indexes: built once, by one thread
 
     @property
     def strtree(self) -> shapely.STRtree:
         # Built when first needed (small batches, tolerance, building the grid): cheap, and
         # a locator used one point at a time never needs it.
         if self._strtree is None:
-            self._strtree = shapely.STRtree(self.geoms)
+            with self._build_lock:
+                if self._strtree is None:
+                    self._strtree = shapely.STRtree(self.geoms)
         return self._strtree
 
     @property
     def grid(self) -> Grid:
         # Built on the first large batch (or by save(), which stores it).
         if self._grid is None:
-            self._grid = Grid.build(self.geoms, self.strtree)
+            with self._build_lock:
+                if self._grid is None:
+                    self._grid = Grid.build(self.geoms, self.strtree)
         return self._grid
 
     def id_array(self, ranks: np.ndarray) -> pd.api.extensions.ExtensionArray:
         """Ids for ``ranks`` (-1 = none) as a pandas "string" array with <NA>."""
         if self._pa_ids is None:
-            self._pa_ids = pa.array(self.ids.tolist(), type=pa.large_string())
+            with self._build_lock:
+                if self._pa_ids is None:
+                    self._pa_ids = pa.array(self.ids.tolist(), type=pa.large_string())
         taken = self._pa_ids.take(pa.array(ranks, mask=ranks < 0))
         return pd.array(taken, dtype=pd.StringDtype("pyarrow"))
 
+    def close(self) -> None:
+        """Close the rtree (and its files, for a loaded level)."""
+        with self._rtree_lock:
+            self.rtree.close()
+
     # -- one point -------------------------------------------------------------------------
     def locate_one(self, x: float, y: float, tolerance: float) -> str | None:
+        # The STRtree's box query (thread-safe: GEOS builds the tree once, queries only read
+        # it), then the exact covers test on the prepared candidates; the smallest rank wins.
+        cands = self.strtree.query(shapely.Point(x, y))
         best = -1
-        geoms = self.geoms
-        for i in self.rtree.intersection((x, y, x, y)):
-            if (best < 0 or i < best) and shapely.intersects_xy(geoms[i], x, y):
-                best = i
+        if len(cands):
+            hit = cands[shapely.intersects_xy(self.geoms[cands], x, y)]
+            if len(hit):
+                best = int(hit.min())
         if best < 0 and tolerance > 0:
             best = self._nearest_one(x, y, tolerance)
         return None if best < 0 else self.ids[best]
 
     def _nearest_one(self, x: float, y: float, tolerance: float) -> int:
         box = (x - tolerance, y - tolerance, x + tolerance, y + tolerance)
-        cands = np.fromiter(self.rtree.intersection(box), dtype=np.int64)
+        with self._rtree_lock:
+            cands = np.fromiter(self.rtree.intersection(box), dtype=np.int64)
         if cands.size == 0:
             return -1
         cands.sort()

@@ -22,10 +22,13 @@ __all__ = [
     "ExternalResourceError",
     "GeometryError",
     "InfeasibleDesignError",
+    "IncompleteOutputError",
     "InputFormatError",
     "InputTypeError",
     "OptionError",
     "OutputExistsError",
+    "OutputLockedError",
+    "OutputWriteError",
     "ValidationError",
     "WardsTooCoarseError",
     "check_option",
@@ -77,6 +80,18 @@ class OptionError(BeatplanError, ValueError):
 
 class OutputExistsError(BeatplanError, FileExistsError):
     """An output file exists and ``overwrite`` was not given."""
+
+
+class OutputLockedError(BeatplanError, BlockingIOError):
+    """Another process (or thread) is writing the same output right now."""
+
+
+class OutputWriteError(BeatplanError, OSError):
+    """An output could not be written (no space, no permission ...); the old one is intact."""
+
+
+class IncompleteOutputError(InputFormatError):
+    """A folder beatplan wrote is incomplete or mixes two writes (or was changed since)."""
 
 
 class ValidationError(BeatplanError, ValueError):

@@ -24,6 +24,7 @@ A *blank* date is not a reason: the point is kept with ``NaT`` and a message say
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,14 +43,18 @@ from beatplan.geo._incident_checks import (
     stack_strings,
     validate,
 )
+from beatplan.geo._incident_outliers import bulk_box, find_outliers
 from beatplan.geo._incident_tables import (
     DUP,
+    DUP_FILE,
+    FAR,
     FOLDER_SUFFIXES,
     MALFORMED,
     OUTSIDE,
     RANGE,
     REJECT_REASONS,
     STRING,
+    SWAP_FIX,
     Raw,
     Spec,
     file_kind,
@@ -68,6 +73,7 @@ from beatplan.geo.errors import (
     ValidationError,
     check_option,
 )
+from beatplan.geo.progress import progress as _progress
 
 __all__ = ["REJECT_REASONS", "SCHEMAS", "Incidents", "read_incidents"]
 
@@ -101,6 +107,11 @@ class Incidents:
         How the sources were read: ``"police.uk"``, ``"xy"``, ``"lonlat"`` or ``"vector"``.
     messages : list of str
         Notes on what was found and fixed (swapped coordinates, blank dates, columns absent).
+    fixed : pandas.DataFrame
+        One row per input row that was read after a fix: ``source``, ``row``, ``fix``
+        (``"swapped coordinates"``: longitude and latitude swapped back in this row alone;
+        ``"bytes not UTF-8"``: bytes read as Windows-1252), ``detail``. A fixed row is still
+        in ``points`` or ``rejected``.
     """
 
     points: gpd.GeoDataFrame
@@ -110,6 +121,7 @@ class Incidents:
     sources: list[str]
     schema: str
     messages: list[str] = field(default_factory=list)
+    fixed: pd.DataFrame = field(default_factory=lambda: _fixed_table([], []))
 
     def __post_init__(self) -> None:
         if len(self.points) + len(self.rejected) != self.rows_read:
@@ -174,6 +186,9 @@ class Incidents:
             lines.append(f"categories: {len(cats)} ({top}{', ...' if len(cats) > 5 else ''})")
         else:
             lines.append("categories: none known")
+        if len(self.fixed):
+            counts = self.fixed["fix"].value_counts()
+            lines.append("fixed: " + "; ".join(f"{k} {v:,}" for k, v in counts.items()))
         epsg = self.crs.to_epsg()
         lines.append(
             f"CRS: {'EPSG:' + str(epsg) if epsg else self.crs.to_string()} ({self.crs.name})"
@@ -196,14 +211,12 @@ def _output_crs(parts: list[Part], to_crs: Any) -> CRS:
             )
         return next(iter(crss.values())) if crss else WGS84
     if isinstance(to_crs, str) and to_crs == "working":
-        layers = []
-        for p in parts:
-            if len(p.x) == 0:
-                continue
-            qx = np.nanpercentile(p.x, [0.1, 99.9])
-            qy = np.nanpercentile(p.y, [0.1, 99.9])
-            layers.append(gpd.GeoSeries(gpd.points_from_xy(qx, qy), crs=p.crs))
-        return working_crs(*layers)
+        # the middle half of the points decides: a minority of rows never chooses the CRS
+        box = bulk_box([p.x for p in parts], [p.y for p in parts], [p.crs for p in parts])
+        if box is None:
+            return working_crs()
+        corners = gpd.GeoSeries(gpd.points_from_xy(box[::2], box[1::2]), crs=WGS84)
+        return working_crs(corners)
     return working_crs(crs=to_crs)
 
 
@@ -278,6 +291,7 @@ def read_incidents(
     id: str | None = None,  # noqa: A002 - the contract's name
     area: Any = None,
     to_crs: Any = "working",
+    progress: bool | None = None,
 ) -> Incidents:
     """Read incident points from files, keeping every row that cannot be used in ``rejected``.
 
@@ -309,15 +323,19 @@ def read_incidents(
         taken to be in that CRS already (an error when it plainly is not).
     to_crs : "working", None or CRS
         ``"working"`` (default): the projected working CRS (:func:`beatplan.geo.crs.working_crs`:
-        EPSG:27700 in Great Britain, else the local UTM zone). ``None`` keeps the sources'
-        CRS. A projected CRS is used as given.
+        EPSG:27700 in Great Britain, else the local UTM zone), chosen from the middle half
+        of the points so that a minority of rows never chooses it. ``None`` keeps the
+        sources' CRS. A projected CRS is used as given.
+    progress : bool, optional
+        A progress bar while reading many files: ``None`` (default) shows one on a terminal
+        only (:func:`beatplan.geo.progress.progress`), ``False`` never.
 
     Returns
     -------
     Incidents
         ``points`` (GeoDataFrame), ``rejected`` (DataFrame with ``source``, ``row``,
         ``reason``, ``detail``), ``rows_read``, ``crs``, ``sources``, ``schema``,
-        ``messages``. ``len(points) + len(rejected) == rows_read``.
+        ``messages``, ``fixed``. ``len(points) + len(rejected) == rows_read``.
 
     Raises
     ------
@@ -335,14 +353,27 @@ def read_incidents(
 
     Notes
     -----
-    Each file's rows are numbered from 1 after the header (``row``); a row with too many
-    or too few fields is rejected as ``"malformed row"``. Rows are judged in this order:
-    malformed row, no location, not a number, out of range, zero coordinates, bad date,
-    duplicate id, outside area. Longitude and latitude swapped in a whole file (the
-    "latitude" column holds values beyond +-90, or British points read the wrong way
-    round) are swapped back, with a message and a warning. A blank date keeps the point
-    with ``NaT``; a date that is present but unreadable rejects it as ``"bad date"``. A
-    blank id is never a duplicate; ids are compared across all files, the first row wins.
+    Each file's rows are numbered from 1 after the header (``row``); blank lines are not rows.
+    A row is a line: a quoted value may span lines only when the lines it joins read as one
+    row; a quote that is never closed rejects its own line as ``"malformed row"`` and no
+    other. A row with too many or too few fields is ``"malformed row"`` too. Bytes that are
+    not UTF-8 are read as Windows-1252 (Latin-1) in the rows that hold them, and those rows
+    are listed in ``fixed``; repeated column names are read as ``name``, ``name.1`` ... (an
+    error when beatplan would have to guess which copy holds the coordinates or a column).
+
+    Rows are judged in this order: duplicate file (a file with the same bytes as one read
+    before it: all its rows), malformed row, no location, not a number, out of range, zero
+    coordinates, bad date, far away, duplicate id, outside area. Longitude and latitude
+    swapped in a whole file (the "latitude" column holds values beyond +-90, or British
+    points read the wrong way round) are swapped back, with a message and a warning; swapped
+    in a few rows, those rows are swapped back and listed in ``fixed``. A point more than
+    500 km (or 20 times the data's median distance) from the median centre of all the
+    points is ``"far away"``; nearer stray points are kept (police.uk files carry genuine
+    ones outside the force, up to ~300 km away: pass ``area=`` to reject them as
+    ``"outside area"``). A blank date keeps the point with ``NaT``; a date that is present
+    but unreadable rejects it as ``"bad date"``. A blank id is never a duplicate; ids are
+    compared across all files, the first row wins, and a file whose ids mostly repeat
+    earlier ones is warned of (its rows without an id may be counted twice).
 
     Examples
     --------
@@ -362,16 +393,22 @@ def read_incidents(
     """
     spec = _make_spec(schema, x, y, crs, {"date": date, "category": category, "id": id})
     paths = expand_sources(source, suffixes=FOLDER_SUFFIXES)
-    raws = [_read_source(path, spec) for path in paths]
+    show = progress if len(paths) > 1 else False
+    raws = [
+        _read_source(path, spec)
+        for path in _progress(paths, desc="reading incidents", unit="file", enabled=show)
+    ]
     schema_used = _one_schema(raws)
     parts = [validate(r, i) for i, r in enumerate(raws)]
     del raws  # the raw text columns are not needed any more
+    _reject_copied_files(parts, paths)
+    _far_and_swapped(parts)
     out = _output_crs(parts, to_crs)
     stack = _stack(parts, out)
 
     rejected = [frame for p in parts for frame in p.rejected]
     keep = _projectable(stack, parts, out, rejected)
-    keep &= ~_repeated_ids(stack.kept, keep, rejected)
+    keep &= ~_repeated_ids(stack, keep, rejected, parts)
     if area is not None:
         keep &= ~_outside_area(area, stack, keep, out, rejected)
     return _result(stack, keep, rejected, parts, paths, out, schema_used)
@@ -421,6 +458,109 @@ def _one_schema(raws: list[Raw]) -> str:
             + "; read them separately"
         )
     return next(iter(schemas))
+
+
+def _identical_files(paths: list[Path]) -> dict[int, int]:
+    """Map each file with the same bytes as an earlier one to that earlier file's index.
+
+    Only files of equal size are hashed, so the usual case costs one ``stat`` per file.
+    """
+    by_size: dict[int, list[int]] = {}
+    for i, path in enumerate(paths):
+        try:
+            by_size.setdefault(path.stat().st_size, []).append(i)
+        except OSError:
+            continue  # reading it will say what is wrong
+    copies: dict[int, int] = {}
+    for group in by_size.values():
+        if len(group) < 2:
+            continue
+        first_of: dict[bytes, int] = {}
+        for i in group:
+            digest = _digest(paths[i])
+            if digest is None:
+                continue
+            if digest in first_of:
+                copies[i] = first_of[digest]
+            else:
+                first_of[digest] = i
+    return copies
+
+
+def _digest(path: Path) -> bytes | None:
+    h = hashlib.blake2b(digest_size=20)
+    try:
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError:
+        return None
+    return h.digest()
+
+
+def _reject_copied_files(parts: list[Part], paths: list[Path]) -> None:
+    """Reject every row of a file that repeats an earlier file byte for byte, and warn."""
+    for i, first in _identical_files(paths).items():
+        p = parts[i]
+        rows = np.sort(np.concatenate([p.rows, *[f["row"].to_numpy() for f in p.rejected]]))
+        detail = f"the file has the same content as {parts[first].name}, read before it"
+        p.rejected = [rejections(p.name, rows, DUP_FILE, [detail] * len(rows))]
+        p.drop(np.ones(len(p.rows), dtype=bool))
+        p.fixes = []
+        msg = (
+            f"{p.name} has the same content as {parts[first].name}: its {len(rows):,} rows are "
+            "rejected as 'duplicate file' (read each month's file once)"
+        )
+        p.messages.append(msg)
+        log.warning(msg)
+
+
+def _far_and_swapped(parts: list[Part]) -> None:
+    """Swap back rows whose lon/lat are swapped; reject rows far from all the rest.
+
+    See :mod:`beatplan.geo._incident_outliers` for the rule.
+    """
+    found = find_outliers([p.x for p in parts], [p.y for p in parts], [p.crs for p in parts])
+    if found is None:
+        return
+    lon0, lat0 = found.centre
+    centre = f"the centre of the data (lon {lon0:.4f}, lat {lat0:.4f})"
+    for k, p in enumerate(parts):
+        swapped, far, km = found.swapped[k], found.far[k], found.km[k]
+        if swapped.any():
+            x, y = p.x[swapped], p.y[swapped]
+            detail = (
+                f"{p.xname}=" + number_text(x) + f", {p.yname}=" + number_text(y)
+                + " swapped back: " + _km_text(km[swapped]) + f" km from {centre}, "
+                + _km_text(found.km_swapped[k][swapped]) + " km once swapped"
+            )  # fmt: skip
+            rows = p.rows[swapped]
+            p.fixes.extend(zip(rows.tolist(), [SWAP_FIX] * len(rows), detail.tolist(), strict=True))
+            p.x[swapped], p.y[swapped] = y, x
+            msg = (
+                f"{p.name}: longitude and latitude swapped in {len(rows):,} row"
+                f"{'s' if len(rows) != 1 else ''} ({_row_list(rows)}); swapped back (see "
+                "Incidents.fixed)"
+            )
+            p.messages.append(msg)
+            log.warning(msg)
+        if far.any():
+            detail = (
+                f"{p.xname}=" + number_text(p.x[far]) + f", {p.yname}=" + number_text(p.y[far])
+                + " lies " + _km_text(km[far]) + f" km from {centre}; farther than "
+                + f"{found.far_km:,.0f} km is taken for an error"
+            )  # fmt: skip
+            p.rejected.append(rejections(p.name, p.rows[far], FAR, detail.to_numpy(object)))
+            p.drop(far)
+
+
+def _km_text(km: np.ndarray) -> pd.Series:
+    return pd.Series(np.char.mod("%.1f", np.asarray(km, dtype=np.float64)), dtype=STRING)
+
+
+def _row_list(rows: np.ndarray, shown: int = 5) -> str:
+    head = ", ".join(map(str, rows[:shown].tolist()))
+    return "rows " + head + (f" and {len(rows) - shown:,} more" if len(rows) > shown else "")
 
 
 @dataclass(frozen=True)
@@ -474,8 +614,15 @@ def _projectable(
     return keep
 
 
-def _repeated_ids(kept: pd.DataFrame, keep: np.ndarray, rejected: list[pd.DataFrame]) -> np.ndarray:
-    """Reject the second and later kept rows with one id (across files); return their mask."""
+def _repeated_ids(
+    stack: _Stack, keep: np.ndarray, rejected: list[pd.DataFrame], parts: list[Part]
+) -> np.ndarray:
+    """Reject the second and later kept rows with one id (across files); return their mask.
+
+    A file whose kept rows with an id are mostly repeats is warned of: it is likely a second
+    copy of a month already read, and its rows without an id cannot be told apart.
+    """
+    kept = stack.kept
     ids = kept["id"]
     dup = np.zeros(len(kept), dtype=bool)
     if not ids.notna().any():
@@ -496,7 +643,34 @@ def _repeated_ids(kept: pd.DataFrame, keep: np.ndarray, rejected: list[pd.DataFr
             + kept["row"].to_numpy()[first].astype(str)
         )  # fmt: skip
         rejected.append(_table(kept[dup], DUP, detail.to_numpy(dtype=object)))
+        _warn_repeated_files(stack, keep, has, dup, first, parts)
     return dup
+
+
+def _warn_repeated_files(
+    stack: _Stack,
+    keep: np.ndarray,
+    has: np.ndarray,
+    dup: np.ndarray,
+    first: np.ndarray,
+    parts: list[Part],
+) -> None:
+    """Warn of each file whose rows with an id mostly repeat those of one earlier file."""
+    n_parts = len(parts)
+    with_id = np.bincount(stack.owner[has], minlength=n_parts)
+    repeated = np.bincount(stack.owner[dup], minlength=n_parts)
+    no_id = np.bincount(stack.owner[keep & ~has], minlength=n_parts)
+    source_of_first = stack.owner[first]
+    for k in np.flatnonzero(repeated > 0.5 * np.maximum(with_id, 1)).tolist():
+        earlier = np.bincount(source_of_first[stack.owner[dup] == k], minlength=n_parts)
+        msg = (
+            f"{parts[k].name}: {repeated[k]:,} of its {with_id[k]:,} rows with an id repeat "
+            f"rows of {parts[int(earlier.argmax())].name}; it may be another copy of the same "
+            f"month, so its {no_id[k]:,} rows without an id may be counted twice (read each "
+            "month once)"
+        )
+        parts[k].messages.append(msg)
+        log.warning(msg)
 
 
 def _outside_area(
@@ -537,6 +711,7 @@ def _result(
     rows_read = sum(p.n_rows for p in parts)
     if rows_read == 0:
         messages.append("the sources hold a header but no data rows")
+    fixes = [(p.name, *f) for p in parts for f in p.fixes]
     result = Incidents(
         points=gdf,
         rejected=rej,
@@ -545,6 +720,7 @@ def _result(
         sources=[str(p) for p in paths],
         schema=schema,
         messages=messages,
+        fixed=_fixed_table(fixes, [p.name for p in parts]),
     )
     log.info(
         "read %d rows from %d files: %d points, %d rejected",
@@ -564,6 +740,20 @@ def _table(frame: pd.DataFrame, code: int, detail: np.ndarray) -> pd.DataFrame:
             "row": frame["row"].to_numpy(dtype=np.int64),
             "reason": pd.array([REJECT_REASONS[code - 1]] * n, dtype=STRING),
             "detail": pd.array(detail, dtype=STRING),
+        }
+    )
+
+
+def _fixed_table(fixes: list[tuple[str, int, str, str]], order: list[str]) -> pd.DataFrame:
+    """Build the ``fixed`` table: one row per (source, row, fix), in file order then row."""
+    rank = {name: i for i, name in enumerate(order)}
+    fixes = sorted(fixes, key=lambda f: (rank.get(f[0], 0), f[1], f[2]))
+    return pd.DataFrame(
+        {
+            "source": pd.array([f[0] for f in fixes], dtype=STRING),
+            "row": np.array([f[1] for f in fixes], dtype=np.int64),
+            "fix": pd.array([f[2] for f in fixes], dtype=STRING),
+            "detail": pd.array([f[3] for f in fixes], dtype=STRING),
         }
     )
 

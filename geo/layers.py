@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import warnings as _pywarnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +82,18 @@ _ID_PATTERNS = [
     r".+_code",
     r".+_(cd|id)",
     r".+_num",
+]
+# Then a column named for its level, finest first (a sectors file whose only column is
+# `sector`); among several, the first whose values are unique (the others name parents).
+_LEVEL_PATTERNS = [
+    r"sector",
+    r"(npa|lpa|spa|bcu)",
+    r"(neighbourhood|neighborhood|nbhd)",
+    r"district",
+    r"division",
+]
+# Last resorts.
+_FALLBACK_ID_PATTERNS = [
     r"name",  # a KML placemark's name
     r"objectid",
     r"fid",
@@ -98,6 +111,8 @@ _NAME_PATTERNS = [
     r"title",
 ]
 _ID_RES = [re.compile(p, re.IGNORECASE) for p in _ID_PATTERNS]
+_LEVEL_RES = [re.compile(p, re.IGNORECASE) for p in _LEVEL_PATTERNS]
+_FALLBACK_ID_RES = [re.compile(p, re.IGNORECASE) for p in _FALLBACK_ID_PATTERNS]
 _NAME_RES = [re.compile(p, re.IGNORECASE) for p in _NAME_PATTERNS]
 
 # LIBKML exposes these placemark fields on every KML layer; dropped when they carry nothing.
@@ -223,6 +238,14 @@ def read_boundaries(
     geometry, repaired = _check_geometry(
         stack.geometry, labels, source=source, problems=problems, warnings=warnings
     )
+    if stack.unclosed.any():
+        closed = [str(v) for v in labels[stack.unclosed]]
+        _warn(
+            warnings,
+            f"{source}: closed the unclosed ring{_s(len(closed))} of {len(closed)} "
+            f"feature{_s(len(closed))} (a ring must end where it starts): {_listing(closed)}",
+        )
+        repaired = list(dict.fromkeys([*repaired, *closed]))
     if problems:
         raise ValidationError(source, problems)
 
@@ -269,7 +292,7 @@ def detect_columns(columns: Sequence[str]) -> tuple[str | None, str | None]:
     ('beat_num', None)
     """
     table = pd.DataFrame({c: ["x"] for c in columns})
-    id_used = _detect(table, _ID_RES, source="", what="id", quiet=True)
+    id_used = _detect_id_column(table, source="", quiet=True)
     name_used = _detect(table, _NAME_RES, source="", what="name", exclude=id_used, quiet=True)
     if name_used is None and id_used is not None and id_used.lower() == "name":
         name_used = id_used
@@ -312,6 +335,7 @@ class _Part:
     geoms: np.ndarray
     crs: CRS | None
     kml: bool
+    unclosed: np.ndarray  # features whose rings were closed on reading
 
     def __len__(self) -> int:
         return len(self.geoms)
@@ -323,7 +347,9 @@ def _read_file(path: Path, layer: str | int | None) -> _Part:
     if layer is not None or path.suffix.lower() not in _SINGLE_LAYER_SUFFIXES:
         _check_layer(path, layer)
     try:
-        meta, arrow = pyogrio.read_arrow(path, layer=layer)
+        with _pywarnings.catch_warnings():  # unclosed rings: GDAL warns; we close them, and say
+            _pywarnings.filterwarnings("ignore", "Non closed ring", RuntimeWarning)
+            meta, arrow = pyogrio.read_arrow(path, layer=layer)
     except Exception as exc:  # pyogrio.errors.DataSourceError and friends
         raise InputFormatError(
             f"{path}: GDAL cannot read this as a vector file ({exc}); expected GeoPackage, "
@@ -334,13 +360,30 @@ def _read_file(path: Path, layer: str | int | None) -> _Part:
         raise InputFormatError(
             f"{path}: has no geometry column; expected a layer of boundary polygons"
         )
-    geoms = shapely.from_wkb(arrow.column(geom_col).to_numpy(zero_copy_only=False))
+    geoms, unclosed = _geometries(arrow.column(geom_col).to_numpy(zero_copy_only=False))
     table = arrow.drop_columns([geom_col]).to_pandas()
     crs = None if not meta.get("crs") else CRS.from_user_input(meta["crs"])
     kml = path.suffix.lower() in (".kml", ".kmz")
     if kml and "id" in table.columns and _generated_kml_ids(table["id"]):
         table = table.drop(columns="id")
-    return _Part(path=path, table=table, geoms=np.asarray(geoms, dtype=object), crs=crs, kml=kml)
+    return _Part(path=path, table=table, geoms=geoms, crs=crs, kml=kml, unclosed=unclosed)
+
+
+def _geometries(wkb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Parse WKB; return the geometries and the mask of those whose rings had to be closed.
+
+    GEOS refuses a ring that does not end where it starts (GDAL passes them on from GeoJSON
+    and KML); such rings are closed. A ring of fewer than three distinct points gives a
+    polygon without area, which the geometry checks report with the feature's id.
+    """
+    try:
+        return np.asarray(shapely.from_wkb(wkb), dtype=object), np.zeros(len(wkb), dtype=bool)
+    except shapely.errors.GEOSException:
+        pass
+    geoms = np.asarray(shapely.from_wkb(wkb, on_invalid="fix"), dtype=object)
+    strict = np.asarray(shapely.from_wkb(wkb, on_invalid="ignore"), dtype=object)
+    unclosed = shapely.is_missing(strict) & ~shapely.is_missing(geoms)
+    return geoms, unclosed
 
 
 def _generated_kml_ids(values: pd.Series) -> bool:
@@ -365,7 +408,7 @@ def _check_layer(path: Path, layer: str | int | None) -> None:
         if len(names) > 1:
             raise OptionError(
                 f"{path}: holds {len(names)} layers ({', '.join(map(repr, names))}); pass "
-                "layer= naming the one to read (--layer on the command line)"
+                f"layer= naming the one to read (on the command line {path}:LAYER)"
             )
     elif isinstance(layer, int) and not isinstance(layer, bool):
         if not 0 <= layer < len(names):
@@ -413,6 +456,7 @@ class _Stack:
     files: list[Path]
     file_of_row: np.ndarray
     row_no: np.ndarray  # 1-based position within its file
+    unclosed: np.ndarray  # features whose rings were closed on reading
 
 
 def _stack_parts(
@@ -438,6 +482,7 @@ def _stack_parts(
             np.array([str(f) for f in files], dtype=object), [len(p) for p in parts]
         ),
         row_no=np.concatenate([np.arange(1, len(p) + 1) for p in parts]),
+        unclosed=np.concatenate([p.unclosed for p in parts]),
     )
 
 
@@ -497,27 +542,21 @@ def _no_crs_message(missing: list[Path], parts: list[_Part], effective: list[CRS
     first = missing[0]
     idx = [i for i, c in enumerate(effective) if c is None]
     boxes = [b for b in (_bounds(parts[i].geoms) for i in idx) if b is not None]
-    hint = "pass the CRS the coordinates are in, e.g. crs='EPSG:27700' (--crs EPSG:27700)"
+    hint = "pass the CRS the coordinates are in, e.g. crs='EPSG:27700'"
     if boxes:
         arr = np.array(boxes)
         minx, miny = arr[:, 0].min(), arr[:, 1].min()
         maxx, maxy = arr[:, 2].max(), arr[:, 3].max()
         span = f"x {minx:.6g}..{maxx:.6g}, y {miny:.6g}..{maxy:.6g}"
         if -180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90:
-            hint = (
-                f"its coordinates ({span}) look like lon/lat degrees: pass crs='EPSG:4326' "
-                "(--crs EPSG:4326)"
-            )
+            hint = f"its coordinates ({span}) look like lon/lat degrees: pass crs='EPSG:4326'"
         elif 0 <= minx and maxx <= 700_000 and 0 <= miny and maxy <= 1_300_000:
             hint = (
                 f"its coordinates ({span}) look like British National Grid metres: pass "
-                "crs='EPSG:27700' (--crs EPSG:27700)"
+                "crs='EPSG:27700'"
             )
         else:
-            hint = (
-                f"its coordinates span {span}; pass the CRS they are in, e.g. "
-                "crs='EPSG:27700' (--crs EPSG:27700)"
-            )
+            hint = f"its coordinates span {span}; pass the CRS they are in, e.g. crs='EPSG:27700'"
     what = first.name if len(missing) == 1 else f"{len(missing)} files ({first.name} ...)"
     return f"{what}: declares no CRS; {hint}"
 
@@ -539,6 +578,7 @@ def _choose_columns(
         id_used = _resolve_column(id_col, "id_col", files, parts, table)
     else:
         id_used = _detect_id(table, source)
+        _check_same_id_column(parts, id_used, source)
     if name_col is not None:
         name_used: str | None = _resolve_column(name_col, "name_col", files, parts, table)
     else:
@@ -559,15 +599,57 @@ def _choose_columns(
     return id_used, name_used
 
 
+def _detect_id_column(table: pd.DataFrame, *, source: str, quiet: bool = False) -> str | None:
+    """Return the id column: by name, then a column named for its level, then last resorts."""
+    found = _detect(table, _ID_RES, source=source, what="id", quiet=quiet)
+    if found is not None:
+        return found
+    columns = [c for c in table.columns if isinstance(c, str) and _has_values(table[c])]
+    hits = [c for pat in _LEVEL_RES for c in columns if pat.fullmatch(c)]
+    unique = [c for c in hits if not table[c].dropna().duplicated().any()]
+    if hits:
+        return (unique or hits)[0]
+    return _detect(table, _FALLBACK_ID_RES, source=source, what="id", quiet=quiet)
+
+
 def _detect_id(table: pd.DataFrame, source: str) -> str:
-    detected = _detect(table, _ID_RES, source=source, what="id")
+    detected = _detect_id_column(table, source=source)
     if detected is None:
         raise ColumnNotFoundError(
             f"{source}: cannot tell which column holds the feature ids; the columns are: "
             f"{_list_columns(table)}. Pass id_col= naming the column with one unique id per "
-            "feature (--id-col on the command line)"
+            "feature (on the command line FILE:id=COLUMN, e.g. --beats beats.shp:id=BEAT_NO)"
         )
     return detected
+
+
+def _check_same_id_column(parts: list[_Part], id_used: str, source: str) -> None:
+    """Refuse files of one layer whose ids sit in different columns (e.g. two ward vintages).
+
+    Only when the id column detected for all files together holds no value in some of them.
+    """
+    if len(parts) < 2:
+        return
+    lacking = [
+        p for p in parts if id_used not in p.table.columns or not _has_values(p.table[id_used])
+    ]
+    own_of_lacking = [_detect_id_column(p.table, source="", quiet=True) for p in lacking]
+    if not any(c is not None and c != id_used for c in own_of_lacking):
+        return  # those files have no id column of their own: the id checks say which lack one
+    own = {str(p.path.name): _detect_id_column(p.table, source="", quiet=True) for p in parts}
+    by_col: dict[str, list[str]] = {}
+    for name, col in own.items():
+        by_col.setdefault(repr(col) if col else "no id column found", []).append(name)
+    raise InputFormatError(
+        f"{source}: the files use different id columns: "
+        + "; ".join(
+            f"{col} in {_listing(names[:3])}"
+            + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            for col, names in by_col.items()
+        )
+        + " (different vintages or kinds of area?); read them separately, or pass id_col= "
+        "naming a column that every file has"
+    )
 
 
 def _split_columns(
@@ -691,8 +773,9 @@ def _as_id_strings(values: pd.Series) -> pd.Series:
     """Ids as strings: integral floats lose their ``.0``, blanks become <NA>."""
     s = values
     if s.dtype.kind == "f":
-        finite = s.dropna()
-        if len(finite) and np.all(np.mod(finite.to_numpy(), 1) == 0):
+        finite = s.dropna().to_numpy()
+        # whole numbers that floats hold exactly (beyond 2**53 they are not ids we can trust)
+        if len(finite) and np.all(np.mod(finite, 1) == 0) and np.all(np.abs(finite) < 2**53):
             s = s.astype("Int64")
     out = s.astype("string").str.strip()
     return out.mask(out == "")
@@ -768,6 +851,7 @@ def _check_geometry(
     """
     geoms = shapely.force_2d(geoms)
     present = _flag_missing(geoms, labels, problems)
+    present &= ~_flag_not_finite(geoms, labels, present, problems)
     geoms = _collections_to_polygons(geoms, present)
     polygonal = present & ~_flag_non_polygons(geoms, labels, present, problems)
     geoms, repaired = _repair_invalid(geoms, labels, polygonal, problems)
@@ -795,6 +879,22 @@ def _flag_missing(geoms: np.ndarray, labels: np.ndarray, problems: list[str]) ->
             f"geometry: {_listing(labels[empty])}; drop them or give them a polygon"
         )
     return ~null & ~empty
+
+
+def _flag_not_finite(
+    geoms: np.ndarray, labels: np.ndarray, present: np.ndarray, problems: list[str]
+) -> np.ndarray:
+    """Record geometries with a coordinate that is NaN or infinite; return their mask."""
+    coords, idx = shapely.get_coordinates(geoms, return_index=True)
+    bad = np.zeros(len(geoms), dtype=bool)
+    bad[idx[~np.isfinite(coords).all(axis=1)]] = True
+    bad &= present
+    if bad.any():
+        problems.append(
+            f"{int(bad.sum())} feature{_s(bad.sum())} {_have(bad.sum())} coordinates that are "
+            f"not finite numbers (NaN or infinite): {_listing(labels[bad])}; fix or drop them"
+        )
+    return bad
 
 
 def _collections_to_polygons(geoms: np.ndarray, present: np.ndarray) -> np.ndarray:
@@ -834,10 +934,7 @@ def _repair_invalid(
     if not invalid.any():
         return geoms, []
     geoms = geoms.copy()
-    fixed = _polygonal_part(
-        shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False),
-        only_if_all=False,
-    )
+    fixed = _polygonal_part(_make_valid(geoms[invalid]), only_if_all=False)
     lost = shapely.is_missing(fixed) | shapely.is_empty(fixed)
     if lost.any():
         problems.append(
@@ -847,6 +944,23 @@ def _repair_invalid(
         )
     geoms[np.flatnonzero(invalid)] = fixed
     return geoms, [str(x) for x in labels[invalid][~lost]]
+
+
+def _make_valid(geoms: np.ndarray) -> np.ndarray:
+    """``make_valid`` (structure method); a geometry GEOS cannot repair at all gives None."""
+    try:
+        return np.asarray(
+            shapely.make_valid(geoms, method="structure", keep_collapsed=False), dtype=object
+        )
+    except shapely.errors.GEOSException:
+        pass
+    out = np.full(len(geoms), None, dtype=object)
+    for i, g in enumerate(geoms):  # only when the batch failed: find the ones GEOS refuses
+        try:
+            out[i] = shapely.make_valid(g, method="structure", keep_collapsed=False)
+        except shapely.errors.GEOSException:
+            out[i] = None
+    return out
 
 
 def dissolve_parts(

@@ -3,9 +3,9 @@
 :class:`Locator` answers "which area holds this point" for one polygon layer or for a
 hierarchy of layers (ward, beat, sector, NPA ...), fast enough for call handling:
 
-* one point (:meth:`Locator.locate`): an rtree lookup of the point's box, then an exact
-  covers test (``shapely.intersects_xy`` on prepared polygons) on the few candidates —
-  tens of microseconds;
+* one point (:meth:`Locator.locate`): a ``shapely.STRtree`` lookup of the point's box, then
+  an exact covers test (``shapely.intersects_xy`` on prepared polygons) on the few
+  candidates — about ten microseconds;
 * many points (:meth:`Locator.locate_many`), vectorised with numpy: a uniform grid over
   each level answers most points by the cell they fall in (a cell that no polygon meets,
   or that exactly one polygon meets and covers); the rest get the same exact test against
@@ -24,6 +24,10 @@ Rules that hold for both ways of asking, so that they always agree:
   ``tolerance`` (metres) is given, the nearest polygon within that distance; equal
   distances go to the smallest id.
 * **Bad coordinates**: NaN or infinite coordinates (and null or empty points) get ``None``.
+* **Threads**: one locator may be shared by any number of threads calling :meth:`Locator.locate`
+  and :meth:`Locator.locate_many` at once (libspatialindex is not thread-safe, so its rtree
+  serves only the tolerance search of one point, under a lock; the STRtree and grid are built
+  once and only read). Do not :meth:`Locator.close` it while others still ask.
 * **Metres inside**: every level is held in one projected CRS (the one named, else the
   first layer's when projected, else :func:`beatplan.geo.crs.working_crs`); points given in another
   CRS are transformed into it (``always_xy``: longitude first for lon/lat).
@@ -546,7 +550,7 @@ class Locator:
     def close(self) -> None:
         """Close the rtree indexes (and their files, for a loaded locator)."""
         for lv in self._levels:
-            lv.rtree.close()
+            lv.close()
 
     def __enter__(self) -> Locator:
         return self

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TypeVar
 
 from tqdm import tqdm
 
-__all__ = ["progress", "progress_enabled"]
+__all__ = ["progress", "progress_enabled", "stages"]
 
 T = TypeVar("T")
 
@@ -102,3 +103,44 @@ def progress(
         mininterval=0.2,
     )
     return bar
+
+
+@contextmanager
+def stages(
+    names: Sequence[str], *, desc: str, enabled: bool | None = None
+) -> Iterator[Callable[[], None]]:
+    """Show a bar of named stages; the ``with`` block calls what it yields after each stage.
+
+    For work that runs as a few long vectorised stages rather than a loop over items (realign,
+    a national map): the bar moves one stage at a time and is gone when the block ends.
+
+    Parameters
+    ----------
+    names : sequence of str
+        The stages, in order (their number is the bar's length).
+    desc : str
+        A short label before the bar.
+    enabled : bool or None
+        See :func:`progress_enabled`.
+
+    Yields
+    ------
+    callable
+        Call it when a stage is done.
+
+    Examples
+    --------
+    >>> with stages(["read", "draw"], desc="map", enabled=False) as done:
+    ...     done()
+    ...     done()
+    """
+    steps = iter(progress(list(names), desc=desc, unit="stage", enabled=enabled))
+
+    def done() -> None:
+        next(steps, None)
+
+    try:
+        yield done
+    finally:
+        for _ in steps:  # finish (and so close) the bar
+            pass

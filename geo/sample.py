@@ -45,8 +45,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import shutil
-import tempfile
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,7 +54,6 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
 
 from beatplan.geo._sample_crime import (
@@ -69,7 +66,7 @@ from beatplan.geo._sample_crime import (
 from beatplan.geo._sample_geography import COUNTY_NAME, build_geography, build_layers
 from beatplan.geo.crs import BNG
 from beatplan.geo.errors import OptionError, OutputExistsError
-from beatplan.geo.write import write_layers
+from beatplan.geo.write import atomic_output, write_layers
 
 __all__ = [
     "COUNTY_NAME",
@@ -319,9 +316,11 @@ def write_sample(
     - ``hotspots_truth.geojson``: the planted hotspot centres;
     - ``README.txt``: what each file is.
 
-    Each file is written to a temporary folder and renamed into place. The GeoPackage's
-    timestamps are pinned (GDAL's ``OGR_CURRENT_DATE``, set for the call and restored), so the same
-    seed gives byte-identical files.
+    The folder is written beside ``out_dir`` and swapped into place whole
+    (:func:`beatplan.geo.write.atomic_output`): a reader sees the old folder or the new one. An
+    existing folder may be empty or hold a sample; anything else in it is refused (it would be
+    lost). The GeoPackage's timestamps are pinned (:func:`beatplan.geo.write.write_layers`), so
+    the same seed gives byte-identical files.
 
     Parameters
     ----------
@@ -341,7 +340,11 @@ def write_sample(
     Raises
     ------
     OutputExistsError
-        An output exists and ``overwrite`` is False.
+        An output exists and ``overwrite`` is False, or the folder holds other files.
+    OutputLockedError
+        Another process is writing ``out_dir`` now.
+    OutputWriteError
+        The folder could not be written (no space, no permission ...).
     """
     out = Path(out_dir)
     _check_existing(out, None, overwrite)  # before the work of making the county
@@ -433,38 +436,34 @@ def _readme(county: SampleCounty) -> str:
     )
 
 
+#: What a sample folder holds (an existing one is replaced whole, so nothing else may be in it).
+_SAMPLE_NAMES = frozenset(
+    {"boundaries.gpkg", "wards_new.geojson", "beats_old.geojson", "hotspots_truth.geojson",
+     "README.txt", "crime"}
+)  # fmt: skip
+
+
 def _write(county: SampleCounty, out: Path, *, overwrite: bool) -> dict[str, Path]:
+    """Write the folder beside ``out`` and swap it into place: whole, or not at all."""
     targets = _targets(out, county.months)
     _check_existing(out, county.months, overwrite)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "crime").mkdir(exist_ok=True)
-    # GeoPackages record when each table changed; pin it (GDAL's OGR_CURRENT_DATE) so that the
-    # same seed gives the same bytes, and restore the caller's setting afterwards.
-    old_date = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
-    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"})
-    try:
-        write_layers(targets["boundaries"], county.layers(), driver="GPKG", overwrite=overwrite)
-    finally:
-        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": old_date})
-    for key, layer in (
-        ("wards_new", county.wards_new),
-        ("beats_old", county.beats),
-        ("hotspots_truth", county.hotspots_truth),
-    ):
-        write_layers(targets[key], {key: layer}, driver="GeoJSON", overwrite=overwrite)
-    tmp = Path(tempfile.mkdtemp(prefix=".sample-", dir=out))
-    try:  # the CSVs and the README: staged in a temporary folder, then renamed into place
-        staged: dict[str, Path] = {}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(
+        out, overwrite=overwrite, folder=True, owned=_SAMPLE_NAMES.__contains__
+    ) as stage:
+        (stage / "crime").mkdir()
+        staged = {k: stage / p.relative_to(out) for k, p in targets.items()}
+        write_layers(staged["boundaries"], county.layers(), driver="GPKG")
+        for key, layer in (
+            ("wards_new", county.wards_new),
+            ("beats_old", county.beats),
+            ("hotspots_truth", county.hotspots_truth),
+        ):
+            write_layers(staged[key], {key: layer}, driver="GeoJSON")
         for name, frame in county.monthly().items():
-            path = tmp / name
-            frame.to_csv(path, index=False, float_format="%.6f", lineterminator="\r\n")
-            staged[f"crime/{name[:7]}"] = path
-        readme = tmp / "README.txt"
-        readme.write_text(_readme(county), encoding="utf-8", newline="\n")
-        staged["readme"] = readme
-        for key, path in staged.items():
-            os.replace(path, targets[key])
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+            frame.to_csv(
+                staged[f"crime/{name[:7]}"], index=False, float_format="%.6f", lineterminator="\r\n"
+            )
+        staged["readme"].write_text(_readme(county), encoding="utf-8", newline="\n")
     log.info("sample county written to %s (%d files)", out, len(targets))
     return {**targets, "crime": out / "crime"}

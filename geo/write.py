@@ -1,8 +1,10 @@
 """Write layers to GeoPackage, GeoJSON, GeoJSON-lines, Shapefile or KML, safely.
 
-:func:`write_layers` writes every output into a temporary folder next to it and renames the
-finished files into place (:func:`os.replace`), so a failure never leaves a partial file and
-an existing output is replaced only with ``overwrite=True``.
+:func:`write_layers` writes every output into a temporary folder next to it and moves the
+finished files into place together, so a failure never leaves a partial file and an existing
+output is replaced only with ``overwrite=True``. :func:`atomic_output` does this for any file,
+folder or set of files: it locks the output, stages it, swaps it in, and settles what a killed
+writer left.
 
 One file holds every layer in a GeoPackage or KML (a KML folder per layer). GeoJSON,
 GeoJSON-lines and Shapefile hold one layer per file: with several layers each goes to a sibling
@@ -16,9 +18,8 @@ import logging
 import os
 import re
 import shutil
-import tempfile
-import uuid
-from collections.abc import Iterable, Iterator, Mapping
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -28,18 +29,23 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from beatplan.geo import _atomic
 from beatplan.geo.errors import (
+    BeatplanError,
     CRSError,
     EmptyInputError,
     InputFormatError,
     OptionError,
     OutputExistsError,
+    OutputWriteError,
     check_option,
 )
 
 __all__ = [
     "DRIVERS",
+    "GPKG_DATE",
     "atomic_output",
+    "check_output_free",
     "output_paths",
     "shapefile_field_names",
     "write_layers",
@@ -120,12 +126,19 @@ def write_layers(
         ``layers`` is empty.
     CRSError
         A layer has no CRS.
+    OutputLockedError
+        Another process is writing ``path`` now.
+    OutputWriteError
+        A file could not be written (no space, no permission, a GDAL write error): one line
+        naming ``path``.
 
     Notes
     -----
     - Every file is first written into a temporary folder beside ``path`` and then moved into
-      place with :func:`os.replace`; on any error the temporary folder is removed and existing
-      outputs are left as they were.
+      place together (:func:`atomic_output` with ``files=``); on any error existing outputs are
+      left as they were, and a second writer of the same ``path`` fails at once.
+    - A GeoPackage records each table's last change as ``2000-01-01`` (:data:`GPKG_DATE`),
+      so the same layers give the same bytes.
     - Columns holding lists, dicts or other non-text objects are written as JSON text;
       datetime columns stay datetimes (Shapefile: ISO 8601 text, as dBase has no date-time).
     - Shapefile field names longer than 10 bytes are shortened uniquely
@@ -147,12 +160,9 @@ def write_layers(
     files = sorted(set(targets.values()))
     _check_free(files, drv, overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
-        _write_staged(tmpdir, layers, targets, drv)
-        _move_into_place(tmpdir, files, drv)
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
+    parts = [p for f in files for p in _parts(f, drv) + _sidecars(f, drv)]
+    with atomic_output(path, overwrite=overwrite, files=parts) as staging:
+        _write_staged(staging, layers, targets, drv)
     log.info(
         "wrote %d layer%s (%s) to %s",
         len(names),
@@ -189,14 +199,64 @@ def _write_staged(
         target = targets[name]
         frame = _prepare(layer, drv, name, target)
         tmp = tmpdir / target.name
-        pyogrio.write_dataframe(
-            frame,
-            tmp,
-            layer=name if drv in _MULTI_LAYER else target.stem,
-            driver=_GDAL_DRIVER.get(drv, drv),
-            append=tmp in written,
-        )
+        try:
+            pyogrio.write_dataframe(
+                frame,
+                tmp,
+                layer=name if drv in _MULTI_LAYER else target.stem,
+                driver=_GDAL_DRIVER.get(drv, drv),
+                append=tmp in written,
+                layer_options=_STABLE.get(drv),
+            )
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+            raise _gdal_write_error(target, name, tmpdir, exc) from exc
+        except UnicodeEncodeError as exc:
+            bad = exc.object[max(exc.start - 20, 0) : exc.end + 20]
+            raise InputFormatError(
+                f"{target}: layer {name!r} holds text that cannot be written as UTF-8 "
+                f"({ascii(bad)}: U+{ord(exc.object[exc.start]):04X} is half of a UTF-16 pair, a "
+                "lone surrogate); remove it from the data"
+            ) from exc
         written.add(tmp)
+    if drv == "GPKG":
+        for tmp in written:
+            _pin_gpkg_dates(tmp)
+
+
+def _gdal_write_error(target: Path, layer: str, where: Path, exc: Exception) -> OutputWriteError:
+    """Return the error of a failed GDAL write, saying when the disk is full (GDAL seldom does)."""
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    full = "disk is full" in reason or "No space" in reason
+    if full:
+        reason = reason.rsplit(":", 1)[-1].strip() or reason  # drop the SQL GDAL quotes
+    try:
+        full = full or shutil.disk_usage(where).free < 1 << 20
+    except OSError:
+        pass
+    if full:
+        reason = f"no space left on the device: {reason}"
+    return OutputWriteError(
+        f"{target}: cannot write layer {layer!r} ({reason}); what was there is left as it was"
+    )
+
+
+#: Layer options that keep a format's bytes the same from run to run (dBase headers hold a date).
+_STABLE = {"ESRI Shapefile": {"DBF_DATE_LAST_UPDATE": "2000-01-01"}}
+
+
+#: What a GeoPackage written by beatplan records as each table's last change (GDAL writes the
+#: time of writing): the same layers give the same bytes.
+GPKG_DATE = "2000-01-01T00:00:00.000Z"
+
+
+def _pin_gpkg_dates(gpkg: Path) -> None:
+    """Set every table's ``last_change`` in ``gpkg`` to :data:`GPKG_DATE` (byte-stable output)."""
+    con = sqlite3.connect(gpkg)
+    try:
+        with con:
+            con.execute("UPDATE gpkg_contents SET last_change = ?", (GPKG_DATE,))
+    finally:
+        con.close()
 
 
 def write_text(
@@ -243,25 +303,41 @@ def write_text(
 
 @contextmanager
 def atomic_output(
-    path: str | os.PathLike[str], *, overwrite: bool = False, folder: bool = False
+    path: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    folder: bool = False,
+    files: Sequence[str | os.PathLike[str]] | None = None,
+    owned: Callable[[str], bool] | None = None,
 ) -> Iterator[Path]:
     """Give a temporary path beside ``path`` to write; move it onto ``path`` when all went well.
 
-    The file (or, with ``folder=True``, the folder) is written under a hidden temporary name in
-    the same folder as ``path`` and renamed into place only when the ``with`` block ends without
-    an error, so a reader never sees it half-written; on an error it is removed and what was at
-    ``path`` is left as it was.
+    The output is written under a hidden temporary name in the same folder as ``path`` and
+    moved into place only when the ``with`` block ends without an error, so a reader never sees
+    it half-written, mixed with the output it replaces, or (on Linux, for a folder) absent.
+    While the block runs the output is locked: a second writer of the same ``path`` fails at
+    once. A writer killed at any moment leaves the old output or the new one, and its hidden
+    leftovers are settled by the next writer of ``path`` (see :mod:`beatplan.geo._atomic`).
 
     Parameters
     ----------
     path : path-like
         The output. Its folder must exist.
     overwrite : bool, default False
-        Replace what is at ``path``; without it an existing ``path`` is an error, raised on
-        entering the block (before any work is done).
+        Replace what is at ``path``; without it an existing output is an error, raised on
+        entering the block (before any work is done). An empty folder counts as free.
     folder : bool, default False
-        Yield a new empty folder instead of a file name. An existing folder at ``path`` is
-        moved aside, replaced and then removed.
+        Yield a new empty folder instead of a file name; it replaces the folder at ``path``
+        whole.
+    files : sequence of path-like, optional
+        A set of sibling files (e.g. a Shapefile's ``.shp``, ``.shx``, ``.dbf`` ...), all in
+        ``path``'s folder: yield a new empty folder, write each file under its own name, and
+        they are moved into place together; those of ``files`` not written are removed.
+        ``path`` names the set.
+    owned : callable, optional
+        With ``folder=True``: which names in an existing folder at ``path`` belong to this kind
+        of output. A folder holding anything else is refused (it is replaced whole, so nothing
+        else in it may be lost). Default: all.
 
     Yields
     ------
@@ -271,7 +347,13 @@ def atomic_output(
     Raises
     ------
     OutputExistsError
-        ``path`` exists and ``overwrite`` is false (a folder: "the folder exists").
+        An output is at ``path`` and ``overwrite`` is false; ``path`` is a folder when a file
+        is written (or the other way round); the folder holds names not ``owned``.
+    OutputLockedError
+        Another process or thread is writing ``path``.
+    OutputWriteError
+        Writing failed for want of space or permission, or another system error: one line
+        naming ``path``; what was there is left as it was.
 
     Examples
     --------
@@ -286,44 +368,116 @@ def atomic_output(
     (['a.csv', 'b.csv'], 1)
     """
     dest = Path(path)
-    if dest.exists() and not overwrite:
-        raise OutputExistsError(
-            f"{dest}: the {'folder' if folder else 'file'} exists; pass overwrite=True "
-            "(--overwrite) to replace it"
-        )
-    if folder:
-        with _staged_folder(dest) as tmp:
-            yield tmp
-        return
-    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    os.close(fd)
-    tmp = Path(name)
+    parts = None if files is None else [Path(f) for f in files]
     try:
-        yield tmp
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+        with _atomic.locked(dest):
+            _atomic.recover(dest)
+            check_output_free(dest, overwrite=overwrite, folder=folder, files=parts, owned=owned)
+            with _staged(dest, folder or parts is not None) as tmp:
+                try:
+                    yield tmp
+                except OutputWriteError as exc:  # from a write inside: name the real path
+                    raise OutputWriteError(str(exc).replace(str(tmp), str(dest))) from exc
+                if parts is not None:
+                    _atomic.commit_files(tmp, dest, parts)
+                elif folder:
+                    _copy_mode(dest, tmp)
+                    _atomic.commit_folder(tmp, dest)
+                else:
+                    os.chmod(tmp, 0o666 & ~_umask())  # created 0600; give the usual file mode
+                    _atomic.commit_file(tmp, dest)
+    except BeatplanError:
         raise
+    except OSError as exc:
+        raise _atomic.write_error(dest, exc) from exc
 
 
 @contextmanager
-def _staged_folder(dest: Path) -> Iterator[Path]:
-    """Yield a new folder beside ``dest``; then swap it in (the old one moved aside, removed)."""
-    tmp = dest.parent / f".{dest.name}.tmp-{uuid.uuid4().hex}"
-    tmp.mkdir()
+def _staged(dest: Path, folder: bool) -> Iterator[Path]:
+    """Create the staging file or folder; remove it if the block fails."""
+    tmp = _atomic.new_name(dest)
+    if folder:
+        tmp.mkdir()
+    else:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     try:
         yield tmp
-        if dest.exists():
-            old = dest.parent / f".{dest.name}.old-{uuid.uuid4().hex}"
-            dest.rename(old)
-            tmp.rename(dest)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(dest)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
         raise
+
+
+def check_output_free(
+    path: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    folder: bool = False,
+    files: Sequence[str | os.PathLike[str]] | None = None,
+    owned: Callable[[str], bool] | None = None,
+) -> None:
+    """Refuse an output that exists (unless ``overwrite``) or is the wrong kind.
+
+    :func:`atomic_output` checks this under its lock; call it first to fail before long work.
+    The parameters are :func:`atomic_output`'s.
+
+    Raises
+    ------
+    OutputExistsError
+        As :func:`atomic_output` says.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> check_output_free(pathlib.Path(tempfile.mkdtemp()), folder=True)  # an empty folder
+    """
+    dest = Path(path)
+    parts = None if files is None else [Path(f) for f in files]
+    if parts is not None:
+        existing = [str(p) for p in parts if p.exists()]
+        if existing and not overwrite:
+            raise OutputExistsError(
+                f"{', '.join(existing)}: already exist{'s' if len(existing) == 1 else ''}; pass "
+                "overwrite=True (--overwrite on the command line) to replace, or choose another "
+                "name"
+            )
+        return
+    if not dest.exists():
+        return
+    if folder and not dest.is_dir():
+        raise OutputExistsError(f"{dest}: exists and is not a folder; give a folder")
+    if not folder and dest.is_dir():
+        raise OutputExistsError(f"{dest}: is a folder; give a file name for the output")
+    if not folder:
+        if not overwrite:
+            raise OutputExistsError(
+                f"{dest}: the file exists; pass overwrite=True (--overwrite) to replace it"
+            )
+        return
+    names = sorted(e.name for e in os.scandir(dest))
+    foreign = [n for n in names if owned is not None and not owned(n)]
+    if foreign:
+        raise OutputExistsError(
+            f"{dest}: holds {', '.join(foreign[:5])}{' ...' if len(foreign) > 5 else ''}, not "
+            "part of this output; the folder is replaced whole, so nothing else may be in it: "
+            "give a new or empty folder"
+        )
+    if names and not overwrite:
+        raise OutputExistsError(
+            f"{dest}: the folder exists and holds {len(names)} output file(s) "
+            f"({', '.join(names[:5])}{' ...' if len(names) > 5 else ''}); pass overwrite=True "
+            "(--overwrite) to replace it, or choose another folder"
+        )
+
+
+def _copy_mode(old: Path, new: Path) -> None:
+    """Give the new folder the permissions of the one it replaces."""
+    try:
+        os.chmod(new, old.stat().st_mode & 0o7777)
+    except FileNotFoundError:
+        pass
 
 
 def _umask() -> int:
@@ -477,41 +631,12 @@ def _parts(target: Path, drv: str) -> list[Path]:
     return [target.with_suffix(s) for s in _SHP_PARTS]
 
 
-def _move_into_place(tmpdir: Path, files: list[Path], drv: str) -> None:
-    """Move the files written in ``tmpdir`` onto ``files``, all or nothing.
-
-    What is there now (every Shapefile part and sidecar index, which would describe the old
-    geometry) is first moved aside into ``tmpdir``; if any move fails, the new files placed so
-    far are removed and the old ones put back, so an error never leaves a mix.
-    """
-    moves: list[tuple[Path, Path]] = []  # (written file, destination)
-    old: list[Path] = []  # destinations that exist now
-    for target in files:
-        for dest in _parts(target, drv):
-            src = tmpdir / dest.name
-            if src.exists():
-                moves.append((src, dest))
-        old += [d for d in _parts(target, drv) if d.exists()]
-        if drv == "ESRI Shapefile":
-            stem = target.with_suffix("")
-            old += [p for p in (Path(f"{stem}{s}") for s in _SHP_SIDECARS) if p.exists()]
-    aside = Path(tempfile.mkdtemp(prefix="old.", dir=tmpdir))
-    kept: list[tuple[Path, Path]] = []  # (old file, where it was put aside)
-    placed: list[Path] = []
-    try:
-        for i, dest in enumerate(old):
-            spare = aside / f"{i}.{dest.name}"
-            os.replace(dest, spare)
-            kept.append((dest, spare))
-        for src, dest in moves:
-            os.replace(src, dest)
-            placed.append(dest)
-    except BaseException:
-        for dest in placed:
-            dest.unlink(missing_ok=True)
-        for dest, spare in reversed(kept):
-            os.replace(spare, dest)
-        raise
+def _sidecars(target: Path, drv: str) -> list[Path]:
+    """Return the index files an old Shapefile may have beside it (they describe old shapes)."""
+    if drv != "ESRI Shapefile":
+        return []
+    stem = target.with_suffix("")
+    return [Path(f"{stem}{s}") for s in _SHP_SIDECARS]
 
 
 def _prepare(gdf: gpd.GeoDataFrame, drv: str, name: str, target: Path) -> gpd.GeoDataFrame:
@@ -540,7 +665,7 @@ def _prepare(gdf: gpd.GeoDataFrame, drv: str, name: str, target: Path) -> gpd.Ge
         if mapping:
             log.warning(
                 "%s: Shapefile field names are limited to 10 bytes; renamed %s",
-                target,
+                target.name,  # (the folder may be a hidden staging folder)
                 ", ".join(f"{a!r} -> {b!r}" for a, b in mapping.items()),
             )
             out = out.rename(columns=mapping)

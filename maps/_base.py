@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias
@@ -14,7 +15,7 @@ import shapely
 from folium.plugins import Fullscreen
 from pyproj import CRS
 
-from beatplan.boundaries.hierarchy import DEFAULT_LEVELS, build_layers
+from beatplan.boundaries.hierarchy import DEFAULT_LEVELS, FORCE, build_layers
 from beatplan.boundaries.plan import BoundaryPlan
 from beatplan.geo.crs import WGS84, working_crs
 from beatplan.geo.errors import (
@@ -38,7 +39,9 @@ __all__ = [
     "boundary_layers",
     "html_rows",
     "layers_from_wards",
+    "levels_of",
     "new_map",
+    "rows_level",
     "to_metric",
 ]
 
@@ -116,8 +119,11 @@ def boundary_layers(
         boundaries = boundaries.layers
     if isinstance(boundaries, gpd.GeoDataFrame):
         levels = [c for c in DEFAULT_LEVELS if c in boundaries.columns]
-        if levels and "id" in boundaries.columns:
+        rows = rows_level(boundaries)
+        if rows == "ward":
             layers: dict[str, gpd.GeoDataFrame] = layers_from_wards(boundaries, levels)
+        elif rows is not None:  # areas with their parents as columns: a beats file
+            layers = {rows: boundaries, **layers_from_wards(boundaries, levels)}
         else:
             layers = {"beat": boundaries}
     elif isinstance(boundaries, Mapping):
@@ -159,6 +165,56 @@ def boundary_layers(
     return out
 
 
+#: ONS ward codes (GSS): England E05, Wales W05, Scotland S13, Northern Ireland N08.
+_WARD_CODE = r"^(?:E05|W05|S13|N08)\d{6}$"
+
+
+def rows_level(frame: pd.DataFrame) -> str | None:
+    """Say what a frame's rows are, from its level columns (``beat``, ``sector``, ``npa``).
+
+    Returns ``"ward"`` for a ward table (a column for the smallest level, a ``ward`` column, or
+    ONS ward codes as ids); else the level just below its smallest level column (a beats file
+    carries ``sector`` and ``npa``: its rows are beats); None with no level column or no ``id``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rows_level(pd.DataFrame({"id": ["B01"], "sector": ["S1"], "npa": ["N1"]}))
+    'beat'
+    >>> rows_level(pd.DataFrame({"id": ["E05000001"], "sector": ["S1"]}))
+    'ward'
+    """
+    levels = [c for c in DEFAULT_LEVELS if c in frame.columns]
+    if not levels or "id" not in frame.columns:
+        return None
+    first = DEFAULT_LEVELS.index(levels[0])
+    ids = frame["id"].dropna().astype(str)
+    wardlike = len(ids) > 0 and bool(ids.str.match(_WARD_CODE).mean() > 0.5)
+    if first == 0 or "ward" in frame.columns or wardlike:
+        return "ward"
+    return DEFAULT_LEVELS[first - 1]
+
+
+def levels_of(boundaries: Boundaries) -> list[str]:
+    """Return the levels boundaries hold, small to large, without reading their geometry.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> levels_of(pd.DataFrame({"id": ["B01"], "sector": ["S1"], "npa": ["N1"]}))
+    ['beat', 'sector', 'npa']
+    """
+    if isinstance(boundaries, BoundaryPlan):
+        return list(boundaries.levels)
+    if isinstance(boundaries, Mapping):
+        return [str(k) for k in boundaries if k != FORCE]
+    rows = rows_level(boundaries)
+    cols = [c for c in DEFAULT_LEVELS if c in boundaries.columns]
+    if rows is None:
+        return ["beat"]
+    return cols if rows == "ward" else [rows, *cols]
+
+
 def layers_from_wards(
     wards: gpd.GeoDataFrame, levels: Sequence[str] | None = None
 ) -> dict[str, gpd.GeoDataFrame]:
@@ -166,6 +222,36 @@ def layers_from_wards(
     lv = list(levels) if levels else [c for c in DEFAULT_LEVELS if c in wards.columns]
     names = {x: f"{x}_name" for x in lv if f"{x}_name" in wards.columns}
     return dict(build_layers(wards, levels=lv, names=names or None))
+
+
+def _no_such_area(area: str, layers: Mapping[str, gpd.GeoDataFrame]) -> str:
+    """Say that ``area`` is no id or name at any level: the nearest ones, and what there is."""
+    if not layers:
+        return f"area={area!r}: no boundaries were given to look it up in"
+    labels: dict[str, str] = {}  # an id or name, lower case -> "id name (level)"
+    shown: list[str] = []
+    for lv, ly in layers.items():
+        if lv == FORCE:
+            continue
+        rows = [
+            (str(i), None if pd.isna(n) else str(n))
+            for i, n in zip(ly["id"].astype("string"), ly["name"].astype("string"), strict=True)
+            if not pd.isna(i)
+        ]
+        for i, n in rows:
+            tag = f"{i} {n} ({lv})" if n else f"{i} ({lv})"
+            labels.setdefault(i.lower(), tag)
+            if n:
+                labels.setdefault(n.lower(), tag)
+        some = ", ".join(f"{i} {n}" if n else i for i, n in rows[:3])
+        shown.append(f"{len(rows)} {lv} area(s), e.g. {some}")
+    near = difflib.get_close_matches(area.strip().lower(), list(labels), n=5, cutoff=0.6)
+    hint = list(dict.fromkeys(labels[k] for k in near))
+    return (
+        f"area={area!r} is no id or name of any area in the boundaries"
+        + (f"; did you mean {', '.join(hint)}?" if hint else "")
+        + f" (ids and names are searched at every level, ignoring case: {'; '.join(shown)})"
+    )
 
 
 def area_geometry(
@@ -190,14 +276,7 @@ def area_geometry(
                     if pd.notna(row["name"]):
                         return geom, str(row["name"])
                     return geom, f"{LEVEL_TITLES.get(level, level.capitalize())} {row['id']}"
-        known = [f"{lv}: " + ", ".join(map(str, ly["id"].head(8))) for lv, ly in layers.items()]
-        raise ValidationError(
-            "area",
-            [
-                f"area={area!r} is no id or name in the boundaries"
-                + (f" (ids include {'; '.join(known)})" if known else " (no boundaries given)")
-            ],
-        )
+        raise ValidationError("area", [_no_such_area(area, layers)])
     if isinstance(area, gpd.GeoDataFrame | gpd.GeoSeries):
         if len(area) == 0:
             raise EmptyInputError("area: the area layer is empty")

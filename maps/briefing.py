@@ -19,6 +19,7 @@ import shapely
 from pyproj import CRS
 
 from beatplan.geo.errors import InputTypeError
+from beatplan.geo.progress import stages
 from beatplan.maps._base import (
     LEVEL_TITLES,
     Boundaries,
@@ -161,6 +162,11 @@ def _hotspot_popups(hs: gpd.GeoDataFrame, shown: np.ndarray, period: str) -> pd.
     return pd.DataFrame({"tip": tip, "pop": pop})
 
 
+#: The stages of :func:`briefing_map` (its progress bar), and how many incidents show one.
+_STAGES = ("boundaries", "incidents", "beats", "hotspots", "markers")
+PROGRESS_POINTS = 200_000
+
+
 def briefing_map(
     incidents: Any,
     hotspots: Any = None,
@@ -174,6 +180,7 @@ def briefing_map(
     cluster_above: int = 500,
     show_incidents: bool | None = None,
     tolerance: float = 5.0,
+    progress: bool | None = None,
 ) -> folium.Map:
     """Draw a sergeant's briefing map: area outline, beats, ranked hotspots, heat and incidents.
 
@@ -213,6 +220,10 @@ def briefing_map(
         hotspots (the heat layer shows where incidents are; the layer is one tick away).
     tolerance : float
         Display simplification of boundaries, in metres.
+    progress : bool or None, default None
+        Show a progress bar of the stages on standard error: ``None`` does for
+        :data:`PROGRESS_POINTS` incidents or more when standard error is a terminal (not under
+        ``-q``); ``False`` never.
 
     Returns
     -------
@@ -229,28 +240,37 @@ def briefing_map(
     'Map'
     """
     points = as_points(incidents)
-    crs = CRS.from_user_input(points.crs)
-    layers = boundary_layers(boundaries, crs)
-    area_geom, area_name = area_geometry(area, layers, crs)
-    hs = _hotspot_table(hotspots, crs)
-    shown = _shown(points, since, area_geom, max_points)
-    beats, beat_level = _beats(layers, area_geom)
-    outline = _outline(layers, area_geom)
-    m = new_map(_extent(outline, shown.xy, points), crs, tiles=tiles)
-    items: list[tuple[Any, ...]] = []
-    if outline is not None:
-        _add_outline(m, outline, crs, tolerance)
-        items.append(("line", AREA_OUTLINE["color"], "Area outline"))
-    if beats is not None and len(beats):
-        title_lv = LEVEL_TITLES.get(beat_level, beat_level.capitalize())
-        _add_beats(m, beats, title_lv, shown, tolerance)
-        items.append(("line", BEAT_LINE["color"], f"{title_lv} boundaries"))
-    if len(shown.summary):
-        grp = folium.FeatureGroup(name=LAYER_NAMES["heat"]).add_to(m)
-        HeatLayer(LAYER_NAMES["heat"], shown.summary).add_to(grp)
-    hot = _ranked(hs, area_geom)
-    items += _add_hotspots(m, hot, shown)
-    items += _add_incidents(m, shown, cluster_above, show_incidents)
+    shown_bar = (
+        progress if progress is not None else (None if len(points) >= PROGRESS_POINTS else False)
+    )
+    with stages(_STAGES, desc="briefing map", enabled=shown_bar) as done:
+        crs = CRS.from_user_input(points.crs)
+        layers = boundary_layers(boundaries, crs)
+        area_geom, area_name = area_geometry(area, layers, crs)
+        hs = _hotspot_table(hotspots, crs)
+        done()
+        shown = _shown(points, since, area_geom, max_points)
+        done()
+        beats, beat_level = _beats(layers, area_geom)
+        outline = _outline(layers, area_geom)
+        m = new_map(_extent(outline, shown.xy, points), crs, tiles=tiles)
+        items: list[tuple[Any, ...]] = []
+        if outline is not None:
+            _add_outline(m, outline, crs, tolerance)
+            items.append(("line", AREA_OUTLINE["color"], "Area outline"))
+        if beats is not None and len(beats):
+            title_lv = LEVEL_TITLES.get(beat_level, beat_level.capitalize())
+            _add_beats(m, beats, title_lv, shown, tolerance)
+            items.append(("line", BEAT_LINE["color"], f"{title_lv} boundaries"))
+        done()
+        if len(shown.summary):
+            grp = folium.FeatureGroup(name=LAYER_NAMES["heat"]).add_to(m)
+            HeatLayer(LAYER_NAMES["heat"], shown.summary).add_to(grp)
+        hot = _ranked(hs, area_geom)
+        items += _add_hotspots(m, hot, shown)
+        done()
+        items += _add_incidents(m, shown, cluster_above, show_incidents)
+        done()
     heading = title or f"Crime briefing: {area_name or 'all areas'}"
     TitleBox(heading, _subtitle(shown, len(hot))).add_to(m)
     Legend("Legend", items).add_to(m)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,8 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from beatplan.boundaries.hierarchy import DEFAULT_LEVELS, FORCE
+from beatplan.boundaries import moved_wards
+from beatplan.boundaries.hierarchy import FORCE
 from beatplan.boundaries.plan import BoundaryPlan
 from beatplan.geo.errors import ValidationError
 from beatplan.maps._base import (
@@ -24,6 +26,7 @@ from beatplan.maps._base import (
     boundary_layers,
     html_rows,
     new_map,
+    rows_level,
     to_metric,
 )
 from beatplan.maps.layers import (
@@ -57,6 +60,7 @@ class _Moved:
     how: str  # "wards" or "pieces"
     geo: gpd.GeoDataFrame
     info: pd.DataFrame
+    renamed: int = 0  # wards that kept their area under a new id (renamed, merged into it)
 
 
 def change_map(
@@ -106,7 +110,8 @@ def change_map(
     old_layer, new_layer = old.layers[level], new.layers[level]
     names_old, names_new = _names(old_layer), _names(new_layer)
     levels = [lv for lv in _ORDER if lv in new.layers]
-    moved = _moved(old, new, old_layer, new_layer, level, levels, crs)
+    lineage = _lineage(after, old.wards, level)
+    moved = _moved(old, new, old_layer, new_layer, level, levels, crs, lineage)
     whole = shapely.union_all(
         np.concatenate(
             [np.asarray(old_layer.geometry.values), np.asarray(new_layer.geometry.values)]
@@ -130,9 +135,8 @@ def _ward_table(obj: Boundaries) -> gpd.GeoDataFrame | None:
     """Return the ward table of a plan or a GeoDataFrame with level columns, else None."""
     if isinstance(obj, BoundaryPlan):
         return obj.wards
-    if isinstance(obj, gpd.GeoDataFrame) and "id" in obj.columns:
-        if any(c in obj.columns for c in DEFAULT_LEVELS):
-            return obj
+    if isinstance(obj, gpd.GeoDataFrame) and rows_level(obj) == "ward":
+        return obj
     return None
 
 
@@ -203,28 +207,60 @@ def _moved(
     level: str,
     levels: list[str],
     crs: CRS,
+    lineage: pd.Series | None = None,
 ) -> _Moved:
     """Find the wards whose area changed (tables sharing ids), else the ground that did."""
     found = None
     if new.wards is not None and old.wards is not None and level in old.wards.columns:
         found = _moved_by_table(
             to_metric(old.wards, crs, what="before"), to_metric(new.wards, crs, what="after"),
-            level, levels,
+            level, levels, lineage,
         )  # fmt: skip
     how = "wards" if found is not None else "pieces"
     if found is None:
         wards = to_metric(new.wards, crs, what="after") if new.wards is not None else None
         found = _moved_by_overlay(old_layer, new_layer, wards)
     geo, info = found
-    return _Moved(how, to_metric(geo, crs, what="moved"), info)
+    renamed = int(info.attrs.get("renamed", 0))
+    return _Moved(how, to_metric(geo, crs, what="moved"), info, renamed)
+
+
+def _lineage(after: Boundaries, old_wards: gpd.GeoDataFrame | None, level: str) -> pd.Series | None:
+    """Per ward, whether it changed area at ``level``, as the plan ``after`` records it.
+
+    A reorganisation's crosswalk knows which old area each new one continues (renames, merges),
+    so its ``changed`` column is used when ``before`` is the plan it started from (its
+    ``<level>_old`` column matches); else None (the map works it out from the two tables).
+    """
+    if not isinstance(after, BoundaryPlan) or old_wards is None:
+        return None
+    cw = after.crosswalk
+    if not {"ward", "changed", f"{level}_old"} <= set(cw.columns) or level not in old_wards:
+        return None
+    cw = cw.set_index(cw["ward"].astype(str))
+    before = old_wards.set_index(old_wards["id"].astype(str))[level].astype("string")
+    common = cw.index.intersection(before.index)
+    if len(common) != len(cw) or not (cw.loc[common, f"{level}_old"].astype("string")
+                                      == before.loc[common]).all():  # fmt: skip
+        return None
+    flags = cw["changed"].astype("string").fillna("")
+    return flags.str.contains(rf"(?:^|;){re.escape(level)}(?:;|$)", regex=True)
 
 
 def _moved_by_table(
-    old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, level: str, levels: list[str]
+    old: gpd.GeoDataFrame,
+    new: gpd.GeoDataFrame,
+    level: str,
+    levels: list[str],
+    lineage: pd.Series | None = None,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame] | None:
     """Wards whose area at ``level`` changed between two ward tables (matched by id).
 
-    None when the tables share no ward id (a ward review: compare by overlap instead).
+    A ward changed area when its new area is not the one its old area lives on in
+    (:func:`beatplan.boundaries.moved_wards`; the plan's own record, ``lineage``, when given):
+    a renamed area, or one merged into the area it lives on in, moved no ward. The same rule
+    makes a reorganisation's summary and crosswalk, so the counts agree. None when the tables
+    share no ward id (a ward review: compare by overlap instead).
     """
     o = old.set_index(old["id"].astype(str))
     n = new.set_index(new["id"].astype(str))
@@ -233,7 +269,13 @@ def _moved_by_table(
         return None
     frm = o.loc[common, level].astype("string")
     to = n.loc[common, level].astype("string")
-    moved = (frm != to).fillna(True).to_numpy(dtype=bool)
+    if lineage is not None:
+        moved = lineage.reindex(common).fillna(True).to_numpy(dtype=bool)
+    else:
+        area = shapely.area(np.asarray(n.loc[common].geometry.values, dtype=object))
+        moved = moved_wards(frm.fillna("").to_numpy(), to.fillna("").to_numpy(), area)
+        moved |= (frm.isna() | to.isna()).to_numpy(dtype=bool)
+    renamed = int(((frm != to).fillna(True).to_numpy(dtype=bool) & ~moved).sum())
     ids = common[moved]
     info = pd.DataFrame({"from": frm[moved].to_numpy(), "to": to[moved].to_numpy()}, index=ids)
     for lv in levels:
@@ -243,7 +285,9 @@ def _moved_by_table(
             info[lv] = (a + " \u2192 " + b).where(a != b, a)
     geo = gpd.GeoDataFrame(n.loc[ids].reset_index(drop=True), geometry=n.loc[ids].geometry.values)
     geo = geo.set_crs(new.crs, allow_override=True)
-    return geo, info.reset_index(drop=True)
+    info = info.reset_index(drop=True)
+    info.attrs["renamed"] = renamed
+    return geo, info
 
 
 def _moved_by_overlay(
@@ -362,6 +406,11 @@ def _subtitle(moved: _Moved, old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, title
     changed = int(info["to"].nunique()) if len(info) else 0
     if moved.how == "wards":
         sub = f"{n} ward{'s' if n != 1 else ''} moved"
+        if moved.renamed:
+            sub += (
+                f" ({moved.renamed} more keep their {title_lv.lower()} under a new id: renamed, "
+                "or merged into the area theirs lives on in)"
+            )
     else:
         km2 = float(shapely.area(np.asarray(moved.geo.geometry.values, dtype=object)).sum()) / 1e6
         sub = f"{km2:,.1f} km\u00b2 changed {title_lv.lower()} ({n} piece{'s' if n != 1 else ''})"

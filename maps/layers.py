@@ -221,9 +221,10 @@ def feature_collection(geoms: np.ndarray, props: pd.DataFrame) -> str:
     keep = ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
     g = shapely.to_geojson(geoms[keep])
     p = props.reset_index(drop=True)[keep]
-    prop_lines = (
-        p.to_json(orient="records", lines=True, force_ascii=False).splitlines() if len(p) else []
-    )
+    # one JSON object per line; split at "\n" only: str.splitlines would also split inside a
+    # name holding U+2028, U+0085 (a cp1252 "…" read as Latin-1) or another line separator
+    text = p.to_json(orient="records", lines=True, force_ascii=False) if len(p) else ""
+    prop_lines = text.rstrip("\n").split("\n") if text else []
     feats = ",".join(
         f'{{"type":"Feature","geometry":{gj},"properties":{pj}}}'
         for gj, pj in zip(g.tolist(), prop_lines, strict=True)

@@ -79,7 +79,8 @@ def test_info_describes_boundaries_and_incidents(shared_data):
 
 def test_info_reports_a_wrong_crs_without_crashing(shared_data):
     res = run("info", str(shared_data / "chicago" / "community_areas.geojson"))
-    assert res.returncode == 0, res.stderr
+    assert res.returncode == 2, res.stderr  # problems found: not a success (issue 11)
+    assert "problems found in 1 of 1 input(s)" in res.stderr
     assert "problems found" in res.stdout
     assert "4236" in res.stdout
 

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import shapely
 from _police_uk import HEADER as POLICE_HEADER
+from _police_uk import police_row
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyproj import CRS, Transformer
@@ -63,25 +64,6 @@ def assert_contract(inc: Incidents) -> None:
     keys = pd.concat([pts[["source", "row"]], rej[["source", "row"]]], ignore_index=True)
     assert not keys.duplicated().any()
     assert inc.schema in SCHEMAS and inc.schema != "auto"
-
-
-def police_row(
-    n: int,
-    *,
-    crime_id: str | None = None,
-    month: str = "2022-03",
-    lon: str | None = None,
-    lat: str | None = None,
-    category: str = "Burglary",
-) -> str:
-    """One police.uk row; its location names its number so rows can be traced."""
-    lon = f"{-1.13 + 0.001 * (n % 50):.6f}" if lon is None else lon
-    lat = f"{52.63 + 0.001 * (n % 37):.6f}" if lat is None else lat
-    crime_id = f"id{n:05d}" if crime_id is None else crime_id
-    return (
-        f"{crime_id},{month},Leicestershire Police,Leicestershire Police,{lon},{lat},"
-        f"On or near Street {n},E01025631,Leicester 001A,{category},Under investigation,"
-    )
 
 
 def write_police(path: Path, rows: list[str], *, header: str = POLICE_HEADER) -> Path:

@@ -256,3 +256,11 @@ def test_a_hotspot_only_touching_the_area_is_left_out() -> None:
     inside = hs.set_geometry(hs.translate(0, -100))  # now a quarter of it lies in N1
     html = briefing_map(_incidents(), inside, layers, area="N1", tiles=None).get_root().render()
     assert len(_data_of(html, LAYER_NAMES["hotspots"])["features"]) == 1
+
+
+def test_progress_bar_only_when_asked(capfd) -> None:
+    briefing_map(_incidents(), _hotspots(), _layers(), since=None, tiles=None, progress=True)
+    err = capfd.readouterr().err
+    assert "briefing map:" in err and "/5 " in err
+    briefing_map(_incidents(), _hotspots(), _layers(), since=None, tiles=None)
+    assert capfd.readouterr().err == ""  # not a terminal, and too few incidents

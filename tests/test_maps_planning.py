@@ -204,15 +204,26 @@ def test_change_map_of_a_reorganisation_compares_with_its_current_table() -> Non
     merge = {"op": "merge", "level": "beat", "areas": ["B00", "B01"],
              "within": {"sector": "S00", "npa": "N0"}}  # fmt: skip
     r = reorganise(w, {"changes": [merge]})
-    html = change_map(None, r, tiles=None).get_root().render()
-    moved = _features(html, "Moved wards")
     expected = sorted(w.loc[w["beat"] == "B01", "id"])  # the merge keeps the first id
+    # at beat level B01's wards kept their beat under a new id (B01 lives on in B00): the map
+    # says so, as the plan does (issue 11: the map, the summary and the crosswalk agree)
+    html = change_map(None, r, tiles=None).get_root().render()
+    assert "0 wards moved (2 more keep their beat under a new id" in html
+    assert r.summary["by_level"]["beat"]["wards_moved"] == 0
+    assert r.summary["by_level"]["beat"]["wards_renamed"] == 2
+    cw = r.crosswalk.set_index("ward")
+    assert (cw.loc[expected, "renamed"] == "beat;sector").all()
+    # at NPA level they moved: N1 lives on, and they left it for N0
+    html = change_map(None, r, level="npa", tiles=None).get_root().render()
+    moved = _features(html, "Moved wards")
     assert sorted(re.search(r"Ward (W\d\d)", f["properties"]["tip"]).group(1) for f in moved) == (
         expected
     )
-    assert all("B01 \u2192 B00" in f["properties"]["tip"] for f in moved)
-    assert all("N1 \u2192 N0" in f["properties"]["tip"] for f in moved)  # the levels above
+    assert all("B01 \u2192 B00" in f["properties"]["tip"] for f in moved)  # the levels below
+    assert all("N1 \u2192 N0" in f["properties"]["tip"] for f in moved)
     assert f"{len(expected)} wards moved" in html
+    assert r.summary["by_level"]["npa"]["wards_moved"] == len(expected)
+    assert (cw.loc[expected, "changed"].str.contains("npa")).all()
 
 
 def test_planning_map_of_a_reorganisation_and_of_a_plan_read_back(tmp_path) -> None:

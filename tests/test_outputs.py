@@ -16,7 +16,12 @@ from test_reorganise import X0, Y0, grid  # the 6 x 4 grid of 1 km wards at (X0,
 from beatplan.boundaries import BoundaryPlan, realign
 from beatplan.boundaries.outputs import layer_name, read_plan, write_plan
 from beatplan.boundaries.reorganise import reorganise
-from beatplan.geo.errors import InputFormatError, OptionError, OutputExistsError
+from beatplan.geo.errors import (
+    IncompleteOutputError,
+    InputFormatError,
+    OptionError,
+    OutputExistsError,
+)
 
 TEXT = [
     "crosswalk.csv",
@@ -96,7 +101,7 @@ def test_crosswalks_and_change_report(result, tmp_path):
     live = ch[ch["id"].notna()]
     assert (live.groupby("level")["incidents_new"].sum() == 400).all()
     md = files["changes_md"].read_text(encoding="utf-8")
-    assert md.startswith("# Grid | test\n")  # a heading: a pipe needs no escape there
+    assert md.startswith("# Grid \\| test\n")  # every name escaped alike; shows as "Grid | test"
     for heading in ("## Summary", "## Changes applied", "## Beats", "## Sectors", "## NPAs",
                     "## Marginal wards for review", "## Checks", "## Files"):  # fmt: skip
         assert heading in md
@@ -162,8 +167,11 @@ def test_read_plan_round_trip(result, tmp_path):
         assert w["id"].tolist() == result.wards["id"].tolist()
         assert (w["beat"].to_numpy() == result.wards["beat"].to_numpy()).all()
         assert dict(zip(w["npa"], w["npa_name"], strict=True)) == {"N": "All | one"}
-    (tmp_path / "plan.json").unlink()  # the levels are found from the layers
-    assert read_plan(tmp_path).levels == ("beat", "sector", "npa")
+    (tmp_path / "plan.json").unlink()
+    with pytest.raises(IncompleteOutputError, match="no plan.json"):
+        read_plan(tmp_path)  # a folder without plan.json is not a whole plan
+    # its GeoPackage alone: the levels are found from the layers
+    assert read_plan(tmp_path / "boundaries.gpkg").levels == ("beat", "sector", "npa")
 
 
 def _realignment():
@@ -197,8 +205,14 @@ def test_read_plan_gives_the_plan_back(kind, tmp_path):
     assert (plan.ward_counts[0] == result.ward_counts[0]).all()
     # written again, the plan gives the same tables and manifest, byte for byte
     again = write_plan(tmp_path / "b", plan)
-    for key in ("crosswalk", "crosswalk_areas", "changes_csv", "review", "checks", "plan"):
+    for key in ("gpkg", "crosswalk", "crosswalk_areas", "changes_csv", "review", "checks"):
         assert again[key].read_bytes() == files[key].read_bytes(), key
+    # plan.json too, but for changes.md's checksum (and so the plan id): a plan read back
+    # describes itself in general terms in the report's summary (its tables are the same)
+    a, b = (json.loads(f["plan"].read_text(encoding="utf-8")) for f in (files, again))
+    for m in (a, b):
+        del m["manifest"]["changes.md"], m["plan_id"]
+    assert a == b
 
 
 def test_read_plan_bad_inputs(tmp_path):

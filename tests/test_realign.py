@@ -415,3 +415,14 @@ def test_realign_sample_county() -> None:
     layers = {"beat": s.beats, "sector": s.sectors, "npa": s.npas}
     r2 = realign(s.wards_new, layers)
     assert r2.checks.ok and (r2.wards.groupby("sector")["npa"].nunique() == 1).all()
+
+
+def test_realign_progress_bar_only_when_asked_or_on_a_terminal(capfd) -> None:
+    s = make_sample(seed=3, n_wards=80, incidents=4000)
+    r = realign(s.wards_new, s.beats, levels=["beat", "sector", "npa"], progress=True)
+    err = capfd.readouterr().err
+    assert "realign:" in err and "/10 " in err  # a bar of its 10 stages, on standard error
+    for shown in (False, None):  # never; automatic: stderr is not a terminal here
+        again = realign(s.wards_new, s.beats, levels=["beat", "sector", "npa"], progress=shown)
+        assert capfd.readouterr().err == ""
+        assert again.wards["beat"].tolist() == r.wards["beat"].tolist()  # the same result

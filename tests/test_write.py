@@ -17,13 +17,13 @@ import shapely
 from pyproj import CRS
 from shapely import box
 
-import beatplan.geo.write as geo_write
 from beatplan.geo.errors import (
     CRSError,
     EmptyInputError,
     InputFormatError,
     OptionError,
     OutputExistsError,
+    OutputWriteError,
 )
 from beatplan.geo.layers import read_boundaries
 from beatplan.geo.write import (
@@ -382,22 +382,24 @@ def test_failed_move_into_place_restores_the_old_files(
     write_layers(out, {"beats": small(3), "npas": small(2)})
     (tmp_path / "plan_beats.qix").write_bytes(b"index")  # a sidecar of the old geometry
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    real = os.replace
+    real = os.rename
     placed: list[Path] = []
 
     def flaky(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
-        if Path(src).parent.name.startswith(f".{name}."):  # a new file moving into place
+        if "~bp-new-" in Path(src).parent.name:  # a new file moving into place
             placed.append(Path(dst))
             if len(placed) == 2:  # the first new file is in place, the second fails
                 raise OSError("device not ready")
         real(src, dst)
 
-    monkeypatch.setattr(geo_write.os, "replace", flaky)
-    with pytest.raises(OSError, match="device not ready"):
+    monkeypatch.setattr(os, "rename", flaky)
+    with pytest.raises(OutputWriteError, match="device not ready") as err:
         write_layers(out, {"beats": small(1), "npas": small(1)}, overwrite=True)
     monkeypatch.undo()
+    assert str(err.value).startswith(f"{out}: cannot write") and "\n" not in str(err.value)
+    assert isinstance(err.value, OSError)
     assert len(placed) == 2
-    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # no mix, no litter
 
 
 # ---------------------------------------------------------------------------------------------

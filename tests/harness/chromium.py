@@ -197,13 +197,14 @@ def open_page(
     settle_ms: int = 300,
     timeout: float = 60.0,
     chromium: str | None = None,
+    shot_after_probe: bool = False,
 ) -> PageResult:
     """Open ``path`` from disk in headless Chromium with no network and report what happened.
 
     Parameters
     ----------
-    path : path
-        An HTML file.
+    path : path or str
+        An HTML file, or an ``http://`` URL of a server on loopback (the only network there).
     probe : str, optional
         A JavaScript expression evaluated after the load event, two animation frames,
         ``settle_ms`` and the screenshot; it may return a Promise. Its JSON value is
@@ -223,6 +224,8 @@ def open_page(
         Seconds allowed for the whole run.
     chromium : str, optional
         The executable; default :func:`find_chromium`.
+    shot_after_probe : bool
+        Take the screenshot after the probe instead (a probe that signs in and opens a map).
 
     Returns
     -------
@@ -234,7 +237,8 @@ def open_page(
             "Chromium not found: install Debian's `chromium` package (apt-get install -y "
             "chromium) or set $BEATPLAN_CHROMIUM to a Chromium executable"
         )
-    url = Path(path).resolve().as_uri()
+    text = os.fspath(path)
+    url = text if text.startswith(("http://", "https://")) else Path(path).resolve().as_uri()
     profile = tempfile.mkdtemp(prefix="beatplan-chromium-")
     # the pipes are duplicated to fds >= 10 so the child's dup2 onto 3 and 4 cannot clobber them
     to_child_r, to_child_w = os.pipe()
@@ -246,9 +250,18 @@ def open_page(
         os.dup2(child_in, 3)
         os.dup2(child_out, 4)
 
+    flags = list(CHROMIUM_FLAGS)
+    if url.startswith(("http://", "https://")):  # only this server on loopback is reachable
+        origin = url.split("/")[2]
+        host = origin.rsplit(":", 1)[0]
+        flags = [f for f in flags if not f.startswith(("--proxy-bypass-list", "--host-res"))]
+        flags += [
+            f"--proxy-bypass-list={origin}",
+            f"--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE {host}",
+        ]
     cmd = [
         exe,
-        *CHROMIUM_FLAGS,
+        *flags,
         f"--user-data-dir={profile}",
         "--remote-debugging-pipe",
         f"--window-size={size[0]},{size[1]}",
@@ -303,7 +316,7 @@ def open_page(
             timeout=max(1.0, deadline - time.monotonic()),
         )
         result.drawn_s = time.monotonic() - t0
-        if screenshot is not None:  # the page as first drawn, before the probe touches it
+        if screenshot is not None and not shot_after_probe:  # as first drawn, before the probe
             shot = pipe.call("Page.captureScreenshot", {"format": "png"}, session=sid)
             Path(screenshot).write_bytes(base64.b64decode(shot["data"]))
             result.screenshot = Path(screenshot)
@@ -324,6 +337,10 @@ def open_page(
             else:
                 raw = ev.get("result", {}).get("value")
                 result.value = json.loads(raw) if isinstance(raw, str) else raw
+        if screenshot is not None and shot_after_probe:
+            shot = pipe.call("Page.captureScreenshot", {"format": "png"}, session=sid)
+            Path(screenshot).write_bytes(base64.b64decode(shot["data"]))
+            result.screenshot = Path(screenshot)
         if pdf is not None:
             printed = pipe.call(
                 "Page.printToPDF",
