@@ -542,21 +542,27 @@ def _no_crs_message(missing: list[Path], parts: list[_Part], effective: list[CRS
     first = missing[0]
     idx = [i for i, c in enumerate(effective) if c is None]
     boxes = [b for b in (_bounds(parts[i].geoms) for i in idx) if b is not None]
-    hint = "pass the CRS the coordinates are in, e.g. crs='EPSG:27700'"
+    hint = "pass the CRS the coordinates are in, e.g. crs='EPSG:27700' (--crs EPSG:27700)"
     if boxes:
         arr = np.array(boxes)
         minx, miny = arr[:, 0].min(), arr[:, 1].min()
         maxx, maxy = arr[:, 2].max(), arr[:, 3].max()
         span = f"x {minx:.6g}..{maxx:.6g}, y {miny:.6g}..{maxy:.6g}"
         if -180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90:
-            hint = f"its coordinates ({span}) look like lon/lat degrees: pass crs='EPSG:4326'"
+            hint = (
+                f"its coordinates ({span}) look like lon/lat degrees: pass crs='EPSG:4326' "
+                "(--crs EPSG:4326)"
+            )
         elif 0 <= minx and maxx <= 700_000 and 0 <= miny and maxy <= 1_300_000:
             hint = (
                 f"its coordinates ({span}) look like British National Grid metres: pass "
-                "crs='EPSG:27700'"
+                "crs='EPSG:27700' (--crs EPSG:27700)"
             )
         else:
-            hint = f"its coordinates span {span}; pass the CRS they are in, e.g. crs='EPSG:27700'"
+            hint = (
+                f"its coordinates span {span}; pass the CRS they are in, e.g. "
+                "crs='EPSG:27700' (--crs EPSG:27700)"
+            )
     what = first.name if len(missing) == 1 else f"{len(missing)} files ({first.name} ...)"
     return f"{what}: declares no CRS; {hint}"
 
@@ -607,8 +613,8 @@ def _detect_id_column(table: pd.DataFrame, *, source: str, quiet: bool = False) 
     columns = [c for c in table.columns if isinstance(c, str) and _has_values(table[c])]
     hits = [c for pat in _LEVEL_RES for c in columns if pat.fullmatch(c)]
     unique = [c for c in hits if not table[c].dropna().duplicated().any()]
-    if hits:
-        return (unique or hits)[0]
+    if unique:  # a level column whose values repeat names a parent, not the feature
+        return unique[0]
     return _detect(table, _FALLBACK_ID_RES, source=source, what="id", quiet=quiet)
 
 

@@ -365,7 +365,7 @@ def test_no_crs_says_how_to_give_one(tmp_path: Path) -> None:
     assert len(info.value.problems) == 1
     msg = str(info.value)
     assert "no CRS" in msg and "crs='EPSG:27700'" in msg
-    assert "--" not in msg  # the API's argument only: the command line maps it to its options
+    assert "(--crs EPSG:27700)" in msg  # and the command line's form (test_cli_hints: it exists)
     assert "British National Grid" in msg
     ok = read_boundaries(path, crs="EPSG:27700")
     assert_contract(ok)
