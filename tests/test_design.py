@@ -212,3 +212,18 @@ def test_cli_design_writes_the_plan_and_the_report(tmp_path):
     bad = subprocess.run([*args[:-2], "--out", str(tmp_path / "x"), "--tolerance", "0.001"],
                          capture_output=True, text=True)  # fmt: skip
     assert bad.returncode == 2 and "tolerance ±0.1% is below what the ward lines" in bad.stderr
+
+
+def test_a_designs_plan_folder_is_served(tmp_path):
+    """The service serves a design's folder like any plan: every level, every area designed."""
+    from beatplan.service.settings import Settings
+    from beatplan.service.sources import read_sources
+
+    w = tessellation(8, 6, 3)
+    d = design(w, beats=6, sectors=3, demand="people", tolerance=0.15)
+    write_plan(tmp_path / "plan", d)
+    served = read_sources(Settings(plan=tmp_path / "plan", cache=tmp_path / "cache"))
+    assert served.levels == ("ward", "beat", "sector", "force")
+    for lv in ("beat", "sector"):
+        assert sorted(served.areas[lv]) == sorted(d.layers[lv]["id"])
+    assert sorted(served.areas["ward"]) == sorted(w["id"])
