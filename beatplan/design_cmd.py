@@ -7,7 +7,15 @@ from typing import Any
 
 import click
 
-from beatplan.options import crs_option, handle_errors, out_option, overwrite_option
+from beatplan.options import (
+    BoundarySource,
+    boundary_option,
+    crs_option,
+    handle_errors,
+    out_option,
+    overwrite_option,
+    read_layer,
+)
 from beatplan.realign_cmd import format_option, incidents_option, say_written, write_plan_files
 
 __all__ = ["command"]
@@ -29,7 +37,7 @@ def _within(value: str | None, crs: str | None) -> Any:
 
 
 @click.command("design")
-@click.option("--wards", required=True, type=_PATH, help="The wards (any vector file).")
+@boundary_option("--wards", required=True, help="The wards (any vector file, or a plan's wards).")
 @click.option("--beats", required=True, type=click.IntRange(1), help="How many beats.")
 @click.option("--sectors", type=click.IntRange(1), default=None, help="How many sectors.")
 @click.option("--npas", type=click.IntRange(1), default=None, help="How many NPAs.")
@@ -77,7 +85,7 @@ def _within(value: str | None, crs: str | None) -> Any:
 @overwrite_option
 @handle_errors
 def command(
-    wards: Path,
+    wards: BoundarySource,
     beats: int,
     sectors: int | None,
     npas: int | None,
@@ -95,19 +103,21 @@ def command(
     crs: str | None,
     overwrite: bool,
 ) -> None:
-    """Design balanced, contiguous, nested beats (sectors, NPAs) from wards; write the plan."""
+    """Design balanced, contiguous, nested beats (sectors, NPAs) from wards; write the plan.
+
+    --wards is FILE[:LAYER][:id=COL][:name=COL], or a plan folder (its wards).
+    """
     from beatplan.boundaries.design import design
     from beatplan.boundaries.pipeline import check_plan_free
     from beatplan.geo.errors import InfeasibleDesignError, OptionError
     from beatplan.geo.incidents import read_incidents
-    from beatplan.geo.layers import read_boundaries
 
     if incidents and demand is not None:
         raise OptionError("give either --incidents or --demand, not both")
     if harm and not incidents:
         raise OptionError("--harm weighs incidents: give --incidents too")
     check_plan_free(out, overwrite=overwrite)
-    table = read_boundaries(wards, crs=crs)
+    table = read_layer(wards, role="wards", crs=crs)
     source: Any = read_incidents(list(incidents)) if incidents else (demand or "wards")
     try:
         result = design(

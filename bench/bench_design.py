@@ -24,6 +24,7 @@ package is missing is skipped. Prints a table per case and the ratios to design(
 from __future__ import annotations
 
 import os
+import random
 import sys
 import time
 from pathlib import Path
@@ -104,17 +105,17 @@ def recom_run(w: gpd.GeoDataFrame, start: np.ndarray, seed: int = 0) -> tuple[np
 
     g = Graph.from_geodataframe(w.reset_index(drop=True), ignore_errors=True)
     assign = dict(enumerate(pd.factorize(start)[0].tolist()))
-    part = Partition(g, assign, updaters={"population": updaters.Tally("_d")})
+    part = Partition(g, assign, updaters={"population": updaters.Tally("_d", alias="population")})
     k = len(set(assign.values()))
     ideal = float(w["_d"].sum() / k)
     eps = max(TOL, float(np.abs(np.bincount(pd.factorize(start)[0], weights=w["_d"]) / ideal
                                 - 1).max()) + 1e-9)  # fmt: skip
 
-    def propose(p: Partition) -> Partition:
-        return recom(p, "_d", ideal, eps, node_repeats=2, rng=seed)
+    def propose(p: Partition, *, rng: random.Random | int | None = None) -> Partition:
+        return recom(p, "_d", ideal, eps, rng=rng)
 
     chain = MarkovChain(propose, [within_percent_of_ideal_population(part, eps)], always_accept,
-                        part, total_steps=RECOM_STEPS)  # fmt: skip
+                        part, total_steps=RECOM_STEPS, rng=seed)  # fmt: skip
     last, steps, t = part, 0, time.perf_counter()
     for state in chain:
         last, steps = state, steps + 1
