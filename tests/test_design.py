@@ -227,3 +227,13 @@ def test_a_designs_plan_folder_is_served(tmp_path):
     for lv in ("beat", "sector"):
         assert sorted(served.areas[lv]) == sorted(d.layers[lv]["id"])
     assert sorted(served.areas["ward"]) == sorted(w["id"])
+
+
+def test_the_planning_map_colours_a_design_by_its_deviation():
+    from beatplan.maps.planning import planning_map
+
+    d = design(tessellation(8, 6, 3), beats=6, demand="people", tolerance=0.15)
+    html = planning_map(d, tiles=None).get_root().render()
+    assert "Deviation per beat" in html and "vs group mean: within ±15 %" in html
+    plain = planning_map(d.wards[["id", "beat", "geometry"]], tiles=None).get_root().render()
+    assert "Deviation per beat" not in plain
