@@ -32,8 +32,21 @@ def _within(value: str | None, crs: str | None) -> Any:
     path, _, column = value.partition(":") if not Path(value).exists() else (value, "", "")
     if not Path(path).exists():
         return value  # a column of the wards
-    layer = read_boundaries(path, id_col=column or None, crs=crs)
-    return layer
+    if column:
+        import pyogrio
+
+        from beatplan.geo.errors import OptionError
+
+        try:
+            have: list[str] | None = [str(c) for c in pyogrio.read_info(path)["fields"]]
+        except Exception:  # noqa: BLE001 - a folder or unreadable file: the reader reports it
+            have = None
+        if have is not None and column not in have:
+            raise OptionError(
+                f"--within {value}: {column!r} is not a column of {path} (its columns: "
+                f"{', '.join(have) or 'none'}); give --within FILE:COLUMN naming one"
+            )
+    return read_boundaries(path, id_col=column or None, crs=crs)
 
 
 @click.command("design")

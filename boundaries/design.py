@@ -50,6 +50,7 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -72,9 +73,11 @@ from beatplan.boundaries.validate import prepare_wards
 from beatplan.geo.crs import to_working, working_crs
 from beatplan.geo.errors import (
     ColumnNotFoundError,
+    EmptyInputError,
     GeometryError,
     InfeasibleDesignError,
     InputFormatError,
+    OptionError,
     ValidationError,
     check_option,
 )
@@ -283,6 +286,8 @@ def _levels(**given: Any) -> list[Level]:
     out = [Level(name, c) for name, c in (("npa", given["npas"]), ("sector", given["sectors"]),
                                            ("beat", given["beats"])) if c is not None]  # fmt: skip
     problems = []
+    if given["beats"] is None:
+        problems.append("beats=None: give how many beats (a whole number, at least 1)")
     for x in out:
         vals = list(x.count.values()) if isinstance(x.count, Mapping) else [x.count]
         if not all(
@@ -308,6 +313,8 @@ def _search(tolerance: float, keep: float, compact: float, seed: int, islands: s
     for name, v in (("keep", keep), ("compact", compact)):
         if not (isinstance(v, int | float) and v >= 0 and math.isfinite(v)):
             problems.append(f"{name}={v!r}: expected a number of at least 0")
+    if not (isinstance(seed, int | np.integer) and not isinstance(seed, bool)):
+        problems.append(f"seed={seed!r}: expected a whole number (the same seed, the same plan)")
     if problems:
         raise ValidationError("design", problems)
     return Search(float(tolerance), float(keep), float(compact), int(seed), islands)
@@ -317,7 +324,17 @@ def _wards(
     wards: gpd.GeoDataFrame | str | os.PathLike[str], ward_id: str
 ) -> tuple[gpd.GeoDataFrame, Net, shapely.Geometry, list[str]]:
     """Read and check the wards; return them in metres with their adjacency and union."""
+    if isinstance(wards, pd.DataFrame) and not isinstance(wards, gpd.GeoDataFrame):
+        raise InputFormatError(
+            "wards: a table without geometry; give a GeoDataFrame of ward polygons or a file "
+            "(beatplan.geo.read_boundaries reads any vector format)"
+        )
     if not isinstance(wards, gpd.GeoDataFrame):
+        if not isinstance(wards, str | os.PathLike):
+            raise InputFormatError(
+                f"wards: expected a GeoDataFrame of ward polygons or a path, got "
+                f"{type(wards).__name__}"
+            )
         wards = read_boundaries(wards, id_col=None if ward_id == "id" else ward_id)
     if wards.crs is None:
         raise GeometryError("wards: no CRS; set one with .set_crs(...) (e.g. 27700)")
@@ -349,7 +366,19 @@ def _demand(
         c = count_points(table.geometry.values, points, crs=table.crs, weights=weights,
                          what="incidents")  # fmt: skip
         label = "incidents" + (" (harm-weighted)" if weights == "harm" else "")
+        if not np.asarray(c.demand, dtype=float).sum() > 0:
+            raise ValidationError(
+                f"demand ({label})",
+                [f"none of the {len(points):,} incident point(s) falls in the wards (or they "
+                 "weigh nothing): nothing to balance; check the points' CRS and area, or give "
+                 "demand='wards' or a ward column"],
+            )  # fmt: skip
         return c.incidents, c.demand, label, c.info
+    if weights is not None:
+        raise OptionError(
+            f"weights={weights!r} weighs incident points; give incident points as demand "
+            "(on the command line --harm goes with --incidents)"
+        )
     if isinstance(demand, pd.DataFrame):
         raise InputFormatError(
             "demand: a table without geometry; read incident files with "
@@ -358,7 +387,24 @@ def _demand(
     if isinstance(demand, str) and demand == "wards":
         return None, np.ones(n), "wards (one per ward)", None
     label = f"column {demand!r}" if isinstance(demand, str) else "given numbers"
-    values = ward_values(table, demand)
+    if isinstance(demand, str) and demand not in table.columns:
+        raise ColumnNotFoundError(
+            f"demand={demand!r} is not a column of the wards (columns: {listing(table.columns)});"
+            " name a numeric ward column (--demand COLUMN), 'wards' for one per ward, or give "
+            "incident points (--incidents)"
+        )
+    if isinstance(demand, Mapping) or demand is None:
+        raise InputFormatError(
+            f"demand: expected 'wards', a ward column, one number per ward or incident points; "
+            f"got {type(demand).__name__}"
+        )
+    try:
+        values = ward_values(table, demand)
+    except (TypeError, ValueError) as exc:
+        raise InputFormatError(
+            f"demand: expected 'wards', a ward column, one number per ward or incident points "
+            f"({exc})"
+        ) from exc
     ids = table[ward_id]
     bad_nan = ~np.isfinite(values)
     bad_neg = np.isfinite(values) & (values < 0)
@@ -392,7 +438,15 @@ def _fixed(
                     f"within={item!r} is not a column of the wards (columns: "
                     f"{listing(table.columns)}); name the column of districts (or give polygons)"
                 )
-            codes = as_ids(table[item]).fillna("(none)").to_numpy(dtype=object)
+            col = as_ids(table[item])
+            if col.isna().any():
+                raise ValidationError(
+                    "within",
+                    [f"{int(col.isna().sum())} ward(s) have no {item!r}: "
+                     f"{listing(table.loc[col.isna(), ward_id])}; fill the column (each ward "
+                     "in one region) or give polygons"],
+                )  # fmt: skip
+            codes = col.to_numpy(dtype=object)
             label = item
             name_col = f"{item}_name"
             if name_col in table.columns:
@@ -427,6 +481,9 @@ def _regions_of(
 
     if polys.crs is None:
         raise GeometryError("within: the polygons have no CRS; set one with .set_crs(...)")
+    polys = polys[~(polys.geometry.isna() | polys.geometry.is_empty)]
+    if len(polys) == 0:
+        raise EmptyInputError("within: no polygons; give the fixed areas (districts, LPAs)")
     p = polys.to_crs(table.crs)
     text = [
         c for c in p.columns if c != p.geometry.name and pd.api.types.is_string_dtype(p[c].dtype)
@@ -438,6 +495,12 @@ def _regions_of(
         "district" if "district" in p.columns else None)  # fmt: skip
     pts = shapely.point_on_surface(np.asarray(table.geometry.values, dtype=object))
     loc = locate_xy(np.asarray(p.geometry.values), shapely.get_x(pts), shapely.get_y(pts))
+    if (loc < 0).all():
+        raise ValidationError(
+            "within",
+            [f"none of the {len(loc)} wards lies in any of the {len(p)} fixed polygon(s): "
+             "check that they cover the same place (and their CRS)"],
+        )  # fmt: skip
     if (loc < 0).any():
         # a ward outside every polygon goes to the nearest one (generalised boundaries)
         tree = shapely.STRtree(np.asarray(p.geometry.values))
@@ -447,6 +510,27 @@ def _regions_of(
                     "nearest", len(miss))  # fmt: skip
     names = {str(a): str(b) for a, b in zip(ids, p[name_col], strict=True)} if name_col else {}
     return ids[loc], f"within{k + 1}" if id_col is None else str(id_col), names
+
+
+def _is_plan_path(path: str | os.PathLike[str]) -> bool:
+    """Say whether ``path`` is a plan (its folder, or a GeoPackage with wards and force layers).
+
+    A ward file whose only layer happens to be called ``wards`` is a ward table, not a plan.
+    """
+    import pyogrio
+
+    p = Path(path)
+    if p.is_dir():
+        return True  # read_plan says what is missing from a folder that is not a plan
+    if p.suffix.lower() != ".gpkg" or not p.is_file():
+        return False
+    if (p.parent / "plan.json").is_file():
+        return True
+    try:
+        names = {str(n) for n in pyogrio.list_layers(p)[:, 0]}
+    except Exception:  # noqa: BLE001 - the reader reports an unreadable file properly
+        return False
+    return {"wards", "force"} <= names
 
 
 def _current(
@@ -459,12 +543,16 @@ def _current(
         cur, cid = current.wards, current.ward_id
     elif isinstance(current, gpd.GeoDataFrame | pd.DataFrame):
         cur, cid = current, ward_id
+    elif not isinstance(current, str | os.PathLike):
+        raise InputFormatError(
+            f"current: expected a plan, a plan folder or a ward table with level columns, got "
+            f"{type(current).__name__}"
+        )
+    elif _is_plan_path(current):
+        plan = read_plan(current)
+        cur, cid = plan.wards, plan.ward_id
     else:
-        try:
-            plan = read_plan(current)
-            cur, cid = plan.wards, plan.ward_id
-        except InputFormatError:
-            cur, cid = read_boundaries(current, id_col=None), "id"
+        cur, cid = read_boundaries(current, id_col=None), "id"
     lv = [x.name for x in levels if x.name in cur.columns]
     if not lv:
         raise ColumnNotFoundError(
@@ -484,7 +572,14 @@ def _current(
     codes: dict[str, np.ndarray] = {}
     ids: dict[str, list[str]] = {}
     for x in lv:
-        c, u = pd.factorize(as_ids(aligned[x]).fillna("(none)"), sort=True)
+        col = as_ids(aligned[x])
+        if col.isna().any():
+            raise ValidationError(
+                "current",
+                [f"{int(col.isna().sum())} ward(s) are in no current {x}: "
+                 f"{listing(ours[col.isna().to_numpy()])}; give every ward its current {x}"],
+            )  # fmt: skip
+        c, u = pd.factorize(col, sort=True)
         codes[x], ids[x] = c.astype(np.int64), [str(v) for v in u]
     table_cur = gpd.GeoDataFrame(
         aligned[lv + [c for c in (f"{x}_name" for x in lv) if c in aligned.columns]]
@@ -792,9 +887,8 @@ def _infeasible(plan: Design) -> list[str]:
         where = str(group)
         if len(b) and float(b["bound_pct"].max()) >= 100 * plan.tolerance - 1e-9:
             t = b.iloc[int(np.argmax(b["bound_pct"].to_numpy()))]
-            best = (
-                f"best found: {level} {worst['id']} at {worst['deviation_pct']:+.1f}%"
-                + (" (proven the best possible)" if bool(b["reached"].any()) else "")
+            best = f"best found: {level} {worst['id']} at {worst['deviation_pct']:+.1f}%" + (
+                " (proven the best possible)" if bool(b["reached"].any()) else ""
             )
             if t["kind"] == "set partitioning":
                 why = (
@@ -911,10 +1005,18 @@ def priority_area(
     if size is None and km2 is None:
         raise ValidationError("priority_area", ["give size= (wards) or km2= (the most area)"])
     table, net, _union, _notes = _wards(wards, ward_id)
-    counts, dem, _src, _info = _demand(table, demand, "harm" if harm else None, ward_id)
+    points = isinstance(getattr(demand, "points", demand), gpd.GeoDataFrame | gpd.GeoSeries)
+    weigh = "harm" if harm and points else None  # harm weighs incidents; a column is as given
+    counts, dem, _src, _info = _demand(table, demand, weigh, ward_id)
     n = len(table)
-    if size is not None and not 1 <= size <= n:
-        raise ValidationError("priority_area", [f"size={size}: expected 1 to {n} wards"])
+    if size is not None and not (
+        isinstance(size, int | np.integer) and not isinstance(size, bool) and 1 <= size <= n
+    ):
+        raise ValidationError("priority_area", [f"size={size!r}: expected 1 to {n} wards"])
+    if km2 is not None and not (
+        isinstance(km2, int | float) and not isinstance(km2, bool) and km2 > 0 and km2 < np.inf
+    ):
+        raise ValidationError("priority_area", [f"km2={km2!r}: expected an area above 0 km²"])
     limit = size if size is not None else n
     cap = km2 * 1e6 if km2 is not None else np.inf
     best: tuple[float, list[int]] = (-1.0, [])
@@ -938,7 +1040,12 @@ def priority_area(
             best = (total, chosen)
     if not best[1]:
         raise ValidationError(
-            "priority_area", [f"no {size} contiguous wards fit in {km2} km²; allow more area"]
+            "priority_area",
+            [
+                f"no {'single ward' if size is None else f'{size} contiguous wards'} fit(s) in "
+                f"{km2} km²; allow more area (km2=)"
+                + ("" if size is None else " or ask for fewer wards (size=)")
+            ],
         )
     rows = sorted(best[1], key=lambda v: (-dem[v], v))
     chosen_t = table.iloc[rows].copy()
