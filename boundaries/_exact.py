@@ -112,7 +112,9 @@ def connected_sets(
         if d[r] > hi:
             continue
         above = ~((1 << (r + 1)) - 1)
-        stack = [((r,), d[r], masks[r] & above, masks[r] | (1 << r))]
+        stack: list[tuple[tuple[int, ...], float, int, int]] = [
+            ((r,), d[r], masks[r] & above, masks[r] | (1 << r))
+        ]
         while stack:
             mem, tot, ext, closed = stack.pop()
             steps += 1

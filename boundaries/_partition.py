@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -624,8 +625,11 @@ class Partitioner:
             self.bound_, self.bound_kind_, self.bound_atom_ = float(value), kind, int(atom)
 
     def _ward_floor(self, light: list[int]) -> None:
-        """The bound from each atom's best area: the closest to the mean that any connected set
-        holding it comes (every connected set enumerated, in widening bands)."""
+        """Raise the bound to each atom's best area.
+
+        The best area is the closest to the mean that any connected set holding the atom comes
+        (every connected set enumerated, in widening bands).
+        """
         nodes = np.array(sorted(set().union(*(self.parts_.members[a] for a in light))))
         band = self.tolerance
         while True:
@@ -751,7 +755,9 @@ class Partitioner:
         chosen: np.ndarray | None = None
         band = limit_band if floor <= limit_band else worst * (1.0 - 1e-6)
         old_cost = self._group_cost(parts, nodes)
-        limits = {} if whole else {"node_limit": _LNS_NODES, "time_limit": _LNS_SECONDS}
+        limits: dict[str, Any] = (
+            {} if whole else {"node_limit": _LNS_NODES, "time_limit": _LNS_SECONDS}
+        )
         for _ in range(_DESCENT_ROUNDS if whole else 3):
             inside = np.nonzero(dev <= band)[0]
             got = best_cover(cols[:, inside], cost[inside], r,
@@ -789,10 +795,8 @@ class Partitioner:
         self._adopt(parts, sets, which[chosen], ident[chosen])
         return "better"
 
-    def _adopt(
-        self, parts: list[int], sets: Sets, chosen: np.ndarray, ident: np.ndarray
-    ) -> None:
-        """Give the chosen sets to ``parts`` (a set continuing a part's current area keeps its number)."""
+    def _adopt(self, parts: list[int], sets: Sets, chosen: np.ndarray, ident: np.ndarray) -> None:
+        """Give the chosen sets to ``parts`` (one continuing a part's area keeps its number)."""
         p = self.parts_
         order = sorted(range(len(chosen)), key=lambda t: (-int(ident[t] >= 0), int(ident[t]), t))
         free = list(parts)
@@ -832,9 +836,12 @@ class Partitioner:
         return out
 
     def _clusters(self, a: int, touch: list[set[int]], paths: bool) -> list[list[int]]:
-        """Neighbourhoods of part ``a``, small first: rings around it (2, 3, 5, 8 parts; in
-        each ring those most out of step with ``a`` first), then, with ``paths``, the chain of
-        parts to each of the nearest parts out of step the other way (demand passed along)."""
+        """Return neighbourhoods of part ``a``, small first.
+
+        Rings around it (2, 3, 5, 8 parts; in each ring those most out of step with ``a``
+        first), then, with ``paths``, the chain of parts to each of the nearest parts out of
+        step the other way (demand passed along).
+        """
         dev = self._devs()
         p = self.parts_
         sign = 1.0 if dev[a] >= 0 else -1.0
@@ -924,9 +931,12 @@ class Partitioner:
                     break
 
     def _restricted(self, light: list[int]) -> None:
-        """Aim the whole unit at the floor: the linear relaxation over every candidate area
-        within the band, then set partitioning over the areas of least reduced cost (price and
-        branch). A relaxation with no solution proves the band out of reach: it widens."""
+        """Aim the whole unit at the floor.
+
+        The linear relaxation over every candidate area within the band, then set partitioning
+        over the areas of least reduced cost (price and branch). A relaxation with no solution
+        proves the band out of reach: it widens.
+        """
         nodes = np.array(sorted(set().union(*(self.parts_.members[a] for a in light))))
         band = self.goal_
         for _ in range(_RESTRICTED_ROUNDS):
@@ -947,9 +957,11 @@ class Partitioner:
             best_sets = np.zeros(n_sets, dtype=bool)
             best_sets[np.argsort(relaxed[2], kind="stable")[:_RESTRICTED_SETS]] = True
             keep = np.nonzero(best_sets[which])[0]
-            got = best_cover(cols[:, keep], cost[keep], len(light),
-                             ident=ident[keep] if self.with_current_ else None,
-                             gap=0.1, node_limit=_LNS_NODES, time_limit=4 * _LNS_SECONDS)  # fmt: skip
+            got = best_cover(
+                cols[:, keep], cost[keep], len(light),
+                ident=ident[keep] if self.with_current_ else None,
+                gap=0.1, node_limit=_LNS_NODES, time_limit=4 * _LNS_SECONDS,
+            )  # fmt: skip
             if got.found:
                 chosen = keep[got.chosen]
                 self._adopt(light, sets, which[chosen], ident[chosen])

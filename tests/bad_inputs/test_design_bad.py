@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from test_design import tessellation
 
 from bad_inputs.catalogue import CliError, cli, cli_error, registry
 from beatplan.boundaries.design import design, priority_area
@@ -27,7 +28,6 @@ from beatplan.geo.errors import (
     OptionError,
     ValidationError,
 )
-from test_design import tessellation
 
 CASES, case = registry()
 
@@ -153,8 +153,11 @@ def priority_harm_column(e: Any) -> None:
 
 
 # ------------------------------------------------------------------------- the command line
-@case("--within FILE:COLUMN naming no column", CliError,
-      r"--within .*'nope' is not a column of .* \(its columns: dist\); give --within FILE:COLUMN")
+@case(
+    "--within FILE:COLUMN naming no column",
+    CliError,
+    r"--within .*'nope' is not a column of .* \(its columns: dist\); give --within FILE:COLUMN",
+)
 def within_file_column(e: Any) -> None:
     cli_error("design", "--wards", e.wards, "--beats", 2, "--within", f"{e.lines}:nope", "--out",
               e.tmp / "p")  # fmt: skip
