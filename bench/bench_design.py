@@ -128,7 +128,8 @@ def table(name: str, rows: dict[str, dict[str, float]]) -> None:
     frame = pd.DataFrame(rows).T
     print(f"\n== {name} (load average {os.getloadavg()[0]:.2f})")
     print(frame.round(3).to_string())
-    ratio = frame[["max|dev|%", "CV", "PP mean", "PP min", "s"]] / frame.loc["design"]
+    cols = ["max|dev|%", "CV", "PP mean", "PP min", "s"]
+    ratio = frame[cols] / frame.loc["design", cols]
     print("ratios to design():")
     print(ratio.round(2).to_string())
 
