@@ -50,7 +50,6 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -66,7 +65,7 @@ from beatplan.boundaries._net import Link, Net, link_pieces
 from beatplan.boundaries.checks import check_layers
 from beatplan.boundaries.demand import Weights, count_points
 from beatplan.boundaries.hierarchy import build_layers
-from beatplan.boundaries.outputs import read_plan
+from beatplan.boundaries.outputs import is_plan_path, read_plan
 from beatplan.boundaries.plan import BoundaryPlan, checks_line
 from beatplan.boundaries.report import CheckReport
 from beatplan.boundaries.validate import prepare_wards
@@ -512,27 +511,6 @@ def _regions_of(
     return ids[loc], f"within{k + 1}" if id_col is None else str(id_col), names
 
 
-def _is_plan_path(path: str | os.PathLike[str]) -> bool:
-    """Say whether ``path`` is a plan (its folder, or a GeoPackage with wards and force layers).
-
-    A ward file whose only layer happens to be called ``wards`` is a ward table, not a plan.
-    """
-    import pyogrio
-
-    p = Path(path)
-    if p.is_dir():
-        return True  # read_plan says what is missing from a folder that is not a plan
-    if p.suffix.lower() != ".gpkg" or not p.is_file():
-        return False
-    if (p.parent / "plan.json").is_file():
-        return True
-    try:
-        names = {str(n) for n in pyogrio.list_layers(p)[:, 0]}
-    except Exception:  # noqa: BLE001 - the reader reports an unreadable file properly
-        return False
-    return {"wards", "force"} <= names
-
-
 def _current(
     table: gpd.GeoDataFrame, current: Any, levels: Sequence[Level], ward_id: str
 ) -> tuple[gpd.GeoDataFrame | None, dict[str, np.ndarray], dict[str, list[str]]]:
@@ -548,7 +526,7 @@ def _current(
             f"current: expected a plan, a plan folder or a ward table with level columns, got "
             f"{type(current).__name__}"
         )
-    elif _is_plan_path(current):
+    elif is_plan_path(current):
         plan = read_plan(current)
         cur, cid = plan.wards, plan.ward_id
     else:

@@ -70,6 +70,7 @@ __all__ = [
     "GPKG_NAME",
     "check_plan_free",
     "is_plan_file",
+    "is_plan_path",
     "layer_name",
     "md_table",
     "read_plan",
@@ -586,6 +587,32 @@ _PLAN_FILE = re.compile(
     r"changes\.md|review\.csv|checks\.csv|plan\.json|design\.csv|design\.md|\.DS_Store|"
     r"Thumbs\.db|desktop\.ini)$"
 )
+
+
+def is_plan_path(path: str | os.PathLike[str]) -> bool:
+    """Say whether ``path`` names a whole plan: its folder, or its GeoPackage.
+
+    A folder is a plan's when it holds ``boundaries.gpkg`` or ``plan.json``; a GeoPackage when
+    ``plan.json`` sits beside it or it holds ``wards`` and ``force`` layers (what
+    :func:`write_plan` writes). A ward file whose one layer is called ``wards`` is not a plan.
+
+    Examples
+    --------
+    >>> is_plan_path("no/such/folder")
+    False
+    """
+    p = Path(path)
+    if p.is_dir():
+        return (p / GPKG_NAME).is_file() or (p / "plan.json").is_file()
+    if p.suffix.lower() != ".gpkg" or not p.is_file():
+        return False
+    if (p.parent / "plan.json").is_file():
+        return True
+    try:
+        names = {str(n) for n in pyogrio.list_layers(p)[:, 0]}
+    except Exception:  # noqa: BLE001 - the reader reports an unreadable file properly
+        return False
+    return {"wards", "force"} <= names
 
 
 def is_plan_file(name: str) -> bool:
