@@ -831,7 +831,10 @@ def _summary(
             "pp_mean": float(sub["polsby_popper"].mean()),
             "pp_min": float(sub["polsby_popper"].min()),
             "stand_alone": int(sub["stands_alone"].sum()),
-            "wards_moved": int(sub["wards_moved"].sum()) if tables.moved is not None else None,
+            # None for a level the current plan does not have (nothing to move from)
+            "wards_moved": int(sub["wards_moved"].sum())
+            if sub["wards_moved"].notna().any()
+            else None,
         }
     return {
         "wards": len(new),

@@ -209,9 +209,13 @@ def test_cli_design_writes_the_plan_and_the_report(tmp_path):
     assert (out / "boundaries.gpkg").is_file()
     again = subprocess.run(args, capture_output=True, text=True)
     assert again.returncode == 2 and "overwrite" in again.stderr
-    bad = subprocess.run([*args[:-2], "--out", str(tmp_path / "x"), "--tolerance", "0.001"],
+    # 36 wards of equal weight in 5 beats: 7 or 8 wards each, so +11.1 % at best (proven)
+    bad = subprocess.run([*args[:-2], "--out", str(tmp_path / "x"), "--beats", "5",
+                          "--demand", "wards", "--tolerance", "0.05"],
                          capture_output=True, text=True)  # fmt: skip
-    assert bad.returncode == 2 and "tolerance ±0.1% is below what the ward lines" in bad.stderr
+    assert bad.returncode == 2 and "tolerance ±5% is below what the ward lines" in bad.stderr
+    assert "within 11.11% of the mean" in bad.stderr and "--best-effort" in bad.stderr
+    assert not (tmp_path / "x").exists()
 
 
 def test_a_designs_plan_folder_is_served(tmp_path):
@@ -237,3 +241,14 @@ def test_the_planning_map_colours_a_design_by_its_deviation():
     assert "Deviation per beat" in html and "vs group mean: within ±15 %" in html
     plain = planning_map(d.wards[["id", "beat", "geometry"]], tiles=None).get_root().render()
     assert "Deviation per beat" not in plain
+
+
+def test_moves_are_counted_only_for_the_levels_the_current_plan_has():
+    w = tessellation(6, 4, 2)
+    cur = w.assign(sector=np.where(np.arange(len(w)) % 6 < 3, "S1", "S2"))
+    d = design(w, sectors=2, beats=4, demand="people", tolerance=0.2, current=cur)
+    by = d.summary["by_level"]
+    assert by["beat"]["wards_moved"] is None and isinstance(by["sector"]["wards_moved"], int)
+    assert by["sector"]["wards_moved"] == int(
+        (d.crosswalk["sector_old"] != d.crosswalk["sector"]).sum()
+    )
