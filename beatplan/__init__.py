@@ -10,8 +10,10 @@ Reading and writing
     :func:`write_sample`, :class:`SampleCounty`.
 Boundaries
     :func:`realign` (police areas onto new wards), :func:`reorganise` (apply a planner's spec,
-    :func:`load_spec`), :func:`write_plan` and :func:`read_plan` (the plan folder); each gives
-    or takes a :class:`BoundaryPlan`.
+    :func:`load_spec`), :func:`design` (new balanced, contiguous, nested beats, sectors and
+    NPAs from wards; returns a :class:`Design`), :func:`priority_area` (the contiguous wards
+    with the most demand), :func:`write_plan` and :func:`read_plan` (the plan folder); each
+    gives or takes a :class:`BoundaryPlan`.
 Hotspots
     :func:`find_hotspots` (returns :class:`Hotspots`), :func:`backtest` and :func:`evaluate`
     (PAI against the naive baseline), :func:`summarise`, :func:`emerging_hotspots`.
@@ -66,6 +68,9 @@ _API: dict[str, str] = {
     "load_spec": "beatplan.boundaries.spec",
     "write_plan": "beatplan.boundaries.outputs",
     "read_plan": "beatplan.boundaries.outputs",
+    "design": "beatplan.boundaries.design",
+    "Design": "beatplan.boundaries.design",
+    "priority_area": "beatplan.boundaries.design",
     # hotspots
     "find_hotspots": "beatplan.hotspots.find",
     "Hotspots": "beatplan.hotspots.result",
@@ -87,6 +92,7 @@ __all__ = [
     "__version__",
     "errors",
     "BoundaryPlan",
+    "Design",
     "Hotspots",
     "Incidents",
     "Locator",
@@ -96,6 +102,7 @@ __all__ = [
     "backtest",
     "briefing_map",
     "change_map",
+    "design",
     "emerging_hotspots",
     "evaluate",
     "fetch_assets",
@@ -103,6 +110,7 @@ __all__ = [
     "load_spec",
     "make_sample",
     "planning_map",
+    "priority_area",
     "read_boundaries",
     "read_incidents",
     "read_plan",
@@ -118,6 +126,7 @@ __all__ = [
 
 if TYPE_CHECKING:  # the names as type checkers and editors see them
     from beatplan import errors
+    from beatplan.boundaries.design import Design, design, priority_area
     from beatplan.boundaries.outputs import read_plan, write_plan
     from beatplan.boundaries.plan import BoundaryPlan
     from beatplan.boundaries.realign import Realignment, realign

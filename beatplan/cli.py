@@ -24,6 +24,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "demo_cmd",
         "Run the pipeline on the sample county: realign, hotspots and three offline maps.",
     ),
+    "design": (
+        "design_cmd",
+        "Design balanced, contiguous, nested beats (sectors, NPAs) from wards; write the plan.",
+    ),
     "hotspots": (
         "hotspots_cmd",
         "Find crime hotspots (the default command, find), or backtest the methods.",

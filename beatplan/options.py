@@ -238,24 +238,9 @@ def is_plan(src: BoundarySource) -> bool:
     A GeoPackage is a plan's when ``plan.json`` sits beside it or it holds ``wards`` and
     ``force`` layers (what :func:`beatplan.boundaries.write_plan` writes).
     """
-    from beatplan.boundaries.outputs import GPKG_NAME
+    from beatplan.boundaries.outputs import is_plan_path
 
-    if not src.plain:
-        return False
-    p = src.path
-    if p.is_dir():
-        return (p / GPKG_NAME).is_file() or (p / "plan.json").is_file()
-    if p.suffix.lower() == ".gpkg" and p.is_file():
-        if (p.parent / "plan.json").is_file():
-            return True
-        import pyogrio
-
-        try:
-            names = {str(n) for n in pyogrio.list_layers(p)[:, 0]}
-        except Exception:  # noqa: BLE001 - the reader reports an unreadable file properly
-            return False
-        return {"wards", "force"} <= names  # what write_plan writes
-    return False
+    return src.plain and is_plan_path(src.path)
 
 
 def read_areas(src: BoundarySource, *, crs: str | None = None) -> BoundaryPlan | gpd.GeoDataFrame:

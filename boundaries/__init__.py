@@ -33,6 +33,7 @@ from beatplan.boundaries.demand import (
     level_demand,
     locate_xy,
 )
+from beatplan.boundaries.design import Design, PriorityArea, design, priority_area
 from beatplan.boundaries.hierarchy import DEFAULT_LEVELS, Nesting, build_layers, nest, ward_table
 from beatplan.boundaries.outputs import read_plan, write_plan
 from beatplan.boundaries.plan import BoundaryPlan
@@ -49,7 +50,9 @@ __all__ = [
     "BoundaryPlan",
     "CheckReport",
     "ContiguityFix",
+    "Design",
     "Nesting",
+    "PriorityArea",
     "Problem",
     "Realignment",
     "Reorganisation",
@@ -65,6 +68,7 @@ __all__ = [
     "check_nesting",
     "check_unions",
     "count_points",
+    "design",
     "dissolve_duplicates",
     "fix_contiguity",
     "incident_weights",
@@ -74,6 +78,7 @@ __all__ = [
     "moved_wards",
     "nest",
     "parse_spec",
+    "priority_area",
     "read_plan",
     "realign",
     "reorganise",

@@ -35,6 +35,7 @@ __all__ = [
     "mix",
     "raise_problems",
     "strings",
+    "ward_values",
     "ward_weights",
 ]
 
@@ -120,6 +121,13 @@ def ward_weights(
     """One weight per ward: a column of ``table``, given numbers, or (None) the ward areas."""
     if weight is None:
         return np.asarray(shapely.area(table.geometry.values), dtype=float)
+    return np.nan_to_num(ward_values(table, weight), nan=0.0)
+
+
+def ward_values(
+    table: gpd.GeoDataFrame, weight: str | Sequence[float] | np.ndarray | pd.Series
+) -> np.ndarray:
+    """One number per ward from a column of ``table`` or given numbers (NaN where none)."""
     if isinstance(weight, str):
         if weight not in table.columns:
             raise ColumnNotFoundError(
@@ -133,7 +141,7 @@ def ward_weights(
             raise ValidationError(
                 "weight", [f"expected one weight per ward ({len(table)}), got shape {w.shape}"]
             )
-    return np.nan_to_num(w, nan=0.0)
+    return w
 
 
 def mix(z: np.ndarray) -> np.ndarray:

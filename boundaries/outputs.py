@@ -70,7 +70,9 @@ __all__ = [
     "GPKG_NAME",
     "check_plan_free",
     "is_plan_file",
+    "is_plan_path",
     "layer_name",
+    "md_table",
     "read_plan",
     "write_plan",
 ]
@@ -204,6 +206,10 @@ def _md_table(frame: pd.DataFrame, columns: Mapping[str, str]) -> list[str]:
     for row in frame[cols].itertuples(index=False):
         lines.append("| " + " | ".join(_md_escape(v) for v in row) + " |")
     return lines + [""]
+
+
+#: A Markdown table of some columns of a frame (shared with the design report).
+md_table = _md_table
 
 
 def _fmt_num(v: Any, places: int = 0) -> str:
@@ -518,6 +524,8 @@ def write_plan(
     with atomic_output(out, overwrite=overwrite, folder=True, owned=is_plan_file) as stage:
         vector = {f: stage / f"{_STEM}{PLAN_FORMATS[f]}" for f in fmts}
         staged = _targets(stage, vector, list(layers))
+        extra = plan.extra_files()  # a design's design.csv and design.md
+        staged.update({name.replace(".", "_"): stage / name for name in extra})
         for path in vector.values():
             write_layers(path, layers)
         files = sorted(str(p.relative_to(stage)) for p in staged.values())
@@ -531,6 +539,8 @@ def write_plan(
         for k, frame in tables.items():
             _put(staged[k], _csv_text(frame))
         _put(staged["changes_md"], _markdown(plan, files))
+        for name, text in extra.items():
+            _put(staged[name.replace(".", "_")], text)
         about = _manifest(plan, layers, files, _checksums(stage))
         _put(staged["plan"], json.dumps(_jsonable(about), indent=2, ensure_ascii=False) + "\n")
     log.info("wrote the plan (%d files) to %s", len(staged), out)
@@ -574,8 +584,35 @@ def _put(path: Path, text: str) -> None:
 _PLAN_FILE = re.compile(
     r"^(?:boundaries(?:_[\w.\-]+)?\.(?:gpkg(?:-wal|-shm|-journal)?|geojson|kml|shp|shx|dbf|"
     r"prj|cpg|qix|sbn|sbx|shp\.xml)|crosswalk\.csv|crosswalk_areas\.csv|changes\.csv|"
-    r"changes\.md|review\.csv|checks\.csv|plan\.json|\.DS_Store|Thumbs\.db|desktop\.ini)$"
+    r"changes\.md|review\.csv|checks\.csv|plan\.json|design\.csv|design\.md|\.DS_Store|"
+    r"Thumbs\.db|desktop\.ini)$"
 )
+
+
+def is_plan_path(path: str | os.PathLike[str]) -> bool:
+    """Say whether ``path`` names a whole plan: its folder, or its GeoPackage.
+
+    A folder is a plan's when it holds ``boundaries.gpkg`` or ``plan.json``; a GeoPackage when
+    ``plan.json`` sits beside it or it holds ``wards`` and ``force`` layers (what
+    :func:`write_plan` writes). A ward file whose one layer is called ``wards`` is not a plan.
+
+    Examples
+    --------
+    >>> is_plan_path("no/such/folder")
+    False
+    """
+    p = Path(path)
+    if p.is_dir():
+        return (p / GPKG_NAME).is_file() or (p / "plan.json").is_file()
+    if p.suffix.lower() != ".gpkg" or not p.is_file():
+        return False
+    if (p.parent / "plan.json").is_file():
+        return True
+    try:
+        names = {str(n) for n in pyogrio.list_layers(p)[:, 0]}
+    except Exception:  # noqa: BLE001 - the reader reports an unreadable file properly
+        return False
+    return {"wards", "force"} <= names
 
 
 def is_plan_file(name: str) -> bool:

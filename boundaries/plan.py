@@ -112,6 +112,10 @@ class BoundaryPlan:
             self.crosswalk["demand"].to_numpy(dtype=float),
         )
 
+    def extra_files(self) -> dict[str, str]:
+        """Files of its own a kind of plan adds to its folder: ``{file name: text}``."""
+        return {}
+
     def describe(self) -> str:
         """Return the summary as a few lines of plain text."""
         lines = [f"{self.title}: {len(self.wards)} wards"]

@@ -9,6 +9,7 @@ what was found and how to fix it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 __all__ = [
     "AssetsNotFoundError",
@@ -20,6 +21,7 @@ __all__ = [
     "EmptyInputError",
     "ExternalResourceError",
     "GeometryError",
+    "InfeasibleDesignError",
     "IncompleteOutputError",
     "InputFormatError",
     "InputTypeError",
@@ -152,3 +154,11 @@ def check_option(name: str, value: str, choices: Iterable[str]) -> str:
             f"expected one of: {', '.join(map(repr, valid))}"
         )
     return value
+
+
+class InfeasibleDesignError(ValidationError):
+    """A design cannot meet its tolerance; ``best`` holds the best plan found (or None)."""
+
+    def __init__(self, source: str, problems: Sequence[str], *, best: Any = None) -> None:
+        super().__init__(source, problems)
+        self.best = best

@@ -181,7 +181,10 @@ def planning_map(
     whole = shapely.union_all(np.asarray(layers[levels[-1]].geometry.values, dtype=object))
     m = new_map(whole.bounds, crs, tiles=tiles)
     values, period = _demand_table(demand, wards, layers, level)
-    items = _add_demand(m, layers[level], level, values, names, tolerance)
+    band = _design_tolerance(result, layers[level])
+    items = _add_demand(m, layers[level], level, values, names, tolerance, show=band is None)
+    if band is not None:  # a design: colour by each area's deviation from its group's mean
+        items = _add_deviation(m, layers[level], level, names, tolerance, band) + items
     items += _add_levels(m, layers, levels, names, tolerance)
     n_review, review_items = _add_review(m, review, wards, levels, tolerance)
     items += review_items
@@ -196,7 +199,8 @@ def planning_map(
             + (f": {period}" if period else "")
         )
     TitleBox(title or "Police areas", "\n".join(sub)).add_to(m)
-    Legend(f"Demand per {_word(level)}" if values is not None else "", items).add_to(m)
+    heading = "Demand" if band is None else "Balance and demand"
+    Legend(f"{heading} per {_word(level)}" if values is not None or band else "", items).add_to(m)
     add_controls(m)
     log.info("planning map: %s; %d wards to review", counts, n_review)
     return m
@@ -262,6 +266,8 @@ def _add_demand(
     values: pd.Series | None,
     names: dict[str, dict[str, str]],
     tolerance: float,
+    *,
+    show: bool = True,
 ) -> list[tuple[Any, ...]]:
     """Colour one level's areas by demand (with each area's deviation from the mean)."""
     if values is None:
@@ -273,6 +279,8 @@ def _add_demand(
     colours = class_colours(k)
     mean = float(np.nanmean(v)) if np.isfinite(v).any() else np.nan
     dev = (v - mean) / mean * 100 if mean else v * np.nan
+    if "deviation_pct" in lay.columns and lay["deviation_pct"].notna().any():
+        dev = lay["deviation_pct"].astype(float)  # a design's: from its group's mean
     tip = _area_tips(lay, level, names) + html_rows(
         [
             ("Demand", v.round(1).astype(str)),
@@ -287,7 +295,7 @@ def _add_demand(
     props = pd.DataFrame({"tip": tip, "s": np.where(cls < 0, k, cls)})
     fc = feature_collection(display_geometry(lay, tolerance=tolerance), props)
     name = f"Demand per {_word(level)}"
-    grp = folium.FeatureGroup(name=escape(name).iloc[0]).add_to(m)
+    grp = folium.FeatureGroup(name=escape(name).iloc[0], show=show).add_to(m)
     GeoJsonLayer(name, fc, styles=styles, highlight={"weight": 2.5}).add_to(grp)
     items: list[tuple[Any, ...]] = [
         ("box", c, f"{breaks[i]:,.0f} \u2013 {breaks[i + 1]:,.0f}", _FILL)
@@ -295,6 +303,89 @@ def _add_demand(
     ]
     if (cls < 0).any():
         items.append(("box", "#d9d9d9", "no data", _FILL))
+    return items
+
+
+#: Deviation classes of a design's areas: (colour, label); the bounds are 1x and 2x the
+#: design's tolerance either side of the group's mean (a diverging blue-red scheme).
+_DEVIATION = (
+    ("#2166ac", "below \u2212{2t} %"),
+    ("#92c5de", "\u2212{2t} to \u2212{t} %"),
+    ("#e7f4e4", "within \u00b1{t} %"),
+    ("#f4a582", "+{t} to +{2t} %"),
+    ("#b2182b", "above +{2t} %"),
+)
+_ALONE = ("#bdbdbd", "a heavy ward alone")
+
+
+def _design_tolerance(result: Any, layer: gpd.GeoDataFrame) -> float | None:
+    """Return the design's tolerance in % when ``layer`` holds a design's deviations, else None."""
+    if "deviation_pct" not in layer.columns or not layer["deviation_pct"].notna().any():
+        return None
+    summary = getattr(result, "summary", None)
+    tol = summary.get("tolerance") if isinstance(summary, Mapping) else None
+    return 100.0 * float(tol) if tol is not None else None
+
+
+def _add_deviation(
+    m: folium.Map,
+    lay: gpd.GeoDataFrame,
+    level: str,
+    names: dict[str, dict[str, str]],
+    tolerance: float,
+    band: float,
+) -> list[tuple[Any, ...]]:
+    """Colour a design's areas by their deviation from their group's mean (the balance).
+
+    Parameters
+    ----------
+    m : folium.Map
+        The map drawn on.
+    lay : GeoDataFrame
+        The level's layer, with ``deviation_pct`` (and ``stands_alone``) from the design.
+    level : str
+        Its level.
+    names : dict
+        ``{level: {id: name}}`` for the tooltips.
+    tolerance : float
+        Display simplification in metres.
+    band : float
+        The design's tolerance in %.
+
+    Returns
+    -------
+    list of tuple
+        The legend rows.
+    """
+    dev = lay["deviation_pct"].astype(float)
+    alone = lay.get("stands_alone", pd.Series(False, index=lay.index)).fillna(False).astype(bool)
+    edges = np.array([-2 * band, -band, band, 2 * band]) + np.array([0, 0, 1e-9, 1e-9])
+    cls = np.where(alone.to_numpy(), len(_DEVIATION), np.digitize(dev.to_numpy(), edges))
+    fmt = {"t": f"{band:g}", "2t": f"{2 * band:g}"}
+    tip = _area_tips(lay, level, names) + html_rows(
+        [
+            ("Demand", lay["demand"].round(1).astype(str) if "demand" in lay else dev * np.nan),
+            ("vs group mean", dev.map(lambda d: f"{d:+.1f} %", na_action="ignore")),
+        ],
+        lay.index,
+    )
+    colours = [c for c, _ in _DEVIATION] + [_ALONE[0]]
+    styles = [
+        {"color": "#555555", "weight": 0.5, "fillColor": c, "fillOpacity": _FILL} for c in colours
+    ]
+    props = pd.DataFrame({"tip": tip, "s": cls})
+    fc = feature_collection(display_geometry(lay, tolerance=tolerance), props)
+    name = f"Deviation per {_word(level)}"
+    grp = folium.FeatureGroup(name=escape(name).iloc[0]).add_to(m)
+    GeoJsonLayer(name, fc, styles=styles, highlight={"weight": 2.5}).add_to(grp)
+    used = set(cls.tolist())
+    items: list[tuple[Any, ...]] = [
+        ("box", c, "vs group mean: " + label.format(**fmt), _FILL)
+        for i, (c, label) in enumerate(_DEVIATION)
+        if i in used or i == 2
+    ]
+    if alone.any():
+        items.append(("box", _ALONE[0], _ALONE[1], _FILL))
     return items
 
 

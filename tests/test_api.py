@@ -34,6 +34,17 @@ def test_the_api_names_the_issue_asks_for():
     assert bp.save_map is importlib.import_module("beatplan.maps.offline").save
 
 
+def test_design_is_in_the_curated_api():
+    for name in ("design", "priority_area", "Design"):
+        assert name in bp.__all__ and callable(getattr(bp, name))
+    county = bp.make_sample(seed=1, n_wards=60, incidents=1000)
+    d = bp.design(county.wards_new, beats=6, demand="population", tolerance=0.2)
+    assert isinstance(d, bp.Design) and isinstance(d, bp.BoundaryPlan) and d.checks.ok
+    with pytest.raises(bp.errors.InfeasibleDesignError) as err:
+        bp.design(county.wards_new, beats=3, demand="population", tolerance=0.0001)
+    assert isinstance(err.value, ValueError) and err.value.best is not None
+
+
 def test_unknown_name_is_an_attribute_error():
     with pytest.raises(AttributeError, match="no attribute 'read_everything'"):
         bp.read_everything  # noqa: B018

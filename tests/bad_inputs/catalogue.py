@@ -78,6 +78,15 @@ class Case:
     match: str = ""
     lost: str = "nothing"  # what "nothing lost" means here, for the reader of the catalogue
 
+    def check(self, *args: Any, **kwargs: Any) -> None:
+        """Run the case: handled (its own checks), or the clean error it expects."""
+        if self.error is None:
+            self.run(*args, **kwargs)
+            return
+        with pytest.raises(self.error, match=self.match) as err:
+            self.run(*args, **kwargs)
+        assert "Traceback" not in str(err.value)
+
 
 def registry() -> tuple[list[Case], Callable[..., Callable[..., Any]]]:
     """Return a module's case list and the decorator that adds a function to it."""
