@@ -1,7 +1,8 @@
 """``beatplan demo``: run the whole pipeline on the synthetic sample county.
 
 Writes the county, realigns its old beats, sectors and NPAs to its new wards, finds the last
-28 days' hotspots and draws the three maps (offline, no basemap), then says where it all is.
+3 months' hotspots (the default method) and draws the three maps (offline, no basemap; the
+briefing shows the last 28 days), then says where it all is.
 Everything is written into a scratch folder beside ``--out`` and moved into place at the end,
 so a failed run leaves nothing behind.
 """
