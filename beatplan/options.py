@@ -93,13 +93,15 @@ def out_option(
     default: str | None = None, help: str = "Output path.", *, required: bool | None = None
 ) -> Callable[[F], F]:
     """Return an ``--out`` option; it is required when it has no default unless told otherwise."""
+    # click 8.3+ takes an explicit ``default=None`` as a value that satisfies ``required``
+    extra: dict[str, Any] = {} if default is None else {"default": default}
     return click.option(
         "--out",
         "-o",
         type=click.Path(path_type=Path),
-        default=default,
         required=default is None if required is None else required,
         help=help,
+        **extra,
     )
 
 

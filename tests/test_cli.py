@@ -94,3 +94,27 @@ def test_sample_writes_and_refuses_to_overwrite(tmp_path):
     again = run("sample", str(out), "--seed", "7")
     assert again.returncode == 2
     assert "overwrite" in again.stderr.lower()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["design", "--wards", "w.gpkg", "--beats", "3"],
+        ["realign", "--wards", "w.gpkg", "--beats", "b.gpkg"],
+        ["reorganise", "--current", "p", "--spec", "s.yaml"],
+        ["hotspots", "x.csv"],
+        ["map", "briefing", "x.csv"],
+        ["map", "planning", "p"],
+        ["map", "changes", "p", "q"],
+    ],
+    ids=lambda a: " ".join(a[:2]),
+)
+def test_a_required_out_left_off_is_a_usage_error(args: list[str]) -> None:
+    """Every required option is enforced (click >= 8.3 took an explicit default=None as given)."""
+    from click.testing import CliRunner
+
+    from beatplan.cli import main
+
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 2, (res.exit_code, res.output, res.exception)
+    assert "Missing option '--out'" in res.output
