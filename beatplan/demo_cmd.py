@@ -31,15 +31,27 @@ PARTS = ("sample", "plan", "hotspots.gpkg", "briefing.html", "planning.html", "c
 
 
 def _check_out(out: Path, overwrite: bool) -> None:
-    """Refuse an earlier demo's results in ``out`` unless ``overwrite``, before any work."""
+    """Refuse a folder that is not empty unless ``overwrite``, before any work.
+
+    With ``overwrite`` only the demo's own parts are replaced; other files are left alone.
+    """
     if out.exists() and not out.is_dir():
         raise OutputExistsError(f"{out}: exists and is not a folder; choose another --out")
-    present = [out / p for p in PARTS if (out / p).exists()]
-    if present and not overwrite:
-        raise OutputExistsError(
-            f"{out}: holds an earlier demo ({', '.join(p.name for p in present)}); "
-            "pass --overwrite to replace it, or choose another --out"
-        )
+    if overwrite or not out.exists():
+        return
+    held = sorted(p.name for p in out.iterdir())
+    if not held:
+        return
+    ours = [name for name in held if name in PARTS]
+    what = (
+        f"holds files the demo writes ({', '.join(ours)})"
+        if ours
+        else f"is not empty ({', '.join(held[:5])}{' ...' if len(held) > 5 else ''})"
+    )
+    raise OutputExistsError(
+        f"{out}: {what}; pass --overwrite to write the demo there (only its own parts are "
+        "replaced), or choose another --out"
+    )
 
 
 @contextlib.contextmanager

@@ -67,6 +67,24 @@ def _fail_at_maps(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(beatplan.maps, "save", boom)
 
 
+
+def test_demo_refuses_a_folder_holding_other_files(tmp_path):
+    out = tmp_path / "a plan"
+    out.mkdir()
+    (out / "plan.json").write_text("{}")
+    res = CliRunner().invoke(cli.main, ["demo", "--out", str(out)])
+    assert res.exit_code == 2
+    assert "is not empty (plan.json)" in res.output and "--overwrite" in res.output
+    assert sorted(p.name for p in out.iterdir()) == ["plan.json"]
+    assert _leftovers(tmp_path) == []
+
+
+def test_demo_writes_into_an_empty_folder(tmp_path):
+    from beatplan.demo_cmd import _check_out
+
+    (tmp_path / "empty").mkdir()
+    _check_out(tmp_path / "empty", overwrite=False)  # an empty folder is no one's work
+
 def test_a_failed_demo_leaves_nothing_behind(tmp_path, monkeypatch):
     _fail_at_maps(monkeypatch)
     out = tmp_path / "results"
