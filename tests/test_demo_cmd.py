@@ -67,7 +67,6 @@ def _fail_at_maps(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(beatplan.maps, "save", boom)
 
 
-
 def test_demo_refuses_a_folder_holding_other_files(tmp_path):
     out = tmp_path / "a plan"
     out.mkdir()
@@ -84,6 +83,7 @@ def test_demo_writes_into_an_empty_folder(tmp_path):
 
     (tmp_path / "empty").mkdir()
     _check_out(tmp_path / "empty", overwrite=False)  # an empty folder is no one's work
+
 
 def test_a_failed_demo_leaves_nothing_behind(tmp_path, monkeypatch):
     _fail_at_maps(monkeypatch)
