@@ -507,7 +507,11 @@ def _regions_of(
         loc[miss] = tree.query_nearest(pts[miss], all_matches=False)[1]
         log.warning("within: %d ward(s) lie outside every fixed polygon; each given to the "
                     "nearest", len(miss))  # fmt: skip
-    names = {str(a): str(b) for a, b in zip(ids, p[name_col], strict=True)} if name_col else {}
+    names = {
+        str(a): str(b).strip()
+        for a, b in zip(ids, p[name_col] if name_col else [None] * len(ids), strict=True)
+        if not pd.isna(b) and str(b).strip()
+    }  # a region without a name is called by its id
     return ids[loc], f"within{k + 1}" if id_col is None else str(id_col), names
 
 

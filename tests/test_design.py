@@ -252,3 +252,16 @@ def test_moves_are_counted_only_for_the_levels_the_current_plan_has():
     assert by["sector"]["wards_moved"] == int(
         (d.crosswalk["sector_old"] != d.crosswalk["sector"]).sum()
     )
+
+
+def test_within_polygons_without_names_name_areas_by_their_region_ids():
+    w = tessellation(6, 4)
+    halves = gpd.GeoDataFrame(
+        {"id": ["West", "East"], "name": [None, None]},  # as read_boundaries gives a file
+        geometry=[shapely.box(399000, 299000, 403000, 305000),  # with no name column
+                  shapely.box(403000, 299000, 407000, 305000)],
+        crs=27700,
+    )  # fmt: skip
+    d = design(w, beats=4, within=halves, demand="wards", tolerance=0.5)
+    names = set(d.names["beat"].values())
+    assert names == {"West 1", "West 2", "East 1", "East 2"}, names
