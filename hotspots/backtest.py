@@ -73,7 +73,7 @@ def backtest(
     mode: str = "map",
     train_months: int = 3,
     test_months: int = 1,
-    coverage: float | Sequence[float] | None = None,
+    coverage: float | str | Sequence[float | str] | None = None,
     study_area: Any = None,
     halflife: str | None = None,
     step: int = 1,
@@ -216,11 +216,13 @@ def _methods_scored(method: str | Sequence[str] | None, mode: str) -> list[str]:
     return [m for m in methods if m != BASELINE]
 
 
-def _coverages(coverage: float | Sequence[float] | None, mode: str) -> list[float | None]:
+def _coverages(
+    coverage: float | str | Sequence[float | str] | None, mode: str
+) -> list[float | None]:
     """Return the coverages asked, checked (map mode: None is each method's own)."""
     if coverage is None:
         return [None] if mode == "map" else list(CELL_COVERAGES)
-    asked = [coverage] if isinstance(coverage, int | float) else list(coverage)
+    asked = [coverage] if isinstance(coverage, int | float | str) else list(coverage)
     if not asked:
         raise ValidationError("coverage", ["coverage=(): give at least one share, or None"])
     return [check_coverage(c) for c in asked]

@@ -60,7 +60,7 @@ def find_hotspots(
     types: str | Sequence[str] | None = None,
     area: Any = None,
     study_area: Any = None,
-    coverage: float | None = None,
+    coverage: float | str | None = None,
     top: int | None = None,
     boundaries: gpd.GeoDataFrame | Mapping[str, gpd.GeoDataFrame] | None = None,
     id_col: str = "id",
@@ -95,8 +95,9 @@ def find_hotspots(
         are counted (``params["outside_study_area"]``, ``messages``) and left out. It does
         not change a method's statistics (``area=`` limits Gi*'s region, a study area
         does not).
-    coverage : float, optional
-        The share of the study area the hotspots may cover (0-1, e.g. ``0.005``). Methods
+    coverage : float or str, optional
+        The share of the study area the hotspots may cover (0-1, e.g. ``0.005``, or text
+        as on the command line: ``"0.005"`` or ``"0.5%"``). Methods
         that rank cells (spots, kde) take their hottest cells up to it; the others keep their
         hotspots in rank order while they fit. Default: the method's own threshold (for
         spots, the spots with an incident a month), the coverage an outcome, recorded in
@@ -220,9 +221,9 @@ def find_hotspots(
     >>> int(hs.areas["hotspot"].iloc[0]), len(hs.labels) == len(pts)
     (1, True)
     """
+    coverage = check_coverage(coverage)  # a share, or text: "0.005" or "0.5%"
     spec = _requested(method, options, weights=weights, halflife=halflife,
-                      min_incidents=min_incidents, rank_by=rank_by, coverage=coverage,
-                      top=top)  # fmt: skip
+                      min_incidents=min_incidents, rank_by=rank_by, top=top)  # fmt: skip
     rank = rank_by or spec.rank_by
     original = incident_points(incidents)
     points, xy = checked_points(original, "incidents")
@@ -256,7 +257,6 @@ def _requested(
     halflife: str | None,
     min_incidents: int | None,
     rank_by: str | None,
-    coverage: float | None,
     top: int | None,
 ) -> HotspotMethod:
     """Return the method with its options, every option checked before any work."""
@@ -266,7 +266,6 @@ def _requested(
         check_option("rank_by", rank_by, RANK_BY)
     if min_incidents is not None and min_incidents < 1:
         raise ValidationError("min_incidents", [f"min_incidents={min_incidents!r} must be >= 1"])
-    check_coverage(coverage)
     if top is not None and (isinstance(top, bool) or not float(top).is_integer() or top < 1):
         raise ValidationError("top", [f"top={top!r}: give a whole number of hotspots, 1 or more"])
     return spec

@@ -180,20 +180,33 @@ def _raster(geom: shapely.Geometry) -> _Raster:
     return raster
 
 
-def check_coverage(coverage: float | None, what: str = "coverage") -> float | None:
+def check_coverage(coverage: float | str | None, what: str = "coverage") -> float | None:
     """Return ``coverage`` as a float share in (0, 1], or None; refuse anything else.
+
+    A number is a share (``0.005``); text is a share or a percent (``"0.5%"``), as on the
+    command line.
 
     Raises
     ------
     ValidationError
         Not a number, or not above 0 and at most 1 (a percent given as a share says so).
+
+    Examples
+    --------
+    >>> check_coverage(0.005), check_coverage("0.5%"), check_coverage(" 0.005 ")
+    (0.005, 0.005, 0.005)
     """
     if coverage is None:
         return None
     try:
-        c = float(coverage)
+        if isinstance(coverage, str) and coverage.strip().endswith("%"):
+            c = float(coverage.strip()[:-1]) / 100
+        else:
+            c = float(coverage)
     except (TypeError, ValueError) as exc:
-        raise ValidationError(what, [f"{what}={coverage!r} is not a share of the area"]) from exc
+        raise ValidationError(
+            what, [f"{what}={coverage!r} is not a share of the area (0.005) or a percent ('0.5%')"]
+        ) from exc
     if not (math.isfinite(c) and 0 < c <= 1):
         hint = f" (for {c:g} % give {c / 100:g})" if 1 < c <= 100 else ""
         raise ValidationError(

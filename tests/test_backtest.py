@@ -81,6 +81,21 @@ def test_map_mode_at_asked_coverages():
     assert "coverage 0.001" in s["verdict"].iloc[0]
 
 
+def test_coverage_as_a_percent_is_the_share_everywhere():
+    pts = _synthetic()
+    area = shapely.box(0, 0, 10_000, 10_000)
+    by_share = backtest(pts, "kde", study_area=area, coverage=0.01)
+    by_text = backtest(pts, "kde", study_area=area, coverage="1%")  # one value, not characters
+    cols = ["test_start", "hotspots", "coverage", "hits", "pai"]
+    assert by_text[cols].equals(by_share[cols])
+    one = find_hotspots(pts, method="kde", study_area=area, coverage=0.005)
+    assert find_hotspots(pts, method="kde", study_area=area, coverage="0.5%").coverage == (
+        one.coverage
+    )
+    with pytest.raises(ValidationError, match=r"percent \('0.5%'\)"):
+        find_hotspots(pts, study_area=area, coverage="half")
+
+
 def test_map_mode_derives_the_study_area_and_counts_far_points():
     pts = _synthetic()
     far = _pts(np.full((50, 2), 300_000.0), ["2024-02"] * 50)
