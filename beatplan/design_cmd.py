@@ -118,7 +118,7 @@ def command(
 ) -> None:
     """Design balanced, contiguous, nested beats (sectors, NPAs) from wards; write the plan.
 
-    --wards is FILE[:LAYER][:id=COL][:name=COL], or a plan folder (its wards).
+    --wards is FILE[:LAYER][:id=COL][:name=COL][:dissolve], or a plan folder (its wards).
     """
     from beatplan.boundaries.design import design
     from beatplan.boundaries.pipeline import check_plan_free

@@ -114,7 +114,8 @@ def _read_incidents(paths: tuple[Path, ...], crs: str | None) -> Any:
 @boundary_option(
     "--study-area",
     default=None,
-    help="The force area (FILE[:LAYER][:id=COL][:name=COL], or a plan: its force layer). "
+    help="The force area (FILE[:LAYER][:id=COL][:name=COL][:dissolve], or a plan: its force "
+    "layer). "
     "Default: derived from the incidents; incidents outside it are counted and left out.",
 )
 @click.option(
@@ -138,8 +139,8 @@ def _read_incidents(paths: tuple[Path, ...], crs: str | None) -> Any:
 @boundary_option(
     "--boundaries",
     default=None,
-    help="Wards/beats/NPAs (FILE[:LAYER][:id=COL][:name=COL]), or a plan: each hotspot is "
-    "named by the areas it lies in.",
+    help="Wards/beats/NPAs (FILE[:LAYER][:id=COL][:name=COL][:dissolve]), or a plan: each "
+    "hotspot is named by the areas it lies in.",
 )
 @click.option(
     "--area-id",
@@ -328,7 +329,8 @@ def _table(hs: Any, n: int) -> str:
 @boundary_option(
     "--study-area",
     default=None,
-    help="The force area (FILE[:LAYER][:id=COL][:name=COL], or a plan: its force layer). "
+    help="The force area (FILE[:LAYER][:id=COL][:name=COL][:dissolve], or a plan: its force "
+    "layer). "
     "Default: derived from the incidents, robust to stray far-away points.",
 )
 @click.option("--cell", type=float, default=None, help="cells: the methods' grid (metres).")

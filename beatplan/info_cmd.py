@@ -121,7 +121,7 @@ def _describe_incidents(src: BoundarySource, crs: str | None) -> list[str]:
 def command(files: tuple[BoundarySource, ...], crs: str | None) -> None:
     """Describe boundary or incident FILES: format, CRS, counts, columns and problems found.
 
-    A boundary file may be given as FILE[:LAYER][:id=COL][:name=COL], or a plan folder.
+    A boundary file may be given as FILE[:LAYER][:id=COL][:name=COL][:dissolve], or a plan folder.
     Exits with code 2 when any file has problems (after describing every one).
     """
     bad = 0

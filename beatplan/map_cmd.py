@@ -98,7 +98,7 @@ def command() -> None:
 @click.argument("incidents", nargs=-1, required=True, type=click.Path(path_type=Path))
 @boundary_option(
     "--boundaries", "-b", default=None,
-    help="Beats (FILE[:LAYER][:id=COL][:name=COL]) or a plan written by `beatplan "
+    help="Beats (FILE[:LAYER][:id=COL][:name=COL][:dissolve]) or a plan written by `beatplan "
     "realign/reorganise`.",
 )  # fmt: skip
 @click.option("--area", default=None, help="Id or name of the area briefed (any level).")
@@ -186,7 +186,8 @@ def planning(
 ) -> None:
     """Planning map: NPAs, sectors, beats and wards; demand per beat; wards to review.
 
-    PLAN is a plan (folder or GeoPackage) or a ward table (FILE[:LAYER][:id=COL][:name=COL]).
+    PLAN is a plan (folder or GeoPackage) or a ward table
+    (FILE[:LAYER][:id=COL][:name=COL][:dissolve]).
     """
     from beatplan.geo import read_incidents
     from beatplan.maps import planning_map
@@ -215,7 +216,7 @@ def changes(
 ) -> None:
     """Change map: old and new areas, moved wards with from -> to.
 
-    BEFORE and AFTER are plans or boundary files (FILE[:LAYER][:id=COL][:name=COL]).
+    BEFORE and AFTER are plans or boundary files (FILE[:LAYER][:id=COL][:name=COL][:dissolve]).
     """
     from beatplan.maps import change_map
 

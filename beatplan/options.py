@@ -107,8 +107,8 @@ def out_option(
 
 # ------------------------------------------------------------------------- boundary inputs
 #: How a boundary input is written, for help texts and messages.
-BOUNDARY_SYNTAX = "FILE[:LAYER][:id=COL][:name=COL]"
-_KEYS = ("layer", "id", "name")
+BOUNDARY_SYNTAX = "FILE[:LAYER][:id=COL][:name=COL][:dissolve][:dissolve]"
+_KEYS = ("layer", "id", "name", "dissolve")
 _GLOB = re.compile(r"[*?\[]")
 
 
@@ -124,6 +124,9 @@ class BoundarySource:
         The layer to read (``:LAYER``).
     id_col, name_col : str or None
         The id and name columns (``:id=COL``, ``:name=COL``).
+    dissolve : bool
+        Merge the features sharing an id into one area (``:dissolve``; an area drawn as
+        several features, such as Chicago's beat 3100).
     text : str
         The input as written.
     """
@@ -132,6 +135,7 @@ class BoundarySource:
     layer: str | None = None
     id_col: str | None = None
     name_col: str | None = None
+    dissolve: bool = False
     text: str = ""
 
     def __str__(self) -> str:
@@ -140,11 +144,14 @@ class BoundarySource:
     @property
     def plain(self) -> bool:
         """Whether only a path was given (no layer, no columns)."""
-        return self.layer is None and self.id_col is None and self.name_col is None
+        return (
+            self.layer is None and self.id_col is None and self.name_col is None
+            and not self.dissolve
+        )  # fmt: skip
 
 
 def parse_boundary(text: str | os.PathLike[str]) -> BoundarySource:
-    """Split ``FILE[:LAYER][:id=COL][:name=COL]`` into its parts.
+    """Split ``FILE[:LAYER][:id=COL][:name=COL][:dissolve][:dissolve]`` into its parts.
 
     Parameters
     ----------
@@ -167,6 +174,8 @@ def parse_boundary(text: str | os.PathLike[str]) -> BoundarySource:
     ('beats.shp', None, 'BEAT_NO', 'BEAT_NAME')
     >>> parse_boundary("plan/boundaries.gpkg:beats").layer
     'beats'
+    >>> parse_boundary("beats.shp:id=beat_num:dissolve").dissolve
+    True
     """
     from beatplan.geo.errors import OptionError
 
@@ -180,7 +189,7 @@ def parse_boundary(text: str | os.PathLike[str]) -> BoundarySource:
     for item in rest:
         key, eq, value = item.partition("=")
         if not eq:
-            key, value = "layer", item
+            key, value = ("dissolve", "yes") if item == "dissolve" else ("layer", item)
         if key not in _KEYS or not value:
             raise OptionError(
                 f"{raw}: cannot read {item!r}; write a boundary input as {BOUNDARY_SYNTAX}, "
@@ -190,8 +199,9 @@ def parse_boundary(text: str | os.PathLike[str]) -> BoundarySource:
             raise OptionError(f"{raw}: {key} is given twice")
         found[key] = value
     return BoundarySource(
-        Path(path), found.get("layer"), found.get("id"), found.get("name"), text=raw
-    )
+        Path(path), found.get("layer"), found.get("id"), found.get("name"),
+        dissolve="dissolve" in found, text=raw,
+    )  # fmt: skip
 
 
 def _path_end(parts: list[str]) -> int:
@@ -223,13 +233,13 @@ BOUNDARY = _BoundaryType()
 
 
 def boundary_option(*decls: str, help: str, **kwargs: Any) -> Callable[[F], F]:  # noqa: A002
-    """Return a boundary input option (``FILE[:LAYER][:id=COL][:name=COL]``)."""
+    """Return a boundary input option (``FILE[:LAYER][:id=COL][:name=COL][:dissolve]``)."""
     kwargs.setdefault("metavar", "FILE[:LAYER]")  # (the command's help gives the whole syntax)
     return click.option(*decls, type=BOUNDARY, help=help, **kwargs)
 
 
 def boundary_argument(name: str, **kwargs: Any) -> Callable[[F], F]:
-    """Return a boundary input argument (``FILE[:LAYER][:id=COL][:name=COL]``)."""
+    """Return a boundary input argument (``FILE[:LAYER][:id=COL][:name=COL][:dissolve]``)."""
     kwargs.setdefault("metavar", name.upper())
     return click.argument(name, type=BOUNDARY, **kwargs)
 
@@ -323,7 +333,9 @@ def _read(src: BoundarySource, crs: str | None) -> gpd.GeoDataFrame:
         # the plan's own id and name (its force layer has an id but no name)
         id_col = id_col or ("id" if "id" in fields or not fields else None)
         name_col = name_col or ("name" if "name" in fields or not fields else None)
-    return read_boundaries(path, layer=src.layer, id_col=id_col, name_col=name_col, crs=crs)
+    return read_boundaries(
+        path, layer=src.layer, id_col=id_col, name_col=name_col, crs=crs, dissolve=src.dissolve
+    )
 
 
 # ------------------------------------------------------------------------- errors and notes

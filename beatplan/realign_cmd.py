@@ -89,6 +89,11 @@ def say_written(out: Path, files: dict[str, Path]) -> None:
     show_default=True,
     help="Refuse old areas covering less than this share of the wards' area.",
 )
+@click.option(
+    "--allow-coarse",
+    is_flag=True,
+    help="Realign even when the wards are larger than the old areas (most would get none).",
+)
 @format_option
 @out_option(help="Folder for the plan (boundaries.gpkg, crosswalks, change report).")
 @crs_option
@@ -103,6 +108,7 @@ def command(
     by: str,
     review_below: float,
     min_coverage: float,
+    allow_coarse: bool,
     formats: tuple[str, ...],
     out: Path,
     crs: str | None,
@@ -110,7 +116,7 @@ def command(
 ) -> None:
     """Realign beats (and sectors, NPAs) to new wards; write nested boundaries and a report.
 
-    Each boundary input is FILE[:LAYER][:id=COL][:name=COL], or a plan folder.
+    Each boundary input is FILE[:LAYER][:id=COL][:name=COL][:dissolve], or a plan folder.
     """
     from beatplan.boundaries.pipeline import check_plan_free, realign_files
 
@@ -125,6 +131,7 @@ def command(
             by=by,
             review_below=review_below,
             min_coverage=min_coverage,
+            allow_coarse=allow_coarse,
             crs=crs,
         )
         files = write_plan_files(out, result, formats, overwrite)

@@ -29,8 +29,8 @@ _PATH = click.Path(path_type=Path)
     "--current",
     required=True,
     help="The current plan: a folder written by `beatplan realign/reorganise` (or its "
-    "GeoPackage), or a ward table file (FILE[:LAYER][:id=COL][:name=COL]: one row per ward "
-    "with beat/sector/npa columns).",
+    "GeoPackage), or a ward table file (FILE[:LAYER][:id=COL][:name=COL][:dissolve]: one row "
+    "per ward with beat/sector/npa columns).",
 )
 @click.option("--spec", required=True, type=_PATH, help="The changes: a .yaml or .toml file.")
 @incidents_option("Incident files or folders, repeatable: demand per area before and after.")

@@ -54,6 +54,7 @@ def realign_files(
     weights: Weights = None,
     review_below: float = 0.8,
     min_coverage: float = 0.5,
+    allow_coarse: bool = False,
     crs: Any = None,
     exceptions: Any = (),
 ) -> tuple[Realignment, Incidents | None]:
@@ -79,6 +80,8 @@ def realign_files(
         Flag wards whose best share is below this.
     min_coverage : float, default 0.5
         Refuse old areas covering less than this share of the wards' area.
+    allow_coarse : bool, default False
+        Realign even when the wards are larger than the areas (most areas would get none).
     crs : optional
         CRS of files that lack one (and the working CRS when projected).
     exceptions : optional
@@ -131,6 +134,7 @@ def realign_files(
         weights=weights,
         review_below=review_below,
         min_coverage=min_coverage,
+        allow_coarse=allow_coarse,
         crs=work_crs,
         exceptions=exceptions,
     )

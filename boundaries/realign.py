@@ -672,7 +672,9 @@ def _too_coarse(run: _Run, w: _Wards, fl: Level) -> _Coarse:
             "areas), or realign to a coarser level"
         )
         if not run.allow_coarse:
-            raise WardsTooCoarseError("realign", [msg + "; allow_coarse=True returns it anyway"])
+            raise WardsTooCoarseError(
+                "realign", [msg + "; allow_coarse=True (--allow-coarse) returns it anyway"]
+            )
         run.note(msg, logged=True)
     return _Coarse(med_w, med_a, coarse)
 

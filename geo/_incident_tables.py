@@ -258,7 +258,8 @@ def _choose_schema(header: list[str], path: Path, spec: Spec, kind: str, police:
         f"{path}: no coordinate columns found (looked for longitude/lon/lng and "
         f"latitude/lat, or x/easting and y/northing); columns present: "
         f"{', '.join(map(repr, header))}; pass x='<longitude or x column>', "
-        "y='<latitude or y column>' (and crs=... for projected coordinates)"
+        "y='<latitude or y column>' (and crs=... for projected coordinates) to read_incidents, "
+        "or on the command line rename the columns to longitude/latitude or x/y"
     )
 
 
@@ -294,7 +295,9 @@ def _coordinate_columns(header: list[str], path: Path, spec: Spec, schema: str) 
         want = "x/easting and y/northing" if schema == "xy" else "longitude and latitude"
         raise ColumnNotFoundError(
             f"{path}: no {want} columns found; columns present: "
-            f"{', '.join(map(repr, header))}; pass x='<column>', y='<column>'"
+            f"{', '.join(map(repr, header))}; pass x='<column>', y='<column>' to "
+            "read_incidents, or on the command line rename the columns to "
+            f"{'x/y' if schema == 'xy' else 'longitude/latitude'}"
         )
     return found_x, found_y
 

@@ -705,9 +705,10 @@ def _duplicate_ids_message(ids: pd.Series, dup: np.ndarray, id_used: str, stack:
     return (
         f"id column {id_used!r} is not unique ({len(ids)} features, "
         f"{ids.nunique()} distinct ids): {_listing(shown, quote=False)}{where}; "
-        "pass id_col= naming a column with one unique value per feature, or, if each id's "
-        "features are the parts of one area, pass dissolve=True to merge them into one "
-        "(Multi)Polygon per id"
+        "pass id_col= naming a column with one unique value per feature (on the command line "
+        "FILE:id=COLUMN), or, if each id's features are the parts of one area, pass "
+        "dissolve=True to merge them into one (Multi)Polygon per id (on the command line "
+        "FILE:dissolve)"
     )
 
 

@@ -274,7 +274,8 @@ def _select_types(selection: _Selection, points: gpd.GeoDataFrame, types: Any) -
         raise ValidationError(
             "incidents",
             ["types= needs crime types, but the incidents have no 'category' values; "
-             "read them with category='<column>'"],
+             "read them with read_incidents(..., category='<column>') (the command line "
+             "finds a column named like 'Crime type', category, offence or type)"],
         )  # fmt: skip
     cats = points["category"].astype("string")
     chosen = _crime_types(wanted, sorted(cats.dropna().unique().tolist()))

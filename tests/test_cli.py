@@ -118,3 +118,23 @@ def test_a_required_out_left_off_is_a_usage_error(args: list[str]) -> None:
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 2, (res.exit_code, res.output, res.exception)
     assert "Missing option '--out'" in res.output
+
+
+def test_a_boundary_input_can_dissolve_an_area_drawn_in_parts(tmp_path: Path) -> None:
+    import geopandas as gpd
+    from click.testing import CliRunner
+    from shapely import box
+
+    from beatplan.cli import main
+
+    path = tmp_path / "beats.geojson"
+    gpd.GeoDataFrame(
+        {"beat": ["A", "A", "B"]},
+        geometry=[box(0, 0, 1000, 1000), box(3000, 0, 4000, 1000), box(1000, 0, 2000, 1000)],
+        crs=27700,
+    ).to_file(path)
+    refused = CliRunner().invoke(main, ["info", str(path)])
+    assert refused.exit_code == 2 and "FILE:dissolve" in refused.output
+    merged = CliRunner().invoke(main, ["info", f"{path}:id=beat:dissolve"])
+    assert merged.exit_code == 0, merged.output
+    assert "merged the features sharing an id" in merged.output

@@ -189,3 +189,31 @@ def test_realign_files_with_each_level_in_its_own_file(sample, tmp_path):
     names = dict(zip(result.areas["npa"]["id"], result.areas["npa"]["name"], strict=True))
     npas = gpd.read_file(paths["npas"])
     assert set(names.items()) <= set(zip(npas["id"], npas["name"], strict=True))
+
+
+def test_wards_coarser_than_the_beats_are_refused_unless_allow_coarse(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+    from shapely import box
+
+    from beatplan.cli import main
+
+    wards = gpd.GeoDataFrame(
+        {"code": ["W1", "W2"]}, geometry=[box(0, 0, 4000, 8000), box(4000, 0, 8000, 8000)],
+        crs=27700,
+    )  # fmt: skip
+    beats = gpd.GeoDataFrame(
+        {"code": [f"B{i}{j}" for i in range(4) for j in range(4)]},
+        geometry=[box(2000 * i, 2000 * j, 2000 * (i + 1), 2000 * (j + 1))
+                  for i in range(4) for j in range(4)],
+        crs=27700,
+    )  # fmt: skip
+    wards.to_file(tmp_path / "wards.geojson")
+    beats.to_file(tmp_path / "beats.geojson")
+    args = ["realign", "--wards", f"{tmp_path / 'wards.geojson'}:id=code",
+            "--beats", f"{tmp_path / 'beats.geojson'}:id=code"]  # fmt: skip
+    refused = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "a")])
+    assert refused.exit_code == 2 and "--allow-coarse" in refused.output, refused.output
+    assert not (tmp_path / "a").exists()
+    done = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "b"), "--allow-coarse"])
+    assert done.exit_code == 0, done.output
+    assert len(read_plan(tmp_path / "b").wards) == 2
