@@ -108,6 +108,7 @@ def change_map(
     old = _side(before, crs, "before")
     level = _level_compared(level, old.layers, new.layers)
     old_layer, new_layer = old.layers[level], new.layers[level]
+    _check_same_place(old_layer, new_layer, level)
     names_old, names_new = _names(old_layer), _names(new_layer)
     levels = [lv for lv in _ORDER if lv in new.layers]
     lineage = _lineage(after, old.wards, level)
@@ -131,6 +132,25 @@ def change_map(
 
 
 # --------------------------------------------------------------------------- the two sides
+#: Least share of the smaller side's ground the two sides must share to be compared.
+MIN_SHARED = 0.5
+
+
+def _check_same_place(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, level: str) -> None:
+    """Refuse two sides that cover different places (a change map of them would show none)."""
+    a = shapely.union_all(np.asarray(old.geometry.values, dtype=object))
+    b = shapely.union_all(np.asarray(new.geometry.values, dtype=object))
+    smaller = min(a.area, b.area)
+    shared = a.intersection(b).area / smaller if smaller > 0 else 0.0
+    if shared < MIN_SHARED:
+        raise ValidationError(
+            "change_map",
+            [f"before and after cover different places: their {level}s share {shared:.1%} of "
+             f"the smaller side's ground (at least {MIN_SHARED:.0%} is needed to compare them); "
+             "check that both are plans of the same force (and their CRS)"],
+        )  # fmt: skip
+
+
 def _ward_table(obj: Boundaries) -> gpd.GeoDataFrame | None:
     """Return the ward table of a plan or a GeoDataFrame with level columns, else None."""
     if isinstance(obj, BoundaryPlan):

@@ -187,6 +187,10 @@ def test_change_map_bad_inputs() -> None:
         change_map(None, _wards(), tiles=None)
     with pytest.raises(ValidationError, match="level"):
         change_map(_wards(), _wards(), level="district", tiles=None)
+    elsewhere = _wards()
+    elsewhere.geometry = elsewhere.geometry.translate(100_000, 0)  # another force, 100 km away
+    with pytest.raises(ValidationError, match=r"cover different places: their beats share 0\.0%"):
+        change_map(_wards(), elsewhere, tiles=None)
 
 
 @pytest.mark.skipif(assets_missing_reason() is not None, reason=str(assets_missing_reason()))
