@@ -660,7 +660,8 @@ class SpotMethod(HotspotMethod):
                                     k=max(k, 1))  # fmt: skip
             how["coverage"] = (
                 f"asked {coverage:g}: the first {len(surface.ids):,} cells of the ranking by "
-                "incidents within one, two and four radii"
+                "incidents within one, two and four radii (the threshold is not used: past "
+                "the repeat spots, places with a single incident fill the coverage)"
             )
         else:
             surface = hottest_cells(unique, weight, area, radius=self.reach, cell=self.cell,
