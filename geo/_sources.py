@@ -9,12 +9,34 @@ from pathlib import Path
 
 from beatplan.geo.errors import EmptyInputError, InputFormatError
 
-__all__ = ["PathLike", "Sources", "expand_sources"]
+__all__ = ["PathLike", "Sources", "expand_sources", "source_items"]
 
 PathLike = str | os.PathLike[str]
 Sources = PathLike | Sequence[PathLike]
 
 _GLOB_CHARS = set("*?[")
+
+
+def source_items(source: Sources) -> list[PathLike]:
+    """Return ``source`` as a list of paths; refuse anything that is not a path or a list of them.
+
+    Raises
+    ------
+    InputFormatError
+        Not a path, a glob or a list of them (``None``, a number, a table ...).
+
+    Examples
+    --------
+    >>> source_items("a.csv"), source_items(["a.csv", "b.csv"])
+    (['a.csv'], ['a.csv', 'b.csv'])
+    """
+    if isinstance(source, str | os.PathLike):
+        return [source]
+    if isinstance(source, Sequence) and all(isinstance(i, str | os.PathLike) for i in source):
+        return list(source)
+    raise InputFormatError(
+        f"expected a file, a folder, a glob or a list of them, got {type(source).__name__}"
+    )
 
 
 def expand_sources(source: Sources, *, suffixes: Iterable[str] | None = None) -> list[Path]:
@@ -41,7 +63,7 @@ def expand_sources(source: Sources, *, suffixes: Iterable[str] | None = None) ->
     EmptyInputError
         Nothing matched.
     """
-    items: Sequence[PathLike] = [source] if isinstance(source, str | os.PathLike) else list(source)
+    items = source_items(source)
     wanted = None if suffixes is None else {s.lower() for s in suffixes}
     out: list[Path] = []
     missing: list[str] = []

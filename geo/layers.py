@@ -27,7 +27,7 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
-from beatplan.geo._sources import PathLike, Sources, expand_sources
+from beatplan.geo._sources import Sources, expand_sources, source_items
 from beatplan.geo.crs import check_crs_fits, parse_crs, to_working, working_crs
 from beatplan.geo.errors import (
     ColumnNotFoundError,
@@ -304,7 +304,7 @@ def detect_columns(columns: Sequence[str]) -> tuple[str | None, str | None]:
 
 
 def _expand(path: Sources) -> list[Path]:
-    items: list[PathLike] = [path] if isinstance(path, str | os.PathLike) else list(path)
+    items = source_items(path)
     out: list[Path] = []
     for item in items:
         p = Path(os.fspath(item))

@@ -822,3 +822,13 @@ def test_reading_a_written_police_csv_round_trips_values(tmp_path: Path) -> None
     inc = read_incidents(path)
     pt = inc.points.iloc[0]
     assert (pt["id"], pt["category"], pt["location"]) == ("x1", "Drugs", 'On or near "The, Street"')
+
+
+@pytest.mark.parametrize("source", [None, 5, [1, 2], {"a": 1}])
+def test_a_source_that_is_not_a_path_is_a_clear_error(source) -> None:
+    from beatplan.geo.errors import InputFormatError
+    from beatplan.geo.layers import read_boundaries
+
+    for reader in (read_incidents, read_boundaries):
+        with pytest.raises(InputFormatError, match="expected a file, a folder, a glob or a list"):
+            reader(source)
