@@ -24,6 +24,7 @@ Examples
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -223,8 +224,8 @@ def as_study_area(
 
     Parameters
     ----------
-    source : None, StudyArea, shapely polygon, GeoSeries, GeoDataFrame, mapping or plan
-        A boundary layer (unioned; any CRS, reprojected), a polygon in ``crs``, a mapping of
+    source : None, StudyArea, path, shapely polygon, GeoSeries, GeoDataFrame, mapping or plan
+        A boundary layer or file (unioned; any CRS, reprojected), a polygon in ``crs``, a mapping of
         level name to layer or a :class:`beatplan.boundaries.BoundaryPlan` (its ``force``
         layer, else the union of its largest level). None: derived from ``xy``
         (:func:`derive_study_area`).
@@ -275,6 +276,10 @@ def as_study_area(
 
 def _layer_of(source: Any, what: str) -> tuple[gpd.GeoSeries | gpd.GeoDataFrame | None, str]:
     """Return the layer behind ``source`` and what it is, or (None, "") for a bare geometry."""
+    if isinstance(source, str | os.PathLike):  # a boundary file (read_boundaries reads it)
+        from beatplan.geo.layers import read_boundaries
+
+        return read_boundaries(source), f"a layer read from {os.fspath(source)}"
     if isinstance(source, HasLayers) and not isinstance(source, Mapping):
         source = source.layers
     if isinstance(source, Mapping):
@@ -293,7 +298,7 @@ def _layer_of(source: Any, what: str) -> tuple[gpd.GeoSeries | gpd.GeoDataFrame 
         return None, ""
     raise ValidationError(
         what,
-        [f"expected a boundary layer (GeoDataFrame), a plan, or a polygon, found "
+        [f"expected a boundary file or layer (GeoDataFrame), a plan, or a polygon, found "
          f"{type(source).__name__}"],
     )  # fmt: skip
 

@@ -11,7 +11,13 @@ import shapely
 from _forces import leicestershire, with_far_points
 from pyproj import CRS
 
-from beatplan.geo.errors import CRSError, EmptyInputError, GeometryError, ValidationError
+from beatplan.geo.errors import (
+    CRSError,
+    EmptyInputError,
+    GeometryError,
+    InputFormatError,
+    ValidationError,
+)
 from beatplan.hotspots import find_hotspots
 from beatplan.hotspots.study_area import (
     StudyArea,
@@ -68,7 +74,7 @@ def test_inside_matches_the_exact_test():
     np.testing.assert_array_equal(sa.inside(xy), shapely.intersects_xy(blob, xy[:, 0], xy[:, 1]))
 
 
-def test_a_given_area_layer_polygon_or_plan():
+def test_a_given_area_layer_polygon_plan_or_file(tmp_path):
     wards = gpd.GeoDataFrame(
         {"id": ["a", "b"]},
         geometry=[shapely.box(0, 0, 1000, 1000), shapely.box(1000, 0, 2000, 1000)],
@@ -90,8 +96,13 @@ def test_a_given_area_layer_polygon_or_plan():
         as_study_area(wards.iloc[:0], BNG)
     with pytest.raises(GeometryError, match="Polygon"):
         as_study_area(shapely.LineString([(0, 0), (1000, 1000)]), BNG)
-    with pytest.raises(ValidationError, match="found str"):
-        as_study_area("force.gpkg", BNG)
+    wards.to_file(tmp_path / "wards.geojson")
+    from_file = as_study_area(tmp_path / "wards.geojson", BNG)  # a path, as design takes one
+    assert from_file.area_m2 == pytest.approx(2e6, rel=1e-3) and "wards.geojson" in from_file.how
+    with pytest.raises(InputFormatError, match="no such file"):
+        as_study_area(str(tmp_path / "force.gpkg"), BNG)
+    with pytest.raises(ValidationError, match="found int"):
+        as_study_area(5, BNG)
 
 
 def test_check_coverage():
