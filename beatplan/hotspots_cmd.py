@@ -207,9 +207,11 @@ def find_cmd(
 ) -> None:
     """Find hotspots in INCIDENTS (files, folders or globs), print them ranked, write --out."""
     from beatplan.geo import write_layers
+    from beatplan.geo.write import output_paths
     from beatplan.hotspots import find_hotspots
 
     _refuse_existing(out, overwrite)
+    output_paths(out, ["hotspots"])  # an unknown suffix is refused before any work
     inc = _read_incidents(incidents, crs)
     bnd = None
     area = None

@@ -603,7 +603,7 @@ def _resolve_driver(path: Path, driver: str | None) -> str:
     valid = ", ".join(f"{s} ({d})" for d, ss in DRIVERS.items() for s in ss)
     raise OptionError(
         f"{path}: cannot tell the format from the suffix {suffix or '(none)'!r}; use one of "
-        f"{valid}, or pass driver="
+        f"{valid} (or pass driver= to write_layers)"
     )
 
 
