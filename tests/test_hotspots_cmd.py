@@ -109,13 +109,13 @@ def test_missing_file_exits_2(tmp_path):
     assert "nowhere.csv" in res.output
 
 
-
 def test_an_out_of_unknown_format_is_refused_before_any_work(tmp_path):
     # the incidents do not exist: the --out check must come first
     res = run([str(tmp_path / "nowhere.csv"), "--out", str(tmp_path / "x.txt")])
     assert res.exit_code == 2
     assert "cannot tell the format from the suffix '.txt'" in res.output
     assert "nowhere.csv" not in res.output
+
 
 def test_backtest_cells_prints_pai_per_method_and_writes_csv(sample, tmp_path):
     out = tmp_path / "bt.csv"
