@@ -69,6 +69,27 @@ def _check_tokens_file(path: Path) -> None:
         log.warning("%s holds no live token: every request but / and /health is refused", path)
 
 
+def _check_port(host: str, port: int) -> None:
+    """Refuse, before loading anything, a host and port the server could not listen on."""
+    import socket
+
+    from beatplan.geo.errors import OptionError
+
+    if port == 0:
+        return  # any free port
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, kind, proto, _, addr = infos[0]
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            sock.bind(addr)
+    except OSError as exc:
+        raise OptionError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port "
+            "(or --host)"
+        ) from exc
+
+
 def _uvicorn_config(app: Any, settings: Any, **extra: Any) -> Any:
     import uvicorn
 
@@ -174,6 +195,7 @@ def command(
         allowed_hosts=allowed_hosts, access_log=not no_access_log,
     )  # fmt: skip
     _check_tokens_file(settings.tokens)
+    _check_port(host, port)
     if not _loopback(host):
         log.warning("listening on %s, beyond loopback: put TLS in front of it", host)
     if workers > 1:  # the workers load the version the cache points to

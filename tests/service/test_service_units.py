@@ -151,3 +151,18 @@ def test_a_ward_file_with_level_columns_serves_like_its_plan(tmp_path, plan_a):
     }
     assert from_file.answer_json.keys() == from_plan.answer_json.keys()
     assert len(from_file.points) == 0  # no incidents given: locate and areas only
+
+
+def test_a_port_in_use_is_one_clear_error_before_any_loading() -> None:
+    import socket
+
+    from beatplan.geo.errors import OptionError
+    from beatplan.serve_cmd import _check_port
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(OptionError, match=f"cannot listen on 127.0.0.1:{port}.*--port"):
+            _check_port("127.0.0.1", port)
+    _check_port("127.0.0.1", 0)  # any free port
