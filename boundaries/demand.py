@@ -400,6 +400,13 @@ def incident_weights(
             f"(columns: {listing(points.columns)}); pass category= naming it"
         )
     cats = points[category].astype("string")
+    if cats.isna().all():
+        log.warning(
+            "harm weights: the %s points have no crime type (their %r column is empty); each "
+            "is weighted %g, as without harm weighting",
+            f"{len(cats):,}", category, default,
+        )  # fmt: skip
+        return np.full(len(cats), float(default))
     w = np.array(cats.map(table).astype(float), dtype=float)
     unknown = np.isnan(w)
     if unknown.any():

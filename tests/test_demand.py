@@ -180,3 +180,20 @@ def test_level_demand_levels_add_up() -> None:
         ward_counts=(np.array([1, 2, 3]), np.array([1.0, 2.0, 3.0])),
     )
     assert again.set_index(["level", "id"]).loc[("beat", "B1"), "demand"] == 3.0
+
+
+def test_harm_weights_of_points_without_crime_types_say_so(caplog) -> None:
+    import logging
+
+    import geopandas as gpd
+    import shapely
+
+    from beatplan.boundaries.demand import incident_weights
+
+    pts = gpd.GeoDataFrame(
+        {"category": [None, None, None]}, geometry=[shapely.Point(0, 0)] * 3, crs=27700
+    )
+    with caplog.at_level(logging.WARNING, logger="beatplan"):
+        w = incident_weights(pts, "harm")
+    assert w.tolist() == [1.0, 1.0, 1.0]
+    assert "have no crime type" in caplog.text and "()" not in caplog.text
