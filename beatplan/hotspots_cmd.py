@@ -423,8 +423,8 @@ def _fold_table(table: pd.DataFrame) -> str:
             "naive PAI": table["naive_pai"].round(1),
             "PEI": table["pei"].round(2),
             "naive PEI": table["naive_pei"].round(2),
-            "hits": (table["hit_rate"] * 100).map("{:.1f}%".format),
-            "naive hits": (table["naive_hit_rate"] * 100).map("{:.1f}%".format),
+            "hit rate": (table["hit_rate"] * 100).map("{:.1f}%".format),
+            "naive hit rate": (table["naive_hit_rate"] * 100).map("{:.1f}%".format),
             "won": table["beats_naive"].map({True: "yes", False: "no"}),
         }
     )
