@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -573,7 +574,8 @@ def _add_hotspots(
     analysis = hot["params"].iloc[0] if "params" in hot.columns else None
     HotspotTable(hot, places, shown_in, shown.period.label, analysis=_months_of(analysis)).add_to(m)
     props["s"] = rank_class
-    fc = feature_collection(display_geometry(hot, tolerance=1.0, coverage=False), props)
+    geoms = display_geometry(hot, tolerance=_outline_tolerance(analysis), coverage=False)
+    fc = feature_collection(geoms, props)
     grp = folium.FeatureGroup(name=LAYER_NAMES["hotspots"]).add_to(m)
     fills = [{"color": c, "weight": 2.5, "fillColor": c, "fillOpacity": _FILL} for c in HOTSPOT]
     GeoJsonLayer(
@@ -583,8 +585,9 @@ def _add_hotspots(
     # that clusters never hide a hotspot and stay clickable
     # (one dark outline for every rank: the pale fills of the lower ranks vanish on their own)
     line = {"color": HOTSPOT_LINE, "weight": 2.0, "fill": False}
+    outlines = feature_collection(geoms, props[["s"]])  # lines only: no tooltips again
     GeoJsonLayer(
-        LAYER_NAMES["hotspots"] + " outlines", fc, styles=[line], pane="bp-top-lines"
+        LAYER_NAMES["hotspots"] + " outlines", outlines, styles=[line], pane="bp-top-lines"
     ).add_to(grp)
     area_labels(
         LAYER_NAMES["hotspots"] + " labels",
@@ -622,6 +625,21 @@ def _add_incidents(
         ("ramp", list(HEAT_GRADIENT.values()), "Heat: incidents, few \u2192 many"),
         ("dot", POINT["fillColor"], what),
     ]
+
+
+def _outline_tolerance(params: Any) -> float:
+    """Metres to simplify hotspot outlines by: three quarters of their cell, 1 to 10 m.
+
+    Outlines drawn from fine cells are staircases; at 3/4 of a cell the steps become the
+    diagonals they stand for (half the vertices, the same hotspot), while coarse cells
+    (Gi*'s 100 m) are never cut by more than 10 m.
+    """
+    try:
+        record = json.loads(params) if isinstance(params, str) else {}
+        cell = float(record.get("cell", 0.0))
+    except (ValueError, TypeError):
+        cell = 0.0
+    return float(min(max(1.0, 0.75 * cell), 10.0)) if math.isfinite(cell) else 1.0
 
 
 def _months_of(params: Any) -> str | None:
