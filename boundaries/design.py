@@ -216,8 +216,8 @@ def design(
         The knob trading moves against balance and compactness (within the tolerance, which
         always comes first): the cost of moving one mean area's worth of demand, against a
         cost of 1 for an area at the edge of the tolerance and of ``1/sqrt(PP) - 1`` for its
-        shape. 0 ignores the current plan beyond starting from it; 10 moves a ward only
-        where balance needs it.
+        shape. 0 ignores the current plan beyond starting from it; 10 moves few wards (a
+        move that buys enough compactness is still made).
     compact : float, default 1.0
         Weight of compactness against balance within the tolerance.
     islands : {"nearest", "error"}, default "nearest"
