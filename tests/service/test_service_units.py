@@ -166,3 +166,17 @@ def test_a_port_in_use_is_one_clear_error_before_any_loading() -> None:
         with pytest.raises(OptionError, match=f"cannot listen on 127.0.0.1:{port}.*--port"):
             _check_port("127.0.0.1", port)
     _check_port("127.0.0.1", 0)  # any free port
+
+
+def test_a_batch_point_with_its_own_crs_is_told_where_crs_goes() -> None:
+    import json
+
+    from beatplan.service.problems import Problem
+    from beatplan.service.routes.locate import _batch_json
+
+    body = json.dumps({"points": [{"x": 450000, "y": 300000, "crs": "EPSG:27700"}]}).encode()
+    with pytest.raises(Problem, match="crs goes once beside points"):
+        _batch_json(body, None)
+    ok = json.dumps({"crs": "EPSG:27700", "points": [{"x": 450000, "y": 300000}]}).encode()
+    xs, ys, crs, ids = _batch_json(ok, None)
+    assert xs.tolist() == [450000] and ys.tolist() == [300000] and ids == [None]

@@ -143,8 +143,13 @@ def _batch_json(
     ys = np.empty(len(points))
     for i, p in enumerate(points):  # parsing the request: one pass over the given objects
         if not isinstance(p, dict) or not set(p) <= {*keys, "id"}:
+            stray = sorted(set(p) - {*keys, "id"}) if isinstance(p, dict) else []
+            where = (
+                "; crs goes once beside points, not in each point" if stray == ["crs"]
+                else f"; unknown member(s) {', '.join(map(repr, stray))}" if stray else ""
+            )  # fmt: skip
             raise Problem(400, f"points[{i}]: expected an object with {keys[1]!r} and "
-                          f"{keys[0]!r} (and optionally 'id'), found {str(p)[:60]!r}",
+                          f"{keys[0]!r} (and optionally 'id'), found {str(p)[:60]!r}{where}",
                           kind="bad-body")  # fmt: skip
         xs[i] = _coordinate(p, keys[0], i)
         ys[i] = _coordinate(p, keys[1], i)
