@@ -1,4 +1,4 @@
-"""Shared fixtures: where the real public data lives, and small awkward geometries."""
+"""Shared fixtures: where the real public data lives, what map tests need, small geometries."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from harness.maps import assets_missing_reason, chromium_missing_reason, require
 
 _REPO = Path(__file__).resolve().parents[1]
 
@@ -29,3 +30,24 @@ def shared_data() -> Path:
             "real test data not found: set BEATPLAN_TEST_DATA or place it at ../shared/data"
         )
     return root
+
+
+@pytest.fixture(scope="module")
+def need_assets() -> None:
+    """The offline map assets are fetched (else skip; fail under CI)."""
+    require(assets_missing_reason())
+
+
+@pytest.fixture(scope="module")
+def browser_ready() -> None:
+    """Headless Chromium and the offline map assets are both here (else skip; fail under CI)."""
+    require(chromium_missing_reason(), assets_missing_reason())
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where screenshots go: ``$BEATPLAN_SCREENSHOTS`` to keep them, else a temporary folder."""
+    env = os.environ.get("BEATPLAN_SCREENSHOTS")
+    out = Path(env) if env else tmp_path_factory.mktemp("screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+    return out

@@ -5,7 +5,6 @@ Screenshots are written to ``$BEATPLAN_SCREENSHOTS`` (default: pytest's tmp fold
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import folium
@@ -16,7 +15,7 @@ import pytest
 import shapely
 from folium.plugins import Fullscreen
 from harness.chromium import open_page
-from harness.maps import PROBE, assets_missing_reason, chromium_missing_reason, in_ci
+from harness.maps import PROBE
 
 from beatplan.maps.layers import (
     GeoJsonLayer,
@@ -34,23 +33,6 @@ pytestmark = pytest.mark.browser
 
 XSS_SCRIPT = "<script>window.__xss = 1</script>"
 XSS_IMG = '<img src=x onerror="window.__xss = 2">'
-
-
-@pytest.fixture(scope="module")
-def browser_ready() -> None:
-    for reason in (chromium_missing_reason(), assets_missing_reason()):
-        if reason:
-            if in_ci():
-                pytest.fail(reason)
-            pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    env = os.environ.get("BEATPLAN_SCREENSHOTS")
-    out = Path(env) if env else tmp_path_factory.mktemp("screenshots")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 def _hostile_incidents(n: int) -> gpd.GeoDataFrame:

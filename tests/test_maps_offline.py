@@ -16,20 +16,11 @@ from pathlib import Path
 import folium
 import pytest
 from folium.plugins import Fullscreen, HeatMap, MarkerCluster
-from harness.maps import assets_missing_reason, in_ci, urls_outside_assets
+from harness.maps import urls_outside_assets
 
 import beatplan.maps.assets as assets
 from beatplan.geo.errors import BeatplanError, OutputExistsError
 from beatplan.maps.offline import ExternalResourceError, external_resources, save, to_html
-
-
-@pytest.fixture(scope="module")
-def need_assets() -> None:
-    reason = assets_missing_reason()
-    if reason:
-        if in_ci():
-            pytest.fail(reason)
-        pytest.skip(reason)
 
 
 def _full_map(tiles: str | None = None) -> folium.Map:

@@ -5,20 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from harness.maps import assets_missing_reason, in_ci, urls_outside_assets
+from harness.maps import urls_outside_assets
 
 from beatplan.maps.offline import external_resources, to_html
 
-pytestmark = pytest.mark.realdata
-
-
-@pytest.fixture(scope="module", autouse=True)
-def need_assets() -> None:
-    reason = assets_missing_reason()
-    if reason:
-        if in_ci():  # the size budget is a requirement: CI must not skip it silently
-            pytest.fail(reason)
-        pytest.skip(reason)
+# the size budget is a requirement: CI must not skip it silently
+pytestmark = [pytest.mark.realdata, pytest.mark.usefixtures("need_assets")]
 
 
 @pytest.fixture(scope="module")

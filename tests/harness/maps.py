@@ -56,6 +56,17 @@ def in_ci() -> bool:
     return bool(os.environ.get("CI"))
 
 
+def require(*reasons: str | None) -> None:
+    """Skip the test for the first reason given (fail under CI, which must not skip silently)."""
+    import pytest
+
+    for reason in reasons:
+        if reason:
+            if in_ci():
+                pytest.fail(reason)
+            pytest.skip(reason)
+
+
 #: What the page holds: every registered layer with its kind, feature count and whether it is on
 #: the map as opened; the layer control's entries and which are ticked; the title; and whether
 #: any injected code ran (``window.__xss``, read after a pause so an ``onerror`` can fire). It

@@ -8,12 +8,9 @@ The screenshot goes to ``$BEATPLAN_SCREENSHOTS`` (default: pytest's tmp folder).
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 from harness.chromium import open_page
-from harness.maps import assets_missing_reason, chromium_missing_reason, in_ci
 
 pytestmark = pytest.mark.browser
 
@@ -63,23 +60,6 @@ SIGN_IN = r"""
   };
 })()
 """
-
-
-@pytest.fixture(scope="module")
-def browser_ready() -> None:
-    for reason in (chromium_missing_reason(), assets_missing_reason()):
-        if reason:
-            if in_ci():
-                pytest.fail(reason)
-            pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    env = os.environ.get("BEATPLAN_SCREENSHOTS")
-    out = Path(env) if env else tmp_path_factory.mktemp("screenshots")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 def test_sign_in_pick_an_area_and_the_briefing_map_draws(browser_ready, server, tokens, shots):
