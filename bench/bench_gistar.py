@@ -25,6 +25,7 @@ import warnings
 
 import geopandas as gpd
 import numpy as np
+from _timing import best_of  # bench/ is the script's folder, first on sys.path
 from scipy.stats import false_discovery_control
 
 from beatplan.hotspots import find_hotspots, gi_star
@@ -50,15 +51,6 @@ def generate(n: int, seed: int = 0) -> np.ndarray:
     background = rng.uniform(0, SIDE, (n - n_hot, 2))
     xy = np.concatenate([hot, background])
     return np.clip(xy, 0, SIDE - 1e-6)
-
-
-def best_of(repeat: int, func, *args, **kwargs):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = func(*args, **kwargs)
-        best = min(best, time.perf_counter() - t)
-    return best, out
 
 
 def main() -> None:

@@ -31,6 +31,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from _timing import best_of  # bench/ is the script's folder, first on sys.path
 from scipy.spatial import cKDTree
 
 from beatplan.hotspots import DEFAULT_METHOD, backtest, backtest_summary, find_hotspots
@@ -75,15 +76,6 @@ def leicestershire() -> tuple[Any, gpd.GeoDataFrame] | None:
     inc = read_incidents(root / "leicestershire_street_crime")
     wards = read_boundaries(root / "leicestershire_boundaries" / "wd13_wards_by_lad")
     return inc, wards.to_crs(inc.crs)
-
-
-def best_of(repeat: int, func: Any, *args: Any, **kwargs: Any) -> tuple[float, Any]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = func(*args, **kwargs)
-        best = min(best, time.perf_counter() - t)
-    return best, out
 
 
 def run_case(name: str, incidents: Any, area: Any, repeat: int, methods: list[str]) -> None:

@@ -18,10 +18,8 @@ Run: ``.venv/bin/python bench/bench_read.py [--rows 1000000] [--files 12] [--rep
 from __future__ import annotations
 
 import argparse
-import gc
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -29,6 +27,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from _timing import best_of  # bench/ is the script's folder, first on sys.path
 
 from beatplan.geo.incidents import read_incidents
 
@@ -131,20 +130,10 @@ def reference(paths: list[Path], engine: str) -> gpd.GeoDataFrame:
     return gdf.to_crs(27700)
 
 
-def best_of(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        gc.collect()
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
 def compare(label: str, paths: list[Path], source: object, repeat: int) -> None:
-    t_ours, inc = best_of(lambda: read_incidents(source), repeat)  # type: ignore[arg-type]
-    t_c, ref_c = best_of(lambda: reference(paths, "c"), repeat)
-    t_pa, _ = best_of(lambda: reference(paths, "pyarrow"), repeat)
+    t_ours, inc = best_of(repeat, lambda: read_incidents(source))  # type: ignore[arg-type]
+    t_c, ref_c = best_of(repeat, lambda: reference(paths, "c"))
+    t_pa, _ = best_of(repeat, lambda: reference(paths, "pyarrow"))
     n_points = len(inc.points)  # type: ignore[attr-defined]
     n_ref = len(ref_c)  # type: ignore[arg-type]
     dups = inc.reason_counts.get("duplicate id", 0)  # type: ignore[attr-defined]
