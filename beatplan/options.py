@@ -455,10 +455,11 @@ def share_of(text: str) -> float:
     (0.005, 0.005)
     """
     from beatplan.geo.errors import OptionError
+    from beatplan.hotspots.study_area import read_share
 
     t = text.strip()
     try:
-        value = float(t[:-1]) / 100 if t.endswith("%") else float(t)
+        value = read_share(t)
     except ValueError as exc:
         raise OptionError(f"{text!r}: give a share (0.005) or a percent (0.5%)") from exc
     if not t.endswith("%") and value > 0.2:

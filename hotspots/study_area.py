@@ -53,6 +53,7 @@ __all__ = [
     "check_coverage",
     "derive_study_area",
     "locate_study_area",
+    "read_share",
 ]
 
 #: Side (m) of the cells whose occupied set, closed, makes a derived study area.
@@ -181,6 +182,23 @@ def _raster(geom: shapely.Geometry) -> _Raster:
     return raster
 
 
+def read_share(text: str) -> float:
+    """Read a share written as text: ``"0.005"`` or a percent, ``"0.5%"``.
+
+    Raises
+    ------
+    ValueError
+        Not a number (the callers say what was expected).
+
+    Examples
+    --------
+    >>> read_share("0.005"), read_share(" 0.5% ")
+    (0.005, 0.005)
+    """
+    t = text.strip()
+    return float(t[:-1]) / 100 if t.endswith("%") else float(t)
+
+
 def check_coverage(coverage: float | str | None, what: str = "coverage") -> float | None:
     """Return ``coverage`` as a float share in (0, 1], or None; refuse anything else.
 
@@ -200,10 +218,7 @@ def check_coverage(coverage: float | str | None, what: str = "coverage") -> floa
     if coverage is None:
         return None
     try:
-        if isinstance(coverage, str) and coverage.strip().endswith("%"):
-            c = float(coverage.strip()[:-1]) / 100
-        else:
-            c = float(coverage)
+        c = read_share(coverage) if isinstance(coverage, str) else float(coverage)
     except (TypeError, ValueError) as exc:
         raise ValidationError(
             what, [f"{what}={coverage!r} is not a share of the area (0.005) or a percent ('0.5%')"]
