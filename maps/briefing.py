@@ -627,6 +627,15 @@ def _add_incidents(
     ]
 
 
+def _params_record(params: Any) -> dict[str, Any]:
+    """Return a hotspot table's ``params`` JSON as a dict ({} when absent or unreadable)."""
+    try:
+        record = json.loads(params) if isinstance(params, str) else {}
+    except ValueError:
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
 def _outline_tolerance(params: Any) -> float:
     """Metres to simplify hotspot outlines by: three quarters of their cell, 1 to 10 m.
 
@@ -635,8 +644,7 @@ def _outline_tolerance(params: Any) -> float:
     (Gi*'s 100 m) are never cut by more than 10 m.
     """
     try:
-        record = json.loads(params) if isinstance(params, str) else {}
-        cell = float(record.get("cell", 0.0))
+        cell = float(_params_record(params).get("cell", 0.0))
     except (ValueError, TypeError):
         cell = 0.0
     return float(min(max(1.0, 0.75 * cell), 10.0)) if math.isfinite(cell) else 1.0
@@ -644,10 +652,7 @@ def _outline_tolerance(params: Any) -> float:
 
 def _months_of(params: Any) -> str | None:
     """Return the months a hotspot table's ``params`` JSON says it was found from, or None."""
-    try:
-        record = json.loads(params) if isinstance(params, str) else {}
-    except ValueError:
-        return None
+    record = _params_record(params)
     text = record.get("since") or record.get("months")
     if not isinstance(text, str):
         return None

@@ -311,3 +311,14 @@ def test_progress_bar_only_when_asked(capfd) -> None:
     assert "briefing map:" in err and "/5 " in err
     briefing_map(_incidents(), _hotspots(), _layers(), since=None, tiles=None)
     assert capfd.readouterr().err == ""  # not a terminal, and too few incidents
+
+
+def test_outlines_are_simplified_by_their_cell_and_bad_params_are_ignored() -> None:
+    from beatplan.maps.briefing import _months_of, _outline_tolerance
+
+    assert _outline_tolerance('{"cell": 5.0}') == 3.75  # spots' 5 m staircases
+    assert _outline_tolerance('{"cell": 100.0}') == 10.0  # Gi*'s cells never cut by more
+    assert _outline_tolerance('{"cell": 0.5}') == 1.0
+    for bad in (None, "", "not json", "[1, 2]", '{"cell": "x"}', '{"cell": NaN}'):
+        assert _outline_tolerance(bad) == 1.0
+        assert _months_of(bad) is None
